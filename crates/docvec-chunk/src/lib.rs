@@ -1,0 +1,236 @@
+//! Chunking: cuts a [`ParsedDocument`] into [`Chunk`]s the embedding model can take whole.
+//!
+//! Chunks never cross a section; within a section whole blocks are packed together, long blocks are
+//! split at sentence (prose) or line (code) boundaries, and a sentence longer than the budget at word
+//! boundaries. Sizes are counted in the model's own tokens through [`TokenCounter`], so no chunk is
+//! silently truncated by the model. Consecutive chunks of a section overlap by a few sentences so a
+//! passage cut in two is still found whole in one of them.
+
+mod split;
+
+use docvec_types::{BlockKind, Chunk, ParsedDocument, TokenCounter, stable_id};
+
+pub use split::{sentences, split_to_budget};
+
+/// Sizes in model tokens.
+#[derive(Debug, Clone)]
+pub struct ChunkOptions {
+    /// Largest input the model takes, special tokens included (256 for all-MiniLM-L6-v2).
+    pub max_tokens: usize,
+    /// Tokens of trailing text repeated at the start of the next chunk of the same section.
+    pub overlap_tokens: usize,
+    /// Tokens the model adds around every input ([CLS] and [SEP] for BERT models).
+    pub special_tokens: usize,
+    /// Heading context is cut to this many tokens so it never crowds out the text.
+    pub max_context_tokens: usize,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        Self {
+            max_tokens: 256,
+            overlap_tokens: 32,
+            special_tokens: 2,
+            max_context_tokens: 32,
+        }
+    }
+}
+
+/// A unit of text that is never split further: a whole block, a sentence, a line of code or a word run.
+struct Unit {
+    text: String,
+    tokens: usize,
+    page: Option<u32>,
+    /// Units of one block are joined by a space (or newline for code); blocks by a blank line.
+    block: usize,
+    kind: BlockKind,
+}
+
+/// Cut `doc` into chunks. `document_id` only seeds the stable chunk keys.
+pub fn chunk_document(
+    document_id: &str,
+    doc: &ParsedDocument,
+    counter: &dyn TokenCounter,
+    opts: &ChunkOptions,
+) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    for (section_index, section) in doc.sections.iter().enumerate() {
+        let context = context_line(
+            doc.title.as_deref(),
+            &section.heading_path,
+            counter,
+            opts.max_context_tokens,
+        );
+        let context_tokens = if context.is_empty() {
+            0
+        } else {
+            counter.count_tokens(&context)
+        };
+        // Keep at least half the window for text even under a long heading path.
+        let budget = opts
+            .max_tokens
+            .saturating_sub(opts.special_tokens + context_tokens)
+            .max(opts.max_tokens / 2);
+
+        let mut units = Vec::new();
+        for (block_index, block) in section.blocks.iter().enumerate() {
+            let tokens = counter.count_tokens(&block.text);
+            if tokens <= budget {
+                units.push(Unit {
+                    text: block.text.clone(),
+                    tokens,
+                    page: block.page,
+                    block: block_index,
+                    kind: block.kind,
+                });
+                continue;
+            }
+            for piece in
+                split_to_budget(&block.text, block.kind == BlockKind::Code, budget, counter)
+            {
+                units.push(Unit {
+                    tokens: piece.1,
+                    text: piece.0,
+                    page: block.page,
+                    block: block_index,
+                    kind: block.kind,
+                });
+            }
+        }
+        if units.is_empty() && section.heading.is_none() {
+            continue;
+        }
+        pack(
+            &units,
+            budget,
+            opts.overlap_tokens,
+            |text, tokens, pages| {
+                let ordinal = chunks.len() as u32;
+                let key = stable_id(&[
+                    document_id.as_bytes(),
+                    &ordinal.to_le_bytes(),
+                    context.as_bytes(),
+                    text.as_bytes(),
+                ]);
+                chunks.push(Chunk {
+                    key,
+                    ordinal,
+                    section: section_index as u32,
+                    text,
+                    context: context.clone(),
+                    page_start: pages.0,
+                    page_end: pages.1,
+                    token_count: (tokens + context_tokens) as u32,
+                });
+            },
+        );
+        if units.is_empty() {
+            // A heading with nothing under it (e.g. a chapter title page) is still findable by its title.
+            if let Some(heading) = &section.heading {
+                let ordinal = chunks.len() as u32;
+                let key = stable_id(&[
+                    document_id.as_bytes(),
+                    &ordinal.to_le_bytes(),
+                    heading.as_bytes(),
+                ]);
+                let tokens = counter.count_tokens(heading);
+                chunks.push(Chunk {
+                    key,
+                    ordinal,
+                    section: section_index as u32,
+                    text: heading.clone(),
+                    context: context.clone(),
+                    page_start: None,
+                    page_end: None,
+                    token_count: (tokens + context_tokens) as u32,
+                });
+            }
+        }
+    }
+    chunks
+}
+
+/// Greedy packing of units into windows of at most `budget` tokens, with `overlap` tokens carried over.
+fn pack(
+    units: &[Unit],
+    budget: usize,
+    overlap: usize,
+    mut emit: impl FnMut(String, usize, (Option<u32>, Option<u32>)),
+) {
+    let mut start = 0;
+    while start < units.len() {
+        let mut end = start;
+        let mut tokens = 0;
+        while end < units.len() && (end == start || tokens + units[end].tokens <= budget) {
+            tokens += units[end].tokens;
+            end += 1;
+        }
+        let window = &units[start..end];
+        let pages = (
+            window.iter().filter_map(|u| u.page).min(),
+            window.iter().filter_map(|u| u.page).max(),
+        );
+        emit(join(window), tokens, pages);
+        if end == units.len() {
+            break;
+        }
+        // Step back over trailing units worth at most `overlap` tokens, but always move forward.
+        let mut next = end;
+        let mut carried = 0;
+        while next > start + 1
+            && carried + units[next - 1].tokens <= overlap
+            && units[next - 1].kind != BlockKind::Code
+        {
+            carried += units[next - 1].tokens;
+            next -= 1;
+        }
+        start = next;
+    }
+}
+
+fn join(units: &[Unit]) -> String {
+    let mut out = String::new();
+    for (i, unit) in units.iter().enumerate() {
+        if i > 0 {
+            let same_block = units[i - 1].block == unit.block;
+            out.push_str(match (same_block, unit.kind) {
+                (true, BlockKind::Code) => "\n",
+                (true, _) => " ",
+                (false, _) => "\n\n",
+            });
+        }
+        out.push_str(&unit.text);
+    }
+    out
+}
+
+/// "Title > Heading > Subheading", without repeating the title when the first heading is the title.
+fn context_line(
+    title: Option<&str>,
+    path: &[String],
+    counter: &dyn TokenCounter,
+    max_tokens: usize,
+) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(title) = title
+        && path.first().map(String::as_str) != Some(title)
+    {
+        parts.push(title);
+    }
+    parts.extend(path.iter().map(String::as_str));
+    let mut line = parts.join(" > ");
+    while !line.is_empty() && counter.count_tokens(&line) > max_tokens {
+        // Drop the outermost headings first: the nearest heading says most about the text.
+        if parts.len() > 1 {
+            parts.remove(0);
+            line = parts.join(" > ");
+        } else {
+            let keep = line.chars().count() * 3 / 4;
+            line = line.chars().take(keep).collect();
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+use docvec_types::{Block, BlockKind, Format, ParsedDocument, Section, TokenCounter};
+
+use super::*;
+
+/// One token per whitespace-separated word: easy to reason about in tests.
+struct Words;
+
+impl TokenCounter for Words {
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+}
+
+fn doc(blocks: &[(&str, BlockKind)]) -> ParsedDocument {
+    let mut d = ParsedDocument::new(Format::Markdown);
+    let mut s = Section::untitled();
+    s.heading = Some("Intro".into());
+    s.heading_path = vec!["Intro".into()];
+    s.level = 1;
+    s.blocks = blocks
+        .iter()
+        .map(|(t, k)| Block {
+            text: t.to_string(),
+            kind: *k,
+            page: Some(1),
+        })
+        .collect();
+    d.sections.push(s);
+    d
+}
+
+fn opts(max: usize, overlap: usize) -> ChunkOptions {
+    ChunkOptions {
+        max_tokens: max,
+        overlap_tokens: overlap,
+        special_tokens: 0,
+        max_context_tokens: 4,
+    }
+}
+
+#[test]
+fn small_blocks_pack_into_one_chunk() {
+    let d = doc(&[
+        ("one two", BlockKind::Paragraph),
+        ("three", BlockKind::Paragraph),
+    ]);
+    let chunks = chunk_document("d", &d, &Words, &opts(20, 0));
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].text, "one two\n\nthree");
+    assert_eq!(chunks[0].context, "Intro");
+    assert_eq!(chunks[0].embedding_input(), "Intro\n\none two\n\nthree");
+    assert_eq!(chunks[0].page_start, Some(1));
+}
+
+#[test]
+fn no_chunk_exceeds_the_budget_and_sentences_overlap() {
+    let sentence = |i: usize| format!("Sentence {i} has five words.");
+    let text: Vec<String> = (0..40).map(sentence).collect();
+    let d = doc(&[(&text.join(" "), BlockKind::Paragraph)]);
+    // Budget: 31 - 1 (context "Intro") = 30 tokens, i.e. six 5-word sentences per chunk.
+    let chunks = chunk_document("d", &d, &Words, &opts(31, 10));
+    assert!(chunks.len() > 1);
+    for c in &chunks {
+        assert!(c.token_count <= 31, "{} tokens: {}", c.token_count, c.text);
+    }
+    // Two sentences (10 tokens) of each chunk open the next one.
+    assert!(
+        chunks[1].text.starts_with("Sentence 4 "),
+        "{}",
+        chunks[1].text
+    );
+    // Every sentence is in some chunk.
+    for i in 0..40 {
+        assert!(
+            chunks.iter().any(|c| c.text.contains(&sentence(i))),
+            "sentence {i} lost"
+        );
+    }
+}
+
+#[test]
+fn overlong_words_and_code_are_split_to_fit() {
+    let long_sentence = vec!["w"; 50].join(" ");
+    let code = (0..30)
+        .map(|i| format!("let x{i} = {i};"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let d = doc(&[
+        (&long_sentence, BlockKind::Paragraph),
+        (&code, BlockKind::Code),
+    ]);
+    let chunks = chunk_document("d", &d, &Words, &opts(21, 0));
+    for c in &chunks {
+        assert!(c.token_count <= 21, "{} tokens", c.token_count);
+    }
+    let code_chunk = chunks
+        .iter()
+        .find(|c| c.text.contains("let x0 = 0;"))
+        .unwrap();
+    assert!(
+        code_chunk.text.contains("let x0 = 0;\nlet x1 = 1;"),
+        "code lines stay on their own lines"
+    );
+}
+
+#[test]
+fn keys_are_stable_and_depend_on_content() {
+    let d = doc(&[("alpha beta", BlockKind::Paragraph)]);
+    let a = chunk_document("doc", &d, &Words, &opts(20, 0));
+    let b = chunk_document("doc", &d, &Words, &opts(20, 0));
+    assert_eq!(a[0].key, b[0].key);
+    let d2 = doc(&[("alpha gamma", BlockKind::Paragraph)]);
+    assert_ne!(
+        a[0].key,
+        chunk_document("doc", &d2, &Words, &opts(20, 0))[0].key
+    );
+    assert_ne!(
+        a[0].key,
+        chunk_document("other", &d, &Words, &opts(20, 0))[0].key
+    );
+}
+
+#[test]
+fn chunks_never_cross_sections() {
+    let mut d = doc(&[("a b", BlockKind::Paragraph)]);
+    let mut s2 = Section::untitled();
+    s2.heading = Some("Next".into());
+    s2.heading_path = vec!["Next".into()];
+    s2.blocks.push(Block {
+        text: "c d".into(),
+        kind: BlockKind::Paragraph,
+        page: None,
+    });
+    d.sections.push(s2);
+    let chunks = chunk_document("d", &d, &Words, &opts(50, 0));
+    assert_eq!(chunks.len(), 2);
+    assert_eq!((chunks[0].section, chunks[1].section), (0, 1));
+    assert_eq!(chunks[1].ordinal, 1);
+}
+
+#[test]
+fn sentence_splitting_respects_abbreviations_and_numbers() {
+    let s: Vec<_> =
+        sentences("Pi is 3.14 roughly. Use e.g. this one! \"Quoted.\" Next? yes").collect();
+    assert_eq!(
+        s,
+        [
+            "Pi is 3.14 roughly.",
+            "Use e.g. this one!",
+            "\"Quoted.\"",
+            "Next? yes"
+        ]
+    );
+}

@@ -1,0 +1,30 @@
+//! Parse files and print what docvec-parse makes of them: `cargo run --example parse_files -- FILE...`.
+use std::time::Instant;
+
+fn main() {
+    let opts = docvec_parse::ParseOptions::default();
+    for path in std::env::args().skip(1) {
+        let started = Instant::now();
+        match docvec_parse::parse_file(path.as_ref(), &opts) {
+            Ok((format, doc, _)) => {
+                let blocks: usize = doc.sections.iter().map(|s| s.blocks.len()).sum();
+                let chars: usize = doc
+                    .sections
+                    .iter()
+                    .flat_map(|s| &s.blocks)
+                    .map(|b| b.text.len())
+                    .sum();
+                println!(
+                    "{path}: {format}, {} sections, {blocks} blocks, {chars} chars, {} warnings, {:?}",
+                    doc.sections.len(),
+                    doc.warnings.len(),
+                    started.elapsed()
+                );
+                if let Some(b) = doc.sections.iter().flat_map(|s| &s.blocks).next() {
+                    println!("    first block: {:.200}", b.text);
+                }
+            }
+            Err(e) => println!("{path}: ERROR {e} ({:?})", started.elapsed()),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Parsing: turns the bytes of one file into a [`ParsedDocument`] (sections of text blocks).
+//!
+//! The registry is [`parse`]: one `match` over [`Format`] picks the parser, so a new format is a new module
+//! plus one arm here; the pipeline above only ever sees `ParsedDocument`. Parsers are pure (bytes in,
+//! document out), never panic on bad input (a panic inside a third-party parser is caught and reported as
+//! a [`ParseError`]) and are cheap to run on rayon threads.
+
+mod markdown;
+mod pdf;
+mod text;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use docvec_types::{Format, ParsedDocument};
+
+pub use text::decode_text;
+
+/// Why a file could not be parsed. Every variant is the user's input, not a bug in docvec; the engine
+/// reports it with the file's path and goes on with the next file.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("unsupported file type (known: {})", known_extensions())]
+    Unsupported,
+    #[error(
+        "file is {size} bytes, over the {limit}-byte limit (raise `max_file_bytes` to read it)"
+    )]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the PDF is encrypted and needs a password")]
+    PasswordRequired,
+    #[error("wrong password for the encrypted PDF")]
+    WrongPassword,
+    #[error("damaged or unreadable {format} file: {cause}")]
+    Corrupt { format: Format, cause: String },
+    #[error("no text to index: {0}")]
+    NoText(String),
+    #[error("the file looks binary, not {0} text (it holds NUL bytes)")]
+    Binary(Format),
+}
+
+fn known_extensions() -> String {
+    Format::ALL
+        .iter()
+        .flat_map(|f| f.extensions())
+        .map(|e| format!(".{e}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Knobs for parsers. Defaults suit documents people keep on disk.
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    /// Files larger than this are refused before they are read.
+    pub max_file_bytes: u64,
+    /// Password for encrypted PDFs; the empty password is always tried first.
+    pub pdf_password: Option<String>,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 256 * 1024 * 1024,
+            pdf_password: None,
+        }
+    }
+}
+
+/// The format of a file: by extension, else by content (a `%PDF-` header).
+pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
+    Format::from_path(path).or_else(|| head.starts_with(b"%PDF-").then_some(Format::Pdf))
+}
+
+/// Parse `bytes` as `format`. This is the parser registry.
+pub fn parse(
+    format: Format,
+    bytes: &[u8],
+    options: &ParseOptions,
+) -> Result<ParsedDocument, ParseError> {
+    if bytes.len() as u64 > options.max_file_bytes {
+        return Err(ParseError::TooLarge {
+            size: bytes.len() as u64,
+            limit: options.max_file_bytes,
+        });
+    }
+    let run = || match format {
+        Format::Text => text::parse(bytes),
+        Format::Markdown => markdown::parse(bytes),
+        Format::Pdf => pdf::parse(bytes, options),
+    };
+    let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {
+        format,
+        cause: format!(
+            "the {format} parser failed on this input ({})",
+            panic_message(&panic)
+        ),
+    })??;
+    if doc.is_empty() {
+        return Err(ParseError::NoText(match format {
+            Format::Pdf => {
+                "the PDF has no text layer (a scanned or image-only PDF; OCR is not supported)"
+                    .into()
+            }
+            _ => "the file is empty or holds only whitespace".into(),
+        }));
+    }
+    Ok(doc)
+}
+
+/// Read and parse one file, refusing oversized files before reading them.
+pub fn parse_file(
+    path: &Path,
+    options: &ParseOptions,
+) -> Result<(Format, ParsedDocument, Vec<u8>), ParseFileError> {
+    let meta = std::fs::metadata(path).map_err(ParseFileError::Io)?;
+    if meta.len() > options.max_file_bytes {
+        return Err(ParseError::TooLarge {
+            size: meta.len(),
+            limit: options.max_file_bytes,
+        }
+        .into());
+    }
+    let bytes = std::fs::read(path).map_err(ParseFileError::Io)?;
+    let format = detect_format(path, &bytes).ok_or(ParseError::Unsupported)?;
+    let doc = parse(format, &bytes, options)?;
+    Ok((format, doc, bytes))
+}
+
+/// [`parse_file`]'s error: the file could not be read, or its content could not be parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseFileError {
+    #[error("cannot read the file: {0}")]
+    Io(std::io::Error),
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Collapse runs of spaces and tabs inside lines and trim each line; keeps line breaks.
+pub(crate) fn tidy_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut first = true;
+        for word in line.split_whitespace() {
+            if !first {
+                out.push(' ');
+            }
+            out.push_str(word);
+            first = false;
+        }
+    }
+    out.trim_matches('\n').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_pdf_by_content() {
+        assert_eq!(
+            detect_format(Path::new("noext"), b"%PDF-1.7\n"),
+            Some(Format::Pdf)
+        );
+        assert_eq!(detect_format(Path::new("noext"), b"hello"), None);
+    }
+
+    #[test]
+    fn refuses_oversized_input() {
+        let opts = ParseOptions {
+            max_file_bytes: 4,
+            ..Default::default()
+        };
+        assert!(matches!(
+            parse(Format::Text, b"hello", &opts),
+            Err(ParseError::TooLarge { size: 5, limit: 4 })
+        ));
+    }
+
+    #[test]
+    fn empty_files_have_no_text() {
+        assert!(matches!(
+            parse(Format::Text, b"  \n\n ", &ParseOptions::default()),
+            Err(ParseError::NoText(_))
+        ));
+        assert!(matches!(
+            parse(Format::Markdown, b"", &ParseOptions::default()),
+            Err(ParseError::NoText(_))
+        ));
+    }
+
+    #[test]
+    fn tidies_whitespace_per_line() {
+        assert_eq!(tidy_whitespace("  a   b \n\tc  "), "a b\nc");
+    }
+}

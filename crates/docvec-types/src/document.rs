@@ -1,0 +1,109 @@
+use serde::{Deserialize, Serialize};
+
+use crate::Format;
+
+/// What a parser makes of one file: its sections in reading order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParsedDocument {
+    pub format: Format,
+    /// A title found in the content (first heading, PDF Title); the engine falls back to the file name.
+    pub title: Option<String>,
+    pub sections: Vec<Section>,
+    /// Format-specific facts about the file (page count, PDF producer, encryption ...).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Problems that did not stop the parse (a damaged page, an empty page), for the user to see.
+    pub warnings: Vec<String>,
+}
+
+impl ParsedDocument {
+    pub fn new(format: Format) -> Self {
+        Self {
+            format,
+            title: None,
+            sections: Vec::new(),
+            metadata: Default::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// True when no section holds any text worth indexing.
+    pub fn is_empty(&self) -> bool {
+        self.sections
+            .iter()
+            .all(|s| s.blocks.iter().all(|b| b.text.trim().is_empty()))
+    }
+}
+
+/// A run of content under one heading (or an untitled run, such as the text before the first heading).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// The heading text, if the section has one.
+    pub heading: Option<String>,
+    /// Heading depth: 1 for `#`, 2 for `##` ...; 0 for untitled sections.
+    pub level: u8,
+    /// The headings from the top of the document down to this one, for context in hits and embeddings.
+    pub heading_path: Vec<String>,
+    pub blocks: Vec<Block>,
+}
+
+impl Section {
+    pub fn untitled() -> Self {
+        Self {
+            heading: None,
+            level: 0,
+            heading_path: Vec::new(),
+            blocks: Vec::new(),
+        }
+    }
+}
+
+/// A paragraph-like unit of text. Chunks are cut between blocks where possible.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub text: String,
+    pub kind: BlockKind,
+    /// 1-based page the block stands on, for paged formats.
+    pub page: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    Paragraph,
+    /// Code is kept whole where it fits and is never re-flowed.
+    Code,
+    ListItem,
+    Table,
+    Quote,
+}
+
+/// A piece of a document sized for the embedding model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chunk {
+    /// Stable id from the document, position and text: unchanged content keeps its id across ingests.
+    pub key: String,
+    /// Position of the chunk in its document, from 0.
+    pub ordinal: u32,
+    /// Index of the section (in `ParsedDocument::sections`) the chunk comes from.
+    pub section: u32,
+    /// The chunk's text as shown in hits.
+    pub text: String,
+    /// Heading context prepended to the text for embedding ("Guide > Preprocessors").
+    pub context: String,
+    /// First and last page the chunk covers, for paged formats.
+    pub page_start: Option<u32>,
+    pub page_end: Option<u32>,
+    /// Model tokens of `context` + `text` (without special tokens).
+    pub token_count: u32,
+}
+
+impl Chunk {
+    /// The text given to the embedding model: heading context, then the chunk itself.
+    pub fn embedding_input(&self) -> String {
+        if self.context.is_empty() {
+            self.text.clone()
+        } else {
+            format!("{}\n\n{}", self.context, self.text)
+        }
+    }
+}

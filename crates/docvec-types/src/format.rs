@@ -1,0 +1,85 @@
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The closed set of input formats docvec understands. New formats are added here and in
+/// `docvec-parse`'s registry; nothing else in the pipeline matches on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Text,
+    Markdown,
+    Pdf,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[Format::Text, Format::Markdown, Format::Pdf];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Markdown => "markdown",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    /// File extensions (lowercase, without the dot) that map to this format.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Format::Text => &["txt", "text"],
+            Format::Markdown => &["md", "markdown", "mdown", "mkd"],
+            Format::Pdf => &["pdf"],
+        }
+    }
+
+    /// The format a path's extension names, if docvec reads it.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.extensions().contains(&ext.as_str()))
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .iter()
+            .copied()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown format `{s}` (known: text, markdown, pdf)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_extension() {
+        assert_eq!(Format::from_path(Path::new("a/B.PDF")), Some(Format::Pdf));
+        assert_eq!(Format::from_path(Path::new("x.md")), Some(Format::Markdown));
+        assert_eq!(Format::from_path(Path::new("x.txt")), Some(Format::Text));
+        assert_eq!(Format::from_path(Path::new("x.exe")), None);
+        assert_eq!(Format::from_path(Path::new("Makefile")), None);
+    }
+
+    #[test]
+    fn formats_round_trip_through_strings() {
+        for f in Format::ALL {
+            assert_eq!(f.as_str().parse::<Format>().unwrap(), *f);
+        }
+        assert!("docx".parse::<Format>().is_err());
+    }
+}

@@ -1,0 +1,48 @@
+//! Shared vocabulary of docvec's pipeline: formats, parsed documents, chunks and search hits.
+//!
+//! Every stage crate depends on this one and on nothing above it, so these types stay plain data:
+//! no I/O, no async, no heavy dependencies.
+
+mod document;
+mod format;
+mod hit;
+
+pub use document::{Block, BlockKind, Chunk, ParsedDocument, Section};
+pub use format::Format;
+pub use hit::SearchHit;
+
+/// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it
+/// with the model's own tokenizer so that "256 tokens" means what the model will see.
+pub trait TokenCounter: Send + Sync {
+    /// Tokens `text` takes, without the special tokens the model adds around a whole input.
+    fn count_tokens(&self, text: &str) -> usize;
+}
+
+/// A short, stable, hex id derived from the given parts (blake3, 128 bits).
+pub fn stable_id(parts: &[&[u8]]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        // Length-prefix each part so ("ab","c") and ("a","bc") differ.
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    let hash = hasher.finalize();
+    hash.to_hex()[..32].to_string()
+}
+
+/// Hex blake3 of some content (full length), used as the content hash of files and chunk texts.
+pub fn content_hash(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_id_separates_parts() {
+        assert_ne!(stable_id(&[b"ab", b"c"]), stable_id(&[b"a", b"bc"]));
+        assert_eq!(stable_id(&[b"x"]), stable_id(&[b"x"]));
+        assert_eq!(stable_id(&[b"x"]).len(), 32);
+    }
+}

