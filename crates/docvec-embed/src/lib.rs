@@ -1,1 +1,76 @@
-//! docvec-embed
+//! Embedding: text in, unit-length vectors out, through ONNX Runtime (`ort`, loaded at run time) and the
+//! model's own `tokenizers` tokenizer.
+//!
+//! [`Embedder`] is the plug-in point (the engine holds an `Arc<dyn Embedder>`); [`OnnxEmbedder`] is the
+//! implementation for ONNX sentence-transformer models such as the default all-MiniLM-L6-v2. It batches
+//! by token budget after sorting inputs by length (so short texts are not padded to the longest one in a
+//! random batch), pools and normalises as the model's sentence-transformers config prescribes, and runs
+//! on the caller's thread: callers put it on rayon or `spawn_blocking`, never on the async runtime.
+
+mod config;
+mod onnx;
+mod runtime;
+
+pub use config::{Device, EmbedderConfig, Pooling};
+pub use onnx::OnnxEmbedder;
+
+use docvec_types::TokenCounter;
+
+/// Why embedding failed. `Setup` errors are the user's configuration (a missing file, a provider the
+/// installed ONNX Runtime lacks); `Inference` errors are failures while running the model.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("embedding failed: {0}")]
+    Inference(String),
+}
+
+/// A text embedding model. Implementations are thread-safe; `embed` blocks the calling thread.
+pub trait Embedder: TokenCounter {
+    /// Identifies the model and its settings; vectors from different ids are never mixed in one index.
+    fn model_id(&self) -> &str;
+    fn dimension(&self) -> usize;
+    /// Largest input in tokens, special tokens included; longer inputs are truncated by the tokenizer.
+    fn max_tokens(&self) -> usize;
+    /// Embed each text into a unit-length vector of `dimension()` floats, in input order.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// Cosine similarity of two vectors (dot product divided by both norms).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        dot += (*x as f64) * (*y as f64);
+        na += (*x as f64) * (*x as f64);
+        nb += (*y as f64) * (*y as f64);
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        (dot / (na.sqrt() * nb.sqrt())) as f32
+    }
+}
+
+/// Scale `v` to unit length in place (a zero vector stays zero).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_and_normalize() {
+        let mut v = vec![3.0, 4.0];
+        normalize(&mut v);
+        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
+        assert!((cosine(&[1.0, 0.0], &[0.0, 2.0])).abs() < 1e-6);
+        assert!((cosine(&[1.0, 1.0], &[2.0, 2.0]) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+    }
+}

@@ -1,0 +1,83 @@
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the model runs. CUDA and TensorRT need the GPU build of ONNX Runtime (`onnxruntime-gpu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda,
+    /// TensorRT with CUDA for the nodes TensorRT does not take (Jetson and data-centre GPUs).
+    Tensorrt,
+}
+
+impl FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            "tensorrt" | "trt" => Ok(Device::Tensorrt),
+            other => Err(format!(
+                "unknown device `{other}` (expected cpu, cuda or tensorrt)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+            Device::Tensorrt => "tensorrt",
+        })
+    }
+}
+
+/// How token vectors become one sentence vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// Average over the real (unpadded) tokens: all-MiniLM-L6-v2 and most sentence-transformers.
+    #[default]
+    Mean,
+    /// The first ([CLS]) token: BGE and other CLS-pooled models.
+    Cls,
+}
+
+impl FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "mean" => Ok(Pooling::Mean),
+            "cls" => Ok(Pooling::Cls),
+            other => Err(format!("unknown pooling `{other}` (expected mean or cls)")),
+        }
+    }
+}
+
+/// Everything needed to load an ONNX sentence-embedding model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmbedderConfig {
+    /// Names the model in the store and the index ("all-MiniLM-L6-v2").
+    pub model_id: String,
+    pub model_path: PathBuf,
+    pub tokenizer_path: PathBuf,
+    /// The ONNX Runtime shared library (`libonnxruntime.so`).
+    pub ort_library: PathBuf,
+    pub dimension: usize,
+    /// Input limit in tokens, special tokens included.
+    pub max_tokens: usize,
+    pub pooling: Pooling,
+    pub normalize: bool,
+    pub device: Device,
+    /// ONNX Runtime intra-op threads; 0 lets ONNX Runtime decide (one per core).
+    pub intra_threads: usize,
+    /// Tokens (sequence length x batch rows) per inference call; batches are cut to stay under it.
+    pub batch_tokens: usize,
+}

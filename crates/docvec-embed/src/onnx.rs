@@ -1,0 +1,270 @@
+//! [`OnnxEmbedder`]: a sentence-transformer ONNX model run by ONNX Runtime.
+
+use std::sync::Mutex;
+
+use ort::ep;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::Tensor;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use docvec_types::TokenCounter;
+
+use crate::config::{Device, EmbedderConfig, Pooling};
+use crate::{EmbedError, Embedder, normalize, runtime};
+
+/// Rows per inference call, whatever the token budget allows: bounds the memory of one call.
+const MAX_BATCH_ROWS: usize = 256;
+
+pub struct OnnxEmbedder {
+    config: EmbedderConfig,
+    /// Truncates to `max_tokens`: what the model is fed.
+    encoder: Tokenizer,
+    /// Never truncates: what the chunker counts with.
+    counter: Tokenizer,
+    /// `Session::run` needs `&mut`; one session per embedder, callers batch to keep it busy.
+    session: Mutex<Session>,
+    input_names: Vec<String>,
+}
+
+impl OnnxEmbedder {
+    /// Load the tokenizer and the ONNX model, registering the configured execution provider. A provider
+    /// the installed ONNX Runtime cannot register is an error, never a silent fall-back to the CPU.
+    pub fn load(config: EmbedderConfig) -> Result<Self, EmbedError> {
+        let setup =
+            |what: &str, e: &dyn std::fmt::Display| EmbedError::Setup(format!("{what}: {e}"));
+        for (what, path) in [
+            ("model", &config.model_path),
+            ("tokenizer", &config.tokenizer_path),
+        ] {
+            if !path.exists() {
+                return Err(EmbedError::Setup(format!(
+                    "{what} file not found at {} (run `python3 tools/setup_models.py` for the default model, \
+                     or set the model paths in docvec.toml / DOCVEC_MODEL_PATH and DOCVEC_TOKENIZER_PATH)",
+                    path.display()
+                )));
+            }
+        }
+        let mut counter = Tokenizer::from_file(&config.tokenizer_path).map_err(|e| {
+            setup(
+                &format!("cannot read tokenizer {}", config.tokenizer_path.display()),
+                &e,
+            )
+        })?;
+        // Shipped tokenizer.json files often pad and truncate to a fixed length; docvec pads itself.
+        counter.with_padding(None);
+        counter
+            .with_truncation(None)
+            .map_err(|e| setup("cannot configure the tokenizer", &e))?;
+        let mut encoder = counter.clone();
+        encoder
+            .with_truncation(Some(TruncationParams {
+                max_length: config.max_tokens,
+                ..Default::default()
+            }))
+            .map_err(|e| setup("cannot configure tokenizer truncation", &e))?;
+
+        let env = runtime::environment(&config.ort_library)?;
+        let mut builder = Session::builder(env)
+            .map_err(|e| setup("cannot create an ONNX Runtime session", &e))?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(|e| setup("cannot set the graph optimisation level", &e))?
+            .with_intra_threads(config.intra_threads)
+            .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?
+            .with_inter_threads(1)
+            .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?;
+        let providers = match config.device {
+            Device::Cpu => vec![],
+            Device::Cuda => vec![ep::CUDA::default().build().error_on_failure()],
+            Device::Tensorrt => vec![
+                ep::TensorRT::default().build().error_on_failure(),
+                ep::CUDA::default().build().error_on_failure(),
+            ],
+        };
+        if !providers.is_empty() {
+            builder = builder.with_execution_providers(providers).map_err(|e| {
+                EmbedError::Setup(format!(
+                    "the {} execution provider could not be registered: {e}. It needs the GPU build of ONNX \
+                     Runtime (the `onnxruntime-gpu` wheel's libonnxruntime.so, set as DOCVEC_ORT_LIBRARY) with \
+                     its CUDA/cuDNN{} libraries on the library path; use device = \"cpu\" otherwise",
+                    config.device,
+                    if config.device == Device::Tensorrt { "/TensorRT" } else { "" }
+                ))
+            })?;
+        }
+        let session = builder.commit_from_file(&config.model_path).map_err(|e| {
+            setup(
+                &format!("cannot load the ONNX model {}", config.model_path.display()),
+                &e,
+            )
+        })?;
+        let input_names: Vec<String> = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
+        for required in ["input_ids", "attention_mask"] {
+            if !input_names.iter().any(|n| n == required) {
+                return Err(EmbedError::Setup(format!(
+                    "{} has no `{required}` input (inputs: {}); docvec needs a BERT-style sentence model",
+                    config.model_path.display(),
+                    input_names.join(", ")
+                )));
+            }
+        }
+        let embedder = Self {
+            config,
+            encoder,
+            counter,
+            session: Mutex::new(session),
+            input_names,
+        };
+        // One probe embedding proves the declared dimension before any vector is stored.
+        let probe = embedder.embed(&["dimension probe"])?;
+        if probe[0].len() != embedder.config.dimension {
+            return Err(EmbedError::Setup(format!(
+                "{} produces {}-dimensional vectors, but the configured dimension is {}",
+                embedder.config.model_path.display(),
+                probe[0].len(),
+                embedder.config.dimension
+            )));
+        }
+        Ok(embedder)
+    }
+
+    pub fn config(&self) -> &EmbedderConfig {
+        &self.config
+    }
+
+    fn run_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let infer = |e: &dyn std::fmt::Display| EmbedError::Inference(e.to_string());
+        let rows = ids.len();
+        let cols = ids.iter().map(|x| x.len()).max().unwrap_or(0).max(1);
+        let mut input_ids = vec![0i64; rows * cols];
+        let mut mask = vec![0i64; rows * cols];
+        for (r, seq) in ids.iter().enumerate() {
+            for (c, &id) in seq.iter().enumerate() {
+                input_ids[r * cols + c] = id as i64;
+                mask[r * cols + c] = 1;
+            }
+        }
+        let shape = [rows as i64, cols as i64];
+        let mut inputs = vec![
+            (
+                "input_ids",
+                Tensor::from_array((shape, input_ids)).map_err(|e| infer(&e))?,
+            ),
+            (
+                "attention_mask",
+                Tensor::from_array((shape, mask.clone())).map_err(|e| infer(&e))?,
+            ),
+        ];
+        if self.input_names.iter().any(|n| n == "token_type_ids") {
+            inputs.push((
+                "token_type_ids",
+                Tensor::from_array((shape, vec![0i64; rows * cols])).map_err(|e| infer(&e))?,
+            ));
+        }
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| EmbedError::Inference("session lock poisoned".into()))?;
+        let outputs = session.run(inputs).map_err(|e| infer(&e))?;
+        let (out_shape, data) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| infer(&e))?;
+        let dims: Vec<usize> = out_shape.iter().map(|&d| d as usize).collect();
+        let mut vectors = Vec::with_capacity(rows);
+        match dims.as_slice() {
+            // Token vectors: pool them.
+            [b, s, d] if *b == rows && *s == cols => {
+                for r in 0..rows {
+                    let mut v = vec![0f32; *d];
+                    match self.config.pooling {
+                        Pooling::Cls => v.copy_from_slice(&data[r * s * d..r * s * d + d]),
+                        Pooling::Mean => {
+                            let n = ids[r].len().max(1);
+                            for t in 0..ids[r].len() {
+                                let row = &data[(r * s + t) * d..(r * s + t + 1) * d];
+                                v.iter_mut().zip(row).for_each(|(acc, x)| *acc += x);
+                            }
+                            v.iter_mut().for_each(|x| *x /= n as f32);
+                        }
+                    }
+                    vectors.push(v);
+                }
+            }
+            // Already a sentence vector (models exported with pooling inside).
+            [b, d] if *b == rows => {
+                for r in 0..rows {
+                    vectors.push(data[r * d..(r + 1) * d].to_vec());
+                }
+            }
+            other => {
+                return Err(EmbedError::Inference(format!(
+                    "unexpected model output shape {other:?}"
+                )));
+            }
+        }
+        if self.config.normalize {
+            vectors.iter_mut().for_each(|v| normalize(v));
+        }
+        Ok(vectors)
+    }
+}
+
+impl TokenCounter for OnnxEmbedder {
+    fn count_tokens(&self, text: &str) -> usize {
+        self.counter
+            .encode(text, false)
+            .map(|e| e.len())
+            .unwrap_or_else(|_| text.split_whitespace().count())
+    }
+}
+
+impl Embedder for OnnxEmbedder {
+    fn model_id(&self) -> &str {
+        &self.config.model_id
+    }
+
+    fn dimension(&self) -> usize {
+        self.config.dimension
+    }
+
+    fn max_tokens(&self) -> usize {
+        self.config.max_tokens
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = texts
+            .iter()
+            .map(|t| self.encoder.encode(*t, true))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))?;
+        // Longest first, so each batch holds similar lengths and padding stays small.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
+        let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let longest = encodings[order[start]].len().max(1);
+            let rows = (self.config.batch_tokens / longest).clamp(1, MAX_BATCH_ROWS);
+            let end = (start + rows).min(order.len());
+            let batch: Vec<&[u32]> = order[start..end]
+                .iter()
+                .map(|&i| encodings[i].get_ids())
+                .collect();
+            for (&i, v) in order[start..end].iter().zip(self.run_batch(&batch)?) {
+                out[i] = Some(v);
+            }
+            start = end;
+        }
+        Ok(out
+            .into_iter()
+            .map(|v| v.expect("every input was embedded"))
+            .collect())
+    }
+}

@@ -1,0 +1,199 @@
+//! The real model against reference vectors from the Python onnxruntime pipeline.
+//! Needs `python3 tools/setup_models.py` (the README's test command runs it first).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use docvec_embed::{Device, Embedder, EmbedderConfig, OnnxEmbedder, Pooling, cosine};
+use docvec_types::TokenCounter;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn config(model_file: &str, device: Device) -> EmbedderConfig {
+    let models = root().join("models");
+    EmbedderConfig {
+        model_id: "all-MiniLM-L6-v2".into(),
+        model_path: models.join("all-MiniLM-L6-v2").join(model_file),
+        tokenizer_path: models.join("all-MiniLM-L6-v2/tokenizer.json"),
+        ort_library: models.join("onnxruntime/libonnxruntime.so"),
+        dimension: 384,
+        max_tokens: 256,
+        pooling: Pooling::Mean,
+        normalize: true,
+        device,
+        intra_threads: 2,
+        batch_tokens: 4096,
+    }
+}
+
+fn embedder() -> &'static OnnxEmbedder {
+    static E: OnceLock<OnnxEmbedder> = OnceLock::new();
+    E.get_or_init(|| {
+        OnnxEmbedder::load(config("model.onnx", Device::Cpu))
+            .unwrap_or_else(|e| panic!("{e}\n(run `python3 tools/setup_models.py` first)"))
+    })
+}
+
+struct Reference {
+    text: String,
+    tokens: usize,
+    vector: Vec<f32>,
+}
+
+fn references() -> Vec<Reference> {
+    let raw = std::fs::read_to_string(
+        root().join("crates/docvec-embed/tests/fixtures/reference_vectors.json"),
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    json["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Reference {
+            text: s["text"].as_str().unwrap().to_string(),
+            tokens: s["tokens"].as_u64().unwrap() as usize,
+            vector: s["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn vectors_match_the_python_reference_one_by_one_and_batched() {
+    let refs = references();
+    assert_eq!(refs.len(), 20);
+    let e = embedder();
+    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
+    let batched = e.embed(&texts).unwrap();
+    for (r, v) in refs.iter().zip(&batched) {
+        assert_eq!(v.len(), 384);
+        let c = cosine(&r.vector, v);
+        assert!(c >= 0.9999, "batched cosine {c} for {:?}", r.text);
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "not unit length: {norm}");
+    }
+    for r in refs.iter().take(5) {
+        let alone = e.embed(&[r.text.as_str()]).unwrap();
+        assert!(
+            cosine(&r.vector, &alone[0]) >= 0.9999,
+            "alone: {:?}",
+            r.text
+        );
+    }
+}
+
+#[test]
+fn token_counts_match_the_reference_tokenizer_without_truncation() {
+    let e = embedder();
+    for r in references() {
+        // The reference counts include [CLS] and [SEP] and are truncated at 256.
+        let counted = (e.count_tokens(&r.text) + 2).min(256);
+        assert_eq!(counted, r.tokens, "{:?}", r.text);
+    }
+    let long = "word ".repeat(1000);
+    assert_eq!(e.count_tokens(&long), 1000, "counting must not truncate");
+}
+
+#[test]
+fn a_paraphrase_ranks_above_unrelated_text() {
+    let e = embedder();
+    let v = e
+        .embed(&[
+            "How do I reset my password?",
+            "Steps to change a forgotten login password",
+            "The recipe needs two cups of flour and an egg.",
+            "Stock markets fell sharply on Monday.",
+        ])
+        .unwrap();
+    let para = cosine(&v[0], &v[1]);
+    assert!(
+        para > cosine(&v[0], &v[2]) + 0.2,
+        "paraphrase {para} vs unrelated"
+    );
+    assert!(
+        para > cosine(&v[0], &v[3]) + 0.2,
+        "paraphrase {para} vs unrelated"
+    );
+}
+
+#[test]
+fn the_int8_weight_fallback_stays_close_to_fp32() {
+    let cfg = config("model-int8w.onnx", Device::Cpu);
+    if !cfg.model_path.exists() {
+        panic!(
+            "{} missing: run `python3 tools/setup_models.py`",
+            cfg.model_path.display()
+        );
+    }
+    let q = OnnxEmbedder::load(cfg).unwrap();
+    for r in references() {
+        let v = q.embed(&[r.text.as_str()]).unwrap();
+        assert!(
+            cosine(&r.vector, &v[0]) >= 0.995,
+            "{:?}: {}",
+            r.text,
+            cosine(&r.vector, &v[0])
+        );
+    }
+}
+
+#[test]
+fn an_unavailable_gpu_provider_is_a_plain_error() {
+    if std::env::var_os("DOCVEC_TEST_GPU").is_some() {
+        return; // On a GPU machine the provider may register; the GPU test below covers it.
+    }
+    let err = OnnxEmbedder::load(config("model.onnx", Device::Cuda))
+        .err()
+        .expect("the CPU build has no CUDA provider");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cuda execution provider could not be registered"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_model_files_are_named() {
+    let mut cfg = config("model.onnx", Device::Cpu);
+    cfg.model_path = root().join("models/nope.onnx");
+    let msg = OnnxEmbedder::load(cfg).err().unwrap().to_string();
+    assert!(
+        msg.contains("nope.onnx") && msg.contains("not found"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_wrong_dimension_is_refused_at_load() {
+    let mut cfg = config("model.onnx", Device::Cpu);
+    cfg.dimension = 1024;
+    let msg = OnnxEmbedder::load(cfg).err().unwrap().to_string();
+    assert!(
+        msg.contains("384-dimensional") && msg.contains("1024"),
+        "{msg}"
+    );
+}
+
+/// Opt-in on a GPU machine: `DOCVEC_TEST_GPU=cuda DOCVEC_ORT_LIBRARY=/path/to/gpu/libonnxruntime.so
+/// cargo test -p docvec-embed -- --ignored gpu`.
+#[test]
+#[ignore = "needs a GPU and the GPU build of ONNX Runtime (DOCVEC_TEST_GPU=cuda|tensorrt)"]
+fn gpu_vectors_match_the_reference() {
+    let device = std::env::var("DOCVEC_TEST_GPU").unwrap_or_else(|_| "cuda".into());
+    let mut cfg = config("model.onnx", device.parse().unwrap());
+    if let Some(lib) = std::env::var_os("DOCVEC_ORT_LIBRARY") {
+        cfg.ort_library = lib.into();
+    }
+    let gpu = OnnxEmbedder::load(cfg).unwrap();
+    for r in references() {
+        let v = gpu.embed(&[r.text.as_str()]).unwrap();
+        assert!(cosine(&r.vector, &v[0]) >= 0.999, "{:?}", r.text);
+    }
+}
