@@ -1,1 +1,248 @@
-//! docvec-index
+//! The local vector index: HNSW (hnsw_rs) over unit-length vectors, persisted crash-safely in the data
+//! directory together with the model id and dimension it was built with and the last store log entry it
+//! applied.
+//!
+//! On disk: `MANIFEST.json` names the current generation directory (`gen-N/`, the hnsw_rs dump). A save
+//! writes a new generation into a temporary directory, fsyncs it, renames it into place and only then
+//! replaces the manifest (temp file, fsync, rename), so a crash leaves the old or the new index, never a
+//! torn one. HNSW cannot delete nodes: removed ids are tombstoned and filtered out during the graph
+//! search (so k results still come back), and the owner rebuilds when tombstones pile up.
+
+mod distance;
+mod persist;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use hnsw_rs::prelude::Hnsw;
+use serde::{Deserialize, Serialize};
+
+pub use distance::UnitDot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("the index at {path} is unreadable: {cause}")]
+    Unreadable { path: PathBuf, cause: String },
+    #[error("cannot write the index at {path}: {cause}")]
+    Write { path: PathBuf, cause: String },
+    #[error(
+        "query vector has dimension {got}, but the index holds {expected}-dimensional vectors of model `{model}`"
+    )]
+    DimensionMismatch {
+        got: usize,
+        expected: usize,
+        model: String,
+    },
+}
+
+/// HNSW construction and search parameters.
+///
+/// `m` (links per node) trades memory and build time for recall: 16 suits 384-d text embeddings; raise
+/// to 32 or 48 for higher-dimensional models or recall targets above 0.99. `ef_construction` is the
+/// candidate list while building (higher builds slower, gives a better graph); `ef_search` the one while
+/// querying (higher is slower, recalls more; it is raised to k when k is larger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HnswParams {
+    pub m: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        Self {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+        }
+    }
+}
+
+/// What the index is, as recorded in its manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexInfo {
+    pub model_id: String,
+    pub dimension: usize,
+    pub params: HnswParams,
+    /// Last store `index_log` sequence number whose effect the index holds.
+    pub applied_seq: i64,
+}
+
+/// Layers of the HNSW graph; 16 is hnsw_rs's maximum and ample for billions of points.
+const MAX_LAYERS: usize = 16;
+
+pub struct VectorIndex {
+    dir: PathBuf,
+    info: IndexInfo,
+    hnsw: Hnsw<'static, f32, UnitDot>,
+    /// Every id inserted into the graph, deleted or not.
+    ids: HashSet<usize>,
+    deleted: HashSet<usize>,
+    generation: u64,
+    /// The graph changed since the last save (the manifest alone changes on deletes and log replays).
+    graph_dirty: bool,
+    dirty: bool,
+}
+
+impl VectorIndex {
+    /// A new, empty index that will live in `dir`.
+    pub fn create(
+        dir: &Path,
+        model_id: &str,
+        dimension: usize,
+        params: HnswParams,
+        expected: usize,
+    ) -> Self {
+        let info = IndexInfo {
+            model_id: model_id.to_string(),
+            dimension,
+            params,
+            applied_seq: 0,
+        };
+        Self {
+            dir: dir.to_path_buf(),
+            hnsw: new_graph(&params, expected),
+            info,
+            ids: HashSet::new(),
+            deleted: HashSet::new(),
+            generation: 0,
+            graph_dirty: true,
+            dirty: true,
+        }
+    }
+
+    /// Open the index saved in `dir`: `Ok(None)` when there is none yet, `Err` when it is unreadable.
+    pub fn open(dir: &Path) -> Result<Option<Self>, IndexError> {
+        persist::load(dir)
+    }
+
+    pub fn info(&self) -> &IndexInfo {
+        &self.info
+    }
+
+    /// Live (not deleted) vectors.
+    pub fn len(&self) -> usize {
+        self.ids.len() - self.deleted.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Share of graph nodes that are tombstones; past ~0.3 a rebuild pays for itself.
+    pub fn deleted_fraction(&self) -> f64 {
+        if self.ids.is_empty() {
+            0.0
+        } else {
+            self.deleted.len() as f64 / self.ids.len() as f64
+        }
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        let id = id as usize;
+        self.ids.contains(&id) && !self.deleted.contains(&id)
+    }
+
+    /// Insert vectors (in parallel on rayon). Ids already present are skipped, which makes replaying the
+    /// store log idempotent.
+    pub fn add(&mut self, items: &[(i64, Vec<f32>)]) -> Result<(), IndexError> {
+        let mut batch: Vec<(&[f32], usize)> = Vec::with_capacity(items.len());
+        for (id, v) in items {
+            self.check_dimension(v)?;
+            let id = *id as usize;
+            if self.ids.insert(id) {
+                batch.push((v.as_slice(), id));
+            }
+        }
+        if !batch.is_empty() {
+            self.hnsw.parallel_insert_slice(&batch);
+            self.graph_dirty = true;
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, id: i64) {
+        let id = id as usize;
+        if self.ids.contains(&id) && self.deleted.insert(id) {
+            self.dirty = true;
+        }
+    }
+
+    pub fn set_applied_seq(&mut self, seq: i64) {
+        if seq != self.info.applied_seq {
+            self.info.applied_seq = seq;
+            self.dirty = true;
+        }
+    }
+
+    /// The `k` nearest live vectors as (id, cosine similarity), best first.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(i64, f32)>, IndexError> {
+        self.search_ef(query, k, self.info.params.ef_search)
+    }
+
+    pub fn search_ef(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+    ) -> Result<Vec<(i64, f32)>, IndexError> {
+        self.check_dimension(query)?;
+        if k == 0 || self.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ef = ef.max(k);
+        let found = if self.deleted.is_empty() {
+            self.hnsw.search(query, k, ef)
+        } else {
+            let live = |id: &usize| !self.deleted.contains(id);
+            self.hnsw.search_filter(query, k, ef, Some(&live))
+        };
+        Ok(found
+            .into_iter()
+            .map(|n| (n.d_id as i64, 1.0 - n.distance))
+            .collect())
+    }
+
+    /// Ids of the live vectors, in no particular order.
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.ids
+            .iter()
+            .filter(|id| !self.deleted.contains(id))
+            .map(|&id| id as i64)
+    }
+
+    /// Persist the index if it changed since the last save (crash-safe; see the crate docs).
+    pub fn save(&mut self) -> Result<(), IndexError> {
+        if self.dirty {
+            persist::save(self)?;
+            self.graph_dirty = false;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    fn check_dimension(&self, v: &[f32]) -> Result<(), IndexError> {
+        if v.len() != self.info.dimension {
+            return Err(IndexError::DimensionMismatch {
+                got: v.len(),
+                expected: self.info.dimension,
+                model: self.info.model_id.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn new_graph(params: &HnswParams, expected: usize) -> Hnsw<'static, f32, UnitDot> {
+    Hnsw::new(
+        params.m,
+        expected.max(10_000),
+        MAX_LAYERS,
+        params.ef_construction,
+        UnitDot,
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! Crash-safe persistence: generation directories for the graph, an atomically replaced manifest for
+//! everything else (model, dimension, applied log position, tombstones).
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hnsw_rs::prelude::{AnnT, HnswIo};
+use serde::{Deserialize, Serialize};
+
+use crate::{IndexError, IndexInfo, VectorIndex, new_graph};
+
+const MANIFEST: &str = "MANIFEST.json";
+const FORMAT: u32 = 1;
+const BASENAME: &str = "hnsw";
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    info: IndexInfo,
+    /// Generation directory holding the graph; 0 = the graph is empty and has no files.
+    generation: u64,
+    points: usize,
+    deleted: Vec<u64>,
+}
+
+fn gen_dir(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("gen-{generation}"))
+}
+
+pub(crate) fn save(index: &mut VectorIndex) -> Result<(), IndexError> {
+    let dir = index.dir.clone();
+    let werr = |cause: String| IndexError::Write {
+        path: dir.clone(),
+        cause,
+    };
+    fs::create_dir_all(&dir).map_err(|e| werr(e.to_string()))?;
+    let mut generation = index.generation;
+    if index.graph_dirty && !index.ids.is_empty() {
+        generation += 1;
+        let tmp = dir.join(format!("tmp-gen-{generation}"));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
+        let written = index
+            .hnsw
+            .file_dump(&tmp, BASENAME)
+            .map_err(|e| werr(format!("hnsw dump: {e}")))?;
+        if written != BASENAME {
+            return Err(werr(format!(
+                "hnsw dump chose basename {written}, expected {BASENAME}"
+            )));
+        }
+        let mut ids: Vec<u64> = index.ids.iter().map(|&i| i as u64).collect();
+        ids.sort_unstable();
+        let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
+        fs::write(tmp.join("ids.bin"), bytes).map_err(|e| werr(e.to_string()))?;
+        for entry in fs::read_dir(&tmp).map_err(|e| werr(e.to_string()))? {
+            let path = entry.map_err(|e| werr(e.to_string()))?.path();
+            File::open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| werr(format!("fsync {}: {e}", path.display())))?;
+        }
+        sync_dir(&tmp).map_err(|e| werr(e.to_string()))?;
+        let target = gen_dir(&dir, generation);
+        if target.exists() {
+            fs::remove_dir_all(&target).map_err(|e| werr(e.to_string()))?;
+        }
+        fs::rename(&tmp, &target).map_err(|e| werr(e.to_string()))?;
+        sync_dir(&dir).map_err(|e| werr(e.to_string()))?;
+    }
+    let mut deleted: Vec<u64> = index.deleted.iter().map(|&i| i as u64).collect();
+    deleted.sort_unstable();
+    let manifest = Manifest {
+        format: FORMAT,
+        info: index.info.clone(),
+        generation,
+        points: index.ids.len(),
+        deleted,
+    };
+    let json = serde_json::to_vec(&manifest).map_err(|e| werr(e.to_string()))?;
+    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| werr(e.to_string()))?;
+    index.generation = generation;
+    // Older generations are unreachable now; removing them is best-effort.
+    if let Ok(entries) = fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let stale_gen = name
+                .strip_prefix("gen-")
+                .and_then(|g| g.parse::<u64>().ok())
+                .is_some_and(|g| g != generation);
+            if stale_gen || name.starts_with("tmp-gen-") {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
+    let unreadable = |cause: String| IndexError::Unreadable {
+        path: dir.to_path_buf(),
+        cause,
+    };
+    let raw = match fs::read(dir.join(MANIFEST)) {
+        Ok(raw) => raw,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    let manifest: Manifest =
+        serde_json::from_slice(&raw).map_err(|e| unreadable(format!("manifest: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(unreadable(format!(
+            "index format {} (this docvec reads {FORMAT})",
+            manifest.format
+        )));
+    }
+    let (hnsw, ids) = if manifest.generation == 0 {
+        (new_graph(&manifest.info.params, 0), HashSet::new())
+    } else {
+        let gdir = gen_dir(dir, manifest.generation);
+        let raw_ids =
+            fs::read(gdir.join("ids.bin")).map_err(|e| unreadable(format!("ids: {e}")))?;
+        if raw_ids.len() % 8 != 0 {
+            return Err(unreadable("ids file is truncated".into()));
+        }
+        let ids: HashSet<usize> = raw_ids
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+            .collect();
+        // hnsw_rs ties the loaded graph's lifetime to its loader; the loader is small and lives as long
+        // as the graph does in practice, so it is leaked once per load.
+        let hnsw = std::panic::catch_unwind(|| {
+            let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&gdir, BASENAME)));
+            loader.load_hnsw()
+        })
+        .map_err(|_| unreadable("hnsw graph files are damaged".into()))?
+        .map_err(|e| unreadable(format!("hnsw graph: {e}")))?;
+        if hnsw.get_nb_point() != ids.len() || ids.len() != manifest.points {
+            return Err(unreadable(format!(
+                "graph holds {} points, id list {}, manifest {}",
+                hnsw.get_nb_point(),
+                ids.len(),
+                manifest.points
+            )));
+        }
+        (hnsw, ids)
+    };
+    let deleted = manifest.deleted.iter().map(|&i| i as usize).collect();
+    Ok(Some(VectorIndex {
+        dir: dir.to_path_buf(),
+        info: manifest.info,
+        hnsw,
+        ids,
+        deleted,
+        generation: manifest.generation,
+        graph_dirty: false,
+        dirty: false,
+    }))
+}
+
+/// Write `bytes` to `path` through a temp file in the same directory: fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,166 @@
+use super::*;
+
+fn unit(seed: u64, dim: usize) -> Vec<f32> {
+    // xorshift: deterministic pseudo-random vectors without a rand dependency.
+    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let mut v: Vec<f32> = (0..dim)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2000) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|a| *a /= n);
+    v
+}
+
+fn exact(items: &[(i64, Vec<f32>)], q: &[f32], k: usize, skip: &HashSet<i64>) -> Vec<i64> {
+    let mut scored: Vec<(i64, f32)> = items
+        .iter()
+        .filter(|(id, _)| !skip.contains(id))
+        .map(|(id, v)| (*id, distance::dot(q, v)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scored.into_iter().take(k).map(|(id, _)| id).collect()
+}
+
+#[test]
+fn finds_neighbours_with_high_recall_and_skips_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<(i64, Vec<f32>)> = (1..=2000).map(|i| (i, unit(i as u64, 32))).collect();
+    let mut index = VectorIndex::create(dir.path(), "m", 32, HnswParams::default(), 2000);
+    index.add(&items).unwrap();
+    assert_eq!(index.len(), 2000);
+
+    let mut deleted = HashSet::new();
+    for id in (1..=2000).step_by(3) {
+        index.remove(id);
+        deleted.insert(id);
+    }
+    let mut hits = 0;
+    for q in 0..50 {
+        let query = unit(10_000 + q, 32);
+        let got = index.search_ef(&query, 10, 200).unwrap();
+        assert_eq!(
+            got.len(),
+            10,
+            "k results even with a third of the graph deleted"
+        );
+        assert!(
+            got.iter().all(|(id, _)| !deleted.contains(id)),
+            "a deleted id came back"
+        );
+        assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
+        let truth = exact(&items, &query, 10, &deleted);
+        hits += got.iter().filter(|(id, _)| truth.contains(id)).count();
+    }
+    let recall = hits as f64 / 500.0;
+    assert!(recall >= 0.95, "recall@10 {recall}");
+}
+
+#[test]
+fn saves_and_reopens_with_tombstones_and_log_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<(i64, Vec<f32>)> = (1..=300).map(|i| (i, unit(i as u64, 16))).collect();
+    let mut index = VectorIndex::create(dir.path(), "model-a", 16, HnswParams::default(), 300);
+    index.add(&items).unwrap();
+    index.remove(7);
+    index.set_applied_seq(301);
+    index.save().unwrap();
+
+    let reopened = VectorIndex::open(dir.path())
+        .unwrap()
+        .expect("index present");
+    assert_eq!(reopened.info().model_id, "model-a");
+    assert_eq!(reopened.info().applied_seq, 301);
+    assert_eq!(reopened.len(), 299);
+    assert!(!reopened.contains(7) && reopened.contains(8));
+    let got = reopened.search(&items[41].1, 1).unwrap();
+    assert_eq!(got[0].0, 42);
+    assert!(
+        (got[0].1 - 1.0).abs() < 1e-4,
+        "identical vector scores 1, got {}",
+        got[0].1
+    );
+
+    // A second save writes a new generation and removes the old one.
+    let mut again = reopened;
+    again.add(&[(1000, unit(1000, 16))]).unwrap();
+    again.save().unwrap();
+    let gens: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("gen-"))
+        .collect();
+    assert_eq!(gens, ["gen-2"]);
+    assert!(
+        VectorIndex::open(dir.path())
+            .unwrap()
+            .unwrap()
+            .contains(1000)
+    );
+}
+
+#[test]
+fn missing_and_damaged_indexes_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(VectorIndex::open(dir.path()).unwrap().is_none());
+    std::fs::write(dir.path().join("MANIFEST.json"), b"{not json").unwrap();
+    assert!(matches!(
+        VectorIndex::open(dir.path()),
+        Err(IndexError::Unreadable { .. })
+    ));
+
+    let mut index = VectorIndex::create(dir.path(), "m", 8, HnswParams::default(), 10);
+    index.add(&[(1, unit(1, 8)), (2, unit(2, 8))]).unwrap();
+    index.save().unwrap();
+    let graph = dir.path().join("gen-1/hnsw.hnsw.graph");
+    let len = std::fs::metadata(&graph).unwrap().len();
+    std::fs::write(&graph, vec![0u8; (len / 2) as usize]).unwrap();
+    assert!(matches!(
+        VectorIndex::open(dir.path()),
+        Err(IndexError::Unreadable { .. })
+    ));
+}
+
+#[test]
+fn wrong_dimensions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = VectorIndex::create(dir.path(), "mini", 8, HnswParams::default(), 10);
+    let err = index.add(&[(1, vec![0.5; 4])]).unwrap_err();
+    assert!(err.to_string().contains("dimension 4"), "{err}");
+    let err = index.search(&[0.1; 16], 3).unwrap_err();
+    assert!(matches!(
+        err,
+        IndexError::DimensionMismatch {
+            got: 16,
+            expected: 8,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn duplicate_vectors_do_not_break_the_distance() {
+    let v = unit(5, 384);
+    let d = UnitDot;
+    use hnsw_rs::prelude::Distance;
+    assert!(d.eval(&v, &v) >= 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = VectorIndex::create(dir.path(), "m", 384, HnswParams::default(), 10);
+    index
+        .add(&[(1, v.clone()), (2, v.clone()), (3, v.clone())])
+        .unwrap();
+    assert_eq!(index.search(&v, 3).unwrap().len(), 3);
+}
+
+#[test]
+fn re_adding_an_id_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut index = VectorIndex::create(dir.path(), "m", 8, HnswParams::default(), 10);
+    index.add(&[(1, unit(1, 8))]).unwrap();
+    index.add(&[(1, unit(1, 8))]).unwrap();
+    assert_eq!(index.len(), 1);
+}

@@ -1,0 +1,279 @@
+//! Reads: documents, the index log, vectors for the index, and the rows behind search hits.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::{Store, StoreError, blob_to_vector};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentRow {
+    pub id: String,
+    pub path: String,
+    pub content_hash: String,
+    pub format: String,
+    pub title: Option<String>,
+    pub size_bytes: i64,
+    pub chunk_count: i64,
+    pub model_id: String,
+    pub tags: Vec<String>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOp {
+    Add,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEntry {
+    pub seq: i64,
+    pub op: LogOp,
+    pub chunk_id: i64,
+}
+
+/// The stored rows behind one search hit.
+#[derive(Debug, Clone)]
+pub struct ChunkHit {
+    pub chunk_id: i64,
+    pub key: String,
+    pub text: String,
+    pub page_start: Option<u32>,
+    pub section: String,
+    pub document_id: String,
+    pub path: String,
+    pub title: Option<String>,
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub documents: i64,
+    pub sections: i64,
+    pub chunks: i64,
+    pub tokens: i64,
+    pub bytes: i64,
+    pub by_format: Vec<(String, i64)>,
+    /// Models that embedded the stored chunks, with chunk counts.
+    pub models: Vec<(String, i64)>,
+    pub pending_log: i64,
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "id, path, content_hash, format, title, size_bytes, chunk_count, model_id, tags, updated_at";
+
+fn document_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, sqlx::Error> {
+    let tags: String = row.try_get("tags")?;
+    Ok(DocumentRow {
+        id: row.try_get("id")?,
+        path: row.try_get("path")?,
+        content_hash: row.try_get("content_hash")?,
+        format: row.try_get("format")?,
+        title: row.try_get("title")?,
+        size_bytes: row.try_get("size_bytes")?,
+        chunk_count: row.try_get("chunk_count")?,
+        model_id: row.try_get("model_id")?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// The document stored under this id or path.
+    pub async fn document(&self, id_or_path: &str) -> Result<Option<DocumentRow>, StoreError> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ? OR path = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_or_path)
+            .bind(id_or_path)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(document_row).transpose()?)
+    }
+
+    pub async fn list_documents(&self) -> Result<Vec<DocumentRow>, StoreError> {
+        let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY path");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(document_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Vectors of a document's current chunks by embedding-input hash, so a changed file re-embeds only
+    /// the chunks whose text changed.
+    pub async fn reusable_vectors(
+        &self,
+        document_id: &str,
+        model_id: &str,
+    ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.input_hash, e.vector FROM search_chunks c JOIN chunk_embeddings e ON e.chunk_id = c.id
+             WHERE c.document_id = ? AND e.model_id = ?",
+        )
+        .bind(document_id)
+        .bind(model_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            out.insert(
+                row.try_get("input_hash")?,
+                blob_to_vector(row.try_get::<&[u8], _>("vector")?)?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Index log entries after `seq`, oldest first, at most `limit`.
+    pub async fn log_after(&self, seq: i64, limit: i64) -> Result<Vec<LogEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, op, chunk_id FROM index_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let op: &str = r.try_get("op")?;
+                let op = match op {
+                    "add" => LogOp::Add,
+                    "delete" => LogOp::Delete,
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "unknown index log op `{other}`"
+                        )));
+                    }
+                };
+                Ok(LogEntry {
+                    seq: r.try_get("seq")?,
+                    op,
+                    chunk_id: r.try_get("chunk_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The highest log sequence number ever issued (pruned entries included).
+    pub async fn last_log_seq(&self) -> Result<i64, StoreError> {
+        let seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'index_log'")
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    /// Vectors of the given chunks that still exist, embedded by `model_id`.
+    pub async fn vectors(
+        &self,
+        chunk_ids: &[i64],
+        model_id: &str,
+    ) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+        let mut out = Vec::with_capacity(chunk_ids.len());
+        for ids in chunk_ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT chunk_id, vector FROM chunk_embeddings WHERE model_id = ",
+            );
+            q.push_bind(model_id).push(" AND chunk_id IN (");
+            let mut sep = q.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.push((
+                    row.try_get(0)?,
+                    blob_to_vector(row.try_get::<&[u8], _>(1)?)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of all vectors by `model_id` with chunk id above `after`, in id order: for full rebuilds.
+    pub async fn vectors_page(
+        &self,
+        model_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
+        let rows = sqlx::query("SELECT chunk_id, vector FROM chunk_embeddings WHERE model_id = ? AND chunk_id > ? ORDER BY chunk_id LIMIT ?")
+            .bind(model_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, blob_to_vector(r.try_get::<&[u8], _>(1)?)?)))
+            .collect()
+    }
+
+    /// The stored rows behind the given chunk ids; ids with no chunk (deleted since) are absent.
+    pub async fn chunk_hits(
+        &self,
+        chunk_ids: &[i64],
+    ) -> Result<HashMap<i64, ChunkHit>, StoreError> {
+        let mut out = HashMap::with_capacity(chunk_ids.len());
+        if chunk_ids.is_empty() {
+            return Ok(out);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT c.id, c.key, c.text, c.page_start, s.heading_path, d.id AS document_id, d.path, d.title, d.format
+             FROM search_chunks c JOIN document_sections s ON s.id = c.section_id JOIN documents d ON d.id = c.document_id
+             WHERE c.id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for id in chunk_ids {
+            sep.push_bind(*id);
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&self.pool).await? {
+            let hit = ChunkHit {
+                chunk_id: row.try_get("id")?,
+                key: row.try_get("key")?,
+                text: row.try_get("text")?,
+                page_start: row
+                    .try_get::<Option<i64>, _>("page_start")?
+                    .map(|p| p as u32),
+                section: row.try_get("heading_path")?,
+                document_id: row.try_get("document_id")?,
+                path: row.try_get("path")?,
+                title: row.try_get("title")?,
+                format: row.try_get("format")?,
+            };
+            out.insert(hit.chunk_id, hit);
+        }
+        Ok(out)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM document_sections),
+                    (SELECT COUNT(*) FROM search_chunks), (SELECT COALESCE(SUM(token_count), 0) FROM search_chunks),
+                    (SELECT COALESCE(SUM(size_bytes), 0) FROM documents), (SELECT COUNT(*) FROM index_log)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let by_format = sqlx::query_as(
+            "SELECT format, COUNT(*) FROM documents GROUP BY format ORDER BY format",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let models = sqlx::query_as(
+            "SELECT model_id, COUNT(*) FROM chunk_embeddings GROUP BY model_id ORDER BY model_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Stats {
+            documents: row.try_get(0)?,
+            sections: row.try_get(1)?,
+            chunks: row.try_get(2)?,
+            tokens: row.try_get(3)?,
+            bytes: row.try_get(4)?,
+            pending_log: row.try_get(5)?,
+            by_format,
+            models,
+        })
+    }
+}

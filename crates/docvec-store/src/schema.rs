@@ -1,0 +1,27 @@
+//! Migrations, embedded in the binary so a data directory can be opened from anywhere.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "documents chunks embeddings",
+    include_str!("../../../migrations/sqlite/0001_documents_chunks_embeddings.sql"),
+)];
+
+pub(crate) fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    (*description).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
