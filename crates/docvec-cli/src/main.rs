@@ -1,1 +1,190 @@
-fn main() {}
+//! `docvec`: the command-line front of the engine. Parsing arguments, printing, and exit codes live here;
+//! everything else is in `docvec-engine`.
+
+mod output;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use docvec_engine::{Access, Config, Engine, IngestEvent, IngestOptions};
+
+/// Exit status when a run finished but some files could not be ingested.
+const EXIT_SOME_FAILED: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "docvec", version, about = "Document ingestion and vector search, offline.")]
+struct Cli {
+    /// Data directory holding the store and the index [env: DOCVEC_DATA_DIR] [default: ./docvec-data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file [default: ./docvec.toml when present]
+    #[arg(long, global = true, env = "DOCVEC_CONFIG")]
+    config: Option<PathBuf>,
+    /// More logging (-v info, -vv debug); DOCVEC_LOG takes a tracing filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest files and folders (recursively) into the data directory.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Only files in folders matching this glob (repeatable), e.g. '**/*.md'.
+        #[arg(long)]
+        include: Vec<String>,
+        /// Skip files matching this glob (repeatable).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Tag every ingested document (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Re-ingest files whose content has not changed.
+        #[arg(long)]
+        force: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Semantic search: the chunks closest in meaning to QUERY.
+    Search {
+        query: String,
+        /// Number of hits.
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Counts of documents, chunks and vectors.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored documents.
+    Documents {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a document by id or path.
+    Delete { document: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    match cli.command {
+        Command::Ingest { paths, include, exclude, tags, force, json } => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let opts = IngestOptions { include, exclude, tags, force };
+            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
+            let on_event = |event: IngestEvent<'_>| match event {
+                IngestEvent::Discovered { files } => bar.set_length(files as u64),
+                IngestEvent::FileDone { path, outcome } => {
+                    bar.inc(1);
+                    bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                    if let docvec_engine::FileOutcome::Failed { cause } = outcome {
+                        bar.suspend(|| eprintln!("error: {}: {cause}", path.display()));
+                    }
+                }
+            };
+            let report = engine.ingest(&paths, &opts, &on_event).await?;
+            bar.finish_and_clear();
+            engine.close().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                output::print_ingest_summary(&report);
+            }
+            let failed = report.failures().count();
+            Ok(if failed > 0 { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+        }
+        Command::Search { query, k, json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let hits = engine.search(&query, k).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hits)?);
+            } else {
+                output::print_hits(&hits);
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let stats = engine.stats().await?;
+            let index_len = engine.index_len();
+            if json {
+                let mut v = serde_json::to_value(&stats)?;
+                v["index_vectors"] = index_len.into();
+                v["model_id"] = engine.model_id().into();
+                v["dimension"] = engine.dimension().into();
+                v["data_dir"] = engine.data_dir().display().to_string().into();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                output::print_stats(&engine, &stats, index_len);
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Documents { json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let docs = engine.documents().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&docs)?);
+            } else {
+                for d in &docs {
+                    println!("{}  {:8}  {:5} chunks  {}", d.id, d.format, d.chunk_count, d.path);
+                }
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delete { document } => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let removed = engine.delete(&document).await?;
+            engine.close().await?;
+            match removed {
+                Some((path, chunks)) => {
+                    println!("deleted {path} ({chunks} chunks)");
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => Err(anyhow::anyhow!("no document with id or path `{document}`")).context("delete"),
+            }
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    // lopdf logs every font it has to guess at; those are not the user's problem.
+    let default = match verbose {
+        0 => "warn,lopdf=error",
+        1 => "info,lopdf=error",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCVEC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

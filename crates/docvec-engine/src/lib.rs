@@ -1,1 +1,219 @@
-//! docvec-engine
+//! The engine: ties parsing, chunking, embedding, the SQLite store and the HNSW index into the operations
+//! users run (ingest, search, delete, stats), over one data directory.
+//!
+//! Data directory layout: `docvec.db` (SQLite, the source of truth), `index/` (the HNSW index, derived
+//! from the store and rebuilt from it whenever it is missing, stale or unreadable), `LOCK` (held by the
+//! one process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
+//! `spawn_blocking`, never on the async runtime's threads.
+
+mod config;
+mod discover;
+mod ingest;
+mod search;
+mod sync;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use docvec_embed::{Embedder, OnnxEmbedder};
+use docvec_index::VectorIndex;
+use docvec_store::Store;
+
+pub use config::{Config, IngestConfig, ModelConfig};
+pub use docvec_store::{DocumentRow, Stats};
+pub use docvec_types::{Format, SearchHit};
+pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
+
+/// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
+/// [`IngestReport`] and the batch goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A mistake in the configuration or the request; the message says how to fix it.
+    #[error("{0}")]
+    Config(String),
+    #[error(
+        "the data directory {data_dir} holds vectors of model `{stored}` ({stored_dim}-d), but the configured model is \
+         `{configured}` ({configured_dim}-d); use the same model, or a new --data-dir for the other one"
+    )]
+    ModelMismatch { data_dir: String, stored: String, stored_dim: usize, configured: String, configured_dim: usize },
+    #[error("the data directory {0} is in use by another docvec process that writes to it; wait for it to finish")]
+    Busy(String),
+    #[error(transparent)]
+    Embed(#[from] docvec_embed::EmbedError),
+    #[error(transparent)]
+    Store(#[from] docvec_store::StoreError),
+    #[error(transparent)]
+    Index(#[from] docvec_index::IndexError),
+    #[error("I/O error on {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        EngineError::Io { path: path.display().to_string(), source }
+    }
+}
+
+/// Whether this engine may change the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Search and read. Several readers and one writer may share a data directory.
+    ReadOnly,
+    /// Ingest and delete; holds the directory's lock while open.
+    ReadWrite,
+}
+
+pub struct Engine {
+    config: Config,
+    store: Store,
+    embedder: Arc<dyn Embedder>,
+    index: Arc<RwLock<VectorIndex>>,
+    access: Access,
+    _lock: Option<File>,
+}
+
+const META_MODEL: &str = "model_id";
+const META_DIMENSION: &str = "dimension";
+
+impl Engine {
+    /// Open the data directory (creating it for [`Access::ReadWrite`]), load the model, and bring the
+    /// vector index up to date with the store.
+    pub async fn open(config: Config, access: Access) -> Result<Self, EngineError> {
+        let dir = config.data_dir.clone();
+        let lock = match access {
+            Access::ReadWrite => {
+                std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+                Some(lock_dir(&dir)?)
+            }
+            Access::ReadOnly => {
+                if !dir.join("docvec.db").exists() {
+                    return Err(EngineError::Config(format!(
+                        "no docvec data in {} (run `docvec ingest PATH...` first, or pass --data-dir)",
+                        dir.display()
+                    )));
+                }
+                None
+            }
+        };
+        let store = Store::open(&dir.join("docvec.db")).await?;
+        let embedder_config = config.embedder_config()?;
+        let embedder: Arc<dyn Embedder> = tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?
+            .map(Arc::new)?;
+        check_model(&store, embedder.as_ref(), &dir, access).await?;
+        let index = sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
+        let engine = Engine { config, store, embedder, index: Arc::new(RwLock::new(index)), access, _lock: lock };
+        engine.catch_up().await?;
+        if access == Access::ReadWrite {
+            engine.save_index().await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    pub fn model_id(&self) -> &str {
+        self.embedder.model_id()
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.embedder.dimension()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Live vectors in the index.
+    pub fn index_len(&self) -> usize {
+        self.index.read().map(|i| i.len()).unwrap_or(0)
+    }
+
+    /// Delete a document by id or path. Returns its path and the number of chunks removed.
+    pub async fn delete(&self, id_or_path: &str) -> Result<Option<(String, u64)>, EngineError> {
+        self.require_write()?;
+        let key = match std::fs::canonicalize(id_or_path) {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => id_or_path.to_string(),
+        };
+        let mut removed = self.store.delete_document(&key).await?;
+        if removed.is_none() && key != id_or_path {
+            removed = self.store.delete_document(id_or_path).await?;
+        }
+        self.catch_up().await?;
+        self.save_index().await?;
+        Ok(removed)
+    }
+
+    pub async fn stats(&self) -> Result<Stats, EngineError> {
+        Ok(self.store.stats().await?)
+    }
+
+    pub async fn documents(&self) -> Result<Vec<DocumentRow>, EngineError> {
+        Ok(self.store.list_documents().await?)
+    }
+
+    /// Save the index and release the data directory.
+    pub async fn close(self) -> Result<(), EngineError> {
+        if self.access == Access::ReadWrite {
+            self.save_index().await?;
+        }
+        self.store.close().await;
+        Ok(())
+    }
+
+    fn require_write(&self) -> Result<(), EngineError> {
+        match self.access {
+            Access::ReadWrite => Ok(()),
+            Access::ReadOnly => Err(EngineError::Internal("this engine was opened read-only".into())),
+        }
+    }
+}
+
+/// Take the data directory's write lock without waiting.
+fn lock_dir(dir: &Path) -> Result<File, EngineError> {
+    let path = dir.join("LOCK");
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| EngineError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.display().to_string())),
+        Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&path, e)),
+    }
+}
+
+/// A data directory belongs to one model: the first writer records it, later opens must match.
+async fn check_model(store: &Store, embedder: &dyn Embedder, dir: &Path, access: Access) -> Result<(), EngineError> {
+    let stored = store.get_meta(META_MODEL).await?;
+    let stored_dim = store.get_meta(META_DIMENSION).await?.and_then(|d| d.parse::<usize>().ok());
+    match (stored, stored_dim) {
+        (Some(model), Some(dim)) if model == embedder.model_id() && dim == embedder.dimension() => Ok(()),
+        (Some(model), Some(dim)) => Err(EngineError::ModelMismatch {
+            data_dir: dir.display().to_string(),
+            stored: model,
+            stored_dim: dim,
+            configured: embedder.model_id().to_string(),
+            configured_dim: embedder.dimension(),
+        }),
+        _ if access == Access::ReadWrite => {
+            store.set_meta(META_MODEL, embedder.model_id()).await?;
+            store.set_meta(META_DIMENSION, &embedder.dimension().to_string()).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Canonical absolute path of a file, as stored in `documents.path`.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}

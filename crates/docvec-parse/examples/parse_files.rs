@@ -6,7 +6,7 @@ fn main() {
     for path in std::env::args().skip(1) {
         let started = Instant::now();
         match docvec_parse::parse_file(path.as_ref(), &opts) {
-            Ok((format, doc, _)) => {
+            Ok((format, doc)) => {
                 let blocks: usize = doc.sections.iter().map(|s| s.blocks.len()).sum();
                 let chars: usize = doc
                     .sections

@@ -1,0 +1,81 @@
+//! Human-readable output of the CLI.
+
+use docvec_engine::{Engine, FileOutcome, IngestReport, SearchHit, Stats};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub fn progress_bar(visible: bool) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    if visible {
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+pub fn print_ingest_summary(report: &IngestReport) {
+    let added = report.count(|o| matches!(o, FileOutcome::Added { .. }));
+    let updated = report.count(|o| matches!(o, FileOutcome::Updated { .. }));
+    let unchanged = report.count(|o| matches!(o, FileOutcome::Unchanged { .. }));
+    let failed = report.count(FileOutcome::is_failure);
+    println!(
+        "{} files: {added} added, {updated} updated, {unchanged} unchanged, {failed} failed; {} chunks embedded in {:.1}s",
+        report.files.len(),
+        report.chunks_embedded,
+        report.elapsed.as_secs_f64()
+    );
+    if !report.unsupported.is_empty() {
+        println!("skipped {} files of types docvec does not read:", report.unsupported.len());
+        const SHOWN: usize = 20;
+        for path in report.unsupported.iter().take(SHOWN) {
+            let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_else(|| "no extension".into());
+            println!("  {}: unsupported file type ({ext})", path.display());
+        }
+        if report.unsupported.len() > SHOWN {
+            println!("  ... and {} more", report.unsupported.len() - SHOWN);
+        }
+    }
+    if failed > 0 {
+        println!("failed:");
+        for (path, cause) in report.failures() {
+            println!("  {}: {cause}", path.display());
+        }
+    }
+}
+
+pub fn print_hits(hits: &[SearchHit]) {
+    if hits.is_empty() {
+        println!("no hits");
+        return;
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let mut place = String::new();
+        if let Some(section) = &h.section {
+            place.push_str(&format!("  § {section}"));
+        }
+        if let Some(page) = h.page {
+            place.push_str(&format!("  p. {page}"));
+        }
+        println!("{:>2}. {:.3}  {}{place}", i + 1, h.score, h.document_path);
+        let snippet: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let cut: String = snippet.chars().take(240).collect();
+        let ellipsis = if cut.len() < snippet.len() { "..." } else { "" };
+        println!("    {cut}{ellipsis}");
+    }
+}
+
+pub fn print_stats(engine: &Engine, s: &Stats, index_len: usize) {
+    println!("data dir:   {}", engine.data_dir().display());
+    println!("model:      {} ({}-d)", engine.model_id(), engine.dimension());
+    println!("documents:  {}", s.documents);
+    for (format, n) in &s.by_format {
+        println!("  {format:<9} {n}");
+    }
+    println!("sections:   {}", s.sections);
+    println!("chunks:     {} ({} tokens)", s.chunks, s.tokens);
+    println!("vectors:    {index_len} in the HNSW index");
+    println!("bytes:      {} of source files", s.bytes);
+}

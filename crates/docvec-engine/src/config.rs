@@ -1,0 +1,335 @@
+//! Configuration: compiled defaults, then a TOML file, then `DOCVEC_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use docvec_embed::{Device, EmbedderConfig, Pooling};
+use docvec_index::HnswParams;
+
+use crate::EngineError;
+
+/// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub model: ModelConfig,
+    pub chunk: docvec_chunk::ChunkOptions,
+    pub hnsw: HnswParams,
+    pub ingest: IngestConfig,
+}
+
+/// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub id: Option<String>,
+    pub path: Option<PathBuf>,
+    pub tokenizer: Option<PathBuf>,
+    pub ort_library: Option<PathBuf>,
+    pub dimension: usize,
+    pub max_tokens: usize,
+    pub pooling: Pooling,
+    pub normalize: bool,
+    pub device: Device,
+    /// ONNX Runtime intra-op threads; 0 = one per core.
+    pub threads: usize,
+    pub batch_tokens: usize,
+    /// Directory holding `all-MiniLM-L6-v2/` and `onnxruntime/`; found automatically when unset.
+    pub models_dir: Option<PathBuf>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            id: None,
+            path: None,
+            tokenizer: None,
+            ort_library: None,
+            dimension: 384,
+            max_tokens: 256,
+            pooling: Pooling::Mean,
+            normalize: true,
+            device: Device::Cpu,
+            threads: 0,
+            batch_tokens: 8192,
+            models_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub max_file_bytes: u64,
+    pub pdf_password: Option<String>,
+    pub follow_symlinks: bool,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { max_file_bytes: 256 * 1024 * 1024, pdf_password: None, follow_symlinks: true }
+    }
+}
+
+/// The TOML file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    model: Option<toml::Table>,
+    #[serde(default)]
+    chunk: Option<ChunkFile>,
+    #[serde(default)]
+    hnsw: Option<HnswFile>,
+    #[serde(default)]
+    ingest: Option<IngestConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChunkFile {
+    overlap_tokens: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HnswFile {
+    m: Option<usize>,
+    ef_construction: Option<usize>,
+    ef_search: Option<usize>,
+}
+
+impl Config {
+    /// Defaults, then `file` (or `./docvec.toml` when it exists), then the environment. `data_dir`, when
+    /// given (the `--data-dir` flag), wins over all of them.
+    pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<Self, EngineError> {
+        let bad = |msg: String| EngineError::Config(msg);
+        let mut cfg = Config {
+            data_dir: PathBuf::from("docvec-data"),
+            model: ModelConfig::default(),
+            chunk: docvec_chunk::ChunkOptions::default(),
+            hnsw: HnswParams::default(),
+            ingest: IngestConfig::default(),
+        };
+        let default_file = Path::new("docvec.toml");
+        let file = file.map(Path::to_path_buf).or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            let parsed: FileConfig = toml::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            if let Some(d) = parsed.data_dir {
+                cfg.data_dir = d;
+            }
+            if let Some(table) = parsed.model {
+                // Merge over the defaults key by key so a file may set only `device`.
+                let mut base = toml::Table::try_from(ModelDefaults::from(&cfg.model)).map_err(|e| bad(e.to_string()))?;
+                base.extend(table);
+                cfg.model = base.try_into().map_err(|e| bad(format!("{} [model]: {e}", path.display())))?;
+            }
+            if let Some(c) = parsed.chunk.and_then(|c| c.overlap_tokens) {
+                cfg.chunk.overlap_tokens = c;
+            }
+            if let Some(h) = parsed.hnsw {
+                cfg.hnsw.m = h.m.unwrap_or(cfg.hnsw.m);
+                cfg.hnsw.ef_construction = h.ef_construction.unwrap_or(cfg.hnsw.ef_construction);
+                cfg.hnsw.ef_search = h.ef_search.unwrap_or(cfg.hnsw.ef_search);
+            }
+            if let Some(i) = parsed.ingest {
+                cfg.ingest = i;
+            }
+        }
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        if let Some(d) = data_dir {
+            cfg.data_dir = d.to_path_buf();
+        }
+        cfg.chunk.max_tokens = cfg.model.max_tokens;
+        Ok(cfg)
+    }
+
+    /// Apply `DOCVEC_*` variables, read through `get` so tests need not touch the process environment.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), EngineError> {
+        fn parse<T: std::str::FromStr>(key: &str, v: String) -> Result<T, EngineError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
+        }
+        let m = &mut self.model;
+        if let Some(v) = get("DOCVEC_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("DOCVEC_MODELS_DIR") {
+            m.models_dir = Some(v.into());
+        }
+        if let Some(v) = get("DOCVEC_MODEL_ID") {
+            m.id = Some(v);
+        }
+        if let Some(v) = get("DOCVEC_MODEL_PATH") {
+            m.path = Some(v.into());
+        }
+        if let Some(v) = get("DOCVEC_TOKENIZER_PATH") {
+            m.tokenizer = Some(v.into());
+        }
+        if let Some(v) = get("DOCVEC_ORT_LIBRARY").or_else(|| get("ORT_DYLIB_PATH")) {
+            m.ort_library = Some(v.into());
+        }
+        if let Some(v) = get("DOCVEC_MODEL_DIMENSION") {
+            m.dimension = parse("DOCVEC_MODEL_DIMENSION", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MODEL_MAX_TOKENS") {
+            m.max_tokens = parse("DOCVEC_MODEL_MAX_TOKENS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MODEL_POOLING") {
+            m.pooling = parse("DOCVEC_MODEL_POOLING", v)?;
+        }
+        if let Some(v) = get("DOCVEC_DEVICE") {
+            m.device = parse("DOCVEC_DEVICE", v)?;
+        }
+        if let Some(v) = get("DOCVEC_EMBED_THREADS") {
+            m.threads = parse("DOCVEC_EMBED_THREADS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_HNSW_EF_SEARCH") {
+            self.hnsw.ef_search = parse("DOCVEC_HNSW_EF_SEARCH", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
+            self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
+            self.ingest.pdf_password = Some(v);
+        }
+        Ok(())
+    }
+
+    /// Resolve the model settings into files on disk.
+    pub fn embedder_config(&self) -> Result<EmbedderConfig, EngineError> {
+        let m = &self.model;
+        let models_dir = m.models_dir.clone().or_else(find_models_dir);
+        let in_models = |rel: &str| models_dir.as_ref().map(|d| d.join(rel));
+        let missing = || {
+            EngineError::Config(
+                "cannot find the model files: run `python3 tools/setup_models.py` in the docvec checkout, or set \
+                 DOCVEC_MODELS_DIR (or model.path / model.tokenizer / model.ort_library in docvec.toml)"
+                    .into(),
+            )
+        };
+        let (model_path, default_id) = match &m.path {
+            Some(p) => (p.clone(), p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+            None => {
+                let fp32 = in_models("all-MiniLM-L6-v2/model.onnx").ok_or_else(missing)?;
+                if fp32.exists() {
+                    (fp32, "all-MiniLM-L6-v2".to_string())
+                } else {
+                    let int8w = in_models("all-MiniLM-L6-v2/model-int8w.onnx").ok_or_else(missing)?;
+                    if int8w.exists() {
+                        tracing::warn!("exact fp32 model missing; using the int8-weight fallback {}", int8w.display());
+                    }
+                    (int8w, "all-MiniLM-L6-v2-int8w".to_string())
+                }
+            }
+        };
+        let tokenizer_path = match &m.tokenizer {
+            Some(p) => p.clone(),
+            None if m.path.is_some() => model_path.with_file_name("tokenizer.json"),
+            None => in_models("all-MiniLM-L6-v2/tokenizer.json").ok_or_else(missing)?,
+        };
+        let ort_library = match &m.ort_library {
+            Some(p) => p.clone(),
+            None => in_models("onnxruntime/libonnxruntime.so").ok_or_else(missing)?,
+        };
+        let threads = if m.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { m.threads };
+        Ok(EmbedderConfig {
+            model_id: m.id.clone().unwrap_or(default_id),
+            model_path,
+            tokenizer_path,
+            ort_library,
+            dimension: m.dimension,
+            max_tokens: m.max_tokens,
+            pooling: m.pooling,
+            normalize: m.normalize,
+            device: m.device,
+            intra_threads: threads,
+            batch_tokens: m.batch_tokens,
+        })
+    }
+}
+
+/// `ModelConfig` as a TOML table, for merging a partial `[model]` table over the defaults.
+#[derive(serde::Serialize)]
+struct ModelDefaults {
+    dimension: usize,
+    max_tokens: usize,
+    pooling: Pooling,
+    normalize: bool,
+    device: Device,
+    threads: usize,
+    batch_tokens: usize,
+}
+
+impl From<&ModelConfig> for ModelDefaults {
+    fn from(m: &ModelConfig) -> Self {
+        Self {
+            dimension: m.dimension,
+            max_tokens: m.max_tokens,
+            pooling: m.pooling,
+            normalize: m.normalize,
+            device: m.device,
+            threads: m.threads,
+            batch_tokens: m.batch_tokens,
+        }
+    }
+}
+
+/// `models/` next to the working directory or any of its parents, or above the executable
+/// (`target/release/docvec` in a checkout).
+fn find_models_dir() -> Option<PathBuf> {
+    let has_models = |d: &Path| d.join("models/SHA256SUMS").exists().then(|| d.join("models"));
+    let from_cwd = std::env::current_dir().ok().and_then(|d| d.ancestors().find_map(has_models));
+    from_cwd.or_else(|| std::env::current_exe().ok().and_then(|e| e.ancestors().skip(1).find_map(has_models)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let mut cfg = Config::load(Some(Path::new("/dev/null")), None).unwrap();
+        cfg.apply_env(|k| match k {
+            "DOCVEC_DEVICE" => Some("cuda".into()),
+            "DOCVEC_EMBED_THREADS" => Some("3".into()),
+            "DOCVEC_DATA_DIR" => Some("/tmp/x".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.model.device, Device::Cuda);
+        assert_eq!(cfg.model.threads, 3);
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
+        let err = cfg.apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into())).unwrap_err();
+        assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
+    }
+
+    #[test]
+    fn a_partial_model_table_keeps_the_other_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\n[hnsw]\nef_search = 128\n").unwrap();
+        let cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.model.device, Device::Tensorrt);
+        assert_eq!(cfg.model.dimension, 384);
+        assert_eq!(cfg.hnsw.ef_search, 128);
+        assert_eq!(cfg.hnsw.m, 16);
+        assert_eq!(cfg.data_dir, PathBuf::from("/srv/dv"));
+        let cfg = Config::load(Some(&file), Some(Path::new("flag-dir"))).unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("flag-dir"), "--data-dir wins");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "[model]\ndevise = \"cuda\"\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("devise"), "{err}");
+    }
+}

@@ -1,0 +1,60 @@
+//! Semantic search over the local index.
+
+use docvec_types::{Format, SearchHit};
+
+use crate::sync::{blocking, poisoned};
+use crate::{Engine, EngineError};
+
+/// Most hits one query may ask for.
+pub const MAX_K: usize = 1000;
+
+impl Engine {
+    /// The `k` chunks nearest to `query` in meaning, best first.
+    pub async fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(EngineError::Config("the query is empty".into()));
+        }
+        if k == 0 || k > MAX_K {
+            return Err(EngineError::Config(format!("k must be between 1 and {MAX_K}, got {k}")));
+        }
+        // Another process may have ingested since this engine opened.
+        self.catch_up().await?;
+        let embedder = self.embedder.clone();
+        let q = query.to_string();
+        let vector = blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await?;
+        self.search_vector(vector, self.embedder.model_id(), k).await
+    }
+
+    /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.
+    pub async fn search_vector(&self, vector: Vec<f32>, model_id: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
+        let index_model = self.index.read().map_err(poisoned)?.info().model_id.clone();
+        if model_id != index_model {
+            return Err(EngineError::Config(format!(
+                "the query was embedded by `{model_id}`, but the index holds vectors of `{index_model}`"
+            )));
+        }
+        let idx = self.index.clone();
+        let found = blocking(move || Ok(idx.read().map_err(poisoned)?.search(&vector, k)?)).await?;
+        let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+        let rows = self.store.chunk_hits(&ids).await?;
+        let mut hits = Vec::with_capacity(found.len());
+        for (id, score) in found {
+            // A chunk deleted after the index was searched is simply not returned.
+            let Some(row) = rows.get(&id) else { continue };
+            hits.push(SearchHit {
+                score,
+                chunk_id: id,
+                chunk_key: row.key.clone(),
+                document_id: row.document_id.clone(),
+                document_path: row.path.clone(),
+                document_title: row.title.clone(),
+                format: row.format.parse().unwrap_or(Format::Text),
+                section: (!row.section.is_empty()).then(|| row.section.clone()),
+                page: row.page_start,
+                text: row.text.clone(),
+            });
+        }
+        Ok(hits)
+    }
+}
