@@ -2,7 +2,7 @@
 //!
 //! Chunks never cross a section; within a section whole blocks are packed together, long blocks are
 //! split at sentence (prose) or line (code) boundaries, and a sentence longer than the budget at word
-//! boundaries. Sizes are counted in the model's own tokens through [`TokenCounter`], so no chunk is
+//! boundaries; a chunk never spans two pages. Sizes are counted in the model's own tokens through [`TokenCounter`], so no chunk is
 //! silently truncated by the model. Consecutive chunks of a section overlap by a few sentences so a
 //! passage cut in two is still found whole in one of them.
 
@@ -97,7 +97,8 @@ pub fn chunk_document(
                 });
             }
         }
-        if units.is_empty() && section.heading.is_none() {
+        // A heading with nothing under it adds no chunk: it is the context of the sections below it.
+        if units.is_empty() {
             continue;
         }
         pack(
@@ -124,33 +125,12 @@ pub fn chunk_document(
                 });
             },
         );
-        if units.is_empty() {
-            // A heading with nothing under it (e.g. a chapter title page) is still findable by its title.
-            if let Some(heading) = &section.heading {
-                let ordinal = chunks.len() as u32;
-                let key = stable_id(&[
-                    document_id.as_bytes(),
-                    &ordinal.to_le_bytes(),
-                    heading.as_bytes(),
-                ]);
-                let tokens = counter.count_tokens(heading);
-                chunks.push(Chunk {
-                    key,
-                    ordinal,
-                    section: section_index as u32,
-                    text: heading.clone(),
-                    context: context.clone(),
-                    page_start: None,
-                    page_end: None,
-                    token_count: (tokens + context_tokens) as u32,
-                });
-            }
-        }
     }
     chunks
 }
 
 /// Greedy packing of units into windows of at most `budget` tokens, with `overlap` tokens carried over.
+/// A window never spans two pages, so every hit cites the one page its text is on.
 fn pack(
     units: &[Unit],
     budget: usize,
@@ -161,7 +141,10 @@ fn pack(
     while start < units.len() {
         let mut end = start;
         let mut tokens = 0;
-        while end < units.len() && (end == start || tokens + units[end].tokens <= budget) {
+        while end < units.len()
+            && (end == start
+                || (tokens + units[end].tokens <= budget && units[end].page == units[start].page))
+        {
             tokens += units[end].tokens;
             end += 1;
         }
@@ -180,6 +163,7 @@ fn pack(
         while next > start + 1
             && carried + units[next - 1].tokens <= overlap
             && units[next - 1].kind != BlockKind::Code
+            && units[next - 1].page == units[end].page
         {
             carried += units[next - 1].tokens;
             next -= 1;

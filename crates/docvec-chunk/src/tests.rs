@@ -152,3 +152,29 @@ fn sentence_splitting_respects_abbreviations_and_numbers() {
         ]
     );
 }
+
+#[test]
+fn chunks_never_span_pages_and_empty_headings_add_nothing() {
+    let mut d = ParsedDocument::new(Format::Pdf);
+    let mut title = Section::untitled();
+    title.heading = Some("Title only".into());
+    d.sections.push(title);
+    let mut s = Section::untitled();
+    for (text, page) in [("a b", 1), ("c d", 1), ("e f", 2)] {
+        s.blocks.push(Block {
+            text: text.into(),
+            kind: BlockKind::Paragraph,
+            page: Some(page),
+        });
+    }
+    d.sections.push(s);
+    let chunks = chunk_document("d", &d, &Words, &opts(50, 10));
+    let got: Vec<_> = chunks
+        .iter()
+        .map(|c| (c.text.as_str(), c.page_start, c.page_end))
+        .collect();
+    assert_eq!(
+        got,
+        [("a b\n\nc d", Some(1), Some(1)), ("e f", Some(2), Some(2))]
+    );
+}

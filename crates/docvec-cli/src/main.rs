@@ -15,7 +15,11 @@ use docvec_engine::{Access, Config, Engine, IngestEvent, IngestOptions};
 const EXIT_SOME_FAILED: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "docvec", version, about = "Document ingestion and vector search, offline.")]
+#[command(
+    name = "docvec",
+    version,
+    about = "Document ingestion and vector search, offline."
+)]
 struct Cli {
     /// Data directory holding the store and the index [env: DOCVEC_DATA_DIR] [default: ./docvec-data]
     #[arg(long, global = true)]
@@ -78,7 +82,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -97,15 +104,31 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
-        Command::Ingest { paths, include, exclude, tags, force, json } => {
+        Command::Ingest {
+            paths,
+            include,
+            exclude,
+            tags,
+            force,
+            json,
+        } => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
-            let opts = IngestOptions { include, exclude, tags, force };
+            let opts = IngestOptions {
+                include,
+                exclude,
+                tags,
+                force,
+            };
             let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
             let on_event = |event: IngestEvent<'_>| match event {
                 IngestEvent::Discovered { files } => bar.set_length(files as u64),
                 IngestEvent::FileDone { path, outcome } => {
                     bar.inc(1);
-                    bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                    bar.set_message(
+                        path.file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                    );
                     if let docvec_engine::FileOutcome::Failed { cause } = outcome {
                         bar.suspend(|| eprintln!("error: {}: {cause}", path.display()));
                     }
@@ -120,7 +143,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 output::print_ingest_summary(&report);
             }
             let failed = report.failures().count();
-            Ok(if failed > 0 { ExitCode::from(EXIT_SOME_FAILED) } else { ExitCode::SUCCESS })
+            Ok(if failed > 0 {
+                ExitCode::from(EXIT_SOME_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Search { query, k, json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
@@ -157,7 +184,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&docs)?);
             } else {
                 for d in &docs {
-                    println!("{}  {:8}  {:5} chunks  {}", d.id, d.format, d.chunk_count, d.path);
+                    println!(
+                        "{}  {:8}  {:5} chunks  {}",
+                        d.id, d.format, d.chunk_count, d.path
+                    );
                 }
             }
             engine.close().await?;
@@ -172,7 +202,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("deleted {path} ({chunks} chunks)");
                     Ok(ExitCode::SUCCESS)
                 }
-                None => Err(anyhow::anyhow!("no document with id or path `{document}`")).context("delete"),
+                None => Err(anyhow::anyhow!("no document with id or path `{document}`"))
+                    .context("delete"),
             }
         }
     }
@@ -185,6 +216,11 @@ fn init_logging(verbose: u8) {
         1 => "info,lopdf=error",
         _ => "debug",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCVEC_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DOCVEC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

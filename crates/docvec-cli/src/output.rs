@@ -7,8 +7,10 @@ pub fn progress_bar(visible: bool) -> ProgressBar {
     let bar = ProgressBar::new(0);
     if visible {
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
@@ -28,10 +30,16 @@ pub fn print_ingest_summary(report: &IngestReport) {
         report.elapsed.as_secs_f64()
     );
     if !report.unsupported.is_empty() {
-        println!("skipped {} files of types docvec does not read:", report.unsupported.len());
+        println!(
+            "skipped {} files of types docvec does not read:",
+            report.unsupported.len()
+        );
         const SHOWN: usize = 20;
         for path in report.unsupported.iter().take(SHOWN) {
-            let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_else(|| "no extension".into());
+            let ext = path
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_else(|| "no extension".into());
             println!("  {}: unsupported file type ({ext})", path.display());
         }
         if report.unsupported.len() > SHOWN {
@@ -69,7 +77,11 @@ pub fn print_hits(hits: &[SearchHit]) {
 
 pub fn print_stats(engine: &Engine, s: &Stats, index_len: usize) {
     println!("data dir:   {}", engine.data_dir().display());
-    println!("model:      {} ({}-d)", engine.model_id(), engine.dimension());
+    println!(
+        "model:      {} ({}-d)",
+        engine.model_id(),
+        engine.dimension()
+    );
     println!("documents:  {}", s.documents);
     for (format, n) in &s.by_format {
         println!("  {format:<9} {n}");

@@ -68,7 +68,11 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { max_file_bytes: 256 * 1024 * 1024, pdf_password: None, follow_symlinks: true }
+        Self {
+            max_file_bytes: 256 * 1024 * 1024,
+            pdf_password: None,
+            follow_symlinks: true,
+        }
     }
 }
 
@@ -114,18 +118,25 @@ impl Config {
             ingest: IngestConfig::default(),
         };
         let default_file = Path::new("docvec.toml");
-        let file = file.map(Path::to_path_buf).or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-            let parsed: FileConfig = toml::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            let parsed: FileConfig =
+                toml::from_str(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?;
             if let Some(d) = parsed.data_dir {
                 cfg.data_dir = d;
             }
             if let Some(table) = parsed.model {
                 // Merge over the defaults key by key so a file may set only `device`.
-                let mut base = toml::Table::try_from(ModelDefaults::from(&cfg.model)).map_err(|e| bad(e.to_string()))?;
+                let mut base = toml::Table::try_from(ModelDefaults::from(&cfg.model))
+                    .map_err(|e| bad(e.to_string()))?;
                 base.extend(table);
-                cfg.model = base.try_into().map_err(|e| bad(format!("{} [model]: {e}", path.display())))?;
+                cfg.model = base
+                    .try_into()
+                    .map_err(|e| bad(format!("{} [model]: {e}", path.display())))?;
             }
             if let Some(c) = parsed.chunk.and_then(|c| c.overlap_tokens) {
                 cfg.chunk.overlap_tokens = c;
@@ -153,7 +164,8 @@ impl Config {
         where
             T::Err: std::fmt::Display,
         {
-            v.parse().map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
+            v.parse()
+                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
         }
         let m = &mut self.model;
         if let Some(v) = get("DOCVEC_DATA_DIR") {
@@ -214,15 +226,24 @@ impl Config {
             )
         };
         let (model_path, default_id) = match &m.path {
-            Some(p) => (p.clone(), p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()),
+            Some(p) => (
+                p.clone(),
+                p.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
             None => {
                 let fp32 = in_models("all-MiniLM-L6-v2/model.onnx").ok_or_else(missing)?;
                 if fp32.exists() {
                     (fp32, "all-MiniLM-L6-v2".to_string())
                 } else {
-                    let int8w = in_models("all-MiniLM-L6-v2/model-int8w.onnx").ok_or_else(missing)?;
+                    let int8w =
+                        in_models("all-MiniLM-L6-v2/model-int8w.onnx").ok_or_else(missing)?;
                     if int8w.exists() {
-                        tracing::warn!("exact fp32 model missing; using the int8-weight fallback {}", int8w.display());
+                        tracing::warn!(
+                            "exact fp32 model missing; using the int8-weight fallback {}",
+                            int8w.display()
+                        );
                     }
                     (int8w, "all-MiniLM-L6-v2-int8w".to_string())
                 }
@@ -237,7 +258,13 @@ impl Config {
             Some(p) => p.clone(),
             None => in_models("onnxruntime/libonnxruntime.so").ok_or_else(missing)?,
         };
-        let threads = if m.threads == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) } else { m.threads };
+        let threads = if m.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            m.threads
+        };
         Ok(EmbedderConfig {
             model_id: m.id.clone().unwrap_or(default_id),
             model_path,
@@ -283,9 +310,19 @@ impl From<&ModelConfig> for ModelDefaults {
 /// `models/` next to the working directory or any of its parents, or above the executable
 /// (`target/release/docvec` in a checkout).
 fn find_models_dir() -> Option<PathBuf> {
-    let has_models = |d: &Path| d.join("models/SHA256SUMS").exists().then(|| d.join("models"));
-    let from_cwd = std::env::current_dir().ok().and_then(|d| d.ancestors().find_map(has_models));
-    from_cwd.or_else(|| std::env::current_exe().ok().and_then(|e| e.ancestors().skip(1).find_map(has_models)))
+    let has_models = |d: &Path| {
+        d.join("models/SHA256SUMS")
+            .exists()
+            .then(|| d.join("models"))
+    };
+    let from_cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.ancestors().find_map(has_models));
+    from_cwd.or_else(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| e.ancestors().skip(1).find_map(has_models))
+    })
 }
 
 #[cfg(test)]
@@ -305,7 +342,9 @@ mod tests {
         assert_eq!(cfg.model.device, Device::Cuda);
         assert_eq!(cfg.model.threads, 3);
         assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
-        let err = cfg.apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into())).unwrap_err();
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into()))
+            .unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
     }
 
@@ -313,7 +352,11 @@ mod tests {
     fn a_partial_model_table_keeps_the_other_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("docvec.toml");
-        std::fs::write(&file, "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\n[hnsw]\nef_search = 128\n").unwrap();
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\n[hnsw]\nef_search = 128\n",
+        )
+        .unwrap();
         let cfg = Config::load(Some(&file), None).unwrap();
         assert_eq!(cfg.model.device, Device::Tensorrt);
         assert_eq!(cfg.model.dimension, 384);

@@ -27,17 +27,26 @@ pub(crate) fn globset(patterns: &[String]) -> Result<Option<GlobSet>, EngineErro
     for p in patterns {
         b.add(Glob::new(p).map_err(|e| EngineError::Config(format!("bad glob `{p}`: {e}")))?);
     }
-    b.build().map(Some).map_err(|e| EngineError::Config(e.to_string()))
+    b.build()
+        .map(Some)
+        .map_err(|e| EngineError::Config(e.to_string()))
 }
 
 /// Walk `inputs`. Files named directly are always taken (a wrong type is reported by the parser);
 /// files found in folders are taken when docvec reads their type, they match `include` (if any) and
 /// not `exclude`. Hidden files and folders (`.git`, `.cache`) inside folders are skipped.
-pub(crate) fn discover(inputs: &[PathBuf], include: Option<&GlobSet>, exclude: Option<&GlobSet>, follow_symlinks: bool) -> Discovered {
+pub(crate) fn discover(
+    inputs: &[PathBuf],
+    include: Option<&GlobSet>,
+    exclude: Option<&GlobSet>,
+    follow_symlinks: bool,
+) -> Discovered {
     let mut out = Discovered::default();
     let mut seen = HashSet::new();
     let matches = |set: Option<&GlobSet>, root: &Path, path: &Path| {
-        set.is_some_and(|s| s.is_match(path) || path.strip_prefix(root).is_ok_and(|rel| s.is_match(rel)))
+        set.is_some_and(|s| {
+            s.is_match(path) || path.strip_prefix(root).is_ok_and(|rel| s.is_match(rel))
+        })
     };
     for input in inputs {
         let meta = match std::fs::metadata(input) {
@@ -53,14 +62,25 @@ pub(crate) fn discover(inputs: &[PathBuf], include: Option<&GlobSet>, exclude: O
             }
             continue;
         }
-        let walker = WalkDir::new(input).follow_links(follow_symlinks).sort_by_file_name();
-        let walker = walker.into_iter().filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        let walker = WalkDir::new(input)
+            .follow_links(follow_symlinks)
+            .sort_by_file_name();
+        let walker = walker
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
-                    let cause = if e.loop_ancestor().is_some() { "symbolic link loop".to_string() } else { e.to_string() };
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| input.clone());
+                    let cause = if e.loop_ancestor().is_some() {
+                        "symbolic link loop".to_string()
+                    } else {
+                        e.to_string()
+                    };
                     out.problems.push((path, cause));
                     continue;
                 }
@@ -98,19 +118,41 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("a/b")).unwrap();
         std::fs::create_dir_all(root.join(".git")).unwrap();
-        for f in ["a/one.md", "a/b/two.txt", "a/b/skip.md", "a/data.bin", ".git/x.md"] {
+        for f in [
+            "a/one.md",
+            "a/b/two.txt",
+            "a/b/skip.md",
+            "a/data.bin",
+            ".git/x.md",
+        ] {
             std::fs::write(root.join(f), "x").unwrap();
         }
         #[cfg(unix)]
         std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).unwrap();
         let exclude = globset(&["**/skip.md".into()]).unwrap();
-        let found = discover(&[root.to_path_buf(), root.join("missing")], None, exclude.as_ref(), true);
-        let names: Vec<_> = found.files.iter().map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned()).collect();
+        let found = discover(
+            &[root.to_path_buf(), root.join("missing")],
+            None,
+            exclude.as_ref(),
+            true,
+        );
+        let names: Vec<_> = found
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["a/b/two.txt", "a/one.md"]);
         assert_eq!(found.unsupported.len(), 1);
         assert!(found.problems.iter().any(|(p, _)| p.ends_with("missing")));
         #[cfg(unix)]
-        assert!(found.problems.iter().any(|(_, cause)| cause.contains("loop")), "{:?}", found.problems);
+        assert!(
+            found
+                .problems
+                .iter()
+                .any(|(_, cause)| cause.contains("loop")),
+            "{:?}",
+            found.problems
+        );
     }
 
     #[test]

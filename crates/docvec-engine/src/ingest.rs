@@ -41,11 +41,22 @@ pub struct IngestOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum FileOutcome {
-    Added { document_id: String, chunks: usize },
+    Added {
+        document_id: String,
+        chunks: usize,
+    },
     /// A changed file replaced its old version; `embedded` chunks were new, the rest reused their vectors.
-    Updated { document_id: String, chunks: usize, embedded: usize },
-    Unchanged { document_id: String },
-    Failed { cause: String },
+    Updated {
+        document_id: String,
+        chunks: usize,
+        embedded: usize,
+    },
+    Unchanged {
+        document_id: String,
+    },
+    Failed {
+        cause: String,
+    },
 }
 
 impl FileOutcome {
@@ -57,8 +68,13 @@ impl FileOutcome {
 /// Progress, for a progress bar or a log.
 #[derive(Debug)]
 pub enum IngestEvent<'a> {
-    Discovered { files: usize },
-    FileDone { path: &'a Path, outcome: &'a FileOutcome },
+    Discovered {
+        files: usize,
+    },
+    FileDone {
+        path: &'a Path,
+        outcome: &'a FileOutcome,
+    },
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -104,19 +120,40 @@ enum Step {
 impl Engine {
     /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed
     /// (the store or the index could not be written).
-    pub async fn ingest(&self, paths: &[PathBuf], opts: &IngestOptions, progress: &(dyn Fn(IngestEvent<'_>) + Sync)) -> Result<IngestReport, EngineError> {
+    pub async fn ingest(
+        &self,
+        paths: &[PathBuf],
+        opts: &IngestOptions,
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+    ) -> Result<IngestReport, EngineError> {
         self.require_write()?;
         let started = Instant::now();
         let include = globset(&opts.include)?;
         let exclude = globset(&opts.exclude)?;
         let follow = self.config.ingest.follow_symlinks;
         let inputs = paths.to_vec();
-        let found = blocking(move || Ok(discover(&inputs, include.as_ref(), exclude.as_ref(), follow))).await?;
-        let mut report = IngestReport { unsupported: found.unsupported, ..Default::default() };
-        progress(IngestEvent::Discovered { files: found.files.len() + found.problems.len() });
+        let found = blocking(move || {
+            Ok(discover(
+                &inputs,
+                include.as_ref(),
+                exclude.as_ref(),
+                follow,
+            ))
+        })
+        .await?;
+        let mut report = IngestReport {
+            unsupported: found.unsupported,
+            ..Default::default()
+        };
+        progress(IngestEvent::Discovered {
+            files: found.files.len() + found.problems.len(),
+        });
         for (path, cause) in found.problems {
             let outcome = FileOutcome::Failed { cause };
-            progress(IngestEvent::FileDone { path: &path, outcome: &outcome });
+            progress(IngestEvent::FileDone {
+                path: &path,
+                outcome: &outcome,
+            });
             report.files.push((path, outcome));
         }
 
@@ -130,7 +167,10 @@ impl Engine {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
         let producer = {
             let embedder = self.embedder.clone();
-            let parse_opts = ParseOptions { max_file_bytes: self.config.ingest.max_file_bytes, pdf_password: self.config.ingest.pdf_password.clone() };
+            let parse_opts = ParseOptions {
+                max_file_bytes: self.config.ingest.max_file_bytes,
+                pdf_password: self.config.ingest.pdf_password.clone(),
+            };
             let chunk_opts = self.config.chunk.clone();
             let model = self.embedder.model_id().to_string();
             let tags = opts.tags.clone();
@@ -139,7 +179,16 @@ impl Engine {
             tokio::task::spawn_blocking(move || {
                 files.par_iter().for_each(|path| {
                     let counter: &dyn TokenCounter = &*embedder;
-                    let step = prepare(path, &known, &model, &tags, force, &parse_opts, &chunk_opts, counter);
+                    let step = prepare(
+                        path,
+                        &known,
+                        &model,
+                        &tags,
+                        force,
+                        &parse_opts,
+                        &chunk_opts,
+                        counter,
+                    );
                     // A closed channel means the consumer failed; its error is reported there.
                     let _ = tx.blocking_send(step);
                 });
@@ -154,7 +203,10 @@ impl Engine {
             let closed = next.is_none();
             match next {
                 Some(Step::Done(path, outcome)) => {
-                    progress(IngestEvent::FileDone { path: &path, outcome: &outcome });
+                    progress(IngestEvent::FileDone {
+                        path: &path,
+                        outcome: &outcome,
+                    });
                     report.files.push((path, outcome));
                 }
                 Some(Step::Ready(p)) => {
@@ -166,7 +218,9 @@ impl Engine {
             if (closed && !pending.is_empty()) || pending_chunks >= EMBED_BATCH_CHUNKS {
                 let batch = std::mem::take(&mut pending);
                 pending_chunks = 0;
-                let embedded = self.embed_and_store(batch, &opts.tags, progress, &mut report).await?;
+                let embedded = self
+                    .embed_and_store(batch, &opts.tags, progress, &mut report)
+                    .await?;
                 report.chunks_embedded += embedded;
                 since_save += embedded;
                 self.catch_up().await?;
@@ -179,7 +233,9 @@ impl Engine {
                 break;
             }
         }
-        producer.await.map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))?;
+        producer
+            .await
+            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))?;
         self.catch_up().await?;
         self.save_index().await?;
         report.files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -189,18 +245,40 @@ impl Engine {
 
     /// Embed the chunks of a batch of documents (reusing stored vectors of unchanged chunks), then store
     /// each document in its own transaction. Returns the number of chunks embedded.
-    async fn embed_and_store(&self, batch: Vec<Prepared>, tags: &[String], progress: &(dyn Fn(IngestEvent<'_>) + Sync), report: &mut IngestReport) -> Result<usize, EngineError> {
+    async fn embed_and_store(
+        &self,
+        batch: Vec<Prepared>,
+        tags: &[String],
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+        report: &mut IngestReport,
+    ) -> Result<usize, EngineError> {
         let model = self.embedder.model_id().to_string();
         let mut inputs: Vec<Vec<(String, String)>> = Vec::with_capacity(batch.len());
         let mut reuse: Vec<HashMap<String, Vec<f32>>> = Vec::with_capacity(batch.len());
         for p in &batch {
-            inputs.push(p.chunks.iter().map(|c| { let input = c.embedding_input(); (content_hash(input.as_bytes()), input) }).collect());
-            reuse.push(if p.replaces { self.store.reusable_vectors(&p.document_id, &model).await? } else { HashMap::new() });
+            inputs.push(
+                p.chunks
+                    .iter()
+                    .map(|c| {
+                        let input = c.embedding_input();
+                        (content_hash(input.as_bytes()), input)
+                    })
+                    .collect(),
+            );
+            reuse.push(if p.replaces {
+                self.store.reusable_vectors(&p.document_id, &model).await?
+            } else {
+                HashMap::new()
+            });
         }
         let to_embed: Vec<String> = inputs
             .iter()
             .zip(&reuse)
-            .flat_map(|(doc, known)| doc.iter().filter(|(h, _)| !known.contains_key(h)).map(|(_, text)| text.clone()))
+            .flat_map(|(doc, known)| {
+                doc.iter()
+                    .filter(|(h, _)| !known.contains_key(h))
+                    .map(|(_, text)| text.clone())
+            })
             .collect();
         let embedder = self.embedder.clone();
         let count = to_embed.len();
@@ -214,8 +292,13 @@ impl Engine {
             Err(e) => {
                 // The model failed on this batch: its files fail, the ingest goes on.
                 for p in batch {
-                    let outcome = FileOutcome::Failed { cause: e.to_string() };
-                    progress(IngestEvent::FileDone { path: &p.path, outcome: &outcome });
+                    let outcome = FileOutcome::Failed {
+                        cause: e.to_string(),
+                    };
+                    progress(IngestEvent::FileDone {
+                        path: &p.path,
+                        outcome: &outcome,
+                    });
                     report.files.push((p.path, outcome));
                 }
                 return Ok(0);
@@ -230,23 +313,51 @@ impl Engine {
                     Some(v) => doc_vectors.push(v.clone()),
                     None => {
                         embedded += 1;
-                        doc_vectors.push(vectors.next().ok_or_else(|| EngineError::Internal("embedder returned too few vectors".into()))?);
+                        doc_vectors.push(vectors.next().ok_or_else(|| {
+                            EngineError::Internal("embedder returned too few vectors".into())
+                        })?);
                     }
                 }
             }
-            let outcome = match self.store_document(&p, &doc_inputs, &doc_vectors, tags).await {
-                Ok(()) if p.replaces => FileOutcome::Updated { document_id: p.document_id.clone(), chunks: p.chunks.len(), embedded },
-                Ok(()) => FileOutcome::Added { document_id: p.document_id.clone(), chunks: p.chunks.len() },
-                Err(e) => FileOutcome::Failed { cause: format!("could not be stored: {e}") },
+            let outcome = match self
+                .store_document(&p, &doc_inputs, &doc_vectors, tags)
+                .await
+            {
+                Ok(()) if p.replaces => FileOutcome::Updated {
+                    document_id: p.document_id.clone(),
+                    chunks: p.chunks.len(),
+                    embedded,
+                },
+                Ok(()) => FileOutcome::Added {
+                    document_id: p.document_id.clone(),
+                    chunks: p.chunks.len(),
+                },
+                Err(e) => FileOutcome::Failed {
+                    cause: format!("could not be stored: {e}"),
+                },
             };
-            progress(IngestEvent::FileDone { path: &p.path, outcome: &outcome });
+            progress(IngestEvent::FileDone {
+                path: &p.path,
+                outcome: &outcome,
+            });
             report.files.push((p.path, outcome));
         }
         Ok(count)
     }
 
-    async fn store_document(&self, p: &Prepared, inputs: &[(String, String)], vectors: &[Vec<f32>], tags: &[String]) -> Result<(), EngineError> {
-        let heading_paths: Vec<String> = p.doc.sections.iter().map(|s| s.heading_path.join(" > ")).collect();
+    async fn store_document(
+        &self,
+        p: &Prepared,
+        inputs: &[(String, String)],
+        vectors: &[Vec<f32>],
+        tags: &[String],
+    ) -> Result<(), EngineError> {
+        let heading_paths: Vec<String> = p
+            .doc
+            .sections
+            .iter()
+            .map(|s| s.heading_path.join(" > "))
+            .collect();
         let sections = p
             .doc
             .sections

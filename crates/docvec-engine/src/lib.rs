@@ -36,8 +36,16 @@ pub enum EngineError {
         "the data directory {data_dir} holds vectors of model `{stored}` ({stored_dim}-d), but the configured model is \
          `{configured}` ({configured_dim}-d); use the same model, or a new --data-dir for the other one"
     )]
-    ModelMismatch { data_dir: String, stored: String, stored_dim: usize, configured: String, configured_dim: usize },
-    #[error("the data directory {0} is in use by another docvec process that writes to it; wait for it to finish")]
+    ModelMismatch {
+        data_dir: String,
+        stored: String,
+        stored_dim: usize,
+        configured: String,
+        configured_dim: usize,
+    },
+    #[error(
+        "the data directory {0} is in use by another docvec process that writes to it; wait for it to finish"
+    )]
     Busy(String),
     #[error(transparent)]
     Embed(#[from] docvec_embed::EmbedError),
@@ -46,14 +54,20 @@ pub enum EngineError {
     #[error(transparent)]
     Index(#[from] docvec_index::IndexError),
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl EngineError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        EngineError::Io { path: path.display().to_string(), source }
+        EngineError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 
@@ -100,13 +114,22 @@ impl Engine {
         };
         let store = Store::open(&dir.join("docvec.db")).await?;
         let embedder_config = config.embedder_config()?;
-        let embedder: Arc<dyn Embedder> = tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map(Arc::new)?;
+        let embedder: Arc<dyn Embedder> =
+            tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?
+                .map(Arc::new)?;
         check_model(&store, embedder.as_ref(), &dir, access).await?;
-        let index = sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
-        let engine = Engine { config, store, embedder, index: Arc::new(RwLock::new(index)), access, _lock: lock };
+        let index =
+            sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
+        let engine = Engine {
+            config,
+            store,
+            embedder,
+            index: Arc::new(RwLock::new(index)),
+            access,
+            _lock: lock,
+        };
         engine.catch_up().await?;
         if access == Access::ReadWrite {
             engine.save_index().await?;
@@ -175,7 +198,9 @@ impl Engine {
     fn require_write(&self) -> Result<(), EngineError> {
         match self.access {
             Access::ReadWrite => Ok(()),
-            Access::ReadOnly => Err(EngineError::Internal("this engine was opened read-only".into())),
+            Access::ReadOnly => Err(EngineError::Internal(
+                "this engine was opened read-only".into(),
+            )),
         }
     }
 }
@@ -183,7 +208,12 @@ impl Engine {
 /// Take the data directory's write lock without waiting.
 fn lock_dir(dir: &Path) -> Result<File, EngineError> {
     let path = dir.join("LOCK");
-    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| EngineError::io(&path, e))?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| EngineError::io(&path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.display().to_string())),
@@ -192,11 +222,21 @@ fn lock_dir(dir: &Path) -> Result<File, EngineError> {
 }
 
 /// A data directory belongs to one model: the first writer records it, later opens must match.
-async fn check_model(store: &Store, embedder: &dyn Embedder, dir: &Path, access: Access) -> Result<(), EngineError> {
+async fn check_model(
+    store: &Store,
+    embedder: &dyn Embedder,
+    dir: &Path,
+    access: Access,
+) -> Result<(), EngineError> {
     let stored = store.get_meta(META_MODEL).await?;
-    let stored_dim = store.get_meta(META_DIMENSION).await?.and_then(|d| d.parse::<usize>().ok());
+    let stored_dim = store
+        .get_meta(META_DIMENSION)
+        .await?
+        .and_then(|d| d.parse::<usize>().ok());
     match (stored, stored_dim) {
-        (Some(model), Some(dim)) if model == embedder.model_id() && dim == embedder.dimension() => Ok(()),
+        (Some(model), Some(dim)) if model == embedder.model_id() && dim == embedder.dimension() => {
+            Ok(())
+        }
         (Some(model), Some(dim)) => Err(EngineError::ModelMismatch {
             data_dir: dir.display().to_string(),
             stored: model,
@@ -206,7 +246,9 @@ async fn check_model(store: &Store, embedder: &dyn Embedder, dir: &Path, access:
         }),
         _ if access == Access::ReadWrite => {
             store.set_meta(META_MODEL, embedder.model_id()).await?;
-            store.set_meta(META_DIMENSION, &embedder.dimension().to_string()).await?;
+            store
+                .set_meta(META_DIMENSION, &embedder.dimension().to_string())
+                .await?;
             Ok(())
         }
         _ => Ok(()),

@@ -16,18 +16,26 @@ impl Engine {
             return Err(EngineError::Config("the query is empty".into()));
         }
         if k == 0 || k > MAX_K {
-            return Err(EngineError::Config(format!("k must be between 1 and {MAX_K}, got {k}")));
+            return Err(EngineError::Config(format!(
+                "k must be between 1 and {MAX_K}, got {k}"
+            )));
         }
         // Another process may have ingested since this engine opened.
         self.catch_up().await?;
         let embedder = self.embedder.clone();
         let q = query.to_string();
         let vector = blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await?;
-        self.search_vector(vector, self.embedder.model_id(), k).await
+        self.search_vector(vector, self.embedder.model_id(), k)
+            .await
     }
 
     /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.
-    pub async fn search_vector(&self, vector: Vec<f32>, model_id: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
+    pub async fn search_vector(
+        &self,
+        vector: Vec<f32>,
+        model_id: &str,
+        k: usize,
+    ) -> Result<Vec<SearchHit>, EngineError> {
         let index_model = self.index.read().map_err(poisoned)?.info().model_id.clone();
         if model_id != index_model {
             return Err(EngineError::Config(format!(

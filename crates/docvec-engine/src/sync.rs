@@ -18,9 +18,16 @@ const MAX_DELETED_FRACTION: f64 = 0.3;
 
 /// Load the index, or rebuild it from the store when it is missing, unreadable, built for another model,
 /// or out of step with the store's log.
-pub(crate) async fn open_index(store: &Store, embedder: &dyn Embedder, dir: &Path, params: &HnswParams) -> Result<VectorIndex, EngineError> {
+pub(crate) async fn open_index(
+    store: &Store,
+    embedder: &dyn Embedder,
+    dir: &Path,
+    params: &HnswParams,
+) -> Result<VectorIndex, EngineError> {
     let d = dir.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || VectorIndex::open(&d)).await.map_err(|e| EngineError::Internal(e.to_string()))?;
+    let loaded = tokio::task::spawn_blocking(move || VectorIndex::open(&d))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
     let reason = match loaded {
         Ok(Some(index)) => match stale_reason(store, embedder, &index).await? {
             None => return Ok(index),
@@ -34,45 +41,82 @@ pub(crate) async fn open_index(store: &Store, embedder: &dyn Embedder, dir: &Pat
     rebuild(store, embedder, dir, params).await
 }
 
-async fn stale_reason(store: &Store, embedder: &dyn Embedder, index: &VectorIndex) -> Result<Option<String>, EngineError> {
+async fn stale_reason(
+    store: &Store,
+    embedder: &dyn Embedder,
+    index: &VectorIndex,
+) -> Result<Option<String>, EngineError> {
     let info = index.info();
     if info.model_id != embedder.model_id() || info.dimension != embedder.dimension() {
-        return Ok(Some(format!("index built for {} ({}-d)", info.model_id, info.dimension)));
+        return Ok(Some(format!(
+            "index built for {} ({}-d)",
+            info.model_id, info.dimension
+        )));
     }
     let last = store.last_log_seq().await?;
     if info.applied_seq > last {
-        return Ok(Some(format!("index is ahead of the store (log {} > {last})", info.applied_seq)));
+        return Ok(Some(format!(
+            "index is ahead of the store (log {} > {last})",
+            info.applied_seq
+        )));
     }
     if info.applied_seq < last {
         // Entries the index needs must still be in the log (it is pruned only up to saved positions).
         let next = store.log_after(info.applied_seq, 1).await?;
         if next.first().is_none_or(|e| e.seq != info.applied_seq + 1) {
-            return Ok(Some("the store's log no longer holds the changes the index misses".into()));
+            return Ok(Some(
+                "the store's log no longer holds the changes the index misses".into(),
+            ));
         }
     }
     if index.deleted_fraction() > MAX_DELETED_FRACTION {
-        return Ok(Some(format!("{:.0}% of the graph is deleted entries", index.deleted_fraction() * 100.0)));
+        return Ok(Some(format!(
+            "{:.0}% of the graph is deleted entries",
+            index.deleted_fraction() * 100.0
+        )));
     }
     Ok(None)
 }
 
 /// Build a fresh index from every stored vector of the configured model.
-async fn rebuild(store: &Store, embedder: &dyn Embedder, dir: &Path, params: &HnswParams) -> Result<VectorIndex, EngineError> {
+async fn rebuild(
+    store: &Store,
+    embedder: &dyn Embedder,
+    dir: &Path,
+    params: &HnswParams,
+) -> Result<VectorIndex, EngineError> {
     // Read the log position first: changes committed while vectors are read are replayed afterwards, and
     // replaying an add that is already in the index is a no-op.
     let seq = store.last_log_seq().await?;
     let stats = store.stats().await?;
-    let index = VectorIndex::create(dir, embedder.model_id(), embedder.dimension(), *params, stats.chunks as usize);
+    let index = VectorIndex::create(
+        dir,
+        embedder.model_id(),
+        embedder.dimension(),
+        *params,
+        stats.chunks as usize,
+    );
     let index = Arc::new(RwLock::new(index));
     let mut after = 0;
     loop {
-        let page = store.vectors_page(embedder.model_id(), after, 10_000).await?;
+        let page = store
+            .vectors_page(embedder.model_id(), after, 10_000)
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.0;
         let idx = index.clone();
-        blocking(move || idx.write().map_err(poisoned)?.add(&page).map_err(EngineError::from)).await?;
+        blocking(move || {
+            idx.write()
+                .map_err(poisoned)?
+                .add(&page)
+                .map_err(EngineError::from)
+        })
+        .await?;
     }
-    let mut index = Arc::try_unwrap(index).map_err(|_| EngineError::Internal("index still shared".into()))?.into_inner().map_err(poisoned)?;
+    let mut index = Arc::try_unwrap(index)
+        .map_err(|_| EngineError::Internal("index still shared".into()))?
+        .into_inner()
+        .map_err(poisoned)?;
     index.set_applied_seq(seq);
     Ok(index)
 }
@@ -85,7 +129,24 @@ impl Engine {
         loop {
             let from = self.index.read().map_err(poisoned)?.info().applied_seq;
             let entries = self.store.log_after(from, LOG_PAGE).await?;
-            let Some(last) = entries.last().map(|e| e.seq) else { break };
+            if entries.first().is_some_and(|e| e.seq != from + 1)
+                || (entries.is_empty() && self.store.last_log_seq().await? > from)
+            {
+                // A writer saved its index and pruned the entries this index still needs: load that
+                // index (or rebuild), then replay what follows it.
+                let fresh = open_index(
+                    &self.store,
+                    self.embedder.as_ref(),
+                    &self.config.data_dir.join("index"),
+                    &self.config.hnsw,
+                )
+                .await?;
+                *self.index.write().map_err(poisoned)? = fresh;
+                continue;
+            }
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                break;
+            };
             // Net effect of the page, in order: an add later deleted in the same page never reaches the graph.
             let mut adds: Vec<i64> = Vec::new();
             let mut deletes: Vec<i64> = Vec::new();
@@ -130,8 +191,12 @@ impl Engine {
     }
 }
 
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, EngineError> + Send + 'static) -> Result<T, EngineError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| EngineError::Internal(format!("blocking task failed: {e}")))?
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::Internal(format!("blocking task failed: {e}")))?
 }
 
 pub(crate) fn poisoned<T>(_: T) -> EngineError {

@@ -110,19 +110,30 @@ pub fn parse(
 pub fn read_file(path: &Path, options: &ParseOptions) -> Result<Vec<u8>, ParseFileError> {
     let meta = std::fs::metadata(path).map_err(ParseFileError::Io)?;
     if meta.len() > options.max_file_bytes {
-        return Err(ParseError::TooLarge { size: meta.len(), limit: options.max_file_bytes }.into());
+        return Err(ParseError::TooLarge {
+            size: meta.len(),
+            limit: options.max_file_bytes,
+        }
+        .into());
     }
     std::fs::read(path).map_err(ParseFileError::Io)
 }
 
 /// Detect the format of a file's bytes (extension first, then content) and parse them.
-pub fn parse_bytes(path: &Path, bytes: &[u8], options: &ParseOptions) -> Result<(Format, ParsedDocument), ParseError> {
+pub fn parse_bytes(
+    path: &Path,
+    bytes: &[u8],
+    options: &ParseOptions,
+) -> Result<(Format, ParsedDocument), ParseError> {
     let format = detect_format(path, bytes).ok_or(ParseError::Unsupported)?;
     Ok((format, parse(format, bytes, options)?))
 }
 
 /// Read and parse one file.
-pub fn parse_file(path: &Path, options: &ParseOptions) -> Result<(Format, ParsedDocument), ParseFileError> {
+pub fn parse_file(
+    path: &Path,
+    options: &ParseOptions,
+) -> Result<(Format, ParsedDocument), ParseFileError> {
     let bytes = read_file(path, options)?;
     Ok(parse_bytes(path, &bytes, options)?)
 }

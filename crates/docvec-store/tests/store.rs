@@ -1,0 +1,244 @@
+//! The SQLite store on a real database file.
+
+use docvec_store::{LogOp, NewChunk, NewDocument, NewSection, Store};
+use docvec_types::Format;
+
+fn section(heading: &str) -> NewSection<'_> {
+    NewSection {
+        heading: Some(heading),
+        level: 1,
+        heading_path: heading.to_string(),
+        page_start: Some(1),
+        page_end: Some(2),
+    }
+}
+
+fn chunk<'a>(ordinal: u32, text: &'a str, vector: &'a [f32]) -> NewChunk<'a> {
+    NewChunk {
+        key: text,
+        section: 0,
+        ordinal,
+        text,
+        context: "",
+        input_hash: format!("h-{text}"),
+        page_start: Some(1),
+        page_end: Some(1),
+        token_count: 3,
+        vector,
+    }
+}
+
+fn doc<'a>(
+    path: &'a str,
+    hash: &'a str,
+    chunks: Vec<NewChunk<'a>>,
+    meta: &'a serde_json::Map<String, serde_json::Value>,
+) -> NewDocument<'a> {
+    NewDocument {
+        id: path,
+        path,
+        content_hash: hash,
+        format: Format::Markdown,
+        title: Some("T"),
+        size_bytes: 10,
+        metadata: meta,
+        tags: &[],
+        model_id: "m",
+        sections: vec![section("Intro")],
+        chunks,
+    }
+}
+
+async fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("docvec.db")).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn a_document_round_trips_and_is_logged_for_the_index() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [0.6f32, 0.8];
+    let out = store
+        .put_document(&doc(
+            "/a.md",
+            "h1",
+            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
+            &meta,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(out.chunk_ids.len(), 2);
+    assert_eq!(out.replaced_chunks, 0);
+
+    let d = store.document("/a.md").await.unwrap().unwrap();
+    assert_eq!(
+        (d.chunk_count, d.content_hash.as_str(), d.format.as_str()),
+        (2, "h1", "markdown")
+    );
+    let log = store.log_after(0, 100).await.unwrap();
+    assert_eq!(
+        log.iter().map(|e| (e.op, e.chunk_id)).collect::<Vec<_>>(),
+        out.chunk_ids
+            .iter()
+            .map(|&i| (LogOp::Add, i))
+            .collect::<Vec<_>>()
+    );
+    let vectors = store.vectors(&out.chunk_ids, "m").await.unwrap();
+    assert_eq!(vectors[0].1, v);
+    assert!(
+        store
+            .vectors(&out.chunk_ids, "other-model")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let hits = store.chunk_hits(&out.chunk_ids).await.unwrap();
+    assert_eq!(hits[&out.chunk_ids[1]].text, "beta");
+    assert_eq!(hits[&out.chunk_ids[1]].section, "Intro");
+    assert_eq!(hits[&out.chunk_ids[1]].page_start, Some(1));
+}
+
+#[tokio::test]
+async fn replacing_a_document_removes_every_old_row_and_logs_the_deletes() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let first = store
+        .put_document(&doc(
+            "/a.md",
+            "h1",
+            vec![chunk(0, "old one", &v), chunk(1, "old two", &v)],
+            &meta,
+        ))
+        .await
+        .unwrap();
+    let second = store
+        .put_document(&doc("/a.md", "h2", vec![chunk(0, "new", &v)], &meta))
+        .await
+        .unwrap();
+    assert_eq!(second.replaced_chunks, 2);
+    assert!(
+        second.chunk_ids[0] > first.chunk_ids[1],
+        "chunk ids are never reused"
+    );
+    assert!(
+        store.chunk_hits(&first.chunk_ids).await.unwrap().is_empty(),
+        "old chunks are gone"
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.documents, stats.chunks, stats.sections), (1, 1, 1));
+    let ops: Vec<_> = store
+        .log_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.op, e.chunk_id))
+        .collect();
+    assert_eq!(
+        &ops[2..4],
+        &[
+            (LogOp::Delete, first.chunk_ids[0]),
+            (LogOp::Delete, first.chunk_ids[1])
+        ]
+    );
+    assert_eq!(ops[4], (LogOp::Add, second.chunk_ids[0]));
+    let reuse = store.reusable_vectors("/a.md", "m").await.unwrap();
+    assert_eq!(reuse.keys().collect::<Vec<_>>(), ["h-new"]);
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_nothing_behind() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    store
+        .put_document(&doc("/keep.md", "h", vec![chunk(0, "kept", &v)], &meta))
+        .await
+        .unwrap();
+    let seq = store.last_log_seq().await.unwrap();
+    // Two chunks with the same ordinal violate UNIQUE(document_id, ordinal) after the first insert.
+    let bad = doc(
+        "/bad.md",
+        "h",
+        vec![chunk(0, "one", &v), chunk(0, "two", &v)],
+        &meta,
+    );
+    assert!(store.put_document(&bad).await.is_err());
+    assert!(store.document("/bad.md").await.unwrap().is_none());
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.documents, stats.chunks, stats.sections), (1, 1, 1));
+    assert_eq!(
+        store.last_log_seq().await.unwrap(),
+        seq,
+        "no log entries from the failed write"
+    );
+
+    // Replacing a document with a bad version keeps the old version whole.
+    let bad_replace = doc(
+        "/keep.md",
+        "h2",
+        vec![chunk(0, "x", &v), chunk(0, "y", &v)],
+        &meta,
+    );
+    assert!(store.put_document(&bad_replace).await.is_err());
+    assert_eq!(
+        store
+            .document("/keep.md")
+            .await
+            .unwrap()
+            .unwrap()
+            .content_hash,
+        "h"
+    );
+    assert_eq!(store.stats().await.unwrap().chunks, 1);
+}
+
+#[tokio::test]
+async fn deleting_logs_and_cascades() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let out = store
+        .put_document(&doc("/a.md", "h", vec![chunk(0, "a", &v)], &meta))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delete_document("/a.md").await.unwrap(),
+        Some(("/a.md".to_string(), 1))
+    );
+    assert_eq!(store.delete_document("/a.md").await.unwrap(), None);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.documents, stats.chunks, stats.sections), (0, 0, 0));
+    assert!(
+        store.vectors(&out.chunk_ids, "m").await.unwrap().is_empty(),
+        "vectors cascade"
+    );
+    let last = store.log_after(0, 10).await.unwrap().pop().unwrap();
+    assert_eq!((last.op, last.chunk_id), (LogOp::Delete, out.chunk_ids[0]));
+
+    // Pruning keeps the sequence: the next entry continues after the pruned ones.
+    let seq = store.last_log_seq().await.unwrap();
+    store.prune_log(seq).await.unwrap();
+    assert!(store.log_after(0, 10).await.unwrap().is_empty());
+    assert_eq!(store.last_log_seq().await.unwrap(), seq);
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_meta() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docvec.db");
+    {
+        let store = Store::open(&path).await.unwrap();
+        store.set_meta("model_id", "m").await.unwrap();
+        store.set_meta("model_id", "m2").await.unwrap();
+        store.close().await;
+    }
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(
+        store.get_meta("model_id").await.unwrap().as_deref(),
+        Some("m2")
+    );
+    assert_eq!(store.get_meta("nope").await.unwrap(), None);
+}
