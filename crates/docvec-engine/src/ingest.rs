@@ -177,21 +177,33 @@ impl Engine {
             let force = opts.force;
             let files = found.files;
             tokio::task::spawn_blocking(move || {
-                files.par_iter().for_each(|path| {
-                    let counter: &dyn TokenCounter = &*embedder;
-                    let step = prepare(
-                        path,
-                        &known,
-                        &model,
-                        &tags,
-                        force,
-                        &parse_opts,
-                        &chunk_opts,
-                        counter,
-                    );
-                    // A closed channel means the consumer failed; its error is reported there.
-                    let _ = tx.blocking_send(step);
+                // Readers block on the channel when the embedder falls behind; on their own pool they
+                // cannot starve the global rayon pool that the HNSW inserts of the consumer need.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(parse_threads())
+                    .thread_name(|i| format!("docvec-parse-{i}"))
+                    .build()
+                    .map_err(|e| {
+                        EngineError::Internal(format!("cannot start parser threads: {e}"))
+                    })?;
+                pool.install(|| {
+                    files.par_iter().for_each(|path| {
+                        let counter: &dyn TokenCounter = &*embedder;
+                        let step = prepare(
+                            path,
+                            &known,
+                            &model,
+                            &tags,
+                            force,
+                            &parse_opts,
+                            &chunk_opts,
+                            counter,
+                        );
+                        // A closed channel means the consumer failed; its error is reported there.
+                        let _ = tx.blocking_send(step);
+                    })
                 });
+                Ok::<(), EngineError>(())
             })
         };
 
@@ -235,7 +247,7 @@ impl Engine {
         }
         producer
             .await
-            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))?;
+            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
         self.catch_up().await?;
         self.save_index().await?;
         report.files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -410,6 +422,12 @@ impl Engine {
         self.store.put_document(&doc).await?;
         Ok(())
     }
+}
+
+fn parse_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Read, hash, parse and chunk one file (runs on rayon).

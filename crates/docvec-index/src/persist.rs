@@ -123,7 +123,7 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
         let gdir = gen_dir(dir, manifest.generation);
         let raw_ids =
             fs::read(gdir.join("ids.bin")).map_err(|e| unreadable(format!("ids: {e}")))?;
-        if raw_ids.len() % 8 != 0 {
+        if !raw_ids.len().is_multiple_of(8) {
             return Err(unreadable("ids file is truncated".into()));
         }
         let ids: HashSet<usize> = raw_ids

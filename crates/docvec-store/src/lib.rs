@@ -93,7 +93,7 @@ pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>, StoreError> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(StoreError::Corrupt(format!(
             "vector blob of {} bytes is not a whole number of f32",
             b.len()

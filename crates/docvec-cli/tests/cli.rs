@@ -1,0 +1,279 @@
+//! The real `docvec` binary on real files: the repo's samples/ and the shared corpus
+//! (`../shared/corpus`, or DOCVEC_CORPUS), skipped with a message where the corpus is absent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("DOCVEC_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus"));
+    if dir.join("pdf").is_dir() && dir.join("docs/mdbook-guide").is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: no corpus at {} (set DOCVEC_CORPUS or check out ../shared)",
+            dir.display()
+        );
+        None
+    }
+}
+
+fn docvec(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docvec"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .current_dir(root())
+        .env_remove("DOCVEC_CONFIG")
+        .output()
+        .expect("docvec runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            stdout(o),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+#[test]
+fn ingest_and_search_the_corpus_pdfs_and_docs() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let pdf = corpus.join("pdf");
+    let docs = corpus.join("docs");
+    let out = docvec(
+        data.path(),
+        &[
+            "ingest",
+            pdf.to_str().unwrap(),
+            docs.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let report = json(&out);
+    // Some corpus PDFs are unreadable on purpose: the run finishes, names them and exits 2.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let files = report["files"].as_array().unwrap();
+    let status = |name: &str| {
+        files
+            .iter()
+            .find(|f| f[0].as_str().unwrap().ends_with(name))
+            .map(|f| f[1].clone())
+            .unwrap_or_else(|| panic!("{name} missing from the report"))
+    };
+    let cause = |name: &str| {
+        status(name)["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Readable, including the damaged and the empty-password-encrypted ones.
+    for name in [
+        "debian-gnuplot-manual.pdf",
+        "pdfjs-tracemonkey.pdf",
+        "pdfjs-helloworld-bad.pdf",
+        "qpdf-append-xref-loop.pdf",
+        "qpdf-damaged-stream.pdf",
+        "qpdf-enc-R3-V2-RC4-owner_master-no-user-pw.pdf",
+        "texlive-acmart-sample-sigconf.pdf",
+        "for_developers/preprocessors.md",
+    ] {
+        assert_eq!(status(name)["status"], "added", "{name}: {}", status(name));
+    }
+    // Unreadable, each with its cause.
+    for name in [
+        "pypdf-libreoffice-writer-password.pdf",
+        "qpdf-enc-R3-V2-RC4-user_view-owner_master.pdf",
+        "pdfjs-issue6010_1.pdf",
+    ] {
+        assert!(
+            cause(name).contains("needs a password"),
+            "{name}: {}",
+            cause(name)
+        );
+    }
+    for name in [
+        "ocrmypdf-c03-29.pdf",
+        "pdfjs-issue7229.pdf",
+        "pypdf-imagemagick-CCITTFaxDecode.pdf",
+    ] {
+        assert!(
+            cause(name).contains("no text layer"),
+            "{name}: {}",
+            cause(name)
+        );
+    }
+    assert!(cause("pdfjs-REDHAT-1531897-0.pdf").contains("damaged or unreadable"));
+    let failed: Vec<_> = files
+        .iter()
+        .filter(|f| f[1]["status"] == "failed")
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .all(|f| !f[1]["cause"].as_str().unwrap().is_empty())
+    );
+    assert_eq!(failed.len(), 8, "{failed:#?}");
+
+    let out = docvec(
+        data.path(),
+        &[
+            "search",
+            "how do I write a preprocessor",
+            "-k",
+            "5",
+            "--json",
+        ],
+    );
+    assert!(out.status.success());
+    let hits = json(&out);
+    let paths: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["document_path"].as_str().unwrap())
+        .collect();
+    assert!(paths[0].ends_with("preprocessors.md"), "{paths:#?}");
+    assert!(
+        paths
+            .iter()
+            .take(3)
+            .any(|p| p.ends_with("for_developers/preprocessors.md")),
+        "{paths:#?}"
+    );
+    for h in hits.as_array().unwrap() {
+        assert!(h["text"].as_str().is_some_and(|t| !t.is_empty()) && h["score"].as_f64().is_some());
+    }
+
+    // A question answered by the big PDF comes back with its page.
+    let out = docvec(
+        data.path(),
+        &[
+            "search",
+            "gnuplot set logscale for an axis",
+            "-k",
+            "3",
+            "--json",
+        ],
+    );
+    let hits = json(&out);
+    let top = &hits[0];
+    assert!(
+        top["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("debian-gnuplot-manual.pdf"),
+        "{hits:#?}"
+    );
+    assert!(top["page"].as_u64().is_some_and(|p| p > 1));
+
+    // Re-ingesting changes nothing and embeds nothing.
+    let out = docvec(data.path(), &["ingest", docs.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    assert_eq!(json(&out)["chunks_embedded"], 0);
+}
+
+#[test]
+fn samples_ingest_search_stats_and_delete() {
+    let data = tempfile::tempdir().unwrap();
+    let samples = root().join("samples");
+    let out = docvec(
+        data.path(),
+        &["ingest", samples.to_str().unwrap(), "--tag", "demo"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("4 files: 4 added"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = docvec(
+        data.path(),
+        &["search", "how long to bake the loaf", "-k", "2"],
+    );
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.lines().next().unwrap().contains("sourdough-bread.txt"),
+        "{text}"
+    );
+
+    let stats = json(&docvec(data.path(), &["stats", "--json"]));
+    assert_eq!(stats["documents"], 4);
+    assert_eq!(stats["index_vectors"], stats["chunks"]);
+    assert_eq!(stats["model_id"], "all-MiniLM-L6-v2");
+
+    let docs = json(&docvec(data.path(), &["documents", "--json"]));
+    let bread = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["path"].as_str().unwrap().ends_with("sourdough-bread.txt"))
+        .unwrap();
+    assert_eq!(bread["tags"][0], "demo");
+    let id = bread["id"].as_str().unwrap();
+    let out = docvec(data.path(), &["delete", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits = json(&docvec(
+        data.path(),
+        &["search", "how long to bake the loaf", "-k", "10", "--json"],
+    ));
+    assert!(hits.as_array().unwrap().iter().all(|h| {
+        !h["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("sourdough-bread.txt")
+    }));
+    let out = docvec(data.path(), &["delete", id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no document"));
+}
+
+#[test]
+fn errors_name_the_file_or_the_problem() {
+    let data = tempfile::tempdir().unwrap();
+    let out = docvec(data.path(), &["ingest", "/definitely/not/here.md"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("/definitely/not/here.md: No such file"),
+        "{}",
+        stdout(&out)
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = docvec(&empty.path().join("none"), &["search", "anything"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no docvec data"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
