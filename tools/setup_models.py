@@ -76,8 +76,9 @@ def verified(rel: str) -> bool:
 
 
 def pip(*args: str) -> None:
-    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--root-user-action=ignore", *args]
-    subprocess.run(cmd, check=True)
+    cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    # CI runs as root; pip's warning about that is noise here (everything goes into tools/.cache).
+    subprocess.run(cmd, check=True, env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore"))
 
 
 def wheel(spec: str, binary_for_platform: bool = False) -> Path:

@@ -132,6 +132,17 @@ async fn unchanged_files_do_no_work_and_changed_files_replace_their_old_version(
     engine.close().await.unwrap();
 }
 
+async fn assert_bread_is_gone(engine: &Engine) {
+    let hits = engine
+        .search("sourdough starter flour water", 20)
+        .await
+        .unwrap();
+    assert!(
+        hits.iter()
+            .all(|h| !h.document_path.ends_with("sourdough-bread.txt"))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deleted_documents_never_come_back() {
     let data = tempfile::tempdir().unwrap();
@@ -144,27 +155,13 @@ async fn deleted_documents_never_come_back() {
         .unwrap()
         .expect("deleted");
     assert!(path.ends_with("sourdough-bread.txt") && chunks > 0);
-    let hits = engine
-        .search("sourdough starter flour water", 20)
-        .await
-        .unwrap();
-    assert!(
-        hits.iter()
-            .all(|h| !h.document_path.ends_with("sourdough-bread.txt"))
-    );
+    assert_bread_is_gone(&engine).await;
     assert_eq!(engine.delete("no-such-document").await.unwrap(), None);
     engine.close().await.unwrap();
 
     // Nor after a restart, when the index is loaded from disk.
     let engine = open(data.path(), Access::ReadOnly).await;
-    let hits = engine
-        .search("sourdough starter flour water", 20)
-        .await
-        .unwrap();
-    assert!(
-        hits.iter()
-            .all(|h| !h.document_path.ends_with("sourdough-bread.txt"))
-    );
+    assert_bread_is_gone(&engine).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
