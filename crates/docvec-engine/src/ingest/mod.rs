@@ -1,0 +1,242 @@
+//! Ingest: files -> parsed documents -> chunks -> vectors -> one store transaction per document -> index.
+//!
+//! Parsing and chunking run on rayon across files while the previous batch is embedded, so the cores
+//! stay busy; chunks of several small documents are embedded together (the embedder batches by token
+//! budget). A file that fails at any stage is reported with its cause and the batch goes on; a document
+//! is stored whole or not at all.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use docvec_parse::ParseOptions;
+use docvec_types::TokenCounter;
+
+use crate::discover::{discover, globset};
+use crate::sync::blocking;
+use crate::{Engine, EngineError};
+
+/// Chunks gathered before one embedding call.
+const EMBED_BATCH_CHUNKS: usize = 256;
+/// Chunks between index saves during a long ingest, bounding the replay after a crash.
+const SAVE_EVERY_CHUNKS: usize = 20_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Globs a file found in a folder must match (default: every type docvec reads).
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Tags stored with every document of this ingest.
+    pub tags: Vec<String>,
+    /// Re-ingest files even when their content is unchanged.
+    pub force: bool,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FileOutcome {
+    Added {
+        document_id: String,
+        chunks: usize,
+    },
+    /// A changed file replaced its old version; `embedded` chunks were new, the rest reused their vectors.
+    Updated {
+        document_id: String,
+        chunks: usize,
+        embedded: usize,
+    },
+    Unchanged {
+        document_id: String,
+    },
+    Failed {
+        cause: String,
+    },
+}
+
+impl FileOutcome {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, FileOutcome::Failed { .. })
+    }
+}
+
+/// Progress, for a progress bar or a log.
+#[derive(Debug)]
+pub enum IngestEvent<'a> {
+    Discovered {
+        files: usize,
+    },
+    FileDone {
+        path: &'a Path,
+        outcome: &'a FileOutcome,
+    },
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct IngestReport {
+    pub files: Vec<(PathBuf, FileOutcome)>,
+    /// Files inside folders that were skipped because docvec does not read their type.
+    pub unsupported: Vec<PathBuf>,
+    pub chunks_embedded: usize,
+    pub elapsed: Duration,
+}
+
+impl IngestReport {
+    pub fn failures(&self) -> impl Iterator<Item = (&PathBuf, &str)> {
+        self.files.iter().filter_map(|(p, o)| match o {
+            FileOutcome::Failed { cause } => Some((p, cause.as_str())),
+            _ => None,
+        })
+    }
+
+    pub fn count(&self, pred: impl Fn(&FileOutcome) -> bool) -> usize {
+        self.files.iter().filter(|(_, o)| pred(o)).count()
+    }
+}
+
+mod prepare;
+mod write;
+
+use prepare::{Prepared, Step, parse_threads, prepare};
+
+impl Engine {
+    /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed
+    /// (the store or the index could not be written).
+    pub async fn ingest(
+        &self,
+        paths: &[PathBuf],
+        opts: &IngestOptions,
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+    ) -> Result<IngestReport, EngineError> {
+        self.require_write()?;
+        let started = Instant::now();
+        let include = globset(&opts.include)?;
+        let exclude = globset(&opts.exclude)?;
+        let follow = self.config.ingest.follow_symlinks;
+        let inputs = paths.to_vec();
+        let found = blocking(move || {
+            Ok(discover(
+                &inputs,
+                include.as_ref(),
+                exclude.as_ref(),
+                follow,
+            ))
+        })
+        .await?;
+        let mut report = IngestReport {
+            unsupported: found.unsupported,
+            ..Default::default()
+        };
+        progress(IngestEvent::Discovered {
+            files: found.files.len() + found.problems.len(),
+        });
+        for (path, cause) in found.problems {
+            let outcome = FileOutcome::Failed { cause };
+            progress(IngestEvent::FileDone {
+                path: &path,
+                outcome: &outcome,
+            });
+            report.files.push((path, outcome));
+        }
+
+        let known: HashMap<String, (String, String, Vec<String>)> = self
+            .store
+            .list_documents()
+            .await?
+            .into_iter()
+            .map(|d| (d.path, (d.content_hash, d.model_id, d.tags)))
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
+        let producer = {
+            let embedder = self.embedder.clone();
+            let parse_opts = ParseOptions {
+                max_file_bytes: self.config.ingest.max_file_bytes,
+                pdf_password: self.config.ingest.pdf_password.clone(),
+            };
+            let chunk_opts = self.config.chunk.clone();
+            let model = self.embedder.model_id().to_string();
+            let tags = opts.tags.clone();
+            let force = opts.force;
+            let files = found.files;
+            tokio::task::spawn_blocking(move || {
+                // Readers block on the channel when the embedder falls behind; on their own pool they
+                // cannot starve the global rayon pool that the HNSW inserts of the consumer need.
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(parse_threads())
+                    .thread_name(|i| format!("docvec-parse-{i}"))
+                    .build()
+                    .map_err(|e| {
+                        EngineError::Internal(format!("cannot start parser threads: {e}"))
+                    })?;
+                pool.install(|| {
+                    files.par_iter().for_each(|path| {
+                        let counter: &dyn TokenCounter = &*embedder;
+                        let step = prepare(
+                            path,
+                            &known,
+                            &model,
+                            &tags,
+                            force,
+                            &parse_opts,
+                            &chunk_opts,
+                            counter,
+                        );
+                        // A closed channel means the consumer failed; its error is reported there.
+                        let _ = tx.blocking_send(step);
+                    })
+                });
+                Ok::<(), EngineError>(())
+            })
+        };
+
+        let mut pending: Vec<Prepared> = Vec::new();
+        let mut pending_chunks = 0;
+        let mut since_save = 0;
+        loop {
+            let next = rx.recv().await;
+            let closed = next.is_none();
+            match next {
+                Some(Step::Done(path, outcome)) => {
+                    progress(IngestEvent::FileDone {
+                        path: &path,
+                        outcome: &outcome,
+                    });
+                    report.files.push((path, outcome));
+                }
+                Some(Step::Ready(p)) => {
+                    pending_chunks += p.chunks.len();
+                    pending.push(*p);
+                }
+                None => {}
+            }
+            if (closed && !pending.is_empty()) || pending_chunks >= EMBED_BATCH_CHUNKS {
+                let batch = std::mem::take(&mut pending);
+                pending_chunks = 0;
+                let embedded = self
+                    .embed_and_store(batch, &opts.tags, progress, &mut report)
+                    .await?;
+                report.chunks_embedded += embedded;
+                since_save += embedded;
+                self.catch_up().await?;
+                if since_save >= SAVE_EVERY_CHUNKS {
+                    self.save_index().await?;
+                    since_save = 0;
+                }
+            }
+            if closed {
+                break;
+            }
+        }
+        producer
+            .await
+            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
+        self.catch_up().await?;
+        self.save_index().await?;
+        report.files.sort_by(|a, b| a.0.cmp(&b.0));
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+}
