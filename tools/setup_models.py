@@ -174,7 +174,7 @@ def fetch_model() -> None:
             raise RuntimeError(f"{fp32_rel} fails its sha256 check after the rebuild")
         log(f"rebuilt {fp32_rel} (exact fp32 weights)")
     except Exception as err:  # the int8-weight graph still gives a working engine
-        log(f"WARNING: fp32 rebuild failed ({err}); docvec will use {int8_rel} (cosine >= 0.998 to fp32)")
+        log(f"WARNING: fp32 rebuild failed ({err}); docvec will use {int8_rel} (cosine >= 0.999 to fp32)")
 
 
 def main() -> int:
