@@ -96,6 +96,7 @@ fn ingest_and_search_the_corpus_pdfs_and_docs() {
         "qpdf-enc-R3-V2-RC4-owner_master-no-user-pw.pdf",
         "texlive-acmart-sample-sigconf.pdf",
         "for_developers/preprocessors.md",
+        "sqlite-html/wal.html",
     ] {
         assert_eq!(status(name)["status"], "added", "{name}: {}", status(name));
     }
@@ -185,6 +186,25 @@ fn ingest_and_search_the_corpus_pdfs_and_docs() {
         "{hits:#?}"
     );
     assert!(top["page"].as_u64().is_some_and(|p| p > 1));
+
+    // HTML pages are searchable by their main text, with their section.
+    let hits = json(&docvec(
+        data.path(),
+        &[
+            "search",
+            "how does write-ahead logging work in SQLite",
+            "-k",
+            "3",
+            "--json",
+        ],
+    ));
+    assert!(
+        hits[0]["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("sqlite-html/wal.html"),
+        "{hits:#?}"
+    );
 
     // Re-ingesting changes nothing and embeds nothing.
     let out = docvec(data.path(), &["ingest", docs.to_str().unwrap(), "--json"]);

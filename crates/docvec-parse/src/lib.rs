@@ -5,6 +5,7 @@
 //! document out), never panic on bad input (a panic inside a third-party parser is caught and reported as
 //! a [`ParseError`]) and are cheap to run on rayon threads.
 
+mod html;
 mod markdown;
 mod pdf;
 mod text;
@@ -85,6 +86,7 @@ pub fn parse(
     let run = || match format {
         Format::Text => text::parse(bytes),
         Format::Markdown => markdown::parse(bytes),
+        Format::Html => html::parse(bytes),
         Format::Pdf => pdf::parse(bytes, options),
     };
     let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {

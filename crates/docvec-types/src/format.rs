@@ -11,16 +11,18 @@ use serde::{Deserialize, Serialize};
 pub enum Format {
     Text,
     Markdown,
+    Html,
     Pdf,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::Text, Format::Markdown, Format::Pdf];
+    pub const ALL: &'static [Format] = &[Format::Text, Format::Markdown, Format::Html, Format::Pdf];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Text => "text",
             Format::Markdown => "markdown",
+            Format::Html => "html",
             Format::Pdf => "pdf",
         }
     }
@@ -30,6 +32,7 @@ impl Format {
         match self {
             Format::Text => &["txt", "text"],
             Format::Markdown => &["md", "markdown", "mdown", "mkd"],
+            Format::Html => &["html", "htm", "xhtml"],
             Format::Pdf => &["pdf"],
         }
     }
@@ -58,7 +61,7 @@ impl FromStr for Format {
             .iter()
             .copied()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format `{s}` (known: text, markdown, pdf)"))
+            .ok_or_else(|| format!("unknown format `{s}` (known: text, markdown, html, pdf)"))
     }
 }
 
@@ -71,6 +74,7 @@ mod tests {
         assert_eq!(Format::from_path(Path::new("a/B.PDF")), Some(Format::Pdf));
         assert_eq!(Format::from_path(Path::new("x.md")), Some(Format::Markdown));
         assert_eq!(Format::from_path(Path::new("x.txt")), Some(Format::Text));
+        assert_eq!(Format::from_path(Path::new("faq.HTML")), Some(Format::Html));
         assert_eq!(Format::from_path(Path::new("x.exe")), None);
         assert_eq!(Format::from_path(Path::new("Makefile")), None);
     }
