@@ -34,6 +34,8 @@ pub struct ModelConfig {
     pub device: Device,
     /// ONNX Runtime intra-op threads; 0 = one per core.
     pub threads: usize,
+    /// Tokens per inference call. On CPU, 512-2048 runs fastest and keeps memory low (the gnuplot manual,
+    /// 1210 chunks on 2 cores: 27.6 s and 441 MB RSS at 1024 against 33.4 s and 1.5 GB at 8192).
     pub batch_tokens: usize,
     /// Directory holding `all-MiniLM-L6-v2/` and `onnxruntime/`; found automatically when unset.
     pub models_dir: Option<PathBuf>,
@@ -52,7 +54,7 @@ impl Default for ModelConfig {
             normalize: true,
             device: Device::Cpu,
             threads: 0,
-            batch_tokens: 8192,
+            batch_tokens: 1024,
             models_dir: None,
         }
     }
