@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use docvec_engine::{Access, Config, Engine, IngestEvent, IngestOptions};
+use docvec_engine::{Access, Config, EndpointFilter, Engine, IngestEvent, IngestOptions};
 
 /// Exit status when a run finished but some files could not be ingested.
 const EXIT_SOME_FAILED: u8 = 2;
@@ -77,6 +77,20 @@ enum Command {
     },
     /// Delete a document by id or path.
     Delete { document: String },
+    /// List the operations of ingested API descriptions (OpenAPI, Swagger, Postman).
+    Endpoints {
+        /// Only this HTTP method.
+        #[arg(long)]
+        method: Option<String>,
+        /// Only paths starting with this.
+        #[arg(long)]
+        path_prefix: Option<String>,
+        /// Only endpoints of this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -189,6 +203,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         d.id, d.format, d.chunk_count, d.path
                     );
                 }
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Endpoints {
+            method,
+            path_prefix,
+            document,
+            json,
+        } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let document = document.map(|d| {
+                std::fs::canonicalize(&d)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(d)
+            });
+            let rows = engine
+                .endpoints(&EndpointFilter {
+                    method,
+                    path_prefix,
+                    document,
+                    limit: None,
+                })
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                output::print_endpoints(&rows);
             }
             engine.close().await?;
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,6 @@
 //! Human-readable output of the CLI.
 
-use docvec_engine::{Engine, FileOutcome, IngestReport, SearchHit, Stats};
+use docvec_engine::{EndpointRow, Engine, FileOutcome, IngestReport, SearchHit, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub fn progress_bar(visible: bool) -> ProgressBar {
@@ -90,4 +90,26 @@ pub fn print_stats(engine: &Engine, s: &Stats, index_len: usize) {
     println!("chunks:     {} ({} tokens)", s.chunks, s.tokens);
     println!("vectors:    {index_len} in the HNSW index");
     println!("bytes:      {} of source files", s.bytes);
+}
+
+pub fn print_endpoints(rows: &[EndpointRow]) {
+    if rows.is_empty() {
+        println!("no endpoints");
+        return;
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.endpoint.method.len())
+        .max()
+        .unwrap_or(3);
+    for r in rows {
+        let e = &r.endpoint;
+        let about = e
+            .summary
+            .as_deref()
+            .or(e.operation_id.as_deref())
+            .unwrap_or("");
+        println!("{:<width$}  {}  {about}", e.method, e.path);
+    }
+    println!("{} endpoints", rows.len());
 }

@@ -297,3 +297,103 @@ fn errors_name_the_file_or_the_problem() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn api_descriptions_become_endpoints_and_searchable_chunks() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let api = corpus.join("api");
+    let out = docvec(data.path(), &["ingest", api.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let rows = json(&docvec(data.path(), &["endpoints", "--json"]));
+    let mut counts = std::collections::BTreeMap::new();
+    for r in rows.as_array().unwrap() {
+        let file = r["document_path"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        *counts.entry(file).or_insert(0) += 1;
+    }
+    // Operation counts each file holds (Postman: requests, folders walked; OpenAPI 3.1: its webhook).
+    let expected = [
+        ("1password-oas3.0.0.yaml", 3),
+        ("adyen-CheckoutService-v71-postman-v2.1.json", 59),
+        ("clever-oas3.0.0.yaml", 44),
+        ("googlemaps-oas3.0.3.json", 17),
+        ("newman-sample-postman-v2.0.json", 3),
+        ("oai-link-example-oas3.0.yaml", 6),
+        ("oai-petstore-expanded-swagger2.0.yaml", 4),
+        ("oai-uber-swagger2.0.json", 5),
+        ("oai-uspto-oas3.0.yaml", 3),
+        ("oai-webhook-example-oas3.1.json", 1),
+        ("twilio-oas3.0.1.json", 13),
+    ];
+    let expected: std::collections::BTreeMap<String, i32> =
+        expected.iter().map(|(f, n)| (f.to_string(), *n)).collect();
+    assert_eq!(counts, expected);
+
+    let clever = api.join("clever-oas3.0.0.yaml");
+    let rows = json(&docvec(
+        data.path(),
+        &[
+            "endpoints",
+            "--method",
+            "get",
+            "--path-prefix",
+            "/students",
+            "--document",
+            clever.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    assert!(
+        rows.iter()
+            .all(|r| r["method"] == "GET" && r["path"].as_str().unwrap().starts_with("/students"))
+    );
+    let sections = rows
+        .iter()
+        .find(|r| r["path"] == "/students/{id}/sections")
+        .unwrap();
+    assert_eq!(sections["operation_id"], "getSectionsForStudent");
+    assert_eq!(sections["parameters"][0]["name"], "id");
+
+    // Endpoints are found by what they do (dense vectors alone rank the generic GET /teachers first;
+    // exact terms come with hybrid search).
+    let hits = json(&docvec(
+        data.path(),
+        &[
+            "search",
+            "which teachers does a student have",
+            "-k",
+            "3",
+            "--json",
+        ],
+    ));
+    let sections: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["section"].as_str().unwrap())
+        .collect();
+    assert!(
+        sections.contains(&"Students > GET /students/{id}/teachers"),
+        "{sections:#?}"
+    );
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["format"] == "openapi")
+    );
+}

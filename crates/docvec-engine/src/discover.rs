@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
-use docvec_types::Format;
-
 use crate::EngineError;
 
 #[derive(Debug, Default)]
@@ -94,7 +92,7 @@ pub(crate) fn discover(
             }
             let wanted = match include {
                 Some(_) => matches(include, input, path),
-                None => Format::from_path(path).is_some(),
+                None => docvec_parse::is_readable(path),
             };
             if !wanted {
                 out.unsupported.push(path.to_path_buf());

@@ -21,7 +21,7 @@ use docvec_index::VectorIndex;
 use docvec_store::Store;
 
 pub use config::{Config, IngestConfig, ModelConfig};
-pub use docvec_store::{DocumentRow, Stats};
+pub use docvec_store::{DocumentRow, EndpointFilter, EndpointRow, Stats};
 pub use docvec_types::{Format, SearchHit};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 
@@ -184,6 +184,14 @@ impl Engine {
 
     pub async fn documents(&self) -> Result<Vec<DocumentRow>, EngineError> {
         Ok(self.store.list_documents().await?)
+    }
+
+    /// Operations of the stored API descriptions (OpenAPI, Swagger, Postman).
+    pub async fn endpoints(
+        &self,
+        filter: &EndpointFilter,
+    ) -> Result<Vec<EndpointRow>, EngineError> {
+        Ok(self.store.endpoints(filter).await?)
     }
 
     /// Save the index and release the data directory.

@@ -343,6 +343,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
                 token_count: 4,
                 vector: &vector,
             }],
+            endpoints: &[],
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;

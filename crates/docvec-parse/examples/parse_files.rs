@@ -15,8 +15,9 @@ fn main() {
                     .map(|b| b.text.len())
                     .sum();
                 println!(
-                    "{path}: {format}, {} sections, {blocks} blocks, {chars} chars, {} warnings, {:?}",
+                    "{path}: {format}, {} sections, {blocks} blocks, {chars} chars, {} endpoints, {} warnings, {:?}",
                     doc.sections.len(),
+                    doc.endpoints.len(),
                     doc.warnings.len(),
                     started.elapsed()
                 );

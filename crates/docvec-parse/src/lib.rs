@@ -5,6 +5,7 @@
 //! document out), never panic on bad input (a panic inside a third-party parser is caught and reported as
 //! a [`ParseError`]) and are cheap to run on rayon threads.
 
+mod api;
 mod html;
 mod markdown;
 mod pdf;
@@ -15,13 +16,17 @@ use std::path::Path;
 
 use docvec_types::{Format, ParsedDocument};
 
+pub use api::{SNIFF_BYTES, endpoint_text, sniff as sniff_api};
 pub use text::decode_text;
 
 /// Why a file could not be parsed. Every variant is the user's input, not a bug in docvec; the engine
 /// reports it with the file's path and goes on with the next file.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
-    #[error("unsupported file type (known: {})", known_extensions())]
+    #[error(
+        "unsupported file type (known: {}, and OpenAPI/Swagger/Postman .json/.yaml)",
+        known_extensions()
+    )]
     Unsupported,
     #[error(
         "file is {size} bytes, over the {limit}-byte limit (raise `max_file_bytes` to read it)"
@@ -66,9 +71,56 @@ impl Default for ParseOptions {
     }
 }
 
-/// The format of a file: by extension, else by content (a `%PDF-` header).
+/// Extensions of files whose format is told by their content (API descriptions among JSON and YAML).
+pub const SNIFFED_EXTENSIONS: &[&str] = &["json", "yaml", "yml"];
+
+/// The format of a file: by extension, else by content (a `%PDF-` header; an OpenAPI, Swagger or
+/// Postman document among JSON and YAML files).
 pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
-    Format::from_path(path).or_else(|| head.starts_with(b"%PDF-").then_some(Format::Pdf))
+    if let Some(f) = Format::from_path(path) {
+        return Some(f);
+    }
+    if head.starts_with(b"%PDF-") {
+        return Some(Format::Pdf);
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if SNIFFED_EXTENSIONS.contains(&ext.as_str()) {
+        api::sniff(head)
+    } else {
+        None
+    }
+}
+
+/// Whether docvec reads this file, telling JSON and YAML files apart by their first bytes.
+pub fn is_readable(path: &Path) -> bool {
+    if Format::from_path(path).is_some() {
+        return true;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if !SNIFFED_EXTENSIONS.contains(&ext.as_str()) {
+        return false;
+    }
+    let mut head = vec![0u8; SNIFF_BYTES];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        let mut n = 0;
+        while n < head.len() {
+            match f.read(&mut head[n..])? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok(n)
+    });
+    read.is_ok_and(|n| api::sniff(&head[..n]).is_some())
 }
 
 /// Parse `bytes` as `format`. This is the parser registry.
@@ -87,6 +139,7 @@ pub fn parse(
         Format::Text => text::parse(bytes),
         Format::Markdown => markdown::parse(bytes),
         Format::Html => html::parse(bytes),
+        Format::Openapi | Format::Postman => api::parse(format, bytes),
         Format::Pdf => pdf::parse(bytes, options),
     };
     let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {

@@ -5,6 +5,7 @@
 //! the new rows and vectors inserted and the index log appended together, so a crash at any point leaves
 //! either the old or the new version and a log that says which vectors the index must hold.
 
+mod api;
 mod read;
 mod schema;
 mod write;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use api::{EndpointFilter, EndpointRow};
 pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
 

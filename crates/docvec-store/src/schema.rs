@@ -3,11 +3,18 @@
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "documents chunks embeddings",
-    include_str!("../../../migrations/sqlite/0001_documents_chunks_embeddings.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "documents chunks embeddings",
+        include_str!("../../../migrations/sqlite/0001_documents_chunks_embeddings.sql"),
+    ),
+    (
+        2,
+        "api endpoints",
+        include_str!("../../../migrations/sqlite/0002_api_endpoints.sql"),
+    ),
+];
 
 pub(crate) fn migrator() -> Migrator {
     Migrator::with_migrations(

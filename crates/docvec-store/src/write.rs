@@ -1,6 +1,6 @@
 //! Writes: a whole document in one transaction, and deletes, each logged for the vector index.
 
-use docvec_types::Format;
+use docvec_types::{ApiEndpoint, Format};
 use sqlx::Row;
 
 use crate::{Store, StoreError, now_ms, vector_to_blob};
@@ -18,6 +18,8 @@ pub struct NewDocument<'a> {
     pub model_id: &'a str,
     pub sections: Vec<NewSection<'a>>,
     pub chunks: Vec<NewChunk<'a>>,
+    /// Operations of an API description, stored as structured rows.
+    pub endpoints: &'a [ApiEndpoint],
 }
 
 pub struct NewSection<'a> {
@@ -143,6 +145,7 @@ impl Store {
                 .await?;
             chunk_ids.push(id);
         }
+        crate::api::insert_endpoints(&mut tx, doc.id, doc.endpoints).await?;
         tx.commit().await?;
         Ok(PutOutcome {
             chunk_ids,

@@ -46,6 +46,7 @@ fn doc<'a>(
         model_id: "m",
         sections: vec![section("Intro")],
         chunks,
+        endpoints: &[],
     }
 }
 
@@ -241,4 +242,104 @@ async fn reopening_keeps_data_and_meta() {
         Some("m2")
     );
     assert_eq!(store.get_meta("nope").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn endpoints_are_stored_with_their_document_and_filtered() {
+    use docvec_store::EndpointFilter;
+    use docvec_types::{ApiEndpoint, ApiParameter, EndpointKind};
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let ep = |method: &str, path: &str| ApiEndpoint {
+        method: method.into(),
+        path: path.into(),
+        kind: EndpointKind::Operation,
+        operation_id: Some(format!("{method}{path}")),
+        summary: Some("s".into()),
+        description: None,
+        parameters: vec![ApiParameter {
+            name: "id".into(),
+            location: "path".into(),
+            required: true,
+            schema: Some("integer".into()),
+        }],
+        request_schema: None,
+        responses: vec![("200".into(), Some("User".into()))],
+        tags: vec!["users".into()],
+    };
+    let endpoints = [
+        ep("GET", "/v1/users"),
+        ep("POST", "/v1/users"),
+        ep("GET", "/v2/items"),
+        ep("GET", "/v1%_odd"),
+    ];
+    let mut d = doc("/api.yaml", "h", vec![chunk(0, "api", &v)], &meta);
+    d.endpoints = &endpoints;
+    store.put_document(&d).await.unwrap();
+
+    let all = store.endpoints(&EndpointFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].endpoint, endpoints[0], "round trip");
+    assert_eq!(all[0].document_path, "/api.yaml");
+    let get_v1 = EndpointFilter {
+        method: Some("get".into()),
+        path_prefix: Some("/v1".into()),
+        ..Default::default()
+    };
+    let paths: Vec<_> = store
+        .endpoints(&get_v1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.endpoint.path)
+        .collect();
+    assert_eq!(paths, ["/v1/users", "/v1%_odd"]);
+    // A prefix holding LIKE wildcards and quotes means itself.
+    for literal in ["/v1%", "/v_", "'; DROP TABLE api_endpoints; --"] {
+        let f = EndpointFilter {
+            path_prefix: Some(literal.into()),
+            ..Default::default()
+        };
+        let got: Vec<_> = store
+            .endpoints(&f)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.endpoint.path)
+            .collect();
+        assert!(
+            got.iter().all(|p| p.starts_with(literal)),
+            "{literal}: {got:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .endpoints(&EndpointFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // Replacing or deleting the document takes its endpoints with it.
+    let mut d = doc("/api.yaml", "h2", vec![chunk(0, "api", &v)], &meta);
+    d.endpoints = &endpoints[..1];
+    store.put_document(&d).await.unwrap();
+    assert_eq!(
+        store
+            .endpoints(&EndpointFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store.delete_document("/api.yaml").await.unwrap();
+    assert!(
+        store
+            .endpoints(&EndpointFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

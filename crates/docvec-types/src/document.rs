@@ -13,6 +13,8 @@ pub struct ParsedDocument {
     pub metadata: serde_json::Map<String, serde_json::Value>,
     /// Problems that did not stop the parse (a damaged page, an empty page), for the user to see.
     pub warnings: Vec<String>,
+    /// Operations of an API description (OpenAPI, Swagger, Postman), in document order.
+    pub endpoints: Vec<ApiEndpoint>,
 }
 
 impl ParsedDocument {
@@ -23,6 +25,7 @@ impl ParsedDocument {
             sections: Vec::new(),
             metadata: Default::default(),
             warnings: Vec::new(),
+            endpoints: Vec::new(),
         }
     }
 
@@ -106,4 +109,41 @@ impl Chunk {
             format!("{}\n\n{}", self.context, self.text)
         }
     }
+}
+
+/// One operation of an API description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiEndpoint {
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template (`/users/{id}`); for a webhook, its name; for a Postman request, the URL path.
+    pub path: String,
+    pub kind: EndpointKind,
+    pub operation_id: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub parameters: Vec<ApiParameter>,
+    /// Schema name (or type) of the request body.
+    pub request_schema: Option<String>,
+    /// Status code (or `default`) and the schema name of that response's body, when it has one.
+    pub responses: Vec<(String, Option<String>)>,
+    /// OpenAPI tags, or the Postman folder path.
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointKind {
+    Operation,
+    Webhook,
+    Request,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiParameter {
+    pub name: String,
+    /// `path`, `query`, `header`, `cookie`, `body` or `formData`.
+    pub location: String,
+    pub required: bool,
+    pub schema: Option<String>,
 }

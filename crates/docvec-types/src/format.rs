@@ -13,10 +13,21 @@ pub enum Format {
     Markdown,
     Html,
     Pdf,
+    /// OpenAPI 3.x or Swagger 2.0, JSON or YAML (recognised by content, not extension).
+    Openapi,
+    /// Postman collection v1, v2.0 or v2.1 (recognised by content).
+    Postman,
 }
 
 impl Format {
-    pub const ALL: &'static [Format] = &[Format::Text, Format::Markdown, Format::Html, Format::Pdf];
+    pub const ALL: &'static [Format] = &[
+        Format::Text,
+        Format::Markdown,
+        Format::Html,
+        Format::Pdf,
+        Format::Openapi,
+        Format::Postman,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -24,6 +35,8 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Html => "html",
             Format::Pdf => "pdf",
+            Format::Openapi => "openapi",
+            Format::Postman => "postman",
         }
     }
 
@@ -34,6 +47,8 @@ impl Format {
             Format::Markdown => &["md", "markdown", "mdown", "mkd"],
             Format::Html => &["html", "htm", "xhtml"],
             Format::Pdf => &["pdf"],
+            // JSON and YAML files are sniffed: only API descriptions are read.
+            Format::Openapi | Format::Postman => &[],
         }
     }
 
@@ -61,7 +76,9 @@ impl FromStr for Format {
             .iter()
             .copied()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format `{s}` (known: text, markdown, html, pdf)"))
+            .ok_or_else(|| {
+                format!("unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman)")
+            })
     }
 }
 

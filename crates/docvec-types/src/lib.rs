@@ -7,7 +7,9 @@ mod document;
 mod format;
 mod hit;
 
-pub use document::{Block, BlockKind, Chunk, ParsedDocument, Section};
+pub use document::{
+    ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, EndpointKind, ParsedDocument, Section,
+};
 pub use format::Format;
 pub use hit::SearchHit;
 

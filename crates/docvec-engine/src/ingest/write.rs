@@ -174,6 +174,7 @@ impl Engine {
             model_id: self.embedder.model_id(),
             sections,
             chunks,
+            endpoints: &p.doc.endpoints,
         };
         self.store.put_document(&doc).await?;
         Ok(())

@@ -1,0 +1,181 @@
+//! API descriptions: OpenAPI 3.x and Swagger 2.0 (JSON or YAML) and Postman collections (v1, v2.0,
+//! v2.1). Each operation becomes an [`ApiEndpoint`] and a section of its own, so a search hit names one
+//! endpoint.
+
+mod openapi;
+mod postman;
+
+use serde_json::Value;
+
+use docvec_types::{ApiEndpoint, Block, BlockKind, Format, ParsedDocument, Section};
+
+use crate::ParseError;
+
+/// Bytes of a JSON or YAML file sniffed before parsing; API descriptions say what they are up front.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// What a JSON or YAML file is, from its first bytes: an OpenAPI/Swagger spec, a Postman collection,
+/// or something docvec does not read.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    let text = String::from_utf8_lossy(&head[..head.len().min(SNIFF_BYTES)]);
+    let has = |needle: &str| text.contains(needle);
+    if has("schema.getpostman.com")
+        || has("\"_postman_id\"")
+        || (has("\"requests\"") && has("\"order\""))
+    {
+        return Some(Format::Postman);
+    }
+    let yaml_key = |key: &str| {
+        text.lines()
+            .any(|l| l.starts_with(&format!("{key}:")) || l.starts_with(&format!("\"{key}\":")))
+    };
+    if has("\"openapi\"") || has("\"swagger\"") || yaml_key("openapi") || yaml_key("swagger") {
+        return Some(Format::Openapi);
+    }
+    None
+}
+
+pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
+    let tree = load_tree(format, bytes)?;
+    let mut doc = match format {
+        Format::Postman => postman::parse(&tree)?,
+        _ => openapi::parse(&tree)?,
+    };
+    doc.sections
+        .extend(doc.endpoints.iter().map(endpoint_section));
+    Ok(doc)
+}
+
+/// JSON, else YAML, into one JSON tree (YAML keys such as `200:` become strings).
+fn load_tree(format: Format, bytes: &[u8]) -> Result<Value, ParseError> {
+    let corrupt = |cause: String| ParseError::Corrupt { format, cause };
+    let text = crate::decode_text(bytes, format)?;
+    if text.trim_start().starts_with(['{', '[']) {
+        return serde_json::from_str(&text).map_err(|e| corrupt(format!("invalid JSON: {e}")));
+    }
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| corrupt(format!("invalid YAML: {e}")))?;
+    yaml_to_json(yaml, 0).ok_or_else(|| corrupt("YAML nested too deeply".into()))
+}
+
+const MAX_DEPTH: usize = 256;
+
+fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize) -> Option<Value> {
+    use serde_yaml_ng::Value as Y;
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    Some(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => n
+            .as_i64()
+            .map(Value::from)
+            .or_else(|| n.as_u64().map(Value::from))
+            .unwrap_or_else(|| n.as_f64().map(Value::from).unwrap_or(Value::Null)),
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| yaml_to_json(i, depth + 1))
+                .collect::<Option<_>>()?,
+        ),
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => serde_yaml_ng::to_string(&other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                };
+                out.insert(key, yaml_to_json(v, depth + 1)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => yaml_to_json(t.value, depth + 1)?,
+    })
+}
+
+/// The text an endpoint is found by: method and path, what it does, what it takes and returns.
+pub fn endpoint_text(e: &ApiEndpoint) -> String {
+    let mut lines = vec![format!("{} {}", e.method, e.path)];
+    lines.extend(e.summary.iter().cloned());
+    lines.extend(e.description.iter().map(|d| crate::tidy_whitespace(d)));
+    if let Some(id) = &e.operation_id {
+        lines.push(format!("Operation: {id}"));
+    }
+    if !e.parameters.is_empty() {
+        let params: Vec<String> = e
+            .parameters
+            .iter()
+            .map(|p| {
+                let mut s = format!(
+                    "{} ({}{}",
+                    p.name,
+                    p.location,
+                    if p.required { ", required" } else { "" }
+                );
+                if let Some(t) = &p.schema {
+                    s.push_str(&format!(", {t}"));
+                }
+                s.push(')');
+                s
+            })
+            .collect();
+        lines.push(format!("Parameters: {}", params.join("; ")));
+    }
+    if let Some(r) = &e.request_schema {
+        lines.push(format!("Request body: {r}"));
+    }
+    if !e.responses.is_empty() {
+        let responses: Vec<String> = e
+            .responses
+            .iter()
+            .map(|(code, schema)| match schema {
+                Some(s) => format!("{code} {s}"),
+                None => code.clone(),
+            })
+            .collect();
+        lines.push(format!("Responses: {}", responses.join("; ")));
+    }
+    lines.join("\n")
+}
+
+fn endpoint_section(e: &ApiEndpoint) -> Section {
+    let heading = format!("{} {}", e.method, e.path);
+    let mut heading_path: Vec<String> = e.tags.iter().take(1).cloned().collect();
+    heading_path.push(heading.clone());
+    Section {
+        heading: Some(heading),
+        level: 2,
+        heading_path,
+        blocks: vec![Block {
+            text: endpoint_text(e),
+            kind: BlockKind::Paragraph,
+            page: None,
+        }],
+    }
+}
+
+/// A string field, trimmed, if present and not empty.
+pub(crate) fn text_of(v: &Value) -> Option<String> {
+    let s = match v {
+        Value::String(s) => s.trim().to_string(),
+        // Postman descriptions may be {"content": "...", "type": "text/markdown"}.
+        Value::Object(o) => o
+            .get("content")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+        _ => String::new(),
+    };
+    (!s.is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests;
