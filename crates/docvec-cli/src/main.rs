@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use docvec_engine::{Access, Config, EndpointFilter, Engine, IngestEvent, IngestOptions};
+use docvec_engine::{
+    Access, Config, EndpointFilter, Engine, IngestEvent, IngestOptions, LogFilter,
+};
 
 /// Exit status when a run finished but some files could not be ingested.
 const EXIT_SOME_FAILED: u8 = 2;
@@ -77,6 +79,32 @@ enum Command {
     },
     /// Delete a document by id or path.
     Delete { document: String },
+    /// List entries of ingested log files.
+    Logs {
+        /// TRACE, DEBUG, INFO, NOTICE, WARN, ERROR or FATAL (Android's E, syslog's err ... are mapped).
+        #[arg(long)]
+        level: Option<String>,
+        /// Entries at or after this ISO 8601 time (2008-11-09, 2008-11-09T20:36).
+        #[arg(long)]
+        since: Option<String>,
+        /// Entries at or before this ISO 8601 time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Component (logger, class, program), with its sub-components.
+        #[arg(long)]
+        component: Option<String>,
+        /// Text the message contains.
+        #[arg(long)]
+        grep: Option<String>,
+        /// Only entries of this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the operations of ingested API descriptions (OpenAPI, Swagger, Postman).
     Endpoints {
         /// Only this HTTP method.
@@ -203,6 +231,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         d.id, d.format, d.chunk_count, d.path
                     );
                 }
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs {
+            level,
+            since,
+            until,
+            component,
+            grep,
+            document,
+            limit,
+            json,
+        } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let document = document.map(|d| {
+                std::fs::canonicalize(&d)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(d)
+            });
+            // An --until date without a time means the whole day.
+            let until = until.map(|u| if u.len() == 10 { format!("{u}T99") } else { u });
+            let filter = LogFilter {
+                level,
+                since,
+                until,
+                component,
+                grep,
+                document,
+                limit: Some(limit),
+            };
+            let rows = engine.log_entries(&filter).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                output::print_log_entries(&rows);
             }
             engine.close().await?;
             Ok(ExitCode::SUCCESS)

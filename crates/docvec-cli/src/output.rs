@@ -1,6 +1,6 @@
 //! Human-readable output of the CLI.
 
-use docvec_engine::{EndpointRow, Engine, FileOutcome, IngestReport, SearchHit, Stats};
+use docvec_engine::{EndpointRow, Engine, FileOutcome, IngestReport, LogRow, SearchHit, Stats};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub fn progress_bar(visible: bool) -> ProgressBar {
@@ -112,4 +112,16 @@ pub fn print_endpoints(rows: &[EndpointRow]) {
         println!("{:<width$}  {}  {about}", e.method, e.path);
     }
     println!("{} endpoints", rows.len());
+}
+
+pub fn print_log_entries(rows: &[LogRow]) {
+    for r in rows {
+        let file = r
+            .document_path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&r.document_path);
+        println!("{file}:{}  {}", r.entry.line, r.entry.raw);
+    }
+    println!("{} entries", rows.len());
 }

@@ -397,3 +397,111 @@ fn api_descriptions_become_endpoints_and_searchable_chunks() {
             .all(|h| h["format"] == "openapi")
     );
 }
+
+#[test]
+fn logs_become_entries_and_searchable_chunks() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let logs = corpus.join("logs");
+    let hdfs = logs.join("HDFS/HDFS_2k.log");
+    let spark = logs.join("Spark/Spark_2k.log");
+    let openssh = logs.join("OpenSSH/OpenSSH_2k.log");
+    let out = docvec(
+        data.path(),
+        &[
+            "ingest",
+            hdfs.to_str().unwrap(),
+            spark.to_str().unwrap(),
+            openssh.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let entries = |args: &[&str]| {
+        let mut all = vec!["logs", "--json", "--limit", "100000"];
+        all.extend_from_slice(args);
+        json(&docvec(data.path(), &all)).as_array().unwrap().clone()
+    };
+    assert_eq!(entries(&["--document", hdfs.to_str().unwrap()]).len(), 2000);
+    // Level counts agree with loghub's ground truth for the same file.
+    let truth = std::fs::read_to_string(logs.join("HDFS/HDFS_2k.log_structured.csv")).unwrap();
+    let warn_truth = truth
+        .lines()
+        .filter(|l| l.split(',').nth(4) == Some("WARN"))
+        .count();
+    let warns = entries(&["--level", "warn", "--document", hdfs.to_str().unwrap()]);
+    assert!(warn_truth > 0);
+    assert_eq!(warns.len(), warn_truth);
+    assert!(
+        warns
+            .iter()
+            .all(|e| e["level"] == "WARN"
+                && e["timestamp"].as_str().unwrap().starts_with("2008-11-"))
+    );
+    // Time window, component with its inner classes, and text search.
+    let window = entries(&[
+        "--since",
+        "2008-11-09T20:40:00",
+        "--until",
+        "2008-11-09T20:59:59",
+    ]);
+    assert!(!window.is_empty());
+    assert!(window.iter().all(
+        |e| e["timestamp"].as_str().unwrap() >= "2008-11-09T20:40:00"
+            && e["timestamp"].as_str().unwrap() <= "2008-11-09T20:59:59"
+    ));
+    let responders = entries(&["--component", "dfs.DataNode"]);
+    assert!(
+        responders
+            .iter()
+            .any(|e| e["component"] == "dfs.DataNode$PacketResponder")
+    );
+    assert!(
+        responders
+            .iter()
+            .all(|e| e["component"].as_str().unwrap().starts_with("dfs.DataNode"))
+    );
+    let failed = entries(&[
+        "--grep",
+        "failed password",
+        "--document",
+        openssh.to_str().unwrap(),
+    ]);
+    assert!(
+        !failed.is_empty()
+            && failed.iter().all(|e| e["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("failed password"))
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["host"] == "LabSZ" && e["component"] == "sshd")
+    );
+
+    let hits = json(&docvec(
+        data.path(),
+        &[
+            "search",
+            "repeated failed password attempts for root over ssh",
+            "-k",
+            "3",
+            "--json",
+        ],
+    ));
+    assert!(
+        hits[0]["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("OpenSSH_2k.log"),
+        "{hits:#?}"
+    );
+    assert_eq!(hits[0]["format"], "log");
+}

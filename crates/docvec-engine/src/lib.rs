@@ -21,7 +21,7 @@ use docvec_index::VectorIndex;
 use docvec_store::Store;
 
 pub use config::{Config, IngestConfig, ModelConfig};
-pub use docvec_store::{DocumentRow, EndpointFilter, EndpointRow, Stats};
+pub use docvec_store::{DocumentRow, EndpointFilter, EndpointRow, LogFilter, LogRow, Stats};
 pub use docvec_types::{Format, SearchHit};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 
@@ -184,6 +184,11 @@ impl Engine {
 
     pub async fn documents(&self) -> Result<Vec<DocumentRow>, EngineError> {
         Ok(self.store.list_documents().await?)
+    }
+
+    /// Entries of the stored log files.
+    pub async fn log_entries(&self, filter: &LogFilter) -> Result<Vec<LogRow>, EngineError> {
+        Ok(self.store.log_entries(filter).await?)
     }
 
     /// Operations of the stored API descriptions (OpenAPI, Swagger, Postman).

@@ -344,6 +344,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
                 vector: &vector,
             }],
             endpoints: &[],
+            log_entries: &[],
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;

@@ -7,6 +7,7 @@
 
 mod api;
 mod html;
+mod log;
 mod markdown;
 mod pdf;
 mod text;
@@ -140,6 +141,7 @@ pub fn parse(
         Format::Markdown => markdown::parse(bytes),
         Format::Html => html::parse(bytes),
         Format::Openapi | Format::Postman => api::parse(format, bytes),
+        Format::Log => log::parse(bytes),
         Format::Pdf => pdf::parse(bytes, options),
     };
     let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {

@@ -6,6 +6,7 @@
 //! either the old or the new version and a log that says which vectors the index must hold.
 
 mod api;
+mod logs;
 mod read;
 mod schema;
 mod write;
@@ -19,6 +20,7 @@ use sqlx::sqlite::{
 };
 
 pub use api::{EndpointFilter, EndpointRow};
+pub use logs::{LogFilter, LogRow};
 pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
 

@@ -14,6 +14,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api endpoints",
         include_str!("../../../migrations/sqlite/0002_api_endpoints.sql"),
     ),
+    (
+        3,
+        "log entries",
+        include_str!("../../../migrations/sqlite/0003_log_entries.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

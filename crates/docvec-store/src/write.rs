@@ -1,6 +1,6 @@
 //! Writes: a whole document in one transaction, and deletes, each logged for the vector index.
 
-use docvec_types::{ApiEndpoint, Format};
+use docvec_types::{ApiEndpoint, Format, LogEntry};
 use sqlx::Row;
 
 use crate::{Store, StoreError, now_ms, vector_to_blob};
@@ -20,6 +20,8 @@ pub struct NewDocument<'a> {
     pub chunks: Vec<NewChunk<'a>>,
     /// Operations of an API description, stored as structured rows.
     pub endpoints: &'a [ApiEndpoint],
+    /// Entries of a log file, stored as structured rows.
+    pub log_entries: &'a [LogEntry],
 }
 
 pub struct NewSection<'a> {
@@ -146,6 +148,7 @@ impl Store {
             chunk_ids.push(id);
         }
         crate::api::insert_endpoints(&mut tx, doc.id, doc.endpoints).await?;
+        crate::logs::insert_log_entries(&mut tx, doc.id, doc.log_entries).await?;
         tx.commit().await?;
         Ok(PutOutcome {
             chunk_ids,

@@ -47,6 +47,7 @@ fn doc<'a>(
         sections: vec![section("Intro")],
         chunks,
         endpoints: &[],
+        log_entries: &[],
     }
 }
 
@@ -342,4 +343,120 @@ async fn endpoints_are_stored_with_their_document_and_filtered() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn log_entries_are_stored_and_filtered() {
+    use docvec_store::LogFilter;
+    use docvec_types::LogEntry;
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let entry =
+        |line: u32, ts: Option<&str>, level: &str, component: &str, message: &str| LogEntry {
+            line,
+            end_line: line,
+            timestamp: ts.map(str::to_string),
+            level: Some(level.into()),
+            component: Some(component.into()),
+            host: None,
+            pid: None,
+            message: message.into(),
+            raw: format!("raw {line}"),
+        };
+    let entries = [
+        entry(
+            1,
+            Some("2024-01-01T10:00:00"),
+            "INFO",
+            "dfs.DataNode",
+            "started",
+        ),
+        entry(
+            2,
+            Some("2024-01-01T11:00:00"),
+            "ERROR",
+            "dfs.DataNode$PacketResponder",
+            "Disk FULL on /data",
+        ),
+        entry(
+            3,
+            Some("2024-01-02T09:00:00"),
+            "ERROR",
+            "dfs.DataNodeX",
+            "other component",
+        ),
+        entry(4, None, "ERROR", "kernel", "no timestamp"),
+    ];
+    let mut d = doc("/app.log", "h", vec![chunk(0, "log", &v)], &meta);
+    d.log_entries = &entries;
+    store.put_document(&d).await.unwrap();
+
+    let lines = |f: LogFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .log_entries(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.entry.line)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        lines(LogFilter::default()).await,
+        [1, 2, 3, 4],
+        "by time, untimed last"
+    );
+    assert_eq!(
+        lines(LogFilter {
+            level: Some("error".into()),
+            ..Default::default()
+        })
+        .await,
+        [2, 3, 4]
+    );
+    let window = LogFilter {
+        since: Some("2024-01-01T10:30".into()),
+        until: Some("2024-01-01T23:59".into()),
+        ..Default::default()
+    };
+    assert_eq!(lines(window).await, [2]);
+    assert_eq!(
+        lines(LogFilter {
+            component: Some("dfs.DataNode".into()),
+            ..Default::default()
+        })
+        .await,
+        [1, 2],
+        "the class and its inner classes, not DataNodeX"
+    );
+    assert_eq!(
+        lines(LogFilter {
+            grep: Some("disk full".into()),
+            ..Default::default()
+        })
+        .await,
+        [2]
+    );
+    assert_eq!(
+        lines(LogFilter {
+            grep: Some("%".into()),
+            ..Default::default()
+        })
+        .await,
+        Vec::<u32>::new()
+    );
+    let all = store
+        .log_entries(&LogFilter {
+            document: Some("/app.log".into()),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all[0].entry, entries[0], "round trip");
+    store.delete_document("/app.log").await.unwrap();
+    assert!(lines(LogFilter::default()).await.is_empty());
 }

@@ -15,6 +15,8 @@ pub struct ParsedDocument {
     pub warnings: Vec<String>,
     /// Operations of an API description (OpenAPI, Swagger, Postman), in document order.
     pub endpoints: Vec<ApiEndpoint>,
+    /// Entries of a log file, in file order.
+    pub log_entries: Vec<LogEntry>,
 }
 
 impl ParsedDocument {
@@ -26,6 +28,7 @@ impl ParsedDocument {
             metadata: Default::default(),
             warnings: Vec::new(),
             endpoints: Vec::new(),
+            log_entries: Vec::new(),
         }
     }
 
@@ -146,4 +149,27 @@ pub struct ApiParameter {
     pub location: String,
     pub required: bool,
     pub schema: Option<String>,
+}
+
+/// One entry of a log: a line, or a line with its continuation lines (a stack trace stays whole).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// 1-based line of the entry's first and last line in the file.
+    pub line: u32,
+    pub end_line: u32,
+    /// ISO 8601 (`2008-11-09T20:36:15`, with `Z` or an offset when the log gives a zone); `None` when
+    /// the format lacks a date part (syslog has no year) or has no timestamp.
+    pub timestamp: Option<String>,
+    /// Canonical level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, FATAL (Android's one-letter levels and
+    /// syslog's names are mapped); other words upper-cased as they are.
+    pub level: Option<String>,
+    /// The emitting component (class, logger, program), as the log format delimits it.
+    pub component: Option<String>,
+    /// The host, for formats that name one (syslog).
+    pub host: Option<String>,
+    /// Process or thread id where the format has one.
+    pub pid: Option<String>,
+    pub message: String,
+    /// The entry's lines exactly as in the file.
+    pub raw: String,
 }

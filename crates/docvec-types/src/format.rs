@@ -17,6 +17,8 @@ pub enum Format {
     Openapi,
     /// Postman collection v1, v2.0 or v2.1 (recognised by content).
     Postman,
+    /// Plain-text logs (syslog, Apache, Hadoop-style `date time level component: message`, ...).
+    Log,
 }
 
 impl Format {
@@ -27,6 +29,7 @@ impl Format {
         Format::Pdf,
         Format::Openapi,
         Format::Postman,
+        Format::Log,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl Format {
             Format::Pdf => "pdf",
             Format::Openapi => "openapi",
             Format::Postman => "postman",
+            Format::Log => "log",
         }
     }
 
@@ -49,6 +53,7 @@ impl Format {
             Format::Pdf => &["pdf"],
             // JSON and YAML files are sniffed: only API descriptions are read.
             Format::Openapi | Format::Postman => &[],
+            Format::Log => &["log"],
         }
     }
 
@@ -77,7 +82,9 @@ impl FromStr for Format {
             .copied()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman)")
+                format!(
+                    "unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman, log)"
+                )
             })
     }
 }

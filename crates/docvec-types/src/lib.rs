@@ -8,7 +8,8 @@ mod format;
 mod hit;
 
 pub use document::{
-    ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, EndpointKind, ParsedDocument, Section,
+    ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, EndpointKind, LogEntry, ParsedDocument,
+    Section,
 };
 pub use format::Format;
 pub use hit::SearchHit;

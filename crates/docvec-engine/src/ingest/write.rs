@@ -175,6 +175,7 @@ impl Engine {
             sections,
             chunks,
             endpoints: &p.doc.endpoints,
+            log_entries: &p.doc.log_entries,
         };
         self.store.put_document(&doc).await?;
         Ok(())

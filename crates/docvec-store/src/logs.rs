@@ -1,0 +1,125 @@
+//! Structured rows of log files: `log_entries`.
+
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use docvec_types::LogEntry;
+
+use crate::{Store, StoreError};
+
+/// Which log entries to list; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Canonical level (any case): TRACE DEBUG INFO NOTICE WARN ERROR FATAL.
+    pub level: Option<String>,
+    /// ISO 8601 bounds, inclusive; entries without a timestamp never match a bound.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Component equal to this, or starting with it followed by `.` or `$` (a package and its classes).
+    pub component: Option<String>,
+    /// Text the message contains (case-insensitive for ASCII).
+    pub grep: Option<String>,
+    /// Document id or path.
+    pub document: Option<String>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRow {
+    pub document_id: String,
+    pub document_path: String,
+    #[serde(flatten)]
+    pub entry: LogEntry,
+}
+
+pub(crate) async fn insert_log_entries(
+    tx: &mut sqlx::SqliteConnection,
+    document_id: &str,
+    entries: &[LogEntry],
+) -> Result<(), StoreError> {
+    for (ordinal, e) in entries.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO log_entries (document_id, ordinal, line, end_line, ts, level, component, host, pid, message, raw)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(document_id)
+        .bind(ordinal as i64)
+        .bind(e.line as i64)
+        .bind(e.end_line as i64)
+        .bind(&e.timestamp)
+        .bind(&e.level)
+        .bind(&e.component)
+        .bind(&e.host)
+        .bind(&e.pid)
+        .bind(&e.message)
+        .bind(&e.raw)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Log entries matching `filter`, by timestamp (entries without one last), then file and line.
+    pub async fn log_entries(&self, filter: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT l.*, d.path AS document_path FROM log_entries l JOIN documents d ON d.id = l.document_id WHERE 1 = 1",
+        );
+        if let Some(level) = &filter.level {
+            q.push(" AND l.level = ")
+                .push_bind(level.to_ascii_uppercase());
+        }
+        if let Some(since) = &filter.since {
+            q.push(" AND l.ts >= ").push_bind(since.clone());
+        }
+        if let Some(until) = &filter.until {
+            q.push(" AND l.ts <= ").push_bind(until.clone());
+        }
+        if let Some(c) = &filter.component {
+            q.push(" AND (l.component = ").push_bind(c.clone());
+            for sep in [".", "$"] {
+                q.push(" OR substr(l.component, 1, length(")
+                    .push_bind(c.clone())
+                    .push(") + 1) = ")
+                    .push_bind(format!("{c}{sep}"));
+            }
+            q.push(")");
+        }
+        if let Some(g) = &filter.grep {
+            q.push(" AND instr(lower(l.message), lower(")
+                .push_bind(g.clone())
+                .push(")) > 0");
+        }
+        if let Some(d) = &filter.document {
+            q.push(" AND (d.id = ")
+                .push_bind(d.clone())
+                .push(" OR d.path = ")
+                .push_bind(d.clone())
+                .push(")");
+        }
+        q.push(" ORDER BY l.ts IS NULL, l.ts, d.path, l.line");
+        if let Some(limit) = filter.limit {
+            q.push(" LIMIT ").push_bind(limit);
+        }
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogRow {
+                    document_id: r.try_get("document_id")?,
+                    document_path: r.try_get("document_path")?,
+                    entry: LogEntry {
+                        line: r.try_get::<i64, _>("line")? as u32,
+                        end_line: r.try_get::<i64, _>("end_line")? as u32,
+                        timestamp: r.try_get("ts")?,
+                        level: r.try_get("level")?,
+                        component: r.try_get("component")?,
+                        host: r.try_get("host")?,
+                        pid: r.try_get("pid")?,
+                        message: r.try_get("message")?,
+                        raw: r.try_get("raw")?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
