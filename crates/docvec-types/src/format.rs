@@ -53,7 +53,7 @@ impl Format {
             Format::Pdf => &["pdf"],
             // JSON and YAML files are sniffed: only API descriptions are read.
             Format::Openapi | Format::Postman => &[],
-            Format::Log => &["log"],
+            Format::Log => &["log", "jsonl", "ndjson"],
         }
     }
 

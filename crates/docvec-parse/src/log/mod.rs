@@ -1,9 +1,11 @@
 //! Plain-text logs: each entry with its timestamp, level, component and message, the raw text and its
 //! line numbers. The line format is chosen per file (see [`formats`]); lines that do not start an entry
 //! (stack traces, wrapped messages) stay with the entry above them. Files in no known format still
-//! ingest: each line is an entry, with a level where a level word stands in it.
+//! ingest: each line is an entry, with a level where a level word stands in it. JSON-lines logs
+//! (`.jsonl`, `.ndjson`, or a `.log` whose lines are JSON objects) take their fields from well-known keys.
 
 mod formats;
+mod json;
 
 use std::sync::OnceLock;
 
@@ -33,16 +35,16 @@ fn level_word() -> &'static Regex {
 pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let text = crate::decode_text(bytes, Format::Log)?;
     let lines: Vec<&str> = text.lines().collect();
-    let format = choose_format(&lines);
-    let entries = match format {
-        Some(f) => entries_in(&lines, f),
-        None => plain_entries(&lines),
-    };
     let mut doc = ParsedDocument::new(Format::Log);
-    doc.metadata.insert(
-        "log_format".into(),
-        format.map_or("plain", |f| f.name).into(),
-    );
+    let (name, entries) = if json::looks_like_json_lines(&lines) {
+        ("json-lines", json::entries(&lines, &mut doc.warnings))
+    } else {
+        match choose_format(&lines) {
+            Some(f) => (f.name, entries_in(&lines, f)),
+            None => ("plain", plain_entries(&lines)),
+        }
+    };
+    doc.metadata.insert("log_format".into(), name.into());
     doc.metadata.insert("entries".into(), entries.len().into());
     let mut section = Section::untitled();
     section.blocks = entries

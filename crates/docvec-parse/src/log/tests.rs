@@ -89,3 +89,16 @@ fn unknown_formats_still_ingest_line_by_line() {
     assert_eq!(e[1].level.as_deref(), Some("ERROR"));
     assert_eq!(e[1].end_line, 3);
 }
+
+#[test]
+fn json_lines_are_recognised_by_content() {
+    let (f, e) = entries(
+        "{\"level\":\"error\",\"msg\":\"boom\",\"time\":\"2024-01-01T00:00:00Z\"}\n\n{\"level\":\"info\",\"msg\":\"ok\"}\n",
+    );
+    assert_eq!(f, "json-lines");
+    assert_eq!(e.len(), 2);
+    assert_eq!(
+        (e[0].level.as_deref(), e[0].message.as_str(), e[1].line),
+        (Some("ERROR"), "boom", 3)
+    );
+}
