@@ -79,6 +79,17 @@ enum Command {
     },
     /// Delete a document by id or path.
     Delete { document: String },
+    /// List the tables of ingested documents (CSV files), with their columns and first rows.
+    Tables {
+        /// Only tables of this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        /// Rows to show of each table (all rows with --json).
+        #[arg(long, default_value_t = 5)]
+        rows: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// List entries of ingested log files.
     Logs {
         /// TRACE, DEBUG, INFO, NOTICE, WARN, ERROR or FATAL (Android's E, syslog's err ... are mapped).
@@ -231,6 +242,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         d.id, d.format, d.chunk_count, d.path
                     );
                 }
+            }
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tables {
+            document,
+            rows,
+            json,
+        } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let document = document.map(|d| {
+                std::fs::canonicalize(&d)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or(d)
+            });
+            let tables = engine.tables(document.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tables)?);
+            } else {
+                output::print_tables(&tables, rows);
             }
             engine.close().await?;
             Ok(ExitCode::SUCCESS)

@@ -1,6 +1,8 @@
 //! Human-readable output of the CLI.
 
-use docvec_engine::{EndpointRow, Engine, FileOutcome, IngestReport, LogRow, SearchHit, Stats};
+use docvec_engine::{
+    EndpointRow, Engine, FileOutcome, IngestReport, LogRow, SearchHit, Stats, TableRow,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub fn progress_bar(visible: bool) -> ProgressBar {
@@ -124,4 +126,33 @@ pub fn print_log_entries(rows: &[LogRow]) {
         println!("{file}:{}  {}", r.entry.line, r.entry.raw);
     }
     println!("{} entries", rows.len());
+}
+
+pub fn print_tables(tables: &[TableRow], rows: usize) {
+    for t in tables {
+        let name = t
+            .table
+            .name
+            .as_deref()
+            .map(|n| format!(" [{n}]"))
+            .unwrap_or_default();
+        println!(
+            "{}{name}: {} rows x {} columns",
+            t.document_path,
+            t.table.rows.len(),
+            t.table.header.len()
+        );
+        let columns: Vec<String> = t
+            .table
+            .header
+            .iter()
+            .zip(&t.table.column_types)
+            .map(|(h, ty)| format!("{h} ({})", format!("{ty:?}").to_lowercase()))
+            .collect();
+        println!("  columns: {}", columns.join(", "));
+        for row in t.table.rows.iter().take(rows) {
+            println!("  | {}", row.join(" | "));
+        }
+    }
+    println!("{} tables", tables.len());
 }

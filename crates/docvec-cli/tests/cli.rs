@@ -505,3 +505,109 @@ fn logs_become_entries_and_searchable_chunks() {
     );
     assert_eq!(hits[0]["format"], "log");
 }
+
+#[test]
+fn csv_tables_keep_their_shape_and_rows_are_searchable() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let tables = corpus.join("tables");
+    let csvs: Vec<String> = [
+        "rustcsv-uspop-latin1.csv",
+        "datatable-SA2-by-DJZ.csv",
+        "datatable-quoted_multiline.csv",
+        "datatable-1680-fread-header-encoding.csv",
+        "csvkit-FY09_EDU_Recipients_by_State.csv",
+        "uci-student-por-semicolon.csv",
+        "datasets-sp500-constituents.csv",
+    ]
+    .iter()
+    .map(|f| tables.join(f).to_string_lossy().into_owned())
+    .collect();
+    let mut args = vec!["ingest"];
+    args.extend(csvs.iter().map(String::as_str));
+    let out = docvec(data.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let listed = json(&docvec(data.path(), &["tables", "--json"]));
+    let shape = |name: &str| {
+        let t = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["document_path"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        (
+            t["rows"].as_array().unwrap().len(),
+            t["header"].as_array().unwrap().len(),
+            t["delimiter"].as_str().unwrap().to_string(),
+        )
+    };
+    // Rows x columns each file holds (blank records aside; SA2: title lines above and notes below the
+    // table are not rows; FY09: one all-empty record).
+    assert_eq!(shape("rustcsv-uspop-latin1.csv"), (100, 5, ",".into()));
+    assert_eq!(shape("datatable-SA2-by-DJZ.csv"), (1382, 4, ",".into()));
+    assert_eq!(
+        shape("datatable-quoted_multiline.csv"),
+        (44, 24, ",".into())
+    );
+    assert_eq!(
+        shape("datatable-1680-fread-header-encoding.csv"),
+        (4, 3, ";".into())
+    );
+    assert_eq!(
+        shape("csvkit-FY09_EDU_Recipients_by_State.csv"),
+        (52, 10, ",".into())
+    );
+    assert_eq!(
+        shape("uci-student-por-semicolon.csv"),
+        (649, 33, ";".into())
+    );
+    assert_eq!(
+        shape("datasets-sp500-constituents.csv"),
+        (503, 8, ",".into())
+    );
+    // Latin-1 decoded, quoted separators kept in their cell, column types inferred.
+    let fread = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["document_path"]
+                .as_str()
+                .unwrap()
+                .ends_with("fread-header-encoding.csv")
+        })
+        .unwrap();
+    assert_eq!(fread["header"][1], "Stra\u{df}e");
+    let sp = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| {
+            t["document_path"]
+                .as_str()
+                .unwrap()
+                .ends_with("sp500-constituents.csv")
+        })
+        .unwrap();
+    assert_eq!(sp["rows"][0][4], "Saint Paul, Minnesota");
+    assert_eq!(sp["column_types"][5], "date");
+    assert_eq!(sp["column_types"][6], "integer");
+
+    let hits = json(&docvec(
+        data.path(),
+        &["search", "population of Kenai, Alaska", "-k", "3", "--json"],
+    ));
+    assert!(
+        hits.as_array().unwrap().iter().any(|h| h["text"]
+            .as_str()
+            .unwrap()
+            .contains("City: Kenai; State: AK; Population: 7610")),
+        "{hits:#?}"
+    );
+}

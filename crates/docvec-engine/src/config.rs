@@ -66,6 +66,8 @@ pub struct IngestConfig {
     pub max_file_bytes: u64,
     pub pdf_password: Option<String>,
     pub follow_symlinks: bool,
+    /// Rows read from one table (CSV file or sheet).
+    pub max_table_rows: usize,
 }
 
 impl Default for IngestConfig {
@@ -74,6 +76,7 @@ impl Default for IngestConfig {
             max_file_bytes: 256 * 1024 * 1024,
             pdf_password: None,
             follow_symlinks: true,
+            max_table_rows: 1_000_000,
         }
     }
 }
@@ -208,6 +211,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_TABLE_ROWS") {
+            self.ingest.max_table_rows = parse("DOCVEC_MAX_TABLE_ROWS", v)?;
         }
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);

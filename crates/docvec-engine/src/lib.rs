@@ -21,7 +21,9 @@ use docvec_index::VectorIndex;
 use docvec_store::Store;
 
 pub use config::{Config, IngestConfig, ModelConfig};
-pub use docvec_store::{DocumentRow, EndpointFilter, EndpointRow, LogFilter, LogRow, Stats};
+pub use docvec_store::{
+    DocumentRow, EndpointFilter, EndpointRow, LogFilter, LogRow, Stats, TableRow,
+};
 pub use docvec_types::{Format, SearchHit};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 
@@ -184,6 +186,11 @@ impl Engine {
 
     pub async fn documents(&self) -> Result<Vec<DocumentRow>, EngineError> {
         Ok(self.store.list_documents().await?)
+    }
+
+    /// Tables of one document (id or path), or of all documents.
+    pub async fn tables(&self, document: Option<&str>) -> Result<Vec<TableRow>, EngineError> {
+        Ok(self.store.tables(document).await?)
     }
 
     /// Entries of the stored log files.

@@ -345,6 +345,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
             }],
             endpoints: &[],
             log_entries: &[],
+            tables: &[],
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;

@@ -21,6 +21,16 @@ fn main() {
                     doc.warnings.len(),
                     started.elapsed()
                 );
+                for t in &doc.tables {
+                    println!(
+                        "    table {:?}: {} rows x {} columns, header at {}, {:?}",
+                        t.name,
+                        t.rows.len(),
+                        t.header.len(),
+                        t.header_row,
+                        t.column_types
+                    );
+                }
                 if let Some(b) = doc.sections.iter().flat_map(|s| &s.blocks).next() {
                     println!("    first block: {:.200}", b.text);
                 }

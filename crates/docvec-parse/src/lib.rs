@@ -6,6 +6,7 @@
 //! a [`ParseError`]) and are cheap to run on rayon threads.
 
 mod api;
+mod csv;
 mod html;
 mod log;
 mod markdown;
@@ -61,6 +62,8 @@ pub struct ParseOptions {
     pub max_file_bytes: u64,
     /// Password for encrypted PDFs; the empty password is always tried first.
     pub pdf_password: Option<String>,
+    /// Rows read from one table; the rest of a larger table is left out with a warning.
+    pub max_table_rows: usize,
 }
 
 impl Default for ParseOptions {
@@ -68,6 +71,7 @@ impl Default for ParseOptions {
         Self {
             max_file_bytes: 256 * 1024 * 1024,
             pdf_password: None,
+            max_table_rows: 1_000_000,
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn parse(
         Format::Html => html::parse(bytes),
         Format::Openapi | Format::Postman => api::parse(format, bytes),
         Format::Log => log::parse(bytes),
+        Format::Csv => csv::parse(bytes, options.max_table_rows),
         Format::Pdf => pdf::parse(bytes, options),
     };
     let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {

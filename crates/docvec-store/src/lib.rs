@@ -9,6 +9,7 @@ mod api;
 mod logs;
 mod read;
 mod schema;
+mod tables;
 mod write;
 
 use std::path::Path;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{
 pub use api::{EndpointFilter, EndpointRow};
 pub use logs::{LogFilter, LogRow};
 pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
+pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
 
 #[derive(Debug, thiserror::Error)]

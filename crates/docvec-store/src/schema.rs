@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "log entries",
         include_str!("../../../migrations/sqlite/0003_log_entries.sql"),
     ),
+    (
+        4,
+        "document tables",
+        include_str!("../../../migrations/sqlite/0004_document_tables.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

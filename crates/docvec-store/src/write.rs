@@ -1,6 +1,6 @@
 //! Writes: a whole document in one transaction, and deletes, each logged for the vector index.
 
-use docvec_types::{ApiEndpoint, Format, LogEntry};
+use docvec_types::{ApiEndpoint, Format, LogEntry, Table};
 use sqlx::Row;
 
 use crate::{Store, StoreError, now_ms, vector_to_blob};
@@ -22,6 +22,8 @@ pub struct NewDocument<'a> {
     pub endpoints: &'a [ApiEndpoint],
     /// Entries of a log file, stored as structured rows.
     pub log_entries: &'a [LogEntry],
+    /// Tables of the document, stored with header, rows and column types.
+    pub tables: &'a [Table],
 }
 
 pub struct NewSection<'a> {
@@ -149,6 +151,7 @@ impl Store {
         }
         crate::api::insert_endpoints(&mut tx, doc.id, doc.endpoints).await?;
         crate::logs::insert_log_entries(&mut tx, doc.id, doc.log_entries).await?;
+        crate::tables::insert_tables(&mut tx, doc.id, doc.tables).await?;
         tx.commit().await?;
         Ok(PutOutcome {
             chunk_ids,

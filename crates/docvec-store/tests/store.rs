@@ -48,6 +48,7 @@ fn doc<'a>(
         chunks,
         endpoints: &[],
         log_entries: &[],
+        tables: &[],
     }
 }
 
@@ -459,4 +460,34 @@ async fn log_entries_are_stored_and_filtered() {
     assert_eq!(all[0].entry, entries[0], "round trip");
     store.delete_document("/app.log").await.unwrap();
     assert!(lines(LogFilter::default()).await.is_empty());
+}
+
+#[tokio::test]
+async fn tables_round_trip_with_their_document() {
+    use docvec_types::{ColumnType, Table};
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let table = Table {
+        name: Some("Sheet 1".into()),
+        header: vec!["city".into(), "pop".into()],
+        rows: vec![
+            vec!["Kenai".into(), "7610".into()],
+            vec!["O'Hare \"x\"".into(), "".into()],
+        ],
+        column_types: vec![ColumnType::Text, ColumnType::Integer],
+        header_row: 3,
+        delimiter: Some(';'),
+    };
+    let tables = [table.clone()];
+    let mut d = doc("/t.csv", "h", vec![chunk(0, "t", &v)], &meta);
+    d.tables = &tables;
+    store.put_document(&d).await.unwrap();
+    let got = store.tables(Some("/t.csv")).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].table, table);
+    assert_eq!(store.tables(None).await.unwrap().len(), 1);
+    assert!(store.tables(Some("/other.csv")).await.unwrap().is_empty());
+    store.delete_document("/t.csv").await.unwrap();
+    assert!(store.tables(None).await.unwrap().is_empty());
 }

@@ -17,6 +17,8 @@ pub struct ParsedDocument {
     pub endpoints: Vec<ApiEndpoint>,
     /// Entries of a log file, in file order.
     pub log_entries: Vec<LogEntry>,
+    /// Tables (a CSV file, the sheets of a workbook), with header, rows and column types.
+    pub tables: Vec<Table>,
 }
 
 impl ParsedDocument {
@@ -29,6 +31,7 @@ impl ParsedDocument {
             warnings: Vec::new(),
             endpoints: Vec::new(),
             log_entries: Vec::new(),
+            tables: Vec::new(),
         }
     }
 
@@ -172,4 +175,31 @@ pub struct LogEntry {
     pub message: String,
     /// The entry's lines exactly as in the file.
     pub raw: String,
+}
+
+/// A table: a header, rows of cells as text, and the type each column's values share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Sheet name for workbooks; `None` for a CSV file.
+    pub name: Option<String>,
+    pub header: Vec<String>,
+    /// Every row has `header.len()` cells.
+    pub rows: Vec<Vec<String>>,
+    pub column_types: Vec<ColumnType>,
+    /// 1-based record (CSV) or row (sheet) number of the header in the source.
+    pub header_row: u32,
+    /// The field separator found in a CSV file.
+    pub delimiter: Option<char>,
+}
+
+/// The narrowest type all non-empty values of a column fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    Empty,
+    Integer,
+    Float,
+    Boolean,
+    Date,
+    Text,
 }

@@ -19,6 +19,8 @@ pub enum Format {
     Postman,
     /// Plain-text logs (syslog, Apache, Hadoop-style `date time level component: message`, ...).
     Log,
+    /// Delimited text tables: CSV, TSV, semicolon- or pipe-separated (separator and encoding detected).
+    Csv,
 }
 
 impl Format {
@@ -30,6 +32,7 @@ impl Format {
         Format::Openapi,
         Format::Postman,
         Format::Log,
+        Format::Csv,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Format {
             Format::Openapi => "openapi",
             Format::Postman => "postman",
             Format::Log => "log",
+            Format::Csv => "csv",
         }
     }
 
@@ -54,6 +58,7 @@ impl Format {
             // JSON and YAML files are sniffed: only API descriptions are read.
             Format::Openapi | Format::Postman => &[],
             Format::Log => &["log", "jsonl", "ndjson"],
+            Format::Csv => &["csv", "tsv", "tab", "psv"],
         }
     }
 
@@ -83,7 +88,7 @@ impl FromStr for Format {
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 format!(
-                    "unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman, log)"
+                    "unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman, log, csv)"
                 )
             })
     }

@@ -8,8 +8,8 @@ mod format;
 mod hit;
 
 pub use document::{
-    ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, EndpointKind, LogEntry, ParsedDocument,
-    Section,
+    ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, ColumnType, EndpointKind, LogEntry,
+    ParsedDocument, Section, Table,
 };
 pub use format::Format;
 pub use hit::SearchHit;

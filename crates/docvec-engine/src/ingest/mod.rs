@@ -155,6 +155,7 @@ impl Engine {
             let parse_opts = ParseOptions {
                 max_file_bytes: self.config.ingest.max_file_bytes,
                 pdf_password: self.config.ingest.pdf_password.clone(),
+                max_table_rows: self.config.ingest.max_table_rows,
             };
             let chunk_opts = self.config.chunk.clone();
             let model = self.embedder.model_id().to_string();

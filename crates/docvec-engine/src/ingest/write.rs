@@ -176,6 +176,7 @@ impl Engine {
             chunks,
             endpoints: &p.doc.endpoints,
             log_entries: &p.doc.log_entries,
+            tables: &p.doc.tables,
         };
         self.store.put_document(&doc).await?;
         Ok(())
