@@ -611,3 +611,91 @@ fn csv_tables_keep_their_shape_and_rows_are_searchable() {
         "{hits:#?}"
     );
 }
+
+#[test]
+fn workbook_sheets_become_tables() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let tables = corpus.join("tables");
+    let files: Vec<String> = [
+        "readxl-deaths.xlsx",
+        "readxl-datasets.xlsx",
+        "csvkit-ne_1033_data.xlsx",
+    ]
+    .iter()
+    .map(|f| tables.join(f).to_string_lossy().into_owned())
+    .collect();
+    let mut args = vec!["ingest"];
+    args.extend(files.iter().map(String::as_str));
+    let out = docvec(data.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The one sheet calamine cannot read is named on stderr with its cause; the others are stored.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("sheet quakes"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let listed = json(&docvec(data.path(), &["tables", "--json"]));
+    let shapes: Vec<(String, usize, usize, u64)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["rows"].as_array().unwrap().len(),
+                t["header"].as_array().unwrap().len(),
+                t["header_row"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Sheet shapes as readxl documents them (deaths: a table at A5:F15 between notes).
+    for expected in [
+        ("NE data", 1036, 14, 1),
+        ("iris", 150, 5, 1),
+        ("mtcars", 32, 11, 1),
+        ("chickwts", 71, 2, 1),
+        ("arts", 10, 6, 5),
+        ("other", 10, 6, 5),
+    ] {
+        let expected = (expected.0.to_string(), expected.1, expected.2, expected.3);
+        assert!(shapes.contains(&expected), "{expected:?} not in {shapes:?}");
+    }
+    let arts = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "arts")
+        .unwrap();
+    assert_eq!(arts["header"][4], "Date of birth");
+    assert_eq!(arts["rows"][0][0], "David Bowie");
+    assert_eq!(arts["rows"][0][4], "1947-01-08");
+    assert_eq!(
+        arts["column_types"],
+        serde_json::json!(["text", "text", "integer", "boolean", "date", "date"])
+    );
+
+    let hits = json(&docvec(
+        data.path(),
+        &[
+            "search",
+            "David Bowie musician date of death",
+            "-k",
+            "3",
+            "--json",
+        ],
+    ));
+    assert!(
+        hits.as_array().unwrap().iter().any(|h| h["text"]
+            .as_str()
+            .unwrap()
+            .contains("Name: David Bowie; Profession: musician")),
+        "{hits:#?}"
+    );
+}

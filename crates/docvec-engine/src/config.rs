@@ -68,6 +68,8 @@ pub struct IngestConfig {
     pub follow_symlinks: bool,
     /// Rows read from one table (CSV file or sheet).
     pub max_table_rows: usize,
+    /// Bytes a compressed container (XLSX, ODS) may inflate to before it is refused as a zip bomb.
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for IngestConfig {
@@ -77,6 +79,7 @@ impl Default for IngestConfig {
             pdf_password: None,
             follow_symlinks: true,
             max_table_rows: 1_000_000,
+            max_decompressed_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -211,6 +214,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_DECOMPRESSED_BYTES") {
+            self.ingest.max_decompressed_bytes = parse("DOCVEC_MAX_DECOMPRESSED_BYTES", v)?;
         }
         if let Some(v) = get("DOCVEC_MAX_TABLE_ROWS") {
             self.ingest.max_table_rows = parse("DOCVEC_MAX_TABLE_ROWS", v)?;

@@ -224,7 +224,7 @@ fn column_types(rows: &[Vec<String>], width: usize) -> Vec<ColumnType> {
         .collect()
 }
 
-fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
+pub(crate) fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
     use ColumnType::*;
     match (a, b) {
         (Empty, x) | (x, Empty) => x,

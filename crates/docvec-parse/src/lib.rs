@@ -11,6 +11,7 @@ mod html;
 mod log;
 mod markdown;
 mod pdf;
+mod sheet;
 mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -64,6 +65,8 @@ pub struct ParseOptions {
     pub pdf_password: Option<String>,
     /// Rows read from one table; the rest of a larger table is left out with a warning.
     pub max_table_rows: usize,
+    /// Bytes a compressed container (XLSX, ODS) may inflate to; more is refused as a zip bomb.
+    pub max_decompressed_bytes: u64,
 }
 
 impl Default for ParseOptions {
@@ -72,6 +75,7 @@ impl Default for ParseOptions {
             max_file_bytes: 256 * 1024 * 1024,
             pdf_password: None,
             max_table_rows: 1_000_000,
+            max_decompressed_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -147,6 +151,7 @@ pub fn parse(
         Format::Openapi | Format::Postman => api::parse(format, bytes),
         Format::Log => log::parse(bytes),
         Format::Csv => csv::parse(bytes, options.max_table_rows),
+        Format::Spreadsheet => sheet::parse(bytes, options),
         Format::Pdf => pdf::parse(bytes, options),
     };
     let doc = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| ParseError::Corrupt {

@@ -21,6 +21,8 @@ pub enum Format {
     Log,
     /// Delimited text tables: CSV, TSV, semicolon- or pipe-separated (separator and encoding detected).
     Csv,
+    /// Workbooks: XLSX, XLSM, XLSB, XLS, ODS (every sheet).
+    Spreadsheet,
 }
 
 impl Format {
@@ -33,6 +35,7 @@ impl Format {
         Format::Postman,
         Format::Log,
         Format::Csv,
+        Format::Spreadsheet,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl Format {
             Format::Postman => "postman",
             Format::Log => "log",
             Format::Csv => "csv",
+            Format::Spreadsheet => "spreadsheet",
         }
     }
 
@@ -59,6 +63,7 @@ impl Format {
             Format::Openapi | Format::Postman => &[],
             Format::Log => &["log", "jsonl", "ndjson"],
             Format::Csv => &["csv", "tsv", "tab", "psv"],
+            Format::Spreadsheet => &["xlsx", "xlsm", "xlsb", "xls", "ods"],
         }
     }
 
@@ -88,7 +93,7 @@ impl FromStr for Format {
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 format!(
-                    "unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman, log, csv)"
+                    "unknown format `{s}` (known: text, markdown, html, pdf, openapi, postman, log, csv, spreadsheet)"
                 )
             })
     }

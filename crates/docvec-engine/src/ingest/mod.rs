@@ -156,6 +156,7 @@ impl Engine {
                 max_file_bytes: self.config.ingest.max_file_bytes,
                 pdf_password: self.config.ingest.pdf_password.clone(),
                 max_table_rows: self.config.ingest.max_table_rows,
+                max_decompressed_bytes: self.config.ingest.max_decompressed_bytes,
             };
             let chunk_opts = self.config.chunk.clone();
             let model = self.embedder.model_id().to_string();

@@ -63,6 +63,9 @@ pub(super) fn prepare(
         Ok(parsed) => parsed,
         Err(e) => return failed(e.to_string()),
     };
+    for warning in &doc.warnings {
+        tracing::warn!("{}: {warning}", path.display());
+    }
     let chunks = chunk_document(&document_id, &doc, counter, chunk_opts);
     if chunks.is_empty() {
         return failed("no text to index".into());
