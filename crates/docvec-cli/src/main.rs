@@ -252,11 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let document = document.map(|d| {
-                std::fs::canonicalize(&d)
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or(d)
-            });
+            let document = document.map(document_arg);
             let tables = engine.tables(document.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&tables)?);
@@ -277,11 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let document = document.map(|d| {
-                std::fs::canonicalize(&d)
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or(d)
-            });
+            let document = document.map(document_arg);
             // An --until date without a time means the whole day.
             let until = until.map(|u| if u.len() == 10 { format!("{u}T99") } else { u });
             let filter = LogFilter {
@@ -309,11 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let document = document.map(|d| {
-                std::fs::canonicalize(&d)
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or(d)
-            });
+            let document = document.map(document_arg);
             let rows = engine
                 .endpoints(&EndpointFilter {
                     method,
@@ -344,6 +332,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// A document argument as stored: the canonical path of an existing file, else the text (an id).
+fn document_arg(d: String) -> String {
+    std::fs::canonicalize(&d)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or(d)
 }
 
 fn init_logging(verbose: u8) {

@@ -68,6 +68,11 @@ pub struct IndexInfo {
     pub applied_seq: i64,
 }
 
+/// Up to this many live vectors a query scans them all (exact, and immune to the clusters of
+/// identical vectors that cut HNSW graphs apart: a table whose rows repeat yields hundreds of identical
+/// chunks); above it the HNSW graph answers.
+pub const EXACT_SEARCH_MAX: usize = 20_000;
+
 /// Layers of the HNSW graph; 16 is hnsw_rs's maximum and ample for billions of points.
 const MAX_LAYERS: usize = 16;
 
@@ -191,6 +196,35 @@ impl VectorIndex {
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
+        if self.len() <= EXACT_SEARCH_MAX {
+            return Ok(self.search_exact(query, k));
+        }
+        Ok(self.search_graph(query, k, ef))
+    }
+
+    /// The `k` nearest live vectors by scanning all of them: exact, the ground truth for the graph.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Vec<(i64, f32)> {
+        let mut scored: Vec<(i64, f32)> = self
+            .hnsw
+            .get_point_indexation()
+            .into_iter()
+            .filter(|p| !self.deleted.contains(&p.get_origin_id()))
+            .map(|p| (p.get_origin_id() as i64, distance::dot(query, p.get_v())))
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        let order = |a: &(i64, f32), b: &(i64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        scored.select_nth_unstable_by(k - 1, order);
+        scored.truncate(k);
+        scored.sort_by(order);
+        scored
+    }
+
+    /// The approximate `k` nearest live vectors through the HNSW graph (deleted ids filtered inside the
+    /// walk, so k live hits come back).
+    pub fn search_graph(&self, query: &[f32], k: usize, ef: usize) -> Vec<(i64, f32)> {
         let ef = ef.max(k);
         let found = if self.deleted.is_empty() {
             self.hnsw.search(query, k, ef)
@@ -198,10 +232,10 @@ impl VectorIndex {
             let live = |id: &usize| !self.deleted.contains(id);
             self.hnsw.search_filter(query, k, ef, Some(&live))
         };
-        Ok(found
+        found
             .into_iter()
             .map(|n| (n.d_id as i64, 1.0 - n.distance))
-            .collect())
+            .collect()
     }
 
     /// Ids of the live vectors, in no particular order.
@@ -235,13 +269,22 @@ impl VectorIndex {
 }
 
 fn new_graph(params: &HnswParams, expected: usize) -> Hnsw<'static, f32, UnitDot> {
-    Hnsw::new(
+    let mut hnsw = Hnsw::new(
         params.m,
         expected.max(10_000),
         MAX_LAYERS,
         params.ef_construction,
         UnitDot,
-    )
+    );
+    tune(&mut hnsw);
+    hnsw
+}
+
+/// Keep the links the neighbour-selection heuristic prunes (hnswlib keeps them too). Without it, a
+/// small cluster inserted before a large cluster of near-duplicates (a few sheet rows, then hundreds of
+/// rows of one table) loses its inbound links and becomes unreachable from the entry point.
+pub(crate) fn tune(hnsw: &mut Hnsw<'static, f32, UnitDot>) {
+    hnsw.set_keeping_pruned(true);
 }
 
 #[cfg(test)]

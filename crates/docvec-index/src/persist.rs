@@ -138,6 +138,8 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
         })
         .map_err(|_| unreadable("hnsw graph files are damaged".into()))?
         .map_err(|e| unreadable(format!("hnsw graph: {e}")))?;
+        let mut hnsw = hnsw;
+        crate::tune(&mut hnsw);
         if hnsw.get_nb_point() != ids.len() || ids.len() != manifest.points {
             return Err(unreadable(format!(
                 "graph holds {} points, id list {}, manifest {}",

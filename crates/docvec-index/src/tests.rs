@@ -42,7 +42,7 @@ fn finds_neighbours_with_high_recall_and_skips_deleted() {
     let mut hits = 0;
     for q in 0..50 {
         let query = unit(10_000 + q, 32);
-        let got = index.search_ef(&query, 10, 200).unwrap();
+        let got = index.search_graph(&query, 10, 200);
         assert_eq!(
             got.len(),
             10,
@@ -163,4 +163,35 @@ fn re_adding_an_id_is_a_no_op() {
     index.add(&[(1, unit(1, 8))]).unwrap();
     index.add(&[(1, unit(1, 8))]).unwrap();
     assert_eq!(index.len(), 1);
+}
+
+#[test]
+fn exact_search_finds_every_vector_among_many_duplicates() {
+    // A table whose rows repeat gives hundreds of identical chunk vectors; they cut HNSW graphs apart
+    // (seen on the corpus: a unique row unreachable). Small indexes are searched exactly.
+    let dir = tempfile::tempdir().unwrap();
+    let mut items: Vec<(i64, Vec<f32>)> = (1..=6).map(|i| (i, unit(i as u64, 32))).collect();
+    let dup = unit(999, 32);
+    items.extend((7..=400).map(|i| (i, dup.clone())));
+    let mut index = VectorIndex::create(dir.path(), "m", 32, HnswParams::default(), 400);
+    index.add(&items).unwrap();
+    for (id, v) in items.iter().take(6) {
+        let got = index.search(v, 1).unwrap();
+        assert_eq!(got[0].0, *id, "unique vector {id} not found first");
+        assert!((got[0].1 - 1.0).abs() < 1e-4);
+    }
+    let dups = index.search(&dup, 5).unwrap();
+    assert_eq!(
+        dups.iter().map(|h| h.0).collect::<Vec<_>>(),
+        [7, 8, 9, 10, 11],
+        "ties by id"
+    );
+    index.remove(7);
+    assert_eq!(
+        index.search(&dup, 1).unwrap()[0].0,
+        8,
+        "deleted ids are skipped"
+    );
+    let exact = index.search_exact(&items[0].1, 3);
+    assert_eq!(exact, index.search(&items[0].1, 3).unwrap());
 }

@@ -5,9 +5,10 @@
 use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node};
 
-use docvec_types::{Block, BlockKind, Format, ParsedDocument, Section};
+use docvec_types::{BlockKind, Format, ParsedDocument};
 
 use crate::ParseError;
+use crate::outline::Outline;
 
 /// Elements whose whole subtree is not content.
 const SKIP: &[&str] = &[
@@ -86,8 +87,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     w.walk(*body.unwrap_or_else(|| html.root_element()));
     w.flush();
     let mut doc = ParsedDocument::new(Format::Html);
-    doc.title = title.or(w.first_h1);
+    doc.title = title.or(w.outline.first_h1);
     doc.sections = w
+        .outline
         .sections
         .into_iter()
         .filter(|s| !s.blocks.is_empty())
@@ -97,9 +99,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
 
 #[derive(Default)]
 struct Walker {
-    sections: Vec<Section>,
-    headings: Vec<(u8, String)>,
-    first_h1: Option<String>,
+    outline: Outline,
     buf: String,
     kind: Option<BlockKind>,
 }
@@ -122,43 +122,10 @@ fn is_chrome(e: &scraper::node::Element) -> bool {
 }
 
 impl Walker {
-    fn current(&mut self) -> &mut Section {
-        if self.sections.is_empty() {
-            self.sections.push(Section::untitled());
-        }
-        self.sections.last_mut().expect("a section was just pushed")
-    }
-
     fn flush(&mut self) {
         let kind = self.kind.take().unwrap_or(BlockKind::Paragraph);
         let raw = std::mem::take(&mut self.buf);
-        let text = match kind {
-            BlockKind::Code => raw.trim_matches('\n').trim_end().to_string(),
-            BlockKind::Table => raw
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            _ => crate::tidy_whitespace(&raw)
-                .split('\n')
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        };
-        if text.trim().is_empty() {
-            return;
-        }
-        let text = if kind == BlockKind::ListItem {
-            format!("- {text}")
-        } else {
-            text
-        };
-        self.current().blocks.push(Block {
-            text,
-            kind,
-            page: None,
-        });
+        self.outline.block(&raw, kind);
     }
 
     fn walk(&mut self, node: NodeRef<'_, Node>) {
@@ -195,19 +162,7 @@ impl Walker {
             if heading.is_empty() {
                 return;
             }
-            while self.headings.last().is_some_and(|(l, _)| *l >= level) {
-                self.headings.pop();
-            }
-            self.headings.push((level, heading.clone()));
-            if level == 1 && self.first_h1.is_none() {
-                self.first_h1 = Some(heading.clone());
-            }
-            self.sections.push(Section {
-                heading: Some(heading),
-                level,
-                heading_path: self.headings.iter().map(|(_, h)| h.clone()).collect(),
-                blocks: Vec::new(),
-            });
+            self.outline.heading(level, heading);
             return;
         }
         match name {

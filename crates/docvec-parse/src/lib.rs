@@ -10,6 +10,7 @@ mod csv;
 mod html;
 mod log;
 mod markdown;
+mod outline;
 mod pdf;
 mod sheet;
 mod text;

@@ -4,9 +4,10 @@
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use docvec_types::{Block, BlockKind, Format, ParsedDocument, Section};
+use docvec_types::{BlockKind, Format, ParsedDocument};
 
 use crate::ParseError;
+use crate::outline::Outline;
 
 pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let source = crate::decode_text(bytes, Format::Markdown)?;
@@ -21,8 +22,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     }
     b.flush();
     let mut doc = ParsedDocument::new(Format::Markdown);
-    doc.title = b.title;
+    doc.title = b.outline.first_h1;
     doc.sections = b
+        .outline
         .sections
         .into_iter()
         .filter(|s| s.heading.is_some() || !s.blocks.is_empty())
@@ -32,10 +34,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
 
 #[derive(Default)]
 struct Builder {
-    sections: Vec<Section>,
-    /// (level, heading) of the open headings above the current point.
-    heading_stack: Vec<(u8, String)>,
-    title: Option<String>,
+    outline: Outline,
     buf: String,
     in_heading: Option<u8>,
     in_code: bool,
@@ -46,13 +45,6 @@ struct Builder {
 }
 
 impl Builder {
-    fn current(&mut self) -> &mut Section {
-        if self.sections.is_empty() {
-            self.sections.push(Section::untitled());
-        }
-        self.sections.last_mut().expect("a section was just pushed")
-    }
-
     fn kind(&self) -> BlockKind {
         if self.in_code {
             BlockKind::Code
@@ -69,31 +61,8 @@ impl Builder {
 
     /// Close the pending text as a block of the current kind.
     fn flush(&mut self) {
-        let kind = self.kind();
         let raw = std::mem::take(&mut self.buf);
-        let text = match kind {
-            BlockKind::Code => raw.trim_end().to_string(),
-            BlockKind::Table => raw
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            _ => crate::tidy_whitespace(&raw),
-        };
-        if text.trim().is_empty() {
-            return;
-        }
-        let text = if kind == BlockKind::ListItem {
-            format!("- {text}")
-        } else {
-            text
-        };
-        self.current().blocks.push(Block {
-            text,
-            kind,
-            page: None,
-        });
+        self.outline.block(&raw, self.kind());
     }
 
     fn event(&mut self, event: Event<'_>) {
@@ -109,19 +78,7 @@ impl Builder {
                 let level = self.in_heading.take().unwrap_or(1);
                 let heading =
                     crate::tidy_whitespace(&std::mem::take(&mut self.buf)).replace('\n', " ");
-                while self.heading_stack.last().is_some_and(|(l, _)| *l >= level) {
-                    self.heading_stack.pop();
-                }
-                self.heading_stack.push((level, heading.clone()));
-                if level == 1 && self.title.is_none() && !heading.is_empty() {
-                    self.title = Some(heading.clone());
-                }
-                self.sections.push(Section {
-                    heading: Some(heading),
-                    level,
-                    heading_path: self.heading_stack.iter().map(|(_, h)| h.clone()).collect(),
-                    blocks: Vec::new(),
-                });
+                self.outline.heading(level, heading);
             }
             Event::Start(Tag::CodeBlock(kind)) => {
                 self.flush();
