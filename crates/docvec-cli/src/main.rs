@@ -190,11 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = engine.ingest(&paths, &opts, &on_event).await?;
             bar.finish_and_clear();
             engine.close().await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                output::print_ingest_summary(&report);
-            }
+            emit(json, &report, output::print_ingest_summary)?;
             let failed = report.failures().count();
             Ok(if failed > 0 {
                 ExitCode::from(EXIT_SOME_FAILED)
@@ -205,11 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Search { query, k, json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
             let hits = engine.search(&query, k).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&hits)?);
-            } else {
-                output::print_hits(&hits);
-            }
+            emit(json, &hits, |v| output::print_hits(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -254,11 +246,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = Engine::open(config, Access::ReadOnly).await?;
             let document = document.map(document_arg);
             let tables = engine.tables(document.as_deref()).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&tables)?);
-            } else {
-                output::print_tables(&tables, rows);
-            }
+            emit(json, &tables, |v| output::print_tables(v, rows))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -286,11 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit: Some(limit),
             };
             let rows = engine.log_entries(&filter).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                output::print_log_entries(&rows);
-            }
+            emit(json, &rows, |v| output::print_log_entries(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -310,11 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     limit: None,
                 })
                 .await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                output::print_endpoints(&rows);
-            }
+            emit(json, &rows, |v| output::print_endpoints(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -332,6 +312,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Print `value` as pretty JSON, or for people through `human`.
+fn emit<T: serde::Serialize + ?Sized>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce(&T),
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        human(value);
+    }
+    Ok(())
 }
 
 /// A document argument as stored: the canonical path of an existing file, else the text (an id).
