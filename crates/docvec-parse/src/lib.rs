@@ -28,7 +28,7 @@ pub use text::decode_text;
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     #[error(
-        "unsupported file type (known: {}, and OpenAPI/Swagger/Postman .json/.yaml)",
+        "unsupported file type (known: {}, OpenAPI/Swagger/Postman .json/.yaml, XML logs)",
         known_extensions()
     )]
     Unsupported,
@@ -81,11 +81,12 @@ impl Default for ParseOptions {
     }
 }
 
-/// Extensions of files whose format is told by their content (API descriptions among JSON and YAML).
-pub const SNIFFED_EXTENSIONS: &[&str] = &["json", "yaml", "yml"];
+/// Extensions of files whose format is told by their content: API descriptions among JSON and YAML,
+/// logs among XML files.
+pub const SNIFFED_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "xml"];
 
 /// The format of a file: by extension, else by content (a `%PDF-` header; an OpenAPI, Swagger or
-/// Postman document among JSON and YAML files).
+/// Postman document among JSON and YAML files; a log among XML files).
 pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
     if let Some(f) = Format::from_path(path) {
         return Some(f);
@@ -93,19 +94,24 @@ pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
     if head.starts_with(b"%PDF-") {
         return Some(Format::Pdf);
     }
+    sniff_by_content(path, head)
+}
+
+fn sniff_by_content(path: &Path, head: &[u8]) -> Option<Format> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if SNIFFED_EXTENSIONS.contains(&ext.as_str()) {
-        api::sniff(head)
-    } else {
-        None
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    match ext.as_str() {
+        "xml" => log::xml::sniff(&String::from_utf8_lossy(head)).then_some(Format::Log),
+        e if SNIFFED_EXTENSIONS.contains(&e) => api::sniff(head),
+        _ => None,
     }
 }
 
-/// Whether docvec reads this file, telling JSON and YAML files apart by their first bytes.
+/// Whether docvec reads this file, telling JSON, YAML and XML files apart by their first bytes.
 pub fn is_readable(path: &Path) -> bool {
     if Format::from_path(path).is_some() {
         return true;
@@ -130,7 +136,7 @@ pub fn is_readable(path: &Path) -> bool {
         }
         Ok(n)
     });
-    read.is_ok_and(|n| api::sniff(&head[..n]).is_some())
+    read.is_ok_and(|n| sniff_by_content(path, &head[..n]).is_some())
 }
 
 /// Parse `bytes` as `format`. This is the parser registry.

@@ -147,32 +147,44 @@ fn level(v: &Value) -> Option<String> {
 /// milliseconds when large) become UTC.
 fn timestamp(v: &Value) -> Option<String> {
     match v {
-        Value::String(s) => {
-            let s = s.trim();
-            let iso = s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-            iso.then(|| {
-                if s.as_bytes().get(10) == Some(&b' ') {
-                    s.replacen(' ', "T", 1)
-                } else {
-                    s.to_string()
-                }
-            })
-        }
-        Value::Number(n) => {
-            let secs = n.as_f64()?;
-            let (secs, millis) = if secs > 1e11 {
-                ((secs / 1000.0).floor(), (secs % 1000.0) as u32)
-            } else {
-                (secs.floor(), ((secs.fract()) * 1000.0) as u32)
-            };
-            Some(epoch_to_iso(secs as i64, millis))
-        }
+        Value::String(s) => timestamp_text(s),
+        Value::Number(n) => epoch_number(n.as_f64()?),
         _ => None,
     }
 }
 
+/// A timestamp written as text: ISO 8601 kept as it is (a space before the time becomes `T`), digits
+/// read as an epoch number.
+pub(super) fn timestamp_text(s: &str) -> Option<String> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return epoch_number(s.parse().ok()?);
+    }
+    let iso = s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    iso.then(|| {
+        if s.as_bytes().get(10) == Some(&b' ') {
+            s.replacen(' ', "T", 1)
+        } else {
+            s.to_string()
+        }
+    })
+}
+
+/// Epoch seconds, or milliseconds when the number is too large to be seconds, as UTC.
+fn epoch_number(secs: f64) -> Option<String> {
+    if !secs.is_finite() || secs.abs() > 1e15 {
+        return None;
+    }
+    let (secs, millis) = if secs > 1e11 {
+        ((secs / 1000.0).floor(), (secs % 1000.0) as u32)
+    } else {
+        (secs.floor(), ((secs.fract()) * 1000.0) as u32)
+    };
+    Some(epoch_to_iso(secs as i64, millis))
+}
+
 /// Unix seconds to `YYYY-MM-DDTHH:MM:SS.mmmZ` (proleptic Gregorian, Howard Hinnant's algorithm).
-fn epoch_to_iso(secs: i64, millis: u32) -> String {
+pub(super) fn epoch_to_iso(secs: i64, millis: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;

@@ -2,10 +2,12 @@
 //! line numbers. The line format is chosen per file (see [`formats`]); lines that do not start an entry
 //! (stack traces, wrapped messages) stay with the entry above them. Files in no known format still
 //! ingest: each line is an entry, with a level where a level word stands in it. JSON-lines logs
-//! (`.jsonl`, `.ndjson`, or a `.log` whose lines are JSON objects) take their fields from well-known keys.
+//! (`.jsonl`, `.ndjson`, or a `.log` whose lines are JSON objects) take their fields from well-known keys,
+//! and so do XML logs (log4j, log4j2, java.util.logging, Windows events; see [`xml`]).
 
 mod formats;
 mod json;
+pub(crate) mod xml;
 
 use std::sync::OnceLock;
 
@@ -36,7 +38,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let text = crate::decode_text(bytes, Format::Log)?;
     let lines: Vec<&str> = text.lines().collect();
     let mut doc = ParsedDocument::new(Format::Log);
-    let (name, entries) = if json::looks_like_json_lines(&lines) {
+    let head: String = text.chars().take(crate::SNIFF_BYTES).collect();
+    let (name, entries) = if xml::sniff(&head) {
+        let entries =
+            xml::entries(&text, &mut doc.warnings).map_err(|cause| ParseError::Corrupt {
+                format: Format::Log,
+                cause: format!("XML log: {cause}"),
+            })?;
+        ("xml", entries)
+    } else if json::looks_like_json_lines(&lines) {
         ("json-lines", json::entries(&lines, &mut doc.warnings))
     } else {
         match choose_format(&lines) {

@@ -102,3 +102,156 @@ fn json_lines_are_recognised_by_content() {
         (Some("ERROR"), "boom", 3)
     );
 }
+
+fn xml_entries(text: &str) -> Vec<LogEntry> {
+    let doc = crate::parse(
+        docvec_types::Format::Log,
+        text.as_bytes(),
+        &Default::default(),
+    )
+    .expect("parses");
+    assert_eq!(doc.metadata["log_format"], "xml");
+    doc.log_entries
+}
+
+#[test]
+fn log4j_xml_layout() {
+    let e = xml_entries(
+        r#"<log4j:event logger="com.example.Db" timestamp="1311255839587" level="ERROR" thread="main">
+<log4j:message><![CDATA[connection refused]]></log4j:message>
+<log4j:throwable><![CDATA[java.net.ConnectException: Connection refused
+	at java.net.PlainSocketImpl.socketConnect(Native Method)]]></log4j:throwable>
+<log4j:properties><log4j:data name="log4jmachinename" value="web1"/></log4j:properties>
+</log4j:event>
+
+<log4j:event logger="com.example.App" timestamp="1311255840000" level="INFO" thread="main">
+<log4j:message><![CDATA[started]]></log4j:message>
+</log4j:event>
+"#,
+    );
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].timestamp.as_deref(), Some("2011-07-21T13:43:59.587Z"));
+    assert_eq!(e[0].level.as_deref(), Some("ERROR"));
+    assert_eq!(e[0].component.as_deref(), Some("com.example.Db"));
+    assert_eq!(e[0].pid.as_deref(), Some("main"));
+    assert_eq!(e[0].host.as_deref(), Some("web1"));
+    assert!(
+        e[0].message
+            .starts_with("connection refused\njava.net.ConnectException")
+    );
+    assert!(e[0].message.ends_with("(Native Method)"));
+    assert_eq!((e[0].line, e[0].end_line), (1, 6));
+    assert_eq!((e[1].line, e[1].end_line), (8, 10));
+    assert!(e[1].raw.starts_with("<log4j:event") && e[1].raw.ends_with("</log4j:event>"));
+}
+
+#[test]
+fn java_util_logging_xml() {
+    let e = xml_entries(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!DOCTYPE log SYSTEM "logger.dtd">
+<log>
+<record>
+  <date>2024-03-01T12:00:03.500Z</date>
+  <millis>1709294403500</millis>
+  <logger>app.db</logger>
+  <level>SEVERE</level>
+  <thread>1</thread>
+  <message>cannot reach db &amp; cache</message>
+  <exception><message>java.io.IOException: down</message><frame><class>app.Db</class></frame></exception>
+</record>
+</log>
+"#,
+    );
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].timestamp.as_deref(), Some("2024-03-01T12:00:03.500Z"));
+    assert_eq!(e[0].level.as_deref(), Some("ERROR"));
+    assert_eq!(e[0].component.as_deref(), Some("app.db"));
+    assert_eq!(
+        e[0].message,
+        "cannot reach db & cache\njava.io.IOException: down\napp.Db"
+    );
+    assert_eq!((e[0].line, e[0].end_line), (4, 12));
+}
+
+#[test]
+fn windows_events_and_log4j2_xml() {
+    let e = xml_entries(
+        r#"<Events>
+<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="Service Control Manager"/><EventID Qualifiers="16384">7036</EventID><Level>2</Level><TimeCreated SystemTime="2024-03-01T12:00:03.1234567Z"/><Execution ProcessID="640" ThreadID="3424"/><Computer>DESKTOP-1</Computer></System><EventData><Data Name="param1">Windows Update</Data><Data Name="param2">stopped</Data></EventData></Event>
+</Events>"#,
+    );
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].level.as_deref(), Some("ERROR"));
+    assert_eq!(
+        e[0].timestamp.as_deref(),
+        Some("2024-03-01T12:00:03.1234567Z")
+    );
+    assert_eq!(e[0].component.as_deref(), Some("Service Control Manager"));
+    assert_eq!(e[0].host.as_deref(), Some("DESKTOP-1"));
+    assert_eq!(e[0].pid.as_deref(), Some("640"));
+    assert_eq!(e[0].message, "Windows Update; stopped");
+
+    let e = xml_entries(
+        r#"<Events xmlns="http://logging.apache.org/log4j/2.0/events">
+<Event thread="main" level="WARN" loggerName="org.example.Cache" threadId="1">
+  <Instant epochSecond="1709294403" nanoOfSecond="250000000"/>
+  <Message>cache miss ratio high</Message>
+</Event>
+<Event thread="main" level="DEBUG" loggerName="org.example.Cache" threadId="1"><Instant epochSecond="1709294404" nanoOfSecond="0"/><Message>hit</Message></Event>
+</Events>"#,
+    );
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].timestamp.as_deref(), Some("2024-03-01T12:00:03.250Z"));
+    assert_eq!(
+        (e[0].level.as_deref(), e[0].component.as_deref()),
+        (Some("WARN"), Some("org.example.Cache"))
+    );
+    assert_eq!(e[0].message, "cache miss ratio high");
+    assert_eq!((e[1].line, e[1].level.as_deref()), (6, Some("DEBUG")));
+}
+
+#[test]
+fn xml_logs_cut_off_or_hostile() {
+    // A log cut off mid-record keeps its complete records, with a warning.
+    let text = "<log><record><level>INFO</level><message>one</message></record>\n<record><level>WARN</level><mess";
+    let doc = crate::parse(
+        docvec_types::Format::Log,
+        text.as_bytes(),
+        &Default::default(),
+    )
+    .expect("parses");
+    assert_eq!(doc.log_entries.len(), 1);
+    assert_eq!(doc.warnings.len(), 1, "{:?}", doc.warnings);
+    // Entities are not expanded: a billion-laughs document stays as small as it is.
+    let bomb = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+<log><record><level>INFO</level><message>&lol2;</message></record></log>"#;
+    let e = xml_entries(bomb);
+    assert_eq!(e[0].message, "&lol2;");
+    // Broken from the first record on: a clear error.
+    let err = crate::parse(
+        docvec_types::Format::Log,
+        b"<log><record><level>INFO</lvl></record></log>",
+        &Default::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("XML log"), "{err}");
+}
+
+#[test]
+fn xml_logs_are_sniffed_among_xml_files() {
+    use std::path::Path;
+    let head = br#"<?xml version="1.0"?><log><record><date>2024-01-01</date><level>INFO</level>"#;
+    assert_eq!(
+        crate::detect_format(Path::new("app.xml"), head),
+        Some(docvec_types::Format::Log)
+    );
+    assert_eq!(
+        crate::detect_format(
+            Path::new("pom.xml"),
+            b"<project><modelVersion>4.0.0</modelVersion>"
+        ),
+        None
+    );
+}
