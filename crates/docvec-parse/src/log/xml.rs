@@ -83,21 +83,17 @@ pub(crate) fn entries(text: &str, warnings: &mut Vec<String>) -> Result<Vec<LogE
             }
         };
         match event {
-            Event::Empty(e) if record.is_none() => {
-                if is_record(&e) {
-                    let mut fields = Fields::new();
-                    push_attributes(&e, "", &mut fields);
-                    let end = reader.buffer_position() as usize;
-                    out.push(entry(&fields, text, before, end, &line_of));
-                }
+            Event::Empty(e) if record.is_none() && is_record(&e) => {
+                let mut fields = Fields::new();
+                push_attributes(&e, "", &mut fields);
+                let end = reader.buffer_position() as usize;
+                out.push(entry(&fields, text, before, end, &line_of));
             }
-            Event::Start(e) if record.is_none() => {
-                if is_record(&e) {
-                    let mut fields = Fields::new();
-                    push_attributes(&e, "", &mut fields);
-                    record = Some((before, fields, vec![String::new()]));
-                    path.clear();
-                }
+            Event::Start(e) if record.is_none() && is_record(&e) => {
+                let mut fields = Fields::new();
+                push_attributes(&e, "", &mut fields);
+                record = Some((before, fields, vec![String::new()]));
+                path.clear();
             }
             Event::Start(e) => {
                 if let Some((_, fields, texts)) = record.as_mut() {
@@ -107,12 +103,9 @@ pub(crate) fn entries(text: &str, warnings: &mut Vec<String>) -> Result<Vec<LogE
                 }
             }
             Event::Empty(e) => {
-                if record.is_some() {
+                if let Some((_, fields, _)) = record.as_mut() {
                     path.push(local(&e));
-                    let key = path.join("/");
-                    if let Some((_, fields, _)) = record.as_mut() {
-                        push_attributes(&e, &key, fields);
-                    }
+                    push_attributes(&e, &path.join("/"), fields);
                     path.pop();
                 }
             }
@@ -179,20 +172,16 @@ fn push_attributes(e: &BytesStart<'_>, prefix: &str, fields: &mut Fields) {
             .map(|v| v.into_owned())
             .unwrap_or_else(|_| a.value.to_string());
         // log4j's `<log4j:data name="log4jmachinename" value="host"/>` names its own field.
-        if key == "value" {
-            if let Some(name) = &data_name {
-                fields.push((name.to_ascii_lowercase(), value.clone()));
-            }
+        if let Some(name) = data_name.as_ref().filter(|_| key == "value") {
+            fields.push((name.to_ascii_lowercase(), value.clone()));
         }
         fields.push((format!("{prefix}@{key}"), value));
     }
 }
 
 fn append(record: &mut Option<(usize, Fields, Vec<String>)>, s: &str) {
-    if let Some((_, _, texts)) = record.as_mut() {
-        if let Some(t) = texts.last_mut() {
-            t.push_str(s);
-        }
+    if let Some(t) = record.as_mut().and_then(|(_, _, texts)| texts.last_mut()) {
+        t.push_str(s);
     }
 }
 
