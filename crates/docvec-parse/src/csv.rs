@@ -17,7 +17,7 @@ const SNIFF_RECORDS: usize = 100;
 pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, ParseError> {
     let text = crate::decode_text(bytes, Format::Csv)?;
     let delimiter = detect_delimiter(&text);
-    let records = read_records(&text, delimiter, max_rows)?;
+    let (records, record_lines) = read_records(&text, delimiter, max_rows)?;
     let Some(width) = modal_width(records.iter().map(Vec::len)) else {
         return Err(ParseError::NoText("the file holds no records".into()));
     };
@@ -58,13 +58,20 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         .rposition(|r| r.len() == width)
         .unwrap_or(header_at);
     let mut rows = Vec::new();
-    for r in &records[header_at + 1..=last] {
+    let mut source_rows = Vec::new();
+    for (i, r) in records
+        .iter()
+        .enumerate()
+        .take(last + 1)
+        .skip(header_at + 1)
+    {
         if r.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         let mut row: Vec<String> = r.iter().map(|c| c.trim().to_string()).collect();
         row.resize(width, String::new());
         rows.push(row);
+        source_rows.push(record_lines[i]);
     }
 
     let mut doc = ParsedDocument::new(Format::Csv);
@@ -103,6 +110,7 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         header,
         rows,
         header_row: header_at as u32 + 1,
+        source_rows,
         delimiter: Some(delimiter as char),
     };
     doc.sections.push(table_section(&table, None));
@@ -181,20 +189,39 @@ fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
         .from_reader(text.as_bytes())
 }
 
+/// The records of the file with the 1-based line each starts on.
 fn read_records(
     text: &str,
     delimiter: u8,
     max_rows: usize,
-) -> Result<Vec<Vec<String>>, ParseError> {
+) -> Result<(Vec<Vec<String>>, Vec<u32>), ParseError> {
     let mut out = Vec::new();
+    let mut lines = Vec::new();
+    // The reader's own line count skips blank lines; counting newlines before the record's byte
+    // offset gives the line an editor shows.
+    let (mut line, mut counted) = (1u32, 0usize);
     for record in reader(text, delimiter).records().take(max_rows) {
         let record = record.map_err(|e| ParseError::Corrupt {
             format: Format::Csv,
             cause: e.to_string(),
         })?;
+        let mut byte = record.position().map_or(counted, |p| p.byte() as usize);
+        // The position is where the reader resumed, before any blank lines it then skipped.
+        while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+            byte += 1;
+        }
+        if byte > counted {
+            line += bytecount(&text.as_bytes()[counted..byte.min(text.len())]);
+            counted = byte.min(text.len());
+        }
+        lines.push(line);
         out.push(record.iter().map(str::to_string).collect());
     }
-    Ok(out)
+    Ok((out, lines))
+}
+
+fn bytecount(bytes: &[u8]) -> u32 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u32
 }
 
 /// The most common field count among records with more than one field (ties: the wider).

@@ -128,11 +128,13 @@ fn sheet_table(
         })
         .collect();
     let mut rows = Vec::new();
+    let mut source_rows = Vec::new();
     let mut types = vec![ColumnType::Empty; width];
-    for r in &cells[header_at + 1..=last] {
+    for (i, r) in cells.iter().enumerate().take(last + 1).skip(header_at + 1) {
         if filled(r) == 0 {
             continue;
         }
+        source_rows.push(first_row + i as u32 + 1);
         let mut row = Vec::with_capacity(width);
         for (i, t) in types.iter_mut().enumerate() {
             let (v, ty) = r
@@ -168,6 +170,7 @@ fn sheet_table(
         rows,
         column_types: types,
         header_row: first_row + header_at as u32 + 1,
+        source_rows,
         delimiter: None,
     };
     Some((table, notes))

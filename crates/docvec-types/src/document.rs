@@ -188,6 +188,10 @@ pub struct Table {
     pub column_types: Vec<ColumnType>,
     /// 1-based record (CSV) or row (sheet) number of the header in the source.
     pub header_row: u32,
+    /// Where each row stands in the source: the 1-based line a CSV record starts on, or the 1-based
+    /// sheet row (blank rows are skipped, so rows are not numbered from the header).
+    #[serde(default)]
+    pub source_rows: Vec<u32>,
     /// The field separator found in a CSV file.
     pub delimiter: Option<char>,
 }

@@ -4,6 +4,7 @@
 //! no I/O, no async, no heavy dependencies.
 
 mod document;
+mod enrich;
 mod format;
 mod hit;
 
@@ -11,6 +12,7 @@ pub use document::{
     ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, ColumnType, EndpointKind, LogEntry,
     ParsedDocument, Section, Table,
 };
+pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
 pub use format::Format;
 pub use hit::SearchHit;
 

@@ -1,0 +1,105 @@
+//! Keyphrases by YAKE (Campos et al., 2020): a statistical, corpus-free method that scores each 1-3 word
+//! phrase from its terms' casing, position, frequency, spread over sentences and the variety of their
+//! neighbours. It needs no model and no other documents, so each document and chunk is tagged on its own.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+use docvec_types::{Tag, TagKind};
+use yake_rust::{Config, StopWords, get_n_best};
+
+fn stop_words() -> &'static StopWords {
+    static SW: OnceLock<StopWords> = OnceLock::new();
+    SW.get_or_init(|| StopWords::predefined("en").expect("the `en` feature is enabled"))
+}
+
+/// Up to `n` keyphrases of `text`, most relevant first, as tags with a relevance in (0, 1]. Only the
+/// first `max_chars` characters are read, which bounds the cost on very long documents.
+pub fn keyphrases(text: &str, n: usize, max_chars: usize) -> Vec<Tag> {
+    if n == 0 || text.trim().is_empty() {
+        return Vec::new();
+    }
+    let text = match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
+    let config = Config {
+        ngrams: 3,
+        ..Config::default()
+    };
+    // Ask for more than n: some candidates are dropped below (numbers, ids, one-letter noise).
+    let Ok(found) = catch_unwind(AssertUnwindSafe(|| {
+        get_n_best(n * 3, text, stop_words(), &config)
+    })) else {
+        // YAKE sorts by a score that is NaN on some degenerate inputs; such a text gets no keyphrases.
+        return Vec::new();
+    };
+    let mut out: Vec<Tag> = Vec::with_capacity(n);
+    for item in found {
+        let name = normalise(&item.keyword);
+        if !worth_keeping(&name) || out.iter().any(|t| t.name == name) {
+            continue;
+        }
+        out.push(Tag {
+            name,
+            kind: TagKind::Keyphrase,
+            score: Some((1.0 / (1.0 + item.score.max(0.0))) as f32),
+        });
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+/// Lower case with single spaces: how every tag name is stored and matched.
+pub fn normalise(tag: &str) -> String {
+    tag.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Phrases of letters: identifiers full of digits (block ids, hashes, addresses) are not topics.
+fn worth_keeping(phrase: &str) -> bool {
+    let letters = phrase.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = phrase.chars().filter(|c| c.is_ascii_digit()).count();
+    letters >= 3 && digits * 3 <= letters && phrase.chars().count() <= 60
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_topic_of_a_paragraph() {
+        let text = "Google is acquiring data science community Kaggle. Sources tell us that Google is \
+                    acquiring Kaggle, a platform that hosts data science and machine learning competitions. \
+                    Kaggle co-founder CEO Anthony Goldbloom declined to deny that the acquisition is happening.";
+        let tags = keyphrases(text, 5, 10_000);
+        let names: Vec<&str> = tags.iter().map(|t| t.name.as_str()).collect();
+        assert!(names.iter().any(|n| n.contains("kaggle")), "{names:?}");
+        assert!(names.iter().any(|n| n.contains("google")), "{names:?}");
+        assert!(tags.len() <= 5);
+        assert!(tags.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(tags.iter().all(|t| t.kind == TagKind::Keyphrase));
+    }
+
+    #[test]
+    fn drops_ids_and_handles_degenerate_text() {
+        let tags = keyphrases(
+            "blk_-1608999687919862906 blk_-1608999687919862906 served block blk_7503483334202473044",
+            5,
+            10_000,
+        );
+        assert!(tags.iter().all(|t| !t.name.contains("blk_")), "{tags:?}");
+        assert!(keyphrases("", 5, 100).is_empty());
+        assert!(keyphrases("!!! ??? ...", 5, 100).is_empty());
+        assert!(keyphrases("a", 5, 100).is_empty());
+    }
+
+    #[test]
+    fn normalises_names() {
+        assert_eq!(normalise("  Data   Science "), "data science");
+    }
+}
