@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use docvec_engine::{
-    Access, Config, EndpointFilter, Engine, IngestEvent, IngestOptions, LogFilter,
+    Access, ChunkFilter, Config, EndpointFilter, Engine, FactFilter, FactKind, IngestEvent,
+    IngestOptions, LogFilter, TagFilter, TagKind,
 };
 
 /// Exit status when a run finished but some files could not be ingested.
@@ -64,6 +65,55 @@ enum Command {
         /// Number of hits.
         #[arg(short, default_value_t = 10)]
         k: usize,
+        /// Only chunks carrying this tag, on their document or themselves (repeatable: all must match).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Only documents of this format: pdf, markdown, html, text, log, csv, spreadsheet, openapi,
+        /// postman (repeatable: any may match).
+        #[arg(long = "format")]
+        formats: Vec<String>,
+        /// Only this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        /// Only documents whose path starts with this.
+        #[arg(long)]
+        path_prefix: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tags (formats, tags given at ingest, keyphrases) with how many documents and chunks carry
+    /// them.
+    Tags {
+        /// Only tags of this kind: format, user or keyphrase.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only tags of this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        /// Only tags starting with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List facts (Label: value lines, numeric table cells) with the evidence of where each stands.
+    Facts {
+        /// Only facts of this document (id or path).
+        #[arg(long)]
+        document: Option<String>,
+        /// Only facts with this key (label or column header; case and spacing ignored).
+        #[arg(long)]
+        key: Option<String>,
+        /// Only facts about this subject (a table row's label).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only table_cell or label_value facts.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
         #[arg(long)]
         json: bool,
     },
@@ -198,9 +248,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Search { query, k, json } => {
+        Command::Search {
+            query,
+            k,
+            tags,
+            formats,
+            document,
+            path_prefix,
+            json,
+        } => {
+            for f in &formats {
+                f.parse::<docvec_engine::Format>()
+                    .map_err(|e| anyhow::anyhow!("--format {f}: {e}"))?;
+            }
+            let filter = ChunkFilter {
+                tags,
+                formats,
+                document: document.map(document_arg),
+                path_prefix: path_prefix.map(|p| {
+                    std::fs::canonicalize(&p)
+                        .map(|c| c.to_string_lossy().into_owned())
+                        .unwrap_or(p)
+                }),
+            };
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let hits = engine.search(&query, k).await?;
+            let hits = engine.search_filtered(&query, k, &filter).await?;
             emit(json, &hits, |v| output::print_hits(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
@@ -295,6 +367,61 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .await?;
             emit(json, &rows, |v| output::print_endpoints(v))?;
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tags {
+            kind,
+            document,
+            prefix,
+            limit,
+            json,
+        } => {
+            let kind = kind
+                .map(|k| {
+                    TagKind::parse(&k).ok_or_else(|| {
+                        anyhow::anyhow!("--kind {k}: expected format, user or keyphrase")
+                    })
+                })
+                .transpose()?;
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let filter = TagFilter {
+                kind,
+                document: document.map(document_arg),
+                prefix,
+                limit: Some(limit),
+            };
+            let rows = engine.tags(&filter).await?;
+            emit(json, &rows, |v| output::print_tags(v))?;
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Facts {
+            document,
+            key,
+            subject,
+            kind,
+            limit,
+            json,
+        } => {
+            let kind = match kind.as_deref() {
+                None => None,
+                Some("table_cell") => Some(FactKind::TableCell),
+                Some("label_value") => Some(FactKind::LabelValue),
+                Some(other) => {
+                    anyhow::bail!("--kind {other}: expected table_cell or label_value")
+                }
+            };
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let filter = FactFilter {
+                document: document.map(document_arg),
+                key,
+                subject,
+                kind,
+                limit: Some(limit),
+            };
+            let rows = engine.facts(&filter).await?;
+            emit(json, &rows, |v| output::print_facts(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }

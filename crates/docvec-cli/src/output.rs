@@ -1,7 +1,8 @@
 //! Human-readable output of the CLI.
 
 use docvec_engine::{
-    EndpointRow, Engine, FileOutcome, IngestReport, LogRow, SearchHit, Stats, TableRow,
+    EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, SearchHit, Stats, TableRow,
+    TagCount,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -155,4 +156,63 @@ pub fn print_tables(tables: &[TableRow], rows: usize) {
         }
     }
     println!("{} tables", tables.len());
+}
+
+pub fn print_tags(rows: &[TagCount]) {
+    if rows.is_empty() {
+        println!("no tags");
+        return;
+    }
+    println!("{:>9} {:>7}  {:9}  tag", "documents", "chunks", "kind");
+    for t in rows {
+        println!(
+            "{:>9} {:>7}  {:9}  {}",
+            t.documents,
+            t.chunks,
+            t.kind.as_str(),
+            t.name
+        );
+    }
+}
+
+pub fn print_facts(rows: &[FactRow]) {
+    if rows.is_empty() {
+        println!("no facts");
+        return;
+    }
+    for r in rows {
+        let f = &r.fact;
+        let e = &f.evidence;
+        let mut at = Vec::new();
+        if let Some(p) = e.page {
+            at.push(format!("page {p}"));
+        }
+        if let Some(s) = &e.sheet {
+            at.push(format!("sheet {s}"));
+        }
+        match (e.row, e.column) {
+            (Some(row), Some(col)) => at.push(format!("row {row} column {col}")),
+            _ => {
+                if let Some(l) = e.line {
+                    at.push(format!("line {l}"));
+                }
+            }
+        }
+        if let (Some(s), Some(end)) = (e.char_start, e.char_end) {
+            at.push(format!("chars {s}..{end}"));
+        }
+        let subject = f
+            .subject
+            .as_ref()
+            .map(|s| format!("{s} | "))
+            .unwrap_or_default();
+        println!(
+            "#{}  {subject}{}: {}    [{}, {}]",
+            r.id,
+            f.key,
+            f.value,
+            r.document_path,
+            at.join(", ")
+        );
+    }
 }

@@ -70,6 +70,13 @@ pub struct IngestConfig {
     pub max_table_rows: usize,
     /// Bytes a compressed container (XLSX, ODS) may inflate to before it is refused as a zip bomb.
     pub max_decompressed_bytes: u64,
+    /// Deepest nesting of arrays and objects an API description (JSON or YAML) may have.
+    pub max_nesting_depth: usize,
+    /// Keyphrase tags kept per document and per chunk (0 turns them off).
+    pub keyphrases_per_document: usize,
+    pub keyphrases_per_chunk: usize,
+    /// Facts kept per document; the rest are left out with a warning.
+    pub max_facts_per_document: usize,
 }
 
 impl Default for IngestConfig {
@@ -80,6 +87,10 @@ impl Default for IngestConfig {
             follow_symlinks: true,
             max_table_rows: 1_000_000,
             max_decompressed_bytes: 1024 * 1024 * 1024,
+            max_nesting_depth: 64,
+            keyphrases_per_document: 10,
+            keyphrases_per_chunk: 5,
+            max_facts_per_document: 10_000,
         }
     }
 }
@@ -220,6 +231,12 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_MAX_TABLE_ROWS") {
             self.ingest.max_table_rows = parse("DOCVEC_MAX_TABLE_ROWS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_NESTING_DEPTH") {
+            self.ingest.max_nesting_depth = parse("DOCVEC_MAX_NESTING_DEPTH", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_FACTS_PER_DOCUMENT") {
+            self.ingest.max_facts_per_document = parse("DOCVEC_MAX_FACTS_PER_DOCUMENT", v)?;
         }
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);

@@ -22,9 +22,10 @@ use docvec_store::Store;
 
 pub use config::{Config, IngestConfig, ModelConfig};
 pub use docvec_store::{
-    DocumentRow, EndpointFilter, EndpointRow, LogFilter, LogRow, Stats, TableRow,
+    ChunkFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter, FactRow, LogFilter, LogRow,
+    Stats, TableRow, TagCount, TagFilter,
 };
-pub use docvec_types::{Format, SearchHit};
+pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
@@ -204,6 +205,21 @@ impl Engine {
         filter: &EndpointFilter,
     ) -> Result<Vec<EndpointRow>, EngineError> {
         Ok(self.store.endpoints(filter).await?)
+    }
+
+    /// Tags with how many documents and chunks carry them.
+    pub async fn tags(&self, filter: &TagFilter) -> Result<Vec<TagCount>, EngineError> {
+        Ok(self.store.tags(filter).await?)
+    }
+
+    /// Facts found in the stored documents, with their evidence.
+    pub async fn facts(&self, filter: &FactFilter) -> Result<Vec<FactRow>, EngineError> {
+        Ok(self.store.facts(filter).await?)
+    }
+
+    /// One fact with its evidence, by id.
+    pub async fn evidence(&self, id: i64) -> Result<Option<FactRow>, EngineError> {
+        Ok(self.store.evidence(id).await?)
     }
 
     /// Save the index and release the data directory.

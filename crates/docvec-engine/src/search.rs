@@ -1,5 +1,8 @@
 //! Semantic search over the local index.
 
+use std::collections::HashSet;
+
+use docvec_store::ChunkFilter;
 use docvec_types::{Format, SearchHit};
 
 use crate::sync::{blocking, poisoned};
@@ -11,6 +14,18 @@ pub const MAX_K: usize = 1000;
 impl Engine {
     /// The `k` chunks nearest to `query` in meaning, best first.
     pub async fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
+        self.search_filtered(query, k, &ChunkFilter::default())
+            .await
+    }
+
+    /// The `k` chunks nearest to `query` among those `filter` allows. The filter is resolved before
+    /// the top k is chosen, so k hits come back whenever k chunks match it.
+    pub async fn search_filtered(
+        &self,
+        query: &str,
+        k: usize,
+        filter: &ChunkFilter,
+    ) -> Result<Vec<SearchHit>, EngineError> {
         let query = query.trim();
         if query.is_empty() {
             return Err(EngineError::Config("the query is empty".into()));
@@ -25,7 +40,18 @@ impl Engine {
         let embedder = self.embedder.clone();
         let q = query.to_string();
         let vector = blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await?;
-        self.search_vector(vector, self.embedder.model_id(), k)
+        let allowed = if filter.is_empty() {
+            None
+        } else {
+            Some(
+                self.store
+                    .chunk_ids_matching(filter)
+                    .await?
+                    .into_iter()
+                    .collect::<HashSet<i64>>(),
+            )
+        };
+        self.search_vector_among(vector, self.embedder.model_id(), k, allowed)
             .await
     }
 
@@ -36,6 +62,16 @@ impl Engine {
         model_id: &str,
         k: usize,
     ) -> Result<Vec<SearchHit>, EngineError> {
+        self.search_vector_among(vector, model_id, k, None).await
+    }
+
+    async fn search_vector_among(
+        &self,
+        vector: Vec<f32>,
+        model_id: &str,
+        k: usize,
+        allowed: Option<HashSet<i64>>,
+    ) -> Result<Vec<SearchHit>, EngineError> {
         let index_model = self.index.read().map_err(poisoned)?.info().model_id.clone();
         if model_id != index_model {
             return Err(EngineError::Config(format!(
@@ -43,7 +79,14 @@ impl Engine {
             )));
         }
         let idx = self.index.clone();
-        let found = blocking(move || Ok(idx.read().map_err(poisoned)?.search(&vector, k)?)).await?;
+        let found = blocking(move || {
+            let index = idx.read().map_err(poisoned)?;
+            Ok(match &allowed {
+                Some(ids) => index.search_among(&vector, k, ids)?,
+                None => index.search(&vector, k)?,
+            })
+        })
+        .await?;
         let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
         let rows = self.store.chunk_hits(&ids).await?;
         let mut hits = Vec::with_capacity(found.len());

@@ -346,6 +346,10 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
             endpoints: &[],
             log_entries: &[],
             tables: &[],
+            media_type: "text/markdown",
+            document_tags: &[],
+            chunk_tags: &[],
+            facts: &[],
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;

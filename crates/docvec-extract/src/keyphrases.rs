@@ -37,7 +37,8 @@ pub fn keyphrases(text: &str, n: usize, max_chars: usize) -> Vec<Tag> {
     let mut out: Vec<Tag> = Vec::with_capacity(n);
     for item in found {
         let name = normalise(&item.keyword);
-        if !worth_keeping(&name) || out.iter().any(|t| t.name == name) {
+        // "json import sys" next to "json import" says nothing new: keep the better-ranked one.
+        if !worth_keeping(&name) || out.iter().any(|t| overlaps(&t.name, &name)) {
             continue;
         }
         out.push(Tag {
@@ -58,6 +59,12 @@ pub fn normalise(tag: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// Whether one phrase holds the other as whole words.
+fn overlaps(a: &str, b: &str) -> bool {
+    let padded = |s: &str| format!(" {s} ");
+    padded(a).contains(&padded(b)) || padded(b).contains(&padded(a))
 }
 
 /// Phrases of letters: identifiers full of digits (block ids, hashes, addresses) are not topics.
@@ -96,6 +103,21 @@ mod tests {
         assert!(keyphrases("", 5, 100).is_empty());
         assert!(keyphrases("!!! ??? ...", 5, 100).is_empty());
         assert!(keyphrases("a", 5, 100).is_empty());
+    }
+
+    #[test]
+    fn phrases_inside_kept_ones_are_dropped() {
+        assert!(overlaps("json import", "json import sys"));
+        assert!(overlaps("code block shows", "code block"));
+        assert!(!overlaps("code", "codebase"));
+        let text = "Preprocessors mutate the book. A preprocessor reads the book as JSON from stdin \
+                    and writes the book as JSON to stdout. The book JSON holds chapters.";
+        let tags = keyphrases(text, 5, 10_000);
+        for (i, a) in tags.iter().enumerate() {
+            for b in &tags[i + 1..] {
+                assert!(!overlaps(&a.name, &b.name), "{} / {}", a.name, b.name);
+            }
+        }
     }
 
     #[test]

@@ -202,24 +202,50 @@ impl VectorIndex {
         Ok(self.search_graph(query, k, ef))
     }
 
+    /// The `k` nearest live vectors among `allowed` (a search filter resolved to chunk ids). Exact over
+    /// the allowed vectors while they are few enough to scan, else the graph walk skips the others: k
+    /// hits come back whenever k allowed vectors exist.
+    pub fn search_among(
+        &self,
+        query: &[f32],
+        k: usize,
+        allowed: &std::collections::HashSet<i64>,
+    ) -> Result<Vec<(i64, f32)>, IndexError> {
+        self.check_dimension(query)?;
+        if k == 0 || allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keep = |id: usize| allowed.contains(&(id as i64)) && !self.deleted.contains(&id);
+        if self.len() <= EXACT_SEARCH_MAX || allowed.len() <= EXACT_SEARCH_MAX {
+            let scored = self
+                .hnsw
+                .get_point_indexation()
+                .into_iter()
+                .filter(|p| keep(p.get_origin_id()))
+                .map(|p| (p.get_origin_id() as i64, distance::dot(query, p.get_v())))
+                .collect();
+            return Ok(top_k(scored, k));
+        }
+        let ef = self.info.params.ef_search.max(k);
+        let filter = |id: &usize| keep(*id);
+        Ok(self
+            .hnsw
+            .search_filter(query, k, ef, Some(&filter))
+            .into_iter()
+            .map(|n| (n.d_id as i64, 1.0 - n.distance))
+            .collect())
+    }
+
     /// The `k` nearest live vectors by scanning all of them: exact, the ground truth for the graph.
     pub fn search_exact(&self, query: &[f32], k: usize) -> Vec<(i64, f32)> {
-        let mut scored: Vec<(i64, f32)> = self
+        let scored = self
             .hnsw
             .get_point_indexation()
             .into_iter()
             .filter(|p| !self.deleted.contains(&p.get_origin_id()))
             .map(|p| (p.get_origin_id() as i64, distance::dot(query, p.get_v())))
             .collect();
-        let k = k.min(scored.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        let order = |a: &(i64, f32), b: &(i64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        scored.select_nth_unstable_by(k - 1, order);
-        scored.truncate(k);
-        scored.sort_by(order);
-        scored
+        top_k(scored, k)
     }
 
     /// The approximate `k` nearest live vectors through the HNSW graph (deleted ids filtered inside the
@@ -289,3 +315,16 @@ pub(crate) fn tune(hnsw: &mut Hnsw<'static, f32, UnitDot>) {
 
 #[cfg(test)]
 mod tests;
+
+/// The `k` best of `scored`, best first (ties by id, so results are deterministic).
+fn top_k(mut scored: Vec<(i64, f32)>, k: usize) -> Vec<(i64, f32)> {
+    let k = k.min(scored.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let order = |a: &(i64, f32), b: &(i64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    scored.select_nth_unstable_by(k - 1, order);
+    scored.truncate(k);
+    scored.sort_by(order);
+    scored
+}

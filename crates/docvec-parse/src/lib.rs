@@ -68,6 +68,9 @@ pub struct ParseOptions {
     pub max_table_rows: usize,
     /// Bytes a compressed container (XLSX, ODS) may inflate to; more is refused as a zip bomb.
     pub max_decompressed_bytes: u64,
+    /// Deepest nesting of arrays and objects in a JSON or YAML document (at most 128, the JSON
+    /// reader's own bound, which keeps a deeply nested file from overflowing the stack).
+    pub max_nesting_depth: usize,
 }
 
 impl Default for ParseOptions {
@@ -77,6 +80,7 @@ impl Default for ParseOptions {
             pdf_password: None,
             max_table_rows: 1_000_000,
             max_decompressed_bytes: 1024 * 1024 * 1024,
+            max_nesting_depth: 64,
         }
     }
 }
@@ -155,7 +159,7 @@ pub fn parse(
         Format::Text => text::parse(bytes),
         Format::Markdown => markdown::parse(bytes),
         Format::Html => html::parse(bytes),
-        Format::Openapi | Format::Postman => api::parse(format, bytes),
+        Format::Openapi | Format::Postman => api::parse(format, bytes, options.max_nesting_depth),
         Format::Log => log::parse(bytes),
         Format::Csv => csv::parse(bytes, options.max_table_rows),
         Format::Spreadsheet => sheet::parse(bytes, options),

@@ -25,9 +25,32 @@ pub(crate) fn parse(bytes: &[u8], options: &ParseOptions) -> Result<ParsedDocume
     let mut doc = ParsedDocument::new(Format::Spreadsheet);
     let names = book.sheet_names();
     doc.metadata.insert("sheets".into(), names.len().into());
+    let mut repaired = None;
     for name in names {
         let range = match book.worksheet_range(&name) {
             Ok(r) => r,
+            // Some writers (R's writexl, here readxl's own sample) pad numbers: `<v> 41</v>`. Excel
+            // reads them; calamine refuses, so the sheet is read again from a copy with them trimmed.
+            Err(e) if bytes.starts_with(b"PK") && e.to_string().contains("float") => {
+                if repaired.is_none() {
+                    repaired = Some(trim_padded_values(bytes).and_then(|b| {
+                        open_workbook_auto_from_rs(Cursor::new(b)).map_err(|e| e.to_string())
+                    }));
+                }
+                match repaired.as_mut().map(|r| r.as_mut()) {
+                    Some(Ok(fixed)) => match fixed.worksheet_range(&name) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            doc.warnings.push(format!("sheet {name}: {e}"));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        doc.warnings.push(format!("sheet {name}: {e}"));
+                        continue;
+                    }
+                }
+            }
             Err(e) => {
                 doc.warnings.push(format!("sheet {name}: {e}"));
                 continue;
@@ -207,6 +230,39 @@ fn cell(c: &Data) -> (String, ColumnType) {
         Data::DurationIso(s) => (s.clone(), ColumnType::Text),
         Data::Error(e) => (format!("#{e:?}"), ColumnType::Text),
     }
+}
+
+/// A copy of an XLSX whose worksheet values have no padding around them (`<v> 41</v>` becomes
+/// `<v>41</v>`). Only called after the size check, so the inflated sheets are bounded.
+fn trim_padded_values(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let padded = regex::Regex::new(r"<v>\s+|\s+</v>").map_err(|e| e.to_string())?;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| e.to_string())?;
+        let name = entry.name().map_err(|e| e.to_string())?.to_string();
+        if name.starts_with("xl/worksheets/") && name.ends_with(".xml") {
+            let mut xml = String::new();
+            entry.read_to_string(&mut xml).map_err(|e| e.to_string())?;
+            let fixed =
+                padded.replace_all(
+                    &xml,
+                    |c: &regex::Captures| {
+                        if c[0].starts_with('<') { "<v>" } else { "</v>" }
+                    },
+                );
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            out.start_file(name, options).map_err(|e| e.to_string())?;
+            out.write_all(fixed.as_bytes()).map_err(|e| e.to_string())?;
+        } else {
+            drop(entry);
+            let raw = zip.by_index_raw(i).map_err(|e| e.to_string())?;
+            out.raw_copy_file(raw).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(out.finish().map_err(|e| e.to_string())?.into_inner())
 }
 
 /// Refuse a zip whose entries would decompress to more than `limit` bytes (sizes from the central

@@ -6,6 +6,8 @@
 //! either the old or the new version and a log that says which vectors the index must hold.
 
 mod api;
+mod enrich;
+mod filter;
 mod logs;
 mod read;
 mod schema;
@@ -21,6 +23,8 @@ use sqlx::sqlite::{
 };
 
 pub use api::{EndpointFilter, EndpointRow};
+pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
+pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow};
 pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
 pub use tables::TableRow;

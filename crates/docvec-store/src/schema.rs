@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "document tables",
         include_str!("../../../migrations/sqlite/0004_document_tables.sql"),
     ),
+    (
+        5,
+        "artifacts tags facts evidence",
+        include_str!("../../../migrations/sqlite/0005_artifacts_tags_facts.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

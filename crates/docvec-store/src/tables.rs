@@ -23,8 +23,8 @@ pub(crate) async fn insert_tables(
 ) -> Result<(), StoreError> {
     for (ordinal, t) in tables.iter().enumerate() {
         sqlx::query(
-            "INSERT INTO document_tables (document_id, ordinal, name, header, column_types, rows, row_count, column_count, header_row, delimiter)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO document_tables (document_id, ordinal, name, header, column_types, rows, row_count, column_count, header_row, delimiter, source_rows)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(document_id)
         .bind(ordinal as i64)
@@ -36,6 +36,7 @@ pub(crate) async fn insert_tables(
         .bind(t.header.len() as i64)
         .bind(t.header_row as i64)
         .bind(t.delimiter.map(String::from))
+        .bind(json(&t.source_rows))
         .execute(&mut *tx)
         .await?;
     }
@@ -43,7 +44,7 @@ pub(crate) async fn insert_tables(
 }
 
 /// JSON text of a value for the JSON columns (these types always serialise).
-fn json<T: Serialize + ?Sized>(v: &T) -> String {
+pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
@@ -72,6 +73,8 @@ impl Store {
                             .map_err(corrupt)?,
                         rows: serde_json::from_str(r.try_get("rows")?).map_err(corrupt)?,
                         header_row: r.try_get::<i64, _>("header_row")? as u32,
+                        source_rows: serde_json::from_str(r.try_get("source_rows")?)
+                            .map_err(corrupt)?,
                         delimiter: delimiter.and_then(|d| d.chars().next()),
                     },
                 })

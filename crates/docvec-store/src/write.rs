@@ -1,6 +1,6 @@
 //! Writes: a whole document in one transaction, and deletes, each logged for the vector index.
 
-use docvec_types::{ApiEndpoint, Format, LogEntry, Table};
+use docvec_types::{ApiEndpoint, Fact, Format, LogEntry, Table, Tag};
 use sqlx::Row;
 
 use crate::{Store, StoreError, now_ms, vector_to_blob};
@@ -24,6 +24,13 @@ pub struct NewDocument<'a> {
     pub log_entries: &'a [LogEntry],
     /// Tables of the document, stored with header, rows and column types.
     pub tables: &'a [Table],
+    /// Media type of the source file, for its `artifacts` row.
+    pub media_type: &'a str,
+    /// Tags of the document (format, user, keyphrases) and of each chunk, in chunk order.
+    pub document_tags: &'a [Tag],
+    pub chunk_tags: &'a [Vec<Tag>],
+    /// Facts with their evidence.
+    pub facts: &'a [Fact],
 }
 
 pub struct NewSection<'a> {
@@ -152,6 +159,26 @@ impl Store {
         crate::api::insert_endpoints(&mut tx, doc.id, doc.endpoints).await?;
         crate::logs::insert_log_entries(&mut tx, doc.id, doc.log_entries).await?;
         crate::tables::insert_tables(&mut tx, doc.id, doc.tables).await?;
+        let artifact = crate::enrich::NewArtifact {
+            uri: doc.path,
+            content_hash: doc.content_hash,
+            size_bytes: doc.size_bytes,
+            media_type: doc.media_type,
+        };
+        let artifact_id = crate::enrich::insert_artifact(&mut tx, doc.id, &artifact, now).await?;
+        let tags: Vec<(Option<u32>, &Tag)> = doc
+            .document_tags
+            .iter()
+            .map(|t| (None, t))
+            .chain(
+                doc.chunk_tags
+                    .iter()
+                    .zip(&doc.chunks)
+                    .flat_map(|(tags, c)| tags.iter().map(move |t| (Some(c.ordinal), t))),
+            )
+            .collect();
+        crate::enrich::insert_tags(&mut tx, doc.id, &tags).await?;
+        crate::enrich::insert_facts(&mut tx, doc.id, artifact_id, doc.facts).await?;
         tx.commit().await?;
         Ok(PutOutcome {
             chunk_ids,

@@ -49,6 +49,10 @@ fn doc<'a>(
         endpoints: &[],
         log_entries: &[],
         tables: &[],
+        media_type: "text/markdown",
+        document_tags: &[],
+        chunk_tags: &[],
+        facts: &[],
     }
 }
 
@@ -477,6 +481,7 @@ async fn tables_round_trip_with_their_document() {
         ],
         column_types: vec![ColumnType::Text, ColumnType::Integer],
         header_row: 3,
+        source_rows: vec![4, 6],
         delimiter: Some(';'),
     };
     let tables = [table.clone()];
@@ -490,4 +495,152 @@ async fn tables_round_trip_with_their_document() {
     assert!(store.tables(Some("/other.csv")).await.unwrap().is_empty());
     store.delete_document("/t.csv").await.unwrap();
     assert!(store.tables(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn tags_facts_and_evidence_round_trip_and_filter_chunks() {
+    use docvec_store::{ChunkFilter, FactFilter, TagFilter};
+    use docvec_types::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [1.0f32, 0.0];
+    let tag = |name: &str, kind| Tag {
+        name: name.into(),
+        kind,
+        score: (kind == TagKind::Keyphrase).then_some(0.5),
+    };
+    let fact = |key: &str, value: &str, line| Fact {
+        key: key.into(),
+        value: value.into(),
+        subject: None,
+        number: value.parse().ok(),
+        unit: None,
+        kind: FactKind::LabelValue,
+        evidence: Evidence {
+            section: None,
+            page: None,
+            sheet: None,
+            table: None,
+            row: None,
+            column: None,
+            line: Some(line),
+            char_start: Some(10),
+            char_end: Some(20),
+            scope: Some(SpanScope::File),
+            snippet: format!("{key}: {value}"),
+        },
+    };
+    // Quotes and SQL in values are data, never statements.
+    let doc_tags = [
+        tag("markdown", TagKind::Format),
+        tag("o'brien\"; drop table tags; --", TagKind::User),
+        tag("vector search", TagKind::Keyphrase),
+    ];
+    let chunk_tags = [vec![tag("hnsw graph", TagKind::Keyphrase)], vec![]];
+    let facts = [
+        fact("Max  Size", "256", 3),
+        fact("Owner", "x' OR '1'='1", 5),
+    ];
+    let mut a = doc(
+        "/a.md",
+        "h",
+        vec![chunk(0, "a0", &v), chunk(1, "a1", &v)],
+        &meta,
+    );
+    a.document_tags = &doc_tags;
+    a.chunk_tags = &chunk_tags;
+    a.facts = &facts;
+    store.put_document(&a).await.unwrap();
+    let b_tags = [tag("markdown", TagKind::Format)];
+    let mut b = doc("/b.md", "h", vec![chunk(0, "b0", &v)], &meta);
+    b.document_tags = &b_tags;
+    store.put_document(&b).await.unwrap();
+
+    let all = store.tags(&TagFilter::default()).await.unwrap();
+    let markdown = all.iter().find(|t| t.name == "markdown").unwrap();
+    assert_eq!((markdown.documents, markdown.chunks), (2, 0));
+    let hnsw = all.iter().find(|t| t.name == "hnsw graph").unwrap();
+    assert_eq!(
+        (hnsw.kind, hnsw.documents, hnsw.chunks),
+        (TagKind::Keyphrase, 1, 1)
+    );
+    assert!(all.iter().any(|t| t.name.starts_with("o'brien")));
+    let only_kp = store
+        .tags(&TagFilter {
+            kind: Some(TagKind::Keyphrase),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(only_kp.len(), 2);
+    assert_eq!(store.document_tags("/a.md").await.unwrap(), doc_tags);
+
+    // A document tag allows all its chunks; a chunk tag only that chunk.
+    let ids = |f: ChunkFilter| {
+        let store = store.clone();
+        async move { store.chunk_ids_matching(&f).await.unwrap().len() }
+    };
+    let by_tag = |t: &str| ChunkFilter {
+        tags: vec![t.into()],
+        ..Default::default()
+    };
+    assert_eq!(ids(by_tag("markdown")).await, 3);
+    assert_eq!(ids(by_tag("Vector  Search")).await, 2);
+    assert_eq!(ids(by_tag("hnsw graph")).await, 1);
+    assert_eq!(ids(by_tag("o'brien\"; drop table tags; --")).await, 2);
+    assert_eq!(ids(by_tag("nothing")).await, 0);
+    let mut both = by_tag("markdown");
+    both.tags.push("hnsw graph".into());
+    assert_eq!(ids(both).await, 1);
+    assert_eq!(
+        ids(ChunkFilter {
+            path_prefix: Some("/b".into()),
+            ..Default::default()
+        })
+        .await,
+        1
+    );
+    assert_eq!(
+        ids(ChunkFilter {
+            formats: vec!["markdown".into(), "pdf".into()],
+            document: Some("/a.md".into()),
+            ..Default::default()
+        })
+        .await,
+        2
+    );
+
+    let found = store
+        .facts(&FactFilter {
+            key: Some("max size".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].fact, facts[0]);
+    let injected = store
+        .facts(&FactFilter {
+            key: Some("owner".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(injected[0].fact.value, "x' OR '1'='1");
+    let by_id = store.evidence(found[0].id).await.unwrap().unwrap();
+    assert_eq!(by_id.fact.evidence.line, Some(3));
+    assert!(store.evidence(9_999).await.unwrap().is_none());
+
+    // Re-ingesting replaces them; deleting the document removes them all.
+    store.put_document(&a).await.unwrap();
+    assert_eq!(store.facts(&FactFilter::default()).await.unwrap().len(), 2);
+    store.delete_document("/a.md").await.unwrap();
+    assert!(
+        store
+            .facts(&FactFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.tags(&TagFilter::default()).await.unwrap().len(), 1);
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use docvec_extract::ExtractOptions;
 use docvec_parse::ParseOptions;
 use docvec_types::TokenCounter;
 
@@ -100,7 +101,7 @@ impl IngestReport {
 mod prepare;
 mod write;
 
-use prepare::{Prepared, Step, parse_threads, prepare};
+use prepare::{PrepareContext, Prepared, Step, media_type, parse_threads, prepare};
 
 impl Engine {
     /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed
@@ -152,16 +153,27 @@ impl Engine {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
         let producer = {
             let embedder = self.embedder.clone();
-            let parse_opts = ParseOptions {
-                max_file_bytes: self.config.ingest.max_file_bytes,
-                pdf_password: self.config.ingest.pdf_password.clone(),
-                max_table_rows: self.config.ingest.max_table_rows,
-                max_decompressed_bytes: self.config.ingest.max_decompressed_bytes,
+            let ingest = &self.config.ingest;
+            let cx = PrepareContext {
+                known,
+                model: self.embedder.model_id().to_string(),
+                tags: opts.tags.clone(),
+                force: opts.force,
+                parse: ParseOptions {
+                    max_file_bytes: ingest.max_file_bytes,
+                    pdf_password: ingest.pdf_password.clone(),
+                    max_table_rows: ingest.max_table_rows,
+                    max_decompressed_bytes: ingest.max_decompressed_bytes,
+                    max_nesting_depth: ingest.max_nesting_depth,
+                },
+                chunk: self.config.chunk.clone(),
+                extract: ExtractOptions {
+                    document_keyphrases: ingest.keyphrases_per_document,
+                    chunk_keyphrases: ingest.keyphrases_per_chunk,
+                    max_facts_per_document: ingest.max_facts_per_document,
+                    ..Default::default()
+                },
             };
-            let chunk_opts = self.config.chunk.clone();
-            let model = self.embedder.model_id().to_string();
-            let tags = opts.tags.clone();
-            let force = opts.force;
             let files = found.files;
             tokio::task::spawn_blocking(move || {
                 // Readers block on the channel when the embedder falls behind; on their own pool they
@@ -176,16 +188,7 @@ impl Engine {
                 pool.install(|| {
                     files.par_iter().for_each(|path| {
                         let counter: &dyn TokenCounter = &*embedder;
-                        let step = prepare(
-                            path,
-                            &known,
-                            &model,
-                            &tags,
-                            force,
-                            &parse_opts,
-                            &chunk_opts,
-                            counter,
-                        );
+                        let step = prepare(path, &cx, counter);
                         // A closed channel means the consumer failed; its error is reported there.
                         let _ = tx.blocking_send(step);
                     })

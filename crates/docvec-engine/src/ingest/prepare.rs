@@ -1,10 +1,11 @@
-//! The read half of an ingest, run on the parser pool: read, hash, parse and chunk one file.
+//! The read half of an ingest, run on the parser pool: read, hash, parse, chunk and extract one file.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use docvec_chunk::chunk_document;
-use docvec_parse::{ParseOptions, parse_bytes, read_file};
+use docvec_chunk::{ChunkOptions, chunk_document};
+use docvec_extract::{ExtractOptions, Extracted, extract};
+use docvec_parse::{ParseOptions, decode_text, parse_bytes, read_file};
 use docvec_types::{Chunk, Format, ParsedDocument, TokenCounter, content_hash, stable_id};
 
 use super::FileOutcome;
@@ -19,6 +20,7 @@ pub(super) struct Prepared {
     pub format: Format,
     pub doc: ParsedDocument,
     pub chunks: Vec<Chunk>,
+    pub extracted: Extracted,
     /// An earlier version of the document is stored (its unchanged chunks' vectors can be reused).
     pub replaces: bool,
 }
@@ -28,47 +30,56 @@ pub(super) enum Step {
     Done(PathBuf, FileOutcome),
 }
 
+/// What every file of one ingest is prepared with.
+pub(super) struct PrepareContext {
+    /// Stored documents by path: (content hash, model, user tags), to skip unchanged files.
+    pub known: HashMap<String, (String, String, Vec<String>)>,
+    pub model: String,
+    pub tags: Vec<String>,
+    pub force: bool,
+    pub parse: ParseOptions,
+    pub chunk: ChunkOptions,
+    pub extract: ExtractOptions,
+}
+
 pub(super) fn parse_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
 }
 
-/// Read, hash, parse and chunk one file (runs on rayon).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn prepare(
-    path: &Path,
-    known: &HashMap<String, (String, String, Vec<String>)>,
-    model: &str,
-    tags: &[String],
-    force: bool,
-    parse_opts: &ParseOptions,
-    chunk_opts: &docvec_chunk::ChunkOptions,
-    counter: &dyn TokenCounter,
-) -> Step {
+/// Read, hash, parse, chunk and extract one file (runs on rayon).
+pub(super) fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step {
     let canonical = crate::canonical(path);
     let stored_path = canonical.to_string_lossy().into_owned();
     let document_id = stable_id(&[stored_path.as_bytes()]);
     let failed = |cause: String| Step::Done(path.to_path_buf(), FileOutcome::Failed { cause });
-    let bytes = match read_file(path, parse_opts) {
+    let bytes = match read_file(path, &cx.parse) {
         Ok(bytes) => bytes,
         Err(e) => return failed(e.to_string()),
     };
     let hash = content_hash(&bytes);
-    let previous = known.get(&stored_path);
-    if !force && previous.is_some_and(|(h, m, t)| *h == hash && m == model && t == tags) {
+    let previous = cx.known.get(&stored_path);
+    if !cx.force && previous.is_some_and(|(h, m, t)| *h == hash && *m == cx.model && *t == cx.tags)
+    {
         return Step::Done(path.to_path_buf(), FileOutcome::Unchanged { document_id });
     }
-    let (format, doc) = match parse_bytes(path, &bytes, parse_opts) {
+    let (format, mut doc) = match parse_bytes(path, &bytes, &cx.parse) {
         Ok(parsed) => parsed,
         Err(e) => return failed(e.to_string()),
     };
-    for warning in &doc.warnings {
-        tracing::warn!("{}: {warning}", path.display());
-    }
-    let chunks = chunk_document(&document_id, &doc, counter, chunk_opts);
+    let chunks = chunk_document(&document_id, &doc, counter, &cx.chunk);
     if chunks.is_empty() {
         return failed("no text to index".into());
+    }
+    // Text formats give facts their file's own line numbers.
+    let source = matches!(format, Format::Text | Format::Markdown)
+        .then(|| decode_text(&bytes, format).ok())
+        .flatten();
+    let extracted = extract(&doc, &chunks, source.as_deref(), &cx.tags, &cx.extract);
+    doc.warnings.extend(extracted.warnings.iter().cloned());
+    for warning in &doc.warnings {
+        tracing::warn!("{}: {warning}", path.display());
     }
     Step::Ready(Box::new(Prepared {
         path: path.to_path_buf(),
@@ -79,6 +90,35 @@ pub(super) fn prepare(
         format,
         doc,
         chunks,
+        extracted,
         replaces: previous.is_some(),
     }))
+}
+
+/// The media type of a source file, from its extension (the format alone cannot tell XLS from XLSX).
+pub(super) fn media_type(path: &Path, format: Format) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match (format, ext.as_str()) {
+        (Format::Pdf, _) => "application/pdf",
+        (Format::Markdown, _) => "text/markdown",
+        (Format::Html, _) => "text/html",
+        (Format::Csv, "tsv" | "tab") => "text/tab-separated-values",
+        (Format::Csv, _) => "text/csv",
+        (Format::Spreadsheet, "xls") => "application/vnd.ms-excel",
+        (Format::Spreadsheet, "ods") => "application/vnd.oasis.opendocument.spreadsheet",
+        (Format::Spreadsheet, "xlsb") => "application/vnd.ms-excel.sheet.binary.macroEnabled.12",
+        (Format::Spreadsheet, "xlsm") => "application/vnd.ms-excel.sheet.macroEnabled.12",
+        (Format::Spreadsheet, _) => {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        }
+        (Format::Openapi | Format::Postman, "yaml" | "yml") => "application/yaml",
+        (Format::Openapi | Format::Postman, _) => "application/json",
+        (Format::Log, "jsonl" | "ndjson") => "application/x-ndjson",
+        (Format::Log, "xml") => "application/xml",
+        (Format::Log | Format::Text, _) => "text/plain",
+    }
 }

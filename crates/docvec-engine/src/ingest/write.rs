@@ -177,6 +177,10 @@ impl Engine {
             endpoints: &p.doc.endpoints,
             log_entries: &p.doc.log_entries,
             tables: &p.doc.tables,
+            media_type: super::media_type(&p.path, p.format),
+            document_tags: &p.extracted.document_tags,
+            chunk_tags: &p.extracted.chunk_tags,
+            facts: &p.extracted.facts,
         };
         self.store.put_document(&doc).await?;
         Ok(())

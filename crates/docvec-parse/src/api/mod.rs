@@ -35,8 +35,12 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     None
 }
 
-pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
-    let tree = load_tree(format, bytes)?;
+pub(crate) fn parse(
+    format: Format,
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<ParsedDocument, ParseError> {
+    let tree = load_tree(format, bytes, max_depth)?;
     let mut doc = match format {
         Format::Postman => postman::parse(&tree)?,
         _ => openapi::parse(&tree)?,
@@ -46,23 +50,58 @@ pub(crate) fn parse(format: Format, bytes: &[u8]) -> Result<ParsedDocument, Pars
     Ok(doc)
 }
 
-/// JSON, else YAML, into one JSON tree (YAML keys such as `200:` become strings).
-fn load_tree(format: Format, bytes: &[u8]) -> Result<Value, ParseError> {
+/// JSON, else YAML, into one JSON tree (YAML keys such as `200:` become strings). Nesting deeper than
+/// `max_depth` is refused before the tree is built.
+fn load_tree(format: Format, bytes: &[u8], max_depth: usize) -> Result<Value, ParseError> {
     let corrupt = |cause: String| ParseError::Corrupt { format, cause };
+    let too_deep = || {
+        corrupt(format!(
+            "nested more than {max_depth} levels deep (raise max_nesting_depth to read it)"
+        ))
+    };
     let text = crate::decode_text(bytes, format)?;
+    if bracket_depth(&text) > max_depth {
+        return Err(too_deep());
+    }
     if text.trim_start().starts_with(['{', '[']) {
         return serde_json::from_str(&text).map_err(|e| corrupt(format!("invalid JSON: {e}")));
     }
     let yaml: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&text).map_err(|e| corrupt(format!("invalid YAML: {e}")))?;
-    yaml_to_json(yaml, 0).ok_or_else(|| corrupt("YAML nested too deeply".into()))
+    yaml_to_json(yaml, 0, max_depth).ok_or_else(too_deep)
 }
 
-const MAX_DEPTH: usize = 256;
+/// The deepest nesting of `[` and `{` outside strings: a linear scan that sees a nesting bomb before a
+/// recursive parser does.
+fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
 
-fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize) -> Option<Value> {
+fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize, max: usize) -> Option<Value> {
     use serde_yaml_ng::Value as Y;
-    if depth > MAX_DEPTH {
+    if depth > max {
         return None;
     }
     Some(match v {
@@ -77,7 +116,7 @@ fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize) -> Option<Value> {
         Y::Sequence(items) => Value::Array(
             items
                 .into_iter()
-                .map(|i| yaml_to_json(i, depth + 1))
+                .map(|i| yaml_to_json(i, depth + 1, max))
                 .collect::<Option<_>>()?,
         ),
         Y::Mapping(map) => {
@@ -92,11 +131,11 @@ fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize) -> Option<Value> {
                         .trim()
                         .to_string(),
                 };
-                out.insert(key, yaml_to_json(v, depth + 1)?);
+                out.insert(key, yaml_to_json(v, depth + 1, max)?);
             }
             Value::Object(out)
         }
-        Y::Tagged(t) => yaml_to_json(t.value, depth + 1)?,
+        Y::Tagged(t) => yaml_to_json(t.value, depth + 1, max)?,
     })
 }
 

@@ -26,7 +26,7 @@ definitions:
 #[test]
 fn swagger2_yaml_with_path_level_parameters() {
     assert_eq!(sniff(PETSTORE.as_bytes()), Some(Format::Openapi));
-    let doc = parse(Format::Openapi, PETSTORE.as_bytes()).unwrap();
+    let doc = parse(Format::Openapi, PETSTORE.as_bytes(), 64).unwrap();
     assert_eq!(doc.title.as_deref(), Some("Pets"));
     assert_eq!(doc.endpoints.len(), 2);
     let get = &doc.endpoints[0];
@@ -67,7 +67,7 @@ fn openapi3_refs_request_bodies_and_webhooks() {
         "parameters": {"Limit": {"name": "limit", "in": "query", "schema": {"type": "integer"}}},
         "pathItems": {"Users": {"get": {"parameters": [{"$ref": "#/components/parameters/Limit"}],
           "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}}}}}}}}"##;
-    let doc = parse(Format::Openapi, spec.as_bytes()).unwrap();
+    let doc = parse(Format::Openapi, spec.as_bytes(), 64).unwrap();
     assert_eq!(doc.endpoints.len(), 2);
     let list = &doc.endpoints[0];
     assert_eq!(
@@ -88,7 +88,7 @@ fn openapi3_refs_request_bodies_and_webhooks() {
 #[test]
 fn a_ref_cycle_does_not_hang() {
     let spec = r##"{"openapi": "3.0.0", "info": {"title": "T"}, "paths": {"/a": {"$ref": "#/x"}}, "x": {"$ref": "#/x"}}"##;
-    let doc = parse(Format::Openapi, spec.as_bytes()).unwrap();
+    let doc = parse(Format::Openapi, spec.as_bytes(), 64).unwrap();
     assert!(doc.endpoints.is_empty());
 }
 
@@ -99,7 +99,7 @@ fn postman_v2_folders_and_v1_requests() {
         "url": {"raw": "{{base}}/v1/users?page=2", "path": ["v1", "users"], "query": [{"key": "page"}]}}}]},
         {"name": "Ping", "request": "https://api.example.com/ping?x=1"}]}"#;
     assert_eq!(sniff(v2.as_bytes()), Some(Format::Postman));
-    let doc = parse(Format::Postman, v2.as_bytes()).unwrap();
+    let doc = parse(Format::Postman, v2.as_bytes(), 64).unwrap();
     assert_eq!(doc.endpoints.len(), 2);
     let e = &doc.endpoints[0];
     assert_eq!(
@@ -118,7 +118,7 @@ fn postman_v2_folders_and_v1_requests() {
 
     let v1 = r#"{"id": "1", "name": "Old", "order": [], "folders": [{"id": "f", "name": "Admin"}],
       "requests": [{"id": "r", "folder": "f", "name": "Delete it", "method": "DELETE", "url": "http://h/items/7"}]}"#;
-    let doc = parse(Format::Postman, v1.as_bytes()).unwrap();
+    let doc = parse(Format::Postman, v1.as_bytes(), 64).unwrap();
     assert_eq!(doc.endpoints[0].method, "DELETE");
     assert_eq!(doc.endpoints[0].path, "/items/7");
     assert_eq!(doc.endpoints[0].tags, ["Admin"]);
@@ -128,5 +128,57 @@ fn postman_v2_folders_and_v1_requests() {
 fn other_json_and_yaml_are_not_api_descriptions() {
     assert_eq!(sniff(br#"{"name": "package", "version": "1.0"}"#), None);
     assert_eq!(sniff(b"key: value\nlist: [1, 2]\n"), None);
-    assert!(parse(Format::Openapi, b"{not json").is_err());
+    assert!(parse(Format::Openapi, b"{not json", 64).is_err());
+}
+
+#[test]
+fn nesting_bombs_are_refused_with_the_limit_named() {
+    let opts = crate::ParseOptions::default();
+    let deep = format!(
+        "{{\"openapi\": \"3.0.0\", \"x\": {}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let err = crate::parse(Format::Openapi, deep.as_bytes(), &opts).unwrap_err();
+    assert!(err.to_string().contains("max_nesting_depth"), "{err}");
+    // Just under the limit still reads.
+    let ok = format!(
+        "{{\"openapi\": \"3.0.0\", \"info\": {{\"title\": \"t\"}}, \"paths\": {{\"/a\": {{\"get\": {{\"summary\": \"s\"}}}}}}, \"x\": {}{}}}",
+        "[".repeat(60),
+        "]".repeat(60)
+    );
+    assert_eq!(
+        crate::parse(Format::Openapi, ok.as_bytes(), &opts)
+            .expect("reads")
+            .endpoints
+            .len(),
+        1
+    );
+    // Block-style YAML nesting is bounded too.
+    let mut yaml = String::from("openapi: 3.0.0\nx:\n");
+    for i in 1..200 {
+        yaml.push_str(&format!("{}k{i}:\n", "  ".repeat(i)));
+    }
+    let err = crate::parse(Format::Openapi, yaml.as_bytes(), &opts).unwrap_err();
+    assert!(
+        err.to_string().contains("nested") || err.to_string().contains("recursion"),
+        "{err}"
+    );
+}
+
+#[test]
+fn yaml_billion_laughs_is_refused() {
+    let mut yaml = String::from(
+        "openapi: 3.0.0\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
+    let mut prev = "a";
+    for n in names {
+        yaml.push_str(&format!(
+            "{n}: &{n} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+        prev = n;
+    }
+    let err = crate::parse(Format::Openapi, yaml.as_bytes(), &Default::default()).unwrap_err();
+    assert!(err.to_string().contains("YAML"), "{err}");
 }

@@ -1,0 +1,65 @@
+//! Search filters resolved to the chunks they allow, so the index can choose the top k among them
+//! (a filter applied after the top k would return fewer than k hits).
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::{Store, StoreError};
+
+/// Which chunks a search may return; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkFilter {
+    /// Each tag must be on the chunk's document (format, user tag or keyphrase) or on the chunk itself.
+    pub tags: Vec<String>,
+    /// The document's format is one of these (`pdf`, `log` ...).
+    pub formats: Vec<String>,
+    /// Document id or path.
+    pub document: Option<String>,
+    /// The document's path starts with this.
+    pub path_prefix: Option<String>,
+}
+
+impl ChunkFilter {
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty()
+            && self.formats.is_empty()
+            && self.document.is_none()
+            && self.path_prefix.is_none()
+    }
+}
+
+impl Store {
+    /// Ids of the chunks `filter` allows.
+    pub async fn chunk_ids_matching(&self, filter: &ChunkFilter) -> Result<Vec<i64>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT c.id FROM search_chunks c JOIN documents d ON d.id = c.document_id WHERE 1 = 1",
+        );
+        for tag in &filter.tags {
+            let name = crate::normalise_key(tag);
+            q.push(" AND EXISTS (SELECT 1 FROM tags t WHERE t.document_id = c.document_id AND t.name = ")
+                .push_bind(name)
+                .push(" AND (t.chunk_ordinal IS NULL OR t.chunk_ordinal = c.ordinal))");
+        }
+        if !filter.formats.is_empty() {
+            q.push(" AND d.format IN (");
+            let mut list = q.separated(", ");
+            for f in &filter.formats {
+                list.push_bind(f.to_ascii_lowercase());
+            }
+            q.push(")");
+        }
+        if let Some(d) = &filter.document {
+            q.push(" AND (d.id = ")
+                .push_bind(d.clone())
+                .push(" OR d.path = ")
+                .push_bind(d.clone())
+                .push(")");
+        }
+        if let Some(p) = &filter.path_prefix {
+            q.push(" AND substr(d.path, 1, length(")
+                .push_bind(p.clone())
+                .push(")) = ")
+                .push_bind(p.clone());
+        }
+        Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+}
