@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use docvec_engine::{
-    Access, ChunkFilter, Config, EndpointFilter, Engine, FactFilter, FactKind, IngestEvent,
-    IngestOptions, LogFilter, TagFilter, TagKind,
+    Access, BackfillEvent, BackfillOptions, ChunkFilter, Config, EndpointFilter, Engine,
+    FactFilter, FactKind, IngestEvent, IngestOptions, LogFilter, StorageMode, TagFilter, TagKind,
 };
 
 /// Exit status when a run finished but some files could not be ingested.
@@ -129,6 +129,41 @@ enum Command {
     },
     /// Delete a document by id or path.
     Delete { document: String },
+    /// Create or update the Postgres schema of the Supabase mirror (idempotent).
+    Migrate,
+    /// Send the changes waiting in the outbox to Postgres now (ingest and delete also do this).
+    Sync {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Storage mode, a live probe of Postgres and the outbox backlog.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy every document of a local store (a docvec.db or a data directory) to Postgres: batched,
+    /// resumable, with a progress bar.
+    Backfill {
+        #[arg(long = "from-sqlite", value_name = "PATH")]
+        from_sqlite: PathBuf,
+        /// Count what would be copied; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Empty the remote first.
+        #[arg(long)]
+        reset: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the local store with Postgres (counts, per-document hashes, sampled vectors); exits 1
+    /// when they differ.
+    Parity {
+        /// Vectors to compare.
+        #[arg(long, default_value_t = 200)]
+        sample: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the tables of ingested documents (CSV files), with their columns and first rows.
     Tables {
         /// Only tables of this document (id or path).
@@ -185,6 +220,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    quiet_caught_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -216,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
+            let engine_mode = engine.storage_mode();
             let opts = IngestOptions {
                 include,
                 exclude,
@@ -242,6 +279,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine.close().await?;
             emit(json, &report, output::print_ingest_summary)?;
             let failed = report.failures().count();
+            let mirror_failed = report.mirror.as_ref().and_then(|m| m.error.as_ref());
+            if let (Some(e), StorageMode::Supabase) = (mirror_failed, engine_mode) {
+                anyhow::bail!(
+                    "Postgres did not take the documents ({e}); they wait in the outbox and are sent on the next run"
+                );
+            }
             Ok(if failed > 0 {
                 ExitCode::from(EXIT_SOME_FAILED)
             } else {
@@ -272,8 +315,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }),
             };
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let hits = engine.search_filtered(&query, k, &filter).await?;
-            emit(json, &hits, |v| output::print_hits(v))?;
+            let results = engine.search_routed(&query, k, &filter).await?;
+            if let Some(w) = &results.warning {
+                eprintln!("warning: {w}");
+            }
+            emit(json, &results.hits, |v| output::print_hits(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -370,6 +416,89 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let version = engine.migrate_remote().await?;
+            engine.close().await?;
+            println!("remote schema at version {version}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { json } => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let report = engine.drain_outbox().await?;
+            engine.close().await?;
+            emit(json, &report, |r| {
+                println!("{} changes sent, {} waiting", r.pushed, r.pending);
+                if let Some(e) = &r.error {
+                    println!("error: {e}");
+                }
+            })?;
+            Ok(if report.error.is_none() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Status { json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let status = engine
+                .mirror_status(std::time::Duration::from_secs(5))
+                .await?;
+            emit(json, &status, output::print_status)?;
+            engine.close().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backfill {
+            from_sqlite,
+            dry_run,
+            reset,
+            json,
+        } => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
+            let on_event = |e: BackfillEvent| match e {
+                BackfillEvent::Started { documents } => bar.set_length(documents),
+                BackfillEvent::Document { .. } => bar.inc(1),
+                BackfillEvent::BuildingIndex => bar.set_message("building the HNSW index"),
+            };
+            let options = BackfillOptions {
+                dry_run,
+                reset,
+                index_memory: None,
+            };
+            let report = engine.backfill(&from_sqlite, &options, &on_event).await;
+            bar.finish_and_clear();
+            engine.close().await?;
+            let report = report?;
+            emit(json, &report, |r| {
+                println!(
+                    "{} documents: {} {}, {} already there; {} chunks; {:.1}s{}",
+                    r.documents,
+                    r.copied,
+                    if r.dry_run { "to copy" } else { "copied" },
+                    r.skipped,
+                    r.chunks,
+                    r.elapsed_secs,
+                    if r.rebuilt_index {
+                        "; HNSW index rebuilt"
+                    } else {
+                        ""
+                    }
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Parity { sample, json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let report = engine.parity(sample).await?;
+            engine.close().await?;
+            emit(json, &report, output::print_parity)?;
+            Ok(if report.differences() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Tags {
             kind,
             document,
@@ -460,6 +589,22 @@ fn document_arg(d: String) -> String {
     std::fs::canonicalize(&d)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(d)
+}
+
+/// Panics on parser threads are caught where they happen and reported as that file's error (or a
+/// warning); the default hook would still print each one with a backtrace, as if docvec had crashed.
+fn quiet_caught_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let parser = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("docvec-parse"));
+        if parser {
+            tracing::debug!("caught on a parser thread: {info}");
+        } else {
+            default(info);
+        }
+    }));
 }
 
 fn init_logging(verbose: u8) {

@@ -1,8 +1,8 @@
 //! Human-readable output of the CLI.
 
 use docvec_engine::{
-    EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, SearchHit, Stats, TableRow,
-    TagCount,
+    EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, MirrorStatus, ParityReport,
+    SearchHit, Stats, TableRow, TagCount,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -47,6 +47,15 @@ pub fn print_ingest_summary(report: &IngestReport) {
         }
         if report.unsupported.len() > SHOWN {
             println!("  ... and {} more", report.unsupported.len() - SHOWN);
+        }
+    }
+    if let Some(m) = &report.mirror {
+        match &m.error {
+            None => println!("Postgres: {} changes sent", m.pushed),
+            Some(e) => println!(
+                "Postgres: {} changes sent, {} waiting in the outbox ({e})",
+                m.pushed, m.pending
+            ),
         }
     }
     if failed > 0 {
@@ -215,4 +224,83 @@ pub fn print_facts(rows: &[FactRow]) {
             at.join(", ")
         );
     }
+}
+
+pub fn print_status(s: &MirrorStatus) {
+    println!("storage mode: {}", s.mode);
+    match &s.url {
+        None => println!("postgres: not configured (set DATABASE_URL or SUPABASE_DB_URL)"),
+        Some(url) => {
+            let pooler = if s.transaction_pooler {
+                " (transaction pooler: statement cache off)"
+            } else {
+                ""
+            };
+            println!("postgres: {url}{pooler}");
+        }
+    }
+    if let Some(p) = &s.remote {
+        if p.reachable {
+            println!(
+                "  reachable in {:.0} ms, PostgreSQL {}, schema version {}, model {}",
+                p.latency_ms.unwrap_or_default(),
+                p.server_version.as_deref().unwrap_or("?"),
+                p.schema_version.map_or("none".into(), |v| v.to_string()),
+                p.model_id.as_deref().unwrap_or("none")
+            );
+        } else {
+            println!(
+                "  UNREACHABLE: {}",
+                p.error.as_deref().unwrap_or("no answer")
+            );
+        }
+    }
+    if let Some(u) = &s.supabase_url {
+        println!(
+            "supabase: {u} (service key {})",
+            if s.supabase_service_key_set {
+                "set"
+            } else {
+                "not set"
+            }
+        );
+    }
+    println!(
+        "outbox: {} changes waiting{}",
+        s.outbox.pending,
+        s.outbox
+            .last_error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default()
+    );
+    for w in &s.warnings {
+        println!("warning: {w}");
+    }
+}
+
+pub fn print_parity(r: &ParityReport) {
+    println!("{:20} {:>10} {:>10}", "table", "local", "remote");
+    for t in &r.tables {
+        let mark = if t.local == t.remote {
+            ""
+        } else {
+            "  <- differs"
+        };
+        println!("{:20} {:>10} {:>10}{mark}", t.table, t.local, t.remote);
+    }
+    for (what, ids) in [
+        ("missing on the remote", &r.missing_remote),
+        ("only on the remote", &r.extra_remote),
+        ("different content", &r.different),
+    ] {
+        if !ids.is_empty() {
+            println!("{} documents {what}: {}", ids.len(), ids.join(", "));
+        }
+    }
+    println!(
+        "vectors: {} sampled, {} different",
+        r.vectors_checked, r.vectors_different
+    );
+    println!("{} differences", r.differences());
 }

@@ -17,6 +17,7 @@ pub struct Config {
     pub chunk: docvec_chunk::ChunkOptions,
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
+    pub mirror: crate::MirrorConfig,
 }
 
 /// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
@@ -108,6 +109,8 @@ struct FileConfig {
     hnsw: Option<HnswFile>,
     #[serde(default)]
     ingest: Option<IngestConfig>,
+    #[serde(default)]
+    mirror: Option<crate::MirrorConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +138,7 @@ impl Config {
             chunk: docvec_chunk::ChunkOptions::default(),
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
+            mirror: crate::MirrorConfig::default(),
         };
         let default_file = Path::new("docvec.toml");
         let file = file
@@ -167,6 +171,9 @@ impl Config {
             }
             if let Some(i) = parsed.ingest {
                 cfg.ingest = i;
+            }
+            if let Some(m) = parsed.mirror {
+                cfg.mirror = m;
             }
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
@@ -241,6 +248,7 @@ impl Config {
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);
         }
+        self.mirror.apply_env(&get)?;
         Ok(())
     }
 

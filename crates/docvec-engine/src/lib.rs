@@ -9,6 +9,7 @@
 mod config;
 mod discover;
 mod ingest;
+mod mirror;
 mod search;
 mod sync;
 
@@ -27,6 +28,10 @@ pub use docvec_store::{
 };
 pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
+pub use mirror::{
+    BackfillEvent, BackfillOptions, BackfillReport, DrainReport, MirrorConfig, MirrorStatus,
+    ParityReport, SearchResults, StorageMode, TableCount,
+};
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
 /// [`IngestReport`] and the batch goes on.
@@ -56,6 +61,8 @@ pub enum EngineError {
     Store(#[from] docvec_store::StoreError),
     #[error(transparent)]
     Index(#[from] docvec_index::IndexError),
+    #[error(transparent)]
+    Mirror(#[from] docvec_mirror::MirrorError),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -89,6 +96,8 @@ pub struct Engine {
     embedder: Arc<dyn Embedder>,
     index: Arc<RwLock<VectorIndex>>,
     access: Access,
+    /// Postgres, when a connection string is configured (whatever the storage mode).
+    mirror: Option<docvec_mirror::Mirror>,
     _lock: Option<File>,
 }
 
@@ -116,6 +125,15 @@ impl Engine {
             }
         };
         let store = Store::open(&dir.join("docvec.db")).await?;
+        let mirror = if config.mirror.url.is_some() || config.mirror.mode.mirrors() {
+            Some(docvec_mirror::Mirror::connect_lazy(
+                config.mirror.options()?,
+            )?)
+        } else {
+            None
+        };
+        // Every write made while a mirror is on is recorded for it in the same transaction.
+        store.enable_outbox(config.mirror.mode.mirrors() && access == Access::ReadWrite);
         let embedder_config = config.embedder_config()?;
         let embedder: Arc<dyn Embedder> =
             tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
@@ -131,6 +149,7 @@ impl Engine {
             embedder,
             index: Arc::new(RwLock::new(index)),
             access,
+            mirror,
             _lock: lock,
         };
         engine.catch_up().await?;
@@ -178,6 +197,12 @@ impl Engine {
         }
         self.catch_up().await?;
         self.save_index().await?;
+        if self.storage_mode().mirrors() {
+            let drained = self.drain_outbox().await?;
+            if let Some(e) = drained.error {
+                tracing::warn!("the delete waits in the outbox for Postgres: {e}");
+            }
+        }
         Ok(removed)
     }
 

@@ -26,20 +26,7 @@ impl Engine {
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
-        let query = query.trim();
-        if query.is_empty() {
-            return Err(EngineError::Config("the query is empty".into()));
-        }
-        if k == 0 || k > MAX_K {
-            return Err(EngineError::Config(format!(
-                "k must be between 1 and {MAX_K}, got {k}"
-            )));
-        }
-        // Another process may have ingested since this engine opened.
-        self.catch_up().await?;
-        let embedder = self.embedder.clone();
-        let q = query.to_string();
-        let vector = blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await?;
+        let vector = self.embed_query(query, k).await?;
         let allowed = if filter.is_empty() {
             None
         } else {
@@ -53,6 +40,24 @@ impl Engine {
         };
         self.search_vector_among(vector, self.embedder.model_id(), k, allowed)
             .await
+    }
+
+    /// Check a query and embed it. Catches up with the store first: another process may have ingested
+    /// since this engine opened.
+    pub(crate) async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(EngineError::Config("the query is empty".into()));
+        }
+        if k == 0 || k > MAX_K {
+            return Err(EngineError::Config(format!(
+                "k must be between 1 and {MAX_K}, got {k}"
+            )));
+        }
+        self.catch_up().await?;
+        let embedder = self.embedder.clone();
+        let q = query.to_string();
+        blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await
     }
 
     /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.

@@ -7,8 +7,10 @@
 
 mod api;
 mod enrich;
+mod export;
 mod filter;
 mod logs;
+mod outbox;
 mod read;
 mod schema;
 mod tables;
@@ -24,8 +26,10 @@ use sqlx::sqlite::{
 
 pub use api::{EndpointFilter, EndpointRow};
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
+pub use export::{DocumentExport, ExportChunk};
 pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow};
+pub use outbox::{Backlog, OutboxItem, OutboxOp};
 pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
 pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
@@ -46,6 +50,8 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Writes and deletes are recorded in the mirror outbox (see [`Store::enable_outbox`]).
+    outbox: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -70,7 +76,10 @@ impl Store {
             .await
             .map_err(open_err)?;
         schema::migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            outbox: Default::default(),
+        })
     }
 
     /// Close the pool, waiting for connections to finish.

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "artifacts tags facts evidence",
         include_str!("../../../migrations/sqlite/0005_artifacts_tags_facts.sql"),
     ),
+    (
+        6,
+        "mirror outbox",
+        include_str!("../../../migrations/sqlite/0006_mirror_outbox.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

@@ -179,6 +179,9 @@ impl Store {
             .collect();
         crate::enrich::insert_tags(&mut tx, doc.id, &tags).await?;
         crate::enrich::insert_facts(&mut tx, doc.id, artifact_id, doc.facts).await?;
+        if self.outbox_enabled() {
+            crate::outbox::enqueue(&mut tx, crate::OutboxOp::Put, doc.id).await?;
+        }
         tx.commit().await?;
         Ok(PutOutcome {
             chunk_ids,
@@ -203,6 +206,9 @@ impl Store {
             return Ok(None);
         };
         let removed = log_and_delete(&mut tx, &id).await?;
+        if self.outbox_enabled() {
+            crate::outbox::enqueue(&mut tx, crate::OutboxOp::Delete, &id).await?;
+        }
         tx.commit().await?;
         Ok(Some((path, removed)))
     }

@@ -83,6 +83,8 @@ pub struct IngestReport {
     pub unsupported: Vec<PathBuf>,
     pub chunks_embedded: usize,
     pub elapsed: Duration,
+    /// What reached Postgres, when a storage mode other than `local` is on.
+    pub mirror: Option<crate::DrainReport>,
 }
 
 impl IngestReport {
@@ -240,6 +242,9 @@ impl Engine {
             .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
         self.catch_up().await?;
         self.save_index().await?;
+        if self.storage_mode().mirrors() {
+            report.mirror = Some(self.drain_outbox().await?);
+        }
         report.files.sort_by(|a, b| a.0.cmp(&b.0));
         report.elapsed = started.elapsed();
         Ok(report)

@@ -1,0 +1,122 @@
+//! `docvec migrate`: the schema in `migrations/postgres/`, applied in order under an advisory lock, each
+//! file in its own transaction and recorded in `docvec_meta`. Every statement is idempotent, so running
+//! it again (or from two processes at once) changes nothing.
+
+use crate::{Mirror, MirrorError};
+
+/// The migrations, in order. `{{DIM}}` stands for the model's dimension.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "hnsw index",
+        include_str!("../../../migrations/postgres/0002_hnsw_index.sql"),
+    ),
+];
+
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Any constant: the advisory lock that serialises migrations.
+const LOCK_KEY: i64 = 0x646f_6376_6563;
+
+impl Mirror {
+    /// Bring the remote schema up to date for vectors of `model_id` with `dimension` components.
+    /// Refuses a database that already holds another model's or dimension's vectors.
+    pub async fn migrate(&self, model_id: &str, dimension: usize) -> Result<i64, MirrorError> {
+        self.retry("migrate", || self.migrate_once(model_id, dimension))
+            .await
+    }
+
+    async fn migrate_once(&self, model_id: &str, dimension: usize) -> Result<i64, MirrorError> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            let current = current_version(&mut conn).await?;
+            if current > 0 {
+                check_model(&mut conn, model_id, dimension).await?;
+            }
+            for (version, name, sql) in MIGRATIONS {
+                if *version <= current {
+                    continue;
+                }
+                let sql = sql.replace("{{DIM}}", &dimension.to_string());
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        MirrorError::Schema(format!("migration {version} ({name}): {e}"))
+                    })?;
+                for (key, value) in [
+                    ("schema_version", version.to_string()),
+                    ("model_id", model_id.to_string()),
+                    ("dimension", dimension.to_string()),
+                ] {
+                    sqlx::query(
+                        "INSERT INTO docvec_meta (key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                tracing::info!("remote schema migrated to version {version} ({name})");
+            }
+            current_version(&mut conn).await
+        }
+        .await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await;
+        result
+    }
+}
+
+async fn current_version(conn: &mut sqlx::PgConnection) -> Result<i64, MirrorError> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('docvec_meta') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        return Ok(0);
+    }
+    let v: Option<String> =
+        sqlx::query_scalar("SELECT value FROM docvec_meta WHERE key = 'schema_version'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+async fn check_model(
+    conn: &mut sqlx::PgConnection,
+    model_id: &str,
+    dimension: usize,
+) -> Result<(), MirrorError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM docvec_meta WHERE key IN ('model_id', 'dimension')")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (key, value) in rows {
+        let expected = if key == "model_id" {
+            model_id.to_string()
+        } else {
+            dimension.to_string()
+        };
+        if value != expected {
+            return Err(MirrorError::Schema(format!(
+                "the database holds vectors with {key} `{value}`, this docvec uses `{expected}` \
+                 (use another database, or `docvec backfill --reset` after dropping the tables)"
+            )));
+        }
+    }
+    Ok(())
+}

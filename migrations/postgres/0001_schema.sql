@@ -1,0 +1,158 @@
+-- docvec mirror schema 1, for Supabase (Postgres + pgvector). Table names match the local SQLite store.
+-- `{{DIM}}` is replaced by the model's dimension when the migration runs; every statement is idempotent.
+
+CREATE EXTENSION IF NOT EXISTS vector;
+
+CREATE TABLE IF NOT EXISTS documents (
+    id            text PRIMARY KEY,
+    path          text NOT NULL UNIQUE,
+    content_hash  text NOT NULL,
+    format        text NOT NULL,
+    title         text,
+    size_bytes    bigint NOT NULL,
+    metadata      jsonb NOT NULL DEFAULT '{}',
+    tags          jsonb NOT NULL DEFAULT '[]',
+    chunk_count   integer NOT NULL,
+    model_id      text NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS artifacts (
+    document_id   text PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+    kind          text NOT NULL DEFAULT 'source',
+    uri           text NOT NULL,
+    content_hash  text NOT NULL,
+    size_bytes    bigint NOT NULL,
+    media_type    text NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS document_sections (
+    document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       integer NOT NULL,
+    heading       text,
+    level         integer NOT NULL,
+    heading_path  text NOT NULL,
+    page_start    integer,
+    page_end      integer,
+    PRIMARY KEY (document_id, ordinal)
+);
+
+CREATE TABLE IF NOT EXISTS search_chunks (
+    document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       integer NOT NULL,
+    key           text NOT NULL,
+    section       integer NOT NULL,
+    text          text NOT NULL,
+    context       text NOT NULL,
+    page_start    integer,
+    page_end      integer,
+    token_count   integer NOT NULL,
+    model_id      text NOT NULL,
+    embedding     vector({{DIM}}) NOT NULL,
+    meta          jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS search_chunks_key ON search_chunks (key);
+
+CREATE TABLE IF NOT EXISTS document_tables (
+    document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       integer NOT NULL,
+    name          text,
+    header        jsonb NOT NULL,
+    column_types  jsonb NOT NULL,
+    rows          jsonb NOT NULL,
+    source_rows   jsonb NOT NULL DEFAULT '[]',
+    row_count     integer NOT NULL,
+    column_count  integer NOT NULL,
+    header_row    integer NOT NULL,
+    delimiter     text,
+    PRIMARY KEY (document_id, ordinal)
+);
+
+CREATE TABLE IF NOT EXISTS api_endpoints (
+    document_id    text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal        integer NOT NULL,
+    method         text NOT NULL,
+    path           text NOT NULL,
+    kind           text NOT NULL,
+    operation_id   text,
+    summary        text,
+    description    text,
+    parameters     jsonb NOT NULL DEFAULT '[]',
+    request_schema text,
+    responses      jsonb NOT NULL DEFAULT '[]',
+    tags           jsonb NOT NULL DEFAULT '[]',
+    PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS api_endpoints_method_path ON api_endpoints (method, path);
+
+CREATE TABLE IF NOT EXISTS log_entries (
+    document_id  text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal      integer NOT NULL,
+    line         integer NOT NULL,
+    end_line     integer NOT NULL,
+    ts           text,
+    level        text,
+    code         text,                         -- the component (logger, class, program)
+    host         text,
+    pid          text,
+    message      text NOT NULL,
+    raw          text NOT NULL,
+    PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS log_entries_level_code_ts ON log_entries (level, code, ts);
+
+CREATE TABLE IF NOT EXISTS tags (
+    document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       integer NOT NULL,
+    chunk_ordinal integer,
+    tag           text NOT NULL,
+    kind          text NOT NULL,
+    score         real,
+    PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS tags_tag ON tags (tag);
+
+CREATE TABLE IF NOT EXISTS facts (
+    document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal       integer NOT NULL,
+    kind          text NOT NULL,
+    key           text NOT NULL,
+    key_norm      text NOT NULL,
+    value         text NOT NULL,
+    subject       text,
+    number        double precision,
+    unit          text,
+    PRIMARY KEY (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS facts_key ON facts (key_norm);
+
+CREATE TABLE IF NOT EXISTS evidence (
+    document_id   text NOT NULL,
+    fact_ordinal  integer NOT NULL,
+    locator       jsonb NOT NULL,              -- section, page, sheet, table, row, column, line, span, scope
+    snippet       text NOT NULL,
+    PRIMARY KEY (document_id, fact_ordinal),
+    FOREIGN KEY (document_id, fact_ordinal) REFERENCES facts(document_id, ordinal) ON DELETE CASCADE
+);
+
+CREATE TABLE IF NOT EXISTS jobs (
+    id            text PRIMARY KEY,
+    kind          text NOT NULL,
+    state         text NOT NULL,
+    parent_id     text REFERENCES jobs(id) ON DELETE CASCADE,
+    progress_done bigint NOT NULL DEFAULT 0,
+    progress_total bigint NOT NULL DEFAULT 0,
+    error         text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+-- The model whose vectors the mirror holds and the schema version, one row each.
+CREATE TABLE IF NOT EXISTS docvec_meta (
+    key           text PRIMARY KEY,
+    value         text NOT NULL
+);
