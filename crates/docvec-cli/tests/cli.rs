@@ -941,3 +941,64 @@ fn xml_logs_are_sniffed_and_become_entries() {
             .contains("ledger unavailable")
     );
 }
+
+#[test]
+fn mirror_commands_against_a_real_postgres() {
+    let Ok(url) = std::env::var("DOCVEC_TEST_DATABASE_URL") else {
+        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let with_db = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_docvec"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .current_dir(root())
+            .env_remove("DOCVEC_CONFIG")
+            .env("DATABASE_URL", &url)
+            .env("DOCVEC_STORAGE_MODE", "local")
+            .output()
+            .expect("docvec runs")
+    };
+    assert!(with_db(&["ingest", "samples"]).status.success());
+    let out = with_db(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The shared test database may hold other runs' rows: --reset makes the remote this store's copy.
+    let out = with_db(&[
+        "backfill",
+        "--from-sqlite",
+        data.path().to_str().unwrap(),
+        "--reset",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["copied"], 4);
+    let out = with_db(&["parity", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let status = json(&with_db(&["status", "--json"]));
+    assert_eq!(status["remote"]["reachable"], true);
+    assert_eq!(status["remote"]["schema_version"], 2);
+    assert!(!status["url"].as_str().unwrap().is_empty());
+    // A remote that differs is reported and fails the command.
+    assert!(
+        with_db(&["delete", "samples/sourdough-bread.txt"])
+            .status
+            .success()
+    );
+    let out = with_db(&["parity"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("only on the remote"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -120,3 +120,58 @@ async fn check_model(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_in_order_and_the_dimension_is_a_placeholder() {
+        for (i, (version, _, sql)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+            assert!(!sql.trim().is_empty());
+        }
+        assert_eq!(MIGRATIONS.last().unwrap().0, SCHEMA_VERSION);
+        assert!(MIGRATIONS[0].2.contains("vector({{DIM}})"));
+        // Idempotent statements only: every CREATE can run twice.
+        for (_, _, sql) in MIGRATIONS {
+            for line in sql
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("CREATE"))
+            {
+                assert!(line.contains("IF NOT EXISTS"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_compose_file_parses_and_mounts_these_migrations() {
+        let text = include_str!("../../../docker-compose.supabase.yml");
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).expect("valid YAML");
+        let services = doc["services"].as_mapping().expect("services");
+        for name in ["db", "migrate", "rest"] {
+            assert!(services.contains_key(name), "service {name}");
+        }
+        assert!(
+            doc["services"]["db"]["image"]
+                .as_str()
+                .unwrap()
+                .starts_with("supabase/postgres:")
+        );
+        let volumes = doc["services"]["migrate"]["volumes"].as_sequence().unwrap();
+        assert!(
+            volumes[0]
+                .as_str()
+                .unwrap()
+                .starts_with("./migrations/postgres:")
+        );
+        assert!(
+            std::path::Path::new(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/postgres"
+            ))
+            .is_dir()
+        );
+    }
+}

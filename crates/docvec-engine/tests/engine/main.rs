@@ -7,7 +7,7 @@ use docvec_engine::{
     Access, Config, Engine, EngineError, FileOutcome, IngestOptions, IngestReport,
 };
 
-fn samples() -> PathBuf {
+pub(crate) fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples")
 }
 
@@ -368,3 +368,5 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
         .unwrap();
     assert!(store.log_after(0, 10).await.unwrap().is_empty());
 }
+
+mod mirror;

@@ -1,0 +1,386 @@
+//! The Supabase mirror against a real PostgreSQL with pgvector: the README's test command starts one
+//! (tools/pg.sh) and exports DOCVEC_TEST_DATABASE_URL; each test gets a database of its own. Without it
+//! these tests say SKIPPED and pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use docvec_engine::{
+    Access, BackfillOptions, ChunkFilter, Config, Engine, IngestOptions, StorageMode,
+};
+use sqlx::Connection;
+
+use super::samples;
+
+fn corpus_api() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/api");
+    dir.is_dir().then_some(dir)
+}
+
+/// A fresh database on the test server, or None (with a message) when there is no server.
+async fn fresh_database(server: Option<String>) -> Option<String> {
+    let Some(server) = server.or_else(|| std::env::var("DOCVEC_TEST_DATABASE_URL").ok()) else {
+        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+        return None;
+    };
+    let name = format!(
+        "docvec_t_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+fn config(data: &Path, url: &str, mode: StorageMode) -> Config {
+    let mut c = Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap();
+    c.mirror.url = Some(url.to_string());
+    c.mirror.mode = mode;
+    c.mirror.connect_timeout_secs = 2;
+    c.mirror.timeout_secs = 10;
+    c
+}
+
+async fn engine(data: &Path, url: &str, mode: StorageMode) -> Engine {
+    Engine::open(config(data, url, mode), Access::ReadWrite)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_apply_to_an_empty_database_and_again() {
+    let Some(url) = fresh_database(None).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let e = engine(data.path(), &url, StorageMode::Local).await;
+    assert_eq!(e.migrate_remote().await.unwrap(), 2);
+    assert_eq!(e.migrate_remote().await.unwrap(), 2);
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for t in [
+        "api_endpoints",
+        "artifacts",
+        "docvec_meta",
+        "document_sections",
+        "document_tables",
+        "documents",
+        "evidence",
+        "facts",
+        "jobs",
+        "log_entries",
+        "search_chunks",
+        "tags",
+    ] {
+        assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
+    }
+    let index: Option<String> = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'search_chunks_embedding_hnsw'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
+    assert!(index.unwrap().contains("vector_cosine_ops"));
+    let dim: String = sqlx::query_scalar(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'search_chunks'::regclass AND attname = 'embedding'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(dim, "vector(384)");
+    e.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
+    let Some(url) = fresh_database(None).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let e = engine(data.path(), &url, StorageMode::DualWrite).await;
+    let report = e
+        .ingest(&[samples()], &IngestOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let mirror = report.mirror.expect("dual_write reports the mirror");
+    assert_eq!((mirror.pushed, mirror.pending, mirror.error), (4, 0, None));
+    let parity = e.parity(50).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    assert!(parity.vectors_checked > 0);
+
+    // A delete reaches the remote too.
+    let bread = samples().join("sourdough-bread.txt");
+    e.delete(bread.to_str().unwrap()).await.unwrap();
+    let parity = e.parity(50).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    assert_eq!(parity.tables[0].remote, 3);
+    let local = e
+        .search_routed(
+            "how does a graph index find similar vectors",
+            3,
+            &ChunkFilter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(local.source, "local");
+    e.close().await.unwrap();
+
+    // The same data read from Postgres: the same top hits, in the same shape.
+    for mode in [StorageMode::Supabase, StorageMode::Fallback] {
+        let r = Engine::open(config(data.path(), &url, mode), Access::ReadOnly)
+            .await
+            .unwrap();
+        for query in [
+            "how does a graph index find similar vectors",
+            "which moon is bigger than a planet",
+        ] {
+            let local = r.search(query, 3).await.unwrap();
+            let remote = r
+                .search_routed(query, 3, &ChunkFilter::default())
+                .await
+                .unwrap();
+            assert_eq!(remote.source, "remote");
+            let keys = |h: &[docvec_engine::SearchHit]| {
+                h.iter().map(|h| h.chunk_key.clone()).collect::<Vec<_>>()
+            };
+            assert_eq!(keys(&remote.hits), keys(&local), "{query}");
+            assert!((remote.hits[0].score - local[0].score).abs() < 1e-4);
+            assert_eq!(remote.hits[0].page, local[0].page);
+            assert_eq!(remote.hits[0].section, local[0].section);
+        }
+        let filtered = r
+            .search_routed(
+                "planets",
+                5,
+                &ChunkFilter {
+                    formats: vec!["markdown".into()],
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            filtered
+                .hits
+                .iter()
+                .all(|h| h.format == docvec_engine::Format::Markdown)
+        );
+        r.close().await.unwrap();
+    }
+}
+
+/// A private server for a test that stops it.
+struct PrivateServer {
+    state: PathBuf,
+    url: String,
+}
+
+impl PrivateServer {
+    fn pg(state: &Path, arg: &str) -> std::process::Output {
+        Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/pg.sh"))
+            .arg(arg)
+            .env("DOCVEC_PG_STATE", state)
+            .output()
+            .expect("tools/pg.sh runs")
+    }
+
+    fn start(dir: &Path) -> Self {
+        let state = dir.join("pg-state");
+        let out = Self::pg(&state, "start");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = String::from_utf8_lossy(&out.stdout);
+        let url = env
+            .lines()
+            .find_map(|l| l.strip_prefix("export DATABASE_URL="))
+            .expect("a DATABASE_URL line")
+            .to_string();
+        Self { state, url }
+    }
+
+    fn kill(&self) {
+        assert!(Self::pg(&self.state, "kill").status.success());
+    }
+
+    fn restart(&self) {
+        assert!(Self::pg(&self.state, "restart").status.success());
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        Self::pg(&self.state, "stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_order() {
+    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
+        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+        return;
+    }
+    let Some(api) = corpus_api() else {
+        eprintln!("SKIPPED: no ../shared/corpus/api");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = PrivateServer::start(dir.path());
+    let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    let data = dir.path().join("data");
+    let e = engine(&data, &url, StorageMode::DualWrite).await;
+    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+        .await
+        .unwrap();
+
+    // Postgres crashes (immediate stop) while the next ingest is under way.
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let report = e
+        .ingest(
+            std::slice::from_ref(&api),
+            &IngestOptions::default(),
+            &|event| {
+                let file_done = matches!(event, docvec_engine::IngestEvent::FileDone { .. });
+                if file_done && done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 2 {
+                    server.kill();
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        report.failures().count(),
+        0,
+        "local writes do not depend on Postgres"
+    );
+    let mirror = report.mirror.unwrap();
+    assert!(mirror.error.is_some());
+    assert_eq!(mirror.pending, 11, "{mirror:?}");
+    let status = e
+        .mirror_status(std::time::Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(!status.remote.unwrap().reachable);
+    assert_eq!(status.outbox.pending, 11);
+
+    // Supabase mode fails cleanly while it is down; fallback serves local results and says so.
+    let reader = |mode| Engine::open(config(&data, &url, mode), Access::ReadOnly);
+    let supabase = reader(StorageMode::Supabase).await.unwrap();
+    let err = supabase
+        .search_routed("list users", 3, &ChunkFilter::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unreachable"), "{err}");
+    let fallback = reader(StorageMode::Fallback).await.unwrap();
+    let r = fallback
+        .search_routed("list users", 3, &ChunkFilter::default())
+        .await
+        .unwrap();
+    assert_eq!((r.source, r.hits.len()), ("local", 3));
+    assert!(r.warning.is_some());
+
+    // Back up: the outbox drains and the remote matches the local store exactly.
+    server.restart();
+    let drained = e.drain_outbox().await.unwrap();
+    assert_eq!(
+        (drained.pushed, drained.pending, drained.error),
+        (11, 0, None)
+    );
+    let parity = e.parity(500).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    assert_eq!(parity.tables[0].remote, 15);
+    // And Supabase mode answers again without a restart.
+    let r = supabase
+        .search_routed("list users", 3, &ChunkFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(r.source, "remote");
+    e.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
+    let Some(url) = fresh_database(None).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    // Ingested with no mirror at all.
+    let mut paths = vec![samples()];
+    paths.extend(corpus_api());
+    {
+        let local = Engine::open(
+            Config::load(Some(Path::new("/dev/null")), Some(data.path())).unwrap(),
+            Access::ReadWrite,
+        )
+        .await
+        .unwrap();
+        local
+            .ingest(&paths, &IngestOptions::default(), &|_| {})
+            .await
+            .unwrap();
+        local.close().await.unwrap();
+    }
+    let e = engine(data.path(), &url, StorageMode::Local).await;
+    let documents = e.documents().await.unwrap().len() as u64;
+    let dry = e
+        .backfill(
+            data.path(),
+            &BackfillOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!((dry.documents, dry.copied), (documents, documents));
+    let report = e
+        .backfill(data.path(), &BackfillOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.copied, documents);
+    assert!(
+        report.rebuilt_index,
+        "a bulk load into an empty table rebuilds the index once"
+    );
+    let parity = e.parity(1000).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    // Run again (an interrupted backfill resumed): nothing is copied twice.
+    let again = e
+        .backfill(data.path(), &BackfillOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((again.copied, again.skipped), (0, documents));
+    // --reset copies everything anew.
+    let reset = e
+        .backfill(
+            data.path(),
+            &BackfillOptions {
+                reset: true,
+                ..Default::default()
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(reset.copied, documents);
+    assert_eq!(e.parity(100).await.unwrap().differences(), 0);
+    e.close().await.unwrap();
+}
