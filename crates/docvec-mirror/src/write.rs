@@ -1,10 +1,9 @@
 //! Writes: a document's remote rows replaced in one transaction, deletes, and the bulk-load helpers of a
 //! backfill. Structured rows travel as one JSON array per table (`jsonb_populate_recordset` maps keys to
-//! columns); chunks travel as typed arrays through `UNNEST`, vectors in pgvector's binary form, in
-//! batches of `batch_rows`.
+//! columns); chunks and their vectors go in with binary `COPY`, the fastest way into Postgres, and stay
+//! idempotent because the document's old rows are deleted in the same transaction.
 
 use docvec_store::{DocumentExport, ExportChunk};
-use pgvector::Vector;
 
 use crate::{Mirror, MirrorError};
 
@@ -66,9 +65,7 @@ impl Mirror {
                 .execute(&mut *tx)
                 .await?;
         }
-        for batch in doc.chunks.chunks(self.options.batch_rows.max(1)) {
-            insert_chunks(&mut tx, &doc.id, batch).await?;
-        }
+        copy_chunks(&mut tx, &doc.id, &doc.chunks, self.options.batch_rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -128,40 +125,84 @@ impl Mirror {
     }
 }
 
-async fn insert_chunks(
+/// PostgreSQL's binary COPY header: signature, flags, header extension length.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+/// The end-of-data marker: a tuple with -1 fields.
+const COPY_TRAILER: [u8; 2] = (-1i16).to_be_bytes();
+
+/// The chunks' rows in the binary COPY format, vectors in pgvector's binary `vector` form.
+fn encode_rows(document_id: &str, chunks: &[ExportChunk]) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&(s.len() as i32).to_be_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn int4(out: &mut Vec<u8>, v: Option<i32>) {
+        match v {
+            Some(v) => {
+                out.extend_from_slice(&4i32.to_be_bytes());
+                out.extend_from_slice(&v.to_be_bytes());
+            }
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    let row_bytes = |c: &ExportChunk| 80 + c.text.len() + c.context.len() + c.vector.len() * 4;
+    let mut out = Vec::with_capacity(chunks.iter().map(row_bytes).sum::<usize>());
+    for c in chunks {
+        out.extend_from_slice(&11i16.to_be_bytes());
+        text(&mut out, document_id);
+        int4(&mut out, Some(c.ordinal));
+        text(&mut out, &c.key);
+        int4(&mut out, Some(c.section));
+        text(&mut out, &c.text);
+        text(&mut out, &c.context);
+        int4(&mut out, c.page_start);
+        int4(&mut out, c.page_end);
+        int4(&mut out, Some(c.token_count));
+        text(&mut out, &c.model_id);
+        // int16 dimension, int16 unused, then float4 values, all big-endian.
+        out.extend_from_slice(&((4 + 4 * c.vector.len()) as i32).to_be_bytes());
+        out.extend_from_slice(&(c.vector.len() as i16).to_be_bytes());
+        out.extend_from_slice(&0i16.to_be_bytes());
+        for x in &c.vector {
+            out.extend_from_slice(&x.to_be_bytes());
+        }
+    }
+    out
+}
+
+async fn copy_chunks(
     tx: &mut sqlx::PgConnection,
     document_id: &str,
     chunks: &[ExportChunk],
+    batch_rows: usize,
 ) -> Result<(), MirrorError> {
-    let ordinals: Vec<i32> = chunks.iter().map(|c| c.ordinal).collect();
-    let keys: Vec<&str> = chunks.iter().map(|c| c.key.as_str()).collect();
-    let sections: Vec<i32> = chunks.iter().map(|c| c.section).collect();
-    let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
-    let contexts: Vec<&str> = chunks.iter().map(|c| c.context.as_str()).collect();
-    let page_starts: Vec<Option<i32>> = chunks.iter().map(|c| c.page_start).collect();
-    let page_ends: Vec<Option<i32>> = chunks.iter().map(|c| c.page_end).collect();
-    let tokens: Vec<i32> = chunks.iter().map(|c| c.token_count).collect();
-    let models: Vec<&str> = chunks.iter().map(|c| c.model_id.as_str()).collect();
-    let vectors: Vec<Vector> = chunks
-        .iter()
-        .map(|c| Vector::from(c.vector.clone()))
-        .collect();
-    sqlx::query(
-        "INSERT INTO search_chunks (document_id, ordinal, key, section, text, context, page_start, page_end, token_count, model_id, embedding)
-         SELECT $1, * FROM UNNEST($2::int4[], $3::text[], $4::int4[], $5::text[], $6::text[], $7::int4[], $8::int4[], $9::int4[], $10::text[], $11::vector[])",
-    )
-    .bind(document_id)
-    .bind(&ordinals)
-    .bind(&keys)
-    .bind(&sections)
-    .bind(&texts)
-    .bind(&contexts)
-    .bind(&page_starts)
-    .bind(&page_ends)
-    .bind(&tokens)
-    .bind(&models)
-    .bind(&vectors)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    if chunks.is_empty() {
+        return Ok(());
+    }
+    let mut copy = tx
+        .copy_in_raw(
+            "COPY search_chunks (document_id, ordinal, key, section, text, context, page_start, page_end, token_count, model_id, embedding) FROM STDIN (FORMAT BINARY)",
+        )
+        .await?;
+    let mut sent = copy.send(COPY_HEADER).await.map(|_| ());
+    // Sent `batch_rows` rows per message, so a huge document never needs one huge buffer.
+    for batch in chunks.chunks(batch_rows.max(1)) {
+        if sent.is_err() {
+            break;
+        }
+        sent = copy.send(encode_rows(document_id, batch)).await.map(|_| ());
+    }
+    if sent.is_ok() {
+        sent = copy.send(&COPY_TRAILER[..]).await.map(|_| ());
+    }
+    match sent {
+        Ok(()) => {
+            copy.finish().await?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = copy.abort(e.to_string()).await;
+            Err(e.into())
+        }
+    }
 }
