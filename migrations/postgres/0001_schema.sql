@@ -55,7 +55,6 @@ CREATE TABLE IF NOT EXISTS search_chunks (
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (document_id, ordinal)
 );
-CREATE INDEX IF NOT EXISTS search_chunks_key ON search_chunks (key);
 
 CREATE TABLE IF NOT EXISTS document_tables (
     document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,

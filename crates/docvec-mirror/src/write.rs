@@ -7,53 +7,47 @@ use docvec_store::{DocumentExport, ExportChunk};
 
 use crate::{Mirror, MirrorError};
 
-/// Remote tables filled from JSON arrays, with the export field that holds their rows.
-const JSON_TABLES: &[&str] = &[
-    "document_sections",
-    "document_tables",
-    "api_endpoints",
-    "log_entries",
-    "tags",
-    "facts",
-    "evidence",
-];
 
 impl Mirror {
     /// Replace the remote copy of a document with `doc`, in one transaction (retried when transient).
     pub async fn put_document(&self, doc: &DocumentExport) -> Result<(), MirrorError> {
-        self.retry("put document", || self.put_once(doc)).await
+        self.put_documents(std::slice::from_ref(doc)).await
     }
 
-    async fn put_once(&self, doc: &DocumentExport) -> Result<(), MirrorError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM documents WHERE id = $1 OR path = $2")
-            .bind(&doc.id)
-            .bind(&doc.path)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO documents SELECT * FROM jsonb_populate_record(NULL::documents, $1::jsonb)",
-        )
-        .bind(&doc.document)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(artifact) = &doc.artifact {
-            sqlx::query(
-                "INSERT INTO artifacts SELECT * FROM jsonb_populate_record(NULL::artifacts, $1::jsonb)",
-            )
-            .bind(artifact)
-            .execute(&mut *tx)
-            .await?;
+    /// Replace the remote copies of several documents in one transaction: one round trip per table
+    /// instead of per document, which is what makes a backfill fast.
+    pub async fn put_documents(&self, docs: &[DocumentExport]) -> Result<(), MirrorError> {
+        if docs.is_empty() {
+            return Ok(());
         }
-        for (table, rows) in JSON_TABLES.iter().zip([
-            &doc.sections,
-            &doc.tables,
-            &doc.endpoints,
-            &doc.log_entries,
-            &doc.tags,
-            &doc.facts,
-            &doc.evidence,
-        ]) {
+        self.retry("put documents", || self.put_once(docs)).await
+    }
+
+    async fn put_once(&self, docs: &[DocumentExport]) -> Result<(), MirrorError> {
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        let paths: Vec<&str> = docs.iter().map(|d| d.path.as_str()).collect();
+        let rows = |pick: &dyn Fn(&DocumentExport) -> Vec<serde_json::Value>| {
+            serde_json::Value::Array(docs.iter().flat_map(pick).collect())
+        };
+        let array = |v: &serde_json::Value| v.as_array().cloned().unwrap_or_default();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM documents WHERE id = ANY($1) OR path = ANY($2)")
+            .bind(&ids)
+            .bind(&paths)
+            .execute(&mut *tx)
+            .await?;
+        let tables: [(&str, serde_json::Value); 9] = [
+            ("documents", rows(&|d| vec![d.document.clone()])),
+            ("artifacts", rows(&|d| d.artifact.iter().cloned().collect())),
+            ("document_sections", rows(&|d| array(&d.sections))),
+            ("document_tables", rows(&|d| array(&d.tables))),
+            ("api_endpoints", rows(&|d| array(&d.endpoints))),
+            ("log_entries", rows(&|d| array(&d.log_entries))),
+            ("tags", rows(&|d| array(&d.tags))),
+            ("facts", rows(&|d| array(&d.facts))),
+            ("evidence", rows(&|d| array(&d.evidence))),
+        ];
+        for (table, rows) in &tables {
             if rows.as_array().is_none_or(|a| a.is_empty()) {
                 continue;
             }
@@ -65,7 +59,11 @@ impl Mirror {
                 .execute(&mut *tx)
                 .await?;
         }
-        copy_chunks(&mut tx, &doc.id, &doc.chunks, self.options.batch_rows).await?;
+        let chunks: Vec<(&str, &ExportChunk)> = docs
+            .iter()
+            .flat_map(|d| d.chunks.iter().map(move |c| (d.id.as_str(), c)))
+            .collect();
+        copy_chunks(&mut tx, &chunks, self.options.batch_rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -131,7 +129,7 @@ const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 const COPY_TRAILER: [u8; 2] = (-1i16).to_be_bytes();
 
 /// The chunks' rows in the binary COPY format, vectors in pgvector's binary `vector` form.
-fn encode_rows(document_id: &str, chunks: &[ExportChunk]) -> Vec<u8> {
+fn encode_rows(chunks: &[(&str, &ExportChunk)]) -> Vec<u8> {
     fn text(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&(s.len() as i32).to_be_bytes());
         out.extend_from_slice(s.as_bytes());
@@ -146,8 +144,8 @@ fn encode_rows(document_id: &str, chunks: &[ExportChunk]) -> Vec<u8> {
         }
     }
     let row_bytes = |c: &ExportChunk| 80 + c.text.len() + c.context.len() + c.vector.len() * 4;
-    let mut out = Vec::with_capacity(chunks.iter().map(row_bytes).sum::<usize>());
-    for c in chunks {
+    let mut out = Vec::with_capacity(chunks.iter().map(|(_, c)| row_bytes(c)).sum::<usize>());
+    for (document_id, c) in chunks {
         out.extend_from_slice(&11i16.to_be_bytes());
         text(&mut out, document_id);
         int4(&mut out, Some(c.ordinal));
@@ -172,8 +170,7 @@ fn encode_rows(document_id: &str, chunks: &[ExportChunk]) -> Vec<u8> {
 
 async fn copy_chunks(
     tx: &mut sqlx::PgConnection,
-    document_id: &str,
-    chunks: &[ExportChunk],
+    chunks: &[(&str, &ExportChunk)],
     batch_rows: usize,
 ) -> Result<(), MirrorError> {
     if chunks.is_empty() {
@@ -184,16 +181,24 @@ async fn copy_chunks(
             "COPY search_chunks (document_id, ordinal, key, section, text, context, page_start, page_end, token_count, model_id, embedding) FROM STDIN (FORMAT BINARY)",
         )
         .await?;
-    let mut sent = copy.send(COPY_HEADER).await.map(|_| ());
-    // Sent `batch_rows` rows per message, so a huge document never needs one huge buffer.
-    for batch in chunks.chunks(batch_rows.max(1)) {
+    // sqlx leaves Nagle's algorithm on: a small write behind unacknowledged data waits for the
+    // server's delayed ACK (40 ms). So the header, rows and trailer go out as few, large writes:
+    // one per `batch_rows` rows, the header in the first and the trailer in the last.
+    let batches: Vec<&[(&str, &ExportChunk)]> = chunks.chunks(batch_rows.max(1)).collect();
+    let mut sent = Ok(());
+    for (i, batch) in batches.iter().enumerate() {
+        let mut buf = Vec::new();
+        if i == 0 {
+            buf.extend_from_slice(COPY_HEADER);
+        }
+        buf.extend_from_slice(&encode_rows(batch));
+        if i + 1 == batches.len() {
+            buf.extend_from_slice(&COPY_TRAILER);
+        }
+        sent = copy.send(buf).await.map(|_| ());
         if sent.is_err() {
             break;
         }
-        sent = copy.send(encode_rows(document_id, batch)).await.map(|_| ());
-    }
-    if sent.is_ok() {
-        sent = copy.send(&COPY_TRAILER[..]).await.map(|_| ());
     }
     match sent {
         Ok(()) => {
@@ -206,3 +211,4 @@ async fn copy_chunks(
         }
     }
 }
+
