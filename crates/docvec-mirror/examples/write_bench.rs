@@ -67,7 +67,15 @@ async fn main() {
             }
         })
         .collect();
-    let mirror = Mirror::connect_lazy(MirrorOptions::new(url.as_str())).unwrap();
+    let mut options = MirrorOptions::new(url.as_str());
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+    if let Some(rows) = env("BENCH_TRANSACTION_ROWS") {
+        options.transaction_rows = rows;
+    }
+    if let Some(n) = env("BENCH_PARALLEL") {
+        options.parallel = n;
+    }
+    let mirror = Mirror::connect_lazy(options).unwrap();
     mirror.migrate("bench", dim).await.unwrap();
     mirror.reset().await.unwrap();
     mirror.drop_vector_index().await.unwrap();
@@ -76,11 +84,12 @@ async fn main() {
         let docs = &docs;
         async move {
             let t = Instant::now();
-            // As a backfill does: groups of about batch_rows (500) rows, one transaction each.
-            let per_group = (mirror.options().batch_rows / CHUNKS_PER_DOCUMENT).max(1);
-            for group in docs.chunks(per_group) {
-                mirror.put_documents(group).await.unwrap();
+            // As a backfill does: transactions of about 5,000 rows (COPY messages of 500), two in flight.
+            let mut writer = docvec_mirror::BulkWriter::new(&mirror);
+            for d in docs {
+                writer.push(d.clone()).await.unwrap();
             }
+            writer.finish().await.unwrap();
             (label, n as f64 / t.elapsed().as_secs_f64())
         }
     };

@@ -18,6 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use migrate::{MIGRATIONS, SCHEMA_VERSION};
 pub use read::{DocumentDigest, Probe, RemoteFilter};
+pub use write::BulkWriter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
@@ -74,8 +75,12 @@ fn transient(e: &sqlx::Error) -> bool {
 pub struct MirrorOptions {
     /// `postgres://user:pass@host:port/db?sslmode=require` (Supabase: Settings > Database).
     pub url: String,
-    /// Rows per insert batch.
+    /// Rows per COPY message (one write on the wire).
     pub batch_rows: usize,
+    /// Rows per transaction in bulk loads (backfill): fewer, larger transactions load faster.
+    pub transaction_rows: usize,
+    /// Bulk-load transactions in flight at once, each on its own connection.
+    pub parallel: usize,
     /// Bound on one remote operation, retries included.
     pub timeout: Duration,
     /// Bound on opening a connection.
@@ -89,6 +94,8 @@ impl MirrorOptions {
         Self {
             url: url.into(),
             batch_rows: 500,
+            transaction_rows: 5000,
+            parallel: 2,
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(5),
             attempts: 3,

@@ -212,3 +212,68 @@ async fn copy_chunks(
     }
 }
 
+
+/// A bulk load (backfill): documents grouped into transactions of about `transaction_rows` chunks, up
+/// to `parallel` of them in flight on separate connections. Groups hold distinct documents, so their
+/// order does not matter.
+pub struct BulkWriter {
+    mirror: Mirror,
+    group: Vec<DocumentExport>,
+    rows: usize,
+    running: tokio::task::JoinSet<Result<(), MirrorError>>,
+}
+
+impl BulkWriter {
+    pub fn new(mirror: &Mirror) -> Self {
+        Self {
+            mirror: mirror.clone(),
+            group: Vec::new(),
+            rows: 0,
+            running: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Queue a document; sends a group when it is full, waiting first when enough are in flight.
+    pub async fn push(&mut self, doc: DocumentExport) -> Result<(), MirrorError> {
+        self.rows += doc.chunks.len().max(1);
+        self.group.push(doc);
+        if self.rows >= self.mirror.options.transaction_rows.max(1) {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> Result<(), MirrorError> {
+        while self.running.len() >= self.mirror.options.parallel.max(1) {
+            self.join_one().await?;
+        }
+        let group = std::mem::take(&mut self.group);
+        self.rows = 0;
+        let mirror = self.mirror.clone();
+        self.running
+            .spawn(async move { mirror.put_documents(&group).await });
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), MirrorError> {
+        match self.running.join_next().await {
+            Some(Ok(result)) => result,
+            Some(Err(e)) => Err(MirrorError::Unreachable(format!("a bulk write task failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Send what is queued and wait for every group; the first failure is returned.
+    pub async fn finish(mut self) -> Result<(), MirrorError> {
+        if !self.group.is_empty() {
+            self.send().await?;
+        }
+        let mut first = Ok(());
+        while !self.running.is_empty() {
+            if let Err(e) = self.join_one().await {
+                first = first.and(Err(e));
+            }
+        }
+        first
+    }
+}

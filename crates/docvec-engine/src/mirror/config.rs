@@ -72,8 +72,11 @@ pub struct MirrorConfig {
     /// Postgres connection string (Supabase: direct, or the session pooler on 5432; the transaction
     /// pooler on 6543 works with statement caching off).
     pub url: Option<String>,
-    /// Rows per remote insert batch.
+    /// Rows per COPY message.
     pub batch_rows: usize,
+    /// Rows per transaction and transactions in flight during a backfill.
+    pub transaction_rows: usize,
+    pub parallel: usize,
     /// Bound on one remote operation, retries included, and on a connection attempt.
     pub timeout_secs: u64,
     pub connect_timeout_secs: u64,
@@ -90,6 +93,8 @@ impl Default for MirrorConfig {
             mode: StorageMode::Local,
             url: None,
             batch_rows: 500,
+            transaction_rows: 5000,
+            parallel: 2,
             timeout_secs: 60,
             connect_timeout_secs: 5,
             supabase_url: None,
@@ -136,6 +141,8 @@ impl MirrorConfig {
         })?;
         let mut o = docvec_mirror::MirrorOptions::new(url);
         o.batch_rows = self.batch_rows.max(1);
+        o.transaction_rows = self.transaction_rows.max(1);
+        o.parallel = self.parallel.max(1);
         o.timeout = std::time::Duration::from_secs(self.timeout_secs.max(1));
         o.connect_timeout = std::time::Duration::from_secs(self.connect_timeout_secs.max(1));
         Ok(o)

@@ -120,11 +120,9 @@ impl Engine {
         if bulk {
             mirror.drop_vector_index().await?;
         }
-        // Documents go in groups of about `batch_rows` chunks, one transaction per group.
-        let batch_rows = mirror.options().batch_rows.max(1) as i64;
+        // Documents go in transactions of about `transaction_rows` chunks, a few at once.
         let copy = async {
-            let mut group = Vec::new();
-            let mut group_rows = 0;
+            let mut writer = docvec_mirror::BulkWriter::new(mirror);
             for (id, hash, chunks, keys) in &digests {
                 let same = remote.get(id).is_some_and(|r| {
                     r == &DocumentDigest {
@@ -136,23 +134,19 @@ impl Engine {
                 if same {
                     report.skipped += 1;
                 } else {
-                    if !options.dry_run {
-                        if let Some(doc) = local.export_document(id).await? {
-                            group_rows += doc.chunks.len() as i64;
-                            group.push(doc);
-                        }
-                        if group_rows >= batch_rows {
-                            mirror.put_documents(&group).await?;
-                            group.clear();
-                            group_rows = 0;
-                        }
+                    let doc = match options.dry_run {
+                        true => None,
+                        false => local.export_document(id).await?,
+                    };
+                    if let Some(doc) = doc {
+                        writer.push(doc).await?;
                     }
                     report.copied += 1;
                     report.chunks += *chunks as u64;
                 }
                 progress(BackfillEvent::Document { copied: !same });
             }
-            mirror.put_documents(&group).await?;
+            writer.finish().await?;
             Ok::<(), EngineError>(())
         }
         .await;
