@@ -96,7 +96,9 @@ async fn main() {
     let (_, insert) = run("insert").await;
     let (_, replace) = run("replace").await;
     let t = Instant::now();
-    mirror.build_vector_index("1GB").await.unwrap();
+    if std::env::var("BENCH_SKIP_INDEX").is_err() {
+        mirror.build_vector_index("1GB").await.unwrap();
+    }
     let build = t.elapsed().as_secs_f64();
     mirror.reset().await.unwrap();
     println!(
