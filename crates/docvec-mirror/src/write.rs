@@ -7,7 +7,6 @@ use docvec_store::{DocumentExport, ExportChunk};
 
 use crate::{Mirror, MirrorError};
 
-
 impl Mirror {
     /// Replace the remote copy of a document with `doc`, in one transaction (retried when transient).
     pub async fn put_document(&self, doc: &DocumentExport) -> Result<(), MirrorError> {
@@ -212,7 +211,6 @@ async fn copy_chunks(
     }
 }
 
-
 /// A bulk load (backfill): documents grouped into transactions of about `transaction_rows` chunks, up
 /// to `parallel` of them in flight on separate connections. Groups hold distinct documents, so their
 /// order does not matter.
@@ -258,7 +256,9 @@ impl BulkWriter {
     async fn join_one(&mut self) -> Result<(), MirrorError> {
         match self.running.join_next().await {
             Some(Ok(result)) => result,
-            Some(Err(e)) => Err(MirrorError::Unreachable(format!("a bulk write task failed: {e}"))),
+            Some(Err(e)) => Err(MirrorError::Unreachable(format!(
+                "a bulk write task failed: {e}"
+            ))),
             None => Ok(()),
         }
     }
