@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS search_chunks (
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (document_id, ordinal)
 );
+-- Keep rows whole in the heap: a 384-d vector (1.5 KB) plus chunk text passes the 2 KB TOAST threshold,
+-- and moving the vector out of line (or compressing the text) costs every write, index build and scan.
+-- Inline storage fits vectors up to about 1,900 dimensions in Postgres's 8 KB pages.
+ALTER TABLE search_chunks ALTER COLUMN embedding SET STORAGE PLAIN;
+ALTER TABLE search_chunks SET (toast_tuple_target = 8160);
 
 CREATE TABLE IF NOT EXISTS document_tables (
     document_id   text NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
