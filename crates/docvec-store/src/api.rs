@@ -79,13 +79,7 @@ impl Store {
                 .push(")) = ")
                 .push_bind(prefix.clone());
         }
-        if let Some(d) = &filter.document {
-            q.push(" AND (d.id = ")
-                .push_bind(d.clone())
-                .push(" OR d.path = ")
-                .push_bind(d.clone())
-                .push(")");
-        }
+        crate::filter::push_document(&mut q, filter.document.as_deref());
         q.push(" ORDER BY d.path, e.ordinal");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);

@@ -194,13 +194,7 @@ impl Store {
         if let Some(kind) = filter.kind {
             q.push(" AND t.kind = ").push_bind(kind.as_str());
         }
-        if let Some(d) = &filter.document {
-            q.push(" AND (d.id = ")
-                .push_bind(d.clone())
-                .push(" OR d.path = ")
-                .push_bind(d.clone())
-                .push(")");
-        }
+        crate::filter::push_document(&mut q, filter.document.as_deref());
         if let Some(p) = &filter.prefix {
             q.push(" AND substr(t.name, 1, length(")
                 .push_bind(p.to_lowercase())
@@ -229,13 +223,7 @@ impl Store {
     /// Facts matching `filter`, in document then source order.
     pub async fn facts(&self, filter: &FactFilter) -> Result<Vec<FactRow>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(FACT_SELECT);
-        if let Some(d) = &filter.document {
-            q.push(" AND (d.id = ")
-                .push_bind(d.clone())
-                .push(" OR d.path = ")
-                .push_bind(d.clone())
-                .push(")");
-        }
+        crate::filter::push_document(&mut q, filter.document.as_deref());
         if let Some(k) = &filter.key {
             q.push(" AND f.key_norm = ").push_bind(normalise_key(k));
         }

@@ -47,13 +47,7 @@ impl Store {
             }
             q.push(")");
         }
-        if let Some(d) = &filter.document {
-            q.push(" AND (d.id = ")
-                .push_bind(d.clone())
-                .push(" OR d.path = ")
-                .push_bind(d.clone())
-                .push(")");
-        }
+        crate::filter::push_document(&mut q, filter.document.as_deref());
         if let Some(p) = &filter.path_prefix {
             q.push(" AND substr(d.path, 1, length(")
                 .push_bind(p.clone())
@@ -61,5 +55,16 @@ impl Store {
                 .push_bind(p.clone());
         }
         Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+}
+
+/// `AND (d.id = ? OR d.path = ?)` for a document given by id or path, where the query joins `documents d`.
+pub(crate) fn push_document(q: &mut QueryBuilder<Sqlite>, document: Option<&str>) {
+    if let Some(d) = document {
+        q.push(" AND (d.id = ")
+            .push_bind(d.to_string())
+            .push(" OR d.path = ")
+            .push_bind(d.to_string())
+            .push(")");
     }
 }

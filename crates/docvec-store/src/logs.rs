@@ -90,13 +90,7 @@ impl Store {
                 .push_bind(g.clone())
                 .push(")) > 0");
         }
-        if let Some(d) = &filter.document {
-            q.push(" AND (d.id = ")
-                .push_bind(d.clone())
-                .push(" OR d.path = ")
-                .push_bind(d.clone())
-                .push(")");
-        }
+        crate::filter::push_document(&mut q, filter.document.as_deref());
         q.push(" ORDER BY l.ts IS NULL, l.ts, d.path, l.line");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);
