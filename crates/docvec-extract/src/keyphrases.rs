@@ -5,7 +5,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
-use docvec_types::{Tag, TagKind};
+use docvec_types::{Tag, TagKind, normalise_label as normalise};
 use yake_rust::{Config, StopWords, get_n_best};
 
 fn stop_words() -> &'static StopWords {
@@ -51,14 +51,6 @@ pub fn keyphrases(text: &str, n: usize, max_chars: usize) -> Vec<Tag> {
         }
     }
     out
-}
-
-/// Lower case with single spaces: how every tag name is stored and matched.
-pub fn normalise(tag: &str) -> String {
-    tag.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
 }
 
 /// Whether one phrase holds the other as whole words.

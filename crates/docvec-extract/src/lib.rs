@@ -10,8 +10,9 @@ mod keyphrases;
 
 use docvec_types::{Chunk, Fact, Format, ParsedDocument, Tag, TagKind};
 
+pub use docvec_types::normalise_label as normalise;
 pub use facts::{extract_facts, parse_number};
-pub use keyphrases::{keyphrases, normalise};
+pub use keyphrases::keyphrases;
 
 /// Knobs for extraction. Defaults suit documents people keep on disk.
 #[derive(Debug, Clone)]

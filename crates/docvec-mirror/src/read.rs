@@ -135,7 +135,7 @@ impl Mirror {
             filter
                 .tags
                 .iter()
-                .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                .map(|t| docvec_types::normalise_label(t))
                 .collect::<Vec<_>>(),
         )
         .fetch_all(&mut *tx)

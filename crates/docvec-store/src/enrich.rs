@@ -124,13 +124,8 @@ pub(crate) async fn insert_facts(
     Ok(())
 }
 
-/// How fact keys are matched: lower case, single spaces.
-pub fn normalise_key(key: &str) -> String {
-    key.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
+/// How fact keys and tag names are matched: lower case, single spaces.
+pub use docvec_types::normalise_label as normalise_key;
 
 fn scope_str(s: SpanScope) -> &'static str {
     match s {

@@ -35,6 +35,16 @@ pub fn stable_id(parts: &[&[u8]]) -> String {
     hash.to_hex()[..32].to_string()
 }
 
+/// Lower case with single spaces: how tag names and fact keys are stored and matched, locally and in
+/// the mirror.
+pub fn normalise_label(label: &str) -> String {
+    label
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 /// Hex blake3 of some content (full length), used as the content hash of files and chunk texts.
 pub fn content_hash(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
