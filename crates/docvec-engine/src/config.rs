@@ -18,6 +18,44 @@ pub struct Config {
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
     pub mirror: crate::MirrorConfig,
+    pub server: ServerConfig,
+}
+
+/// `docvec serve`: where it listens and the limits it applies to each request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port. A non-loopback address is refused until an API key exists.
+    pub bind: String,
+    /// Largest JSON request body (413 beyond).
+    pub max_body_bytes: usize,
+    /// Largest upload request to `POST /documents`, all files together.
+    pub max_upload_bytes: usize,
+    /// Requests running longer get 408 (uploads and event streams excepted).
+    pub request_timeout_secs: u64,
+    /// Uploads running longer get 408.
+    pub upload_timeout_secs: u64,
+    /// Searches embedding their query at once; more wait their turn (0 = one per core).
+    pub max_concurrent_searches: usize,
+    /// Origins allowed to call the API from a browser; empty = none (CORS closed).
+    pub cors_origins: Vec<String>,
+    /// How long `/config` and `/readyz` wait for Postgres to answer.
+    pub probe_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:7700".into(),
+            max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
+            request_timeout_secs: 30,
+            upload_timeout_secs: 600,
+            max_concurrent_searches: 0,
+            cors_origins: Vec::new(),
+            probe_timeout_ms: 2000,
+        }
+    }
 }
 
 /// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
@@ -111,6 +149,8 @@ struct FileConfig {
     ingest: Option<IngestConfig>,
     #[serde(default)]
     mirror: Option<crate::MirrorConfig>,
+    #[serde(default)]
+    server: Option<ServerConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +179,7 @@ impl Config {
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
             mirror: crate::MirrorConfig::default(),
+            server: ServerConfig::default(),
         };
         let default_file = Path::new("docvec.toml");
         let file = file
@@ -174,6 +215,9 @@ impl Config {
             }
             if let Some(m) = parsed.mirror {
                 cfg.mirror = m;
+            }
+            if let Some(s) = parsed.server {
+                cfg.server = s;
             }
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
@@ -247,6 +291,30 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);
+        }
+        let srv = &mut self.server;
+        if let Some(v) = get("DOCVEC_BIND") {
+            srv.bind = v;
+        }
+        if let Some(v) = get("DOCVEC_MAX_BODY_BYTES") {
+            srv.max_body_bytes = parse("DOCVEC_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_UPLOAD_BYTES") {
+            srv.max_upload_bytes = parse("DOCVEC_MAX_UPLOAD_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_REQUEST_TIMEOUT_SECS") {
+            srv.request_timeout_secs = parse("DOCVEC_REQUEST_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_CONCURRENT_SEARCHES") {
+            srv.max_concurrent_searches = parse("DOCVEC_MAX_CONCURRENT_SEARCHES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_CORS_ORIGINS") {
+            srv.cors_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
         }
         self.mirror.apply_env(&get)?;
         Ok(())

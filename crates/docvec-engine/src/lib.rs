@@ -10,21 +10,23 @@ mod config;
 mod discover;
 mod ingest;
 mod mirror;
+mod rebuild;
 mod search;
 mod sync;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 
 use docvec_embed::{Embedder, OnnxEmbedder};
 use docvec_index::VectorIndex;
-use docvec_store::Store;
 
-pub use config::{Config, IngestConfig, ModelConfig};
+pub use config::{Config, IngestConfig, ModelConfig, ServerConfig};
 pub use docvec_store::{
-    ChunkFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter, FactRow, LogFilter, LogRow,
-    Stats, TableRow, TagCount, TagFilter,
+    ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
+    FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
+    TagFilter,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
@@ -32,6 +34,7 @@ pub use mirror::{
     BackfillEvent, BackfillOptions, BackfillReport, DrainReport, MirrorConfig, MirrorStatus,
     ParityReport, SearchResults, StorageMode, TableCount,
 };
+pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
 /// [`IngestReport`] and the batch goes on.
@@ -68,6 +71,9 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+    /// A job was asked to stop (server shutdown) and stopped at a safe point.
+    #[error("stopped before it finished: docvec is shutting down")]
+    Cancelled,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -98,6 +104,10 @@ pub struct Engine {
     access: Access,
     /// Postgres, when a connection string is configured (whatever the storage mode).
     mirror: Option<docvec_mirror::Mirror>,
+    /// Index log entries at or above this stay unpruned (a rebuild replays them); `i64::MAX` when none runs.
+    prune_floor: AtomicI64,
+    /// One rebuild at a time.
+    rebuilding: tokio::sync::Mutex<()>,
     _lock: Option<File>,
 }
 
@@ -150,6 +160,8 @@ impl Engine {
             index: Arc::new(RwLock::new(index)),
             access,
             mirror,
+            prune_floor: AtomicI64::new(i64::MAX),
+            rebuilding: tokio::sync::Mutex::new(()),
             _lock: lock,
         };
         engine.catch_up().await?;

@@ -27,6 +27,16 @@ impl Engine {
         filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
         let vector = self.embed_query(query, k).await?;
+        self.search_local_vector(vector, k, filter).await
+    }
+
+    /// The local search of [`Engine::search_filtered`] for a query already embedded.
+    pub(crate) async fn search_local_vector(
+        &self,
+        vector: Vec<f32>,
+        k: usize,
+        filter: &ChunkFilter,
+    ) -> Result<Vec<SearchHit>, EngineError> {
         let allowed = if filter.is_empty() {
             None
         } else {
@@ -44,7 +54,7 @@ impl Engine {
 
     /// Check a query and embed it. Catches up with the store first: another process may have ingested
     /// since this engine opened.
-    pub(crate) async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
+    pub async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
         let query = query.trim();
         if query.is_empty() {
             return Err(EngineError::Config("the query is empty".into()));

@@ -3,6 +3,7 @@
 //! the last position it recorded. The same path serves live updates and recovery after a crash.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use docvec_embed::Embedder;
@@ -38,7 +39,7 @@ pub(crate) async fn open_index(
         Err(e) => return Err(e.into()),
     };
     tracing::info!("rebuilding the vector index from the store: {reason}");
-    rebuild(store, embedder, dir, params).await
+    build(store, embedder, dir, params, &|_, _| {}, None).await
 }
 
 async fn stale_reason(
@@ -78,12 +79,15 @@ async fn stale_reason(
     Ok(None)
 }
 
-/// Build a fresh index from every stored vector of the configured model.
-async fn rebuild(
+/// Build a fresh index from every stored vector of the configured model, reporting (done, total)
+/// vectors; `cancel` is checked between pages.
+pub(crate) async fn build(
     store: &Store,
     embedder: &dyn Embedder,
     dir: &Path,
     params: &HnswParams,
+    progress: &(dyn Fn(u64, u64) + Sync),
+    cancel: Option<&AtomicBool>,
 ) -> Result<VectorIndex, EngineError> {
     // Read the log position first: changes committed while vectors are read are replayed afterwards, and
     // replaying an add that is already in the index is a no-op.
@@ -97,13 +101,20 @@ async fn rebuild(
         stats.chunks as usize,
     );
     let index = Arc::new(RwLock::new(index));
+    let total = stats.chunks.max(0) as u64;
+    let mut done = 0u64;
+    progress(0, total);
     let mut after = 0;
     loop {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(EngineError::Cancelled);
+        }
         let page = store
             .vectors_page(embedder.model_id(), after, 10_000)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.0;
+        done += page.len() as u64;
         let idx = index.clone();
         blocking(move || {
             idx.write()
@@ -112,6 +123,7 @@ async fn rebuild(
                 .map_err(EngineError::from)
         })
         .await?;
+        progress(done.min(total), total);
     }
     let mut index = Arc::try_unwrap(index)
         .map_err(|_| EngineError::Internal("index still shared".into()))?
@@ -164,15 +176,22 @@ impl Engine {
             }
             let vectors = self.store.vectors(&adds, &model).await?;
             let idx = self.index.clone();
-            blocking(move || {
+            let fresh = blocking(move || {
                 let mut index = idx.write().map_err(poisoned)?;
+                // Another task applied these entries, or a rebuilt index was swapped in, while they were
+                // read: look again from the index's own position.
+                if index.info().applied_seq != from {
+                    return Ok(false);
+                }
                 index.add(&vectors)?;
                 deletes.iter().for_each(|&id| index.remove(id));
                 index.set_applied_seq(last);
-                Ok(())
+                Ok(true)
             })
             .await?;
-            applied += entries.len();
+            if fresh {
+                applied += entries.len();
+            }
         }
         Ok(applied)
     }
@@ -186,7 +205,9 @@ impl Engine {
             Ok(index.info().applied_seq)
         })
         .await?;
-        self.store.prune_log(seq).await?;
+        // A rebuild in progress replays the log from where it started: keep those entries.
+        let floor = self.prune_floor.load(Ordering::SeqCst);
+        self.store.prune_log(seq.min(floor)).await?;
         Ok(())
     }
 }

@@ -116,6 +116,15 @@ impl VectorIndex {
         }
     }
 
+    /// Make this (freshly built) index the successor of `old`: it saves into `old`'s directory as the
+    /// next generation, so the switch on disk is one manifest rename and `old` stays whole until then.
+    pub fn succeed(&mut self, old: &VectorIndex) {
+        self.dir = old.dir.clone();
+        self.generation = old.generation;
+        self.graph_dirty = true;
+        self.dirty = true;
+    }
+
     /// Open the index saved in `dir`: `Ok(None)` when there is none yet, `Err` when it is unreadable.
     pub fn open(dir: &Path) -> Result<Option<Self>, IndexError> {
         persist::load(dir)

@@ -16,6 +16,8 @@ pub struct EndpointFilter {
     /// Document id or path.
     pub document: Option<String>,
     pub limit: Option<i64>,
+    /// Rows skipped before the first one returned (with `limit`, for paging).
+    pub offset: Option<i64>,
 }
 
 /// An endpoint with the document it comes from.
@@ -83,6 +85,9 @@ impl Store {
         q.push(" ORDER BY d.path, e.ordinal");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);
+            if let Some(offset) = filter.offset {
+                q.push(" OFFSET ").push_bind(offset.max(0));
+            }
         }
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter()

@@ -153,6 +153,8 @@ pub struct TagFilter {
     /// Names starting with this (lower case).
     pub prefix: Option<String>,
     pub limit: Option<i64>,
+    /// Rows skipped before the first one returned (with `limit`, for paging).
+    pub offset: Option<i64>,
 }
 
 /// Which facts to list; every set field must match.
@@ -166,6 +168,8 @@ pub struct FactFilter {
     pub subject: Option<String>,
     pub kind: Option<FactKind>,
     pub limit: Option<i64>,
+    /// Rows skipped before the first one returned (with `limit`, for paging).
+    pub offset: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,6 +203,9 @@ impl Store {
         q.push(" GROUP BY t.name, t.kind ORDER BY documents DESC, chunks DESC, t.name");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);
+            if let Some(offset) = filter.offset {
+                q.push(" OFFSET ").push_bind(offset.max(0));
+            }
         }
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter()
@@ -233,6 +240,9 @@ impl Store {
         q.push(" ORDER BY d.path, f.ordinal");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);
+            if let Some(offset) = filter.offset {
+                q.push(" OFFSET ").push_bind(offset.max(0));
+            }
         }
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(fact_row).collect()

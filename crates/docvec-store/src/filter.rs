@@ -16,6 +16,12 @@ pub struct ChunkFilter {
     pub document: Option<String>,
     /// The document's path starts with this.
     pub path_prefix: Option<String>,
+    /// Chunks of logs holding an entry of this level (any case) ...
+    pub log_level: Option<String>,
+    /// ... and with a timestamp within these ISO 8601 bounds (inclusive). Chunks of other formats never
+    /// match these three.
+    pub since: Option<String>,
+    pub until: Option<String>,
 }
 
 impl ChunkFilter {
@@ -24,6 +30,9 @@ impl ChunkFilter {
             && self.formats.is_empty()
             && self.document.is_none()
             && self.path_prefix.is_none()
+            && self.log_level.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
     }
 }
 
@@ -53,6 +62,23 @@ impl Store {
                 .push_bind(p.clone())
                 .push(")) = ")
                 .push_bind(p.clone());
+        }
+        if filter.log_level.is_some() || filter.since.is_some() || filter.until.is_some() {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM log_entries l WHERE l.document_id = c.document_id \
+                 AND l.ordinal BETWEEN c.log_first AND c.log_last",
+            );
+            if let Some(level) = &filter.log_level {
+                q.push(" AND l.level = ")
+                    .push_bind(level.to_ascii_uppercase());
+            }
+            if let Some(since) = &filter.since {
+                q.push(" AND l.ts >= ").push_bind(since.clone());
+            }
+            if let Some(until) = &filter.until {
+                q.push(" AND l.ts <= ").push_bind(until.clone());
+            }
+            q.push(")");
         }
         Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
     }

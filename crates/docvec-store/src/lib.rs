@@ -5,6 +5,7 @@
 //! the new rows and vectors inserted and the index log appended together, so a crash at any point leaves
 //! either the old or the new version and a log that says which vectors the index must hold.
 
+mod admin;
 mod api;
 mod enrich;
 mod export;
@@ -24,13 +25,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use admin::{ApiKeyRow, JobFilter, JobRow};
 pub use api::{EndpointFilter, EndpointRow};
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
 pub use export::{DocumentExport, ExportChunk};
 pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
-pub use read::{ChunkHit, DocumentRow, LogEntry, LogOp, Stats};
+pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
 pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
 

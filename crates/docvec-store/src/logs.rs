@@ -22,6 +22,8 @@ pub struct LogFilter {
     /// Document id or path.
     pub document: Option<String>,
     pub limit: Option<i64>,
+    /// Rows skipped before the first one returned (with `limit`, for paging).
+    pub offset: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +61,48 @@ pub(crate) async fn insert_log_entries(
     Ok(())
 }
 
+/// Entries (first and last ordinal) each chunk of a log holds, found by where each entry's first line
+/// stands in the chunk texts. Entries and chunks follow the file's order, so one forward walk does it. A
+/// chunk holding only the tail of a long entry (a stack trace) belongs to that entry.
+pub(crate) fn chunk_log_spans<'a>(
+    chunks: impl Iterator<Item = &'a str>,
+    entries: &[LogEntry],
+) -> Vec<Option<(usize, usize)>> {
+    /// Entries looked at past one that cannot be found (its text was reshaped by the parser).
+    const LOOKAHEAD: usize = 64;
+    let key = |e: &LogEntry| -> String {
+        let first = e.raw.lines().next().unwrap_or("").trim();
+        let first = if first.is_empty() {
+            e.message.trim()
+        } else {
+            first
+        };
+        first.chars().take(80).collect()
+    };
+    let mut next = 0;
+    chunks
+        .map(|text| {
+            if entries.is_empty() {
+                return None;
+            }
+            let mut span: Option<(usize, usize)> = None;
+            let mut probe = next;
+            while probe < entries.len() && probe < next + LOOKAHEAD {
+                if text.contains(key(&entries[probe]).as_str()) {
+                    span = Some((span.map_or(probe, |s| s.0), probe));
+                    next = probe + 1;
+                    probe = next;
+                } else if span.is_some() {
+                    break;
+                } else {
+                    probe += 1;
+                }
+            }
+            span.or_else(|| next.checked_sub(1).map(|p| (p, p)))
+        })
+        .collect()
+}
+
 impl Store {
     /// Log entries matching `filter`, by timestamp (entries without one last), then file and line.
     pub async fn log_entries(&self, filter: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
@@ -94,6 +138,9 @@ impl Store {
         q.push(" ORDER BY l.ts IS NULL, l.ts, d.path, l.line");
         if let Some(limit) = filter.limit {
             q.push(" LIMIT ").push_bind(limit);
+            if let Some(offset) = filter.offset {
+                q.push(" OFFSET ").push_bind(offset.max(0));
+            }
         }
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter()

@@ -34,6 +34,18 @@ pub struct LogEntry {
     pub chunk_id: i64,
 }
 
+/// Which documents to list.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFilter {
+    pub format: Option<String>,
+    /// A tag on the document itself (format, user tag or keyphrase).
+    pub tag: Option<String>,
+    pub path_prefix: Option<String>,
+    /// Cursor: documents whose path sorts after this one.
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
 /// The stored rows behind one search hit.
 #[derive(Debug, Clone)]
 pub struct ChunkHit {
@@ -98,6 +110,53 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(document_row).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of documents in path order, after the cursor `after` (a path).
+    pub async fn documents_page(
+        &self,
+        filter: &DocumentFilter,
+    ) -> Result<Vec<DocumentRow>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE 1 = 1"
+        ));
+        if let Some(f) = &filter.format {
+            q.push(" AND d.format = ").push_bind(f.to_ascii_lowercase());
+        }
+        if let Some(t) = &filter.tag {
+            q.push(" AND EXISTS (SELECT 1 FROM tags t WHERE t.document_id = d.id AND t.chunk_ordinal IS NULL AND t.name = ")
+                .push_bind(crate::normalise_key(t))
+                .push(")");
+        }
+        if let Some(p) = &filter.path_prefix {
+            q.push(" AND substr(d.path, 1, length(")
+                .push_bind(p.clone())
+                .push(")) = ")
+                .push_bind(p.clone());
+        }
+        if let Some(a) = &filter.after {
+            q.push(" AND d.path > ").push_bind(a.clone());
+        }
+        q.push(" ORDER BY d.path LIMIT ")
+            .push_bind(filter.limit.clamp(1, 1000));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(document_row).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of chunks (id above `after`) with the text their vector was made from, for re-embedding.
+    pub async fn embedding_inputs_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END
+             FROM search_chunks WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Vectors of a document's current chunks by embedding-input hash, so a changed file re-embeds only

@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mirror outbox",
         include_str!("../../../migrations/sqlite/0006_mirror_outbox.sql"),
     ),
+    (
+        7,
+        "jobs api keys chunk log spans",
+        include_str!("../../../migrations/sqlite/0007_jobs_api_keys.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

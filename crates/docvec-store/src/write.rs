@@ -65,6 +65,29 @@ pub struct PutOutcome {
 }
 
 impl Store {
+    /// Replace the vectors of existing chunks (a re-embedding), in one transaction. Chunks deleted
+    /// meanwhile are skipped. The set of chunks does not change, so the index log is not touched.
+    pub async fn replace_vectors(
+        &self,
+        model_id: &str,
+        vectors: &[(i64, Vec<f32>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, v) in vectors {
+            sqlx::query(
+                "UPDATE chunk_embeddings SET model_id = ?, dimension = ?, vector = ? WHERE chunk_id = ?",
+            )
+            .bind(model_id)
+            .bind(v.len() as i64)
+            .bind(vector_to_blob(v))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Store `doc`, replacing any earlier version at the same path, in one transaction.
     pub async fn put_document(&self, doc: &NewDocument<'_>) -> Result<PutOutcome, StoreError> {
         if let Some(c) = doc.chunks.iter().find(|c| c.section >= doc.sections.len()) {
@@ -126,10 +149,12 @@ impl Store {
         }
 
         let mut chunk_ids = Vec::with_capacity(doc.chunks.len());
-        for c in &doc.chunks {
+        let spans =
+            crate::logs::chunk_log_spans(doc.chunks.iter().map(|c| c.text), doc.log_entries);
+        for (c, span) in doc.chunks.iter().zip(spans) {
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO search_chunks (key, document_id, section_id, ordinal, text, context, input_hash, page_start, page_end, token_count)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO search_chunks (key, document_id, section_id, ordinal, text, context, input_hash, page_start, page_end, token_count, log_first, log_last)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(c.key)
             .bind(doc.id)
@@ -141,6 +166,8 @@ impl Store {
             .bind(c.page_start.map(i64::from))
             .bind(c.page_end.map(i64::from))
             .bind(c.token_count as i64)
+            .bind(span.map(|s| s.0 as i64))
+            .bind(span.map(|s| s.1 as i64))
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO chunk_embeddings (chunk_id, model_id, dimension, vector) VALUES (?, ?, ?, ?)")

@@ -34,6 +34,9 @@ pub struct IngestOptions {
     pub tags: Vec<String>,
     /// Re-ingest files even when their content is unchanged.
     pub force: bool,
+    /// Set to stop at a safe point: files not yet read are reported as not ingested, and what was read
+    /// is stored whole.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What happened to one file.
@@ -177,6 +180,7 @@ impl Engine {
                 },
             };
             let files = found.files;
+            let cancel = opts.cancel.clone();
             tokio::task::spawn_blocking(move || {
                 // Readers block on the channel when the embedder falls behind; on their own pool they
                 // cannot starve the global rayon pool that the HNSW inserts of the consumer need.
@@ -190,7 +194,20 @@ impl Engine {
                 pool.install(|| {
                     files.par_iter().for_each(|path| {
                         let counter: &dyn TokenCounter = &*embedder;
-                        let step = prepare(path, &cx, counter);
+                        let step = if cancel
+                            .as_ref()
+                            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+                        {
+                            Step::Done(
+                                path.clone(),
+                                FileOutcome::Failed {
+                                    cause: "not ingested: stopped because docvec is shutting down"
+                                        .into(),
+                                },
+                            )
+                        } else {
+                            prepare(path, &cx, counter)
+                        };
                         // A closed channel means the consumer failed; its error is reported there.
                         let _ = tx.blocking_send(step);
                     })

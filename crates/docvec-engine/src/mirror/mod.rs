@@ -126,15 +126,34 @@ impl Engine {
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<SearchResults, EngineError> {
+        let vector = self.embed_query(query, k).await?;
+        self.search_routed_vector(vector, k, filter).await
+    }
+
+    /// [`Engine::search_routed`] for a query embedded by [`Engine::embed_query`].
+    pub async fn search_routed_vector(
+        &self,
+        vector: Vec<f32>,
+        k: usize,
+        filter: &ChunkFilter,
+    ) -> Result<SearchResults, EngineError> {
         let mode = self.storage_mode();
-        if !mode.reads_remote() {
+        let log_filter =
+            filter.log_level.is_some() || filter.since.is_some() || filter.until.is_some();
+        if log_filter && mode == StorageMode::Supabase {
+            return Err(EngineError::Config(
+                "log level and time filters are answered by the local index only; the Postgres schema \
+                 does not record which log entries a chunk holds"
+                    .into(),
+            ));
+        }
+        if !mode.reads_remote() || log_filter {
             return Ok(SearchResults {
-                hits: self.search_filtered(query, k, filter).await?,
+                hits: self.search_local_vector(vector, k, filter).await?,
                 source: "local",
                 warning: None,
             });
         }
-        let vector = self.embed_query(query, k).await?;
         let remote_filter = RemoteFilter {
             tags: filter.tags.clone(),
             formats: filter.formats.clone(),
@@ -149,7 +168,7 @@ impl Engine {
                 warning: None,
             }),
             Err(e) if mode == StorageMode::Fallback => Ok(SearchResults {
-                hits: self.search_filtered(query, k, filter).await?,
+                hits: self.search_local_vector(vector, k, filter).await?,
                 source: "local",
                 warning: Some(format!(
                     "Postgres search failed ({e}); these are local results"
