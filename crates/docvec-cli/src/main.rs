@@ -2,6 +2,7 @@
 //! everything else is in `docvec-engine`.
 
 mod output;
+mod serve;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -78,6 +79,15 @@ enum Command {
         /// Only documents whose path starts with this.
         #[arg(long)]
         path_prefix: Option<String>,
+        /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
+        #[arg(long)]
+        log_level: Option<String>,
+        /// Only chunks of logs holding an entry at or after this ISO 8601 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only chunks of logs holding an entry at or before this ISO 8601 time.
+        #[arg(long)]
+        until: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -215,6 +225,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the HTTP search API until Ctrl-C / SIGTERM.
+    Serve {
+        /// Address to listen on [env: DOCVEC_BIND] [default: 127.0.0.1:7700]. A non-loopback address
+        /// needs an API key to exist first.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Manage the API keys of `docvec serve`.
+    Keys {
+        #[command(subcommand)]
+        action: serve::KeysAction,
+    },
 }
 
 fn main() -> ExitCode {
@@ -241,8 +263,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
+        Command::Serve { bind } => {
+            if let Some(b) = bind {
+                config.server.bind = b;
+            }
+            serve::serve(config).await
+        }
+        Command::Keys { action } => serve::keys(config, action).await,
         Command::Ingest {
             paths,
             include,
@@ -258,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 exclude,
                 tags,
                 force,
+                cancel: None,
             };
             let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
             let on_event = |event: IngestEvent<'_>| match event {
@@ -298,6 +328,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             formats,
             document,
             path_prefix,
+            log_level,
+            since,
+            until,
             json,
         } => {
             for f in &formats {
@@ -313,6 +346,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|c| c.to_string_lossy().into_owned())
                         .unwrap_or(p)
                 }),
+                log_level,
+                since,
+                until,
             };
             let engine = Engine::open(config, Access::ReadOnly).await?;
             let results = engine.search_routed(&query, k, &filter).await?;
@@ -390,6 +426,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 grep,
                 document,
                 limit: Some(limit),
+                ..Default::default()
             };
             let rows = engine.log_entries(&filter).await?;
             emit(json, &rows, |v| output::print_log_entries(v))?;
@@ -410,6 +447,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     path_prefix,
                     document,
                     limit: None,
+                    ..Default::default()
                 })
                 .await?;
             emit(json, &rows, |v| output::print_endpoints(v))?;
@@ -519,6 +557,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 document: document.map(document_arg),
                 prefix,
                 limit: Some(limit),
+                ..Default::default()
             };
             let rows = engine.tags(&filter).await?;
             emit(json, &rows, |v| output::print_tags(v))?;
@@ -548,6 +587,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 subject,
                 kind,
                 limit: Some(limit),
+                ..Default::default()
             };
             let rows = engine.facts(&filter).await?;
             emit(json, &rows, |v| output::print_facts(v))?;

@@ -1,0 +1,94 @@
+//! `docvec serve` and `docvec keys`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use docvec_engine::{Config, Store};
+use docvec_server::{Role, create_key};
+
+#[derive(Subcommand)]
+pub enum KeysAction {
+    /// Make a key and print it; it is shown this once (only its hash is stored).
+    Create {
+        /// read (search and read), write (also ingest and delete), admin (also rebuild and manage keys).
+        #[arg(long)]
+        role: Role,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (ids, roles, names, when made, last used, revoked).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let server = docvec_server::start(config).await?;
+    eprintln!("docvec serving on http://{} (Ctrl-C stops)", server.addr());
+    server.run_until_signal().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = Store::open(&config.data_dir.join("docvec.db")).await?;
+    let code = match action {
+        KeysAction::Create { role, name, json } => {
+            let key = create_key(&store, role, &name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&key)?);
+            } else {
+                println!("{}", key.key);
+                eprintln!(
+                    "made {} key {} - keep it now, it is not shown again",
+                    role.as_str(),
+                    key.id
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        KeysAction::List { json } => {
+            let keys = store.list_api_keys().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                for k in &keys {
+                    println!(
+                        "{}  {:<5}  {}{}",
+                        k.id,
+                        k.role,
+                        if k.name.is_empty() { "-" } else { &k.name },
+                        if k.revoked_at.is_some() {
+                            "  (revoked)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                if keys.is_empty() {
+                    eprintln!(
+                        "no API keys: `docvec serve` is open to local users and binds loopback only"
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        KeysAction::Revoke { id } => {
+            if store.revoke_api_key(&id).await? {
+                eprintln!("revoked {id}");
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("error: no live key `{id}`");
+                ExitCode::FAILURE
+            }
+        }
+    };
+    store.close().await;
+    Ok(code)
+}

@@ -1,0 +1,354 @@
+//! Jobs: uploads (a parent with a child per file) and rebuilds, run one at a time in the background so
+//! writes never race each other, with their state and progress kept in SQLite (they outlive restarts)
+//! and every change broadcast to the clients following `/jobs/{id}/events`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{broadcast, mpsc};
+
+use docvec_engine::{
+    Engine, FileOutcome, IngestEvent, IngestOptions, JobRow, RebuildEvent, RebuildOptions, Store,
+};
+
+use crate::state::AppState;
+
+/// What a queued job does.
+pub(crate) enum Work {
+    Ingest {
+        /// Folder the upload was written to; its files move into the uploads folder when the job runs.
+        staging: PathBuf,
+        /// Child job id and file name, per file.
+        files: Vec<(String, String)>,
+        tags: Vec<String>,
+        force: bool,
+    },
+    Rebuild(RebuildOptions),
+}
+
+pub(crate) struct Queued {
+    pub id: String,
+    pub work: Work,
+}
+
+#[derive(Clone)]
+pub(crate) struct Jobs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    events: broadcast::Sender<JobRow>,
+    queue: mpsc::UnboundedSender<Queued>,
+    cancel: Arc<AtomicBool>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub(crate) fn is_terminal(state: &str) -> bool {
+    matches!(state, "succeeded" | "failed" | "cancelled")
+}
+
+impl Jobs {
+    pub(crate) fn new(store: Store) -> (Self, mpsc::UnboundedReceiver<Queued>) {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let jobs = Self {
+            inner: Arc::new(Inner {
+                store,
+                events: broadcast::channel(1024).0,
+                queue,
+                cancel: Arc::new(AtomicBool::new(false)),
+            }),
+        };
+        (jobs, rx)
+    }
+
+    /// A new job row, stored and announced.
+    pub(crate) async fn create(
+        &self,
+        kind: &str,
+        label: &str,
+        params: serde_json::Value,
+        parent: Option<&str>,
+        total: i64,
+    ) -> Result<JobRow, docvec_engine::EngineError> {
+        let job = JobRow {
+            id: format!("job_{}", crate::auth::random_hex(8)?),
+            kind: kind.into(),
+            state: "queued".into(),
+            parent_id: parent.map(String::from),
+            label: label.into(),
+            done: 0,
+            total,
+            params,
+            result: None,
+            error: None,
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+        };
+        self.save(&job).await;
+        Ok(job)
+    }
+
+    /// Store a job's new state and tell the followers. A store failure is logged: progress reporting
+    /// must not fail the work it reports on.
+    pub(crate) async fn save(&self, job: &JobRow) {
+        if let Err(e) = self.inner.store.put_job(job).await {
+            tracing::warn!("cannot record job {}: {e}", job.id);
+        }
+        let _ = self.inner.events.send(job.clone());
+    }
+
+    pub(crate) fn enqueue(&self, queued: Queued) -> Result<(), crate::error::ApiError> {
+        if self.inner.cancel.load(Ordering::Relaxed) {
+            return Err(crate::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "docvec is shutting down and takes no new jobs",
+            ));
+        }
+        self.inner
+            .queue
+            .send(queued)
+            .map_err(|_| crate::error::ApiError::internal("the job runner has stopped"))
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<JobRow> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.inner.cancel.store(true, Ordering::SeqCst);
+    }
+
+    fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.inner.cancel.clone()
+    }
+
+    async fn finish(&self, job: &mut JobRow, result: Result<serde_json::Value, String>) {
+        job.finished_at = Some(now_ms());
+        match result {
+            Ok(v) => {
+                job.state = "succeeded".into();
+                job.result = Some(v);
+            }
+            Err(e) => {
+                job.state = if self.inner.cancel.load(Ordering::Relaxed) {
+                    "cancelled".into()
+                } else {
+                    "failed".into()
+                };
+                job.error = Some(e);
+            }
+        }
+        self.save(job).await;
+    }
+}
+
+/// Run queued jobs one after another until shutdown; jobs still queued then are marked cancelled.
+pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    let mut stop = state.shutting_down();
+    loop {
+        let queued = tokio::select! {
+            q = rx.recv() => match q { Some(q) => q, None => break },
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let Ok(engine) = state.engine() else { break };
+        let Ok(Some(mut job)) = state.store().job(&queued.id).await else {
+            continue;
+        };
+        job.state = "running".into();
+        job.started_at = Some(now_ms());
+        state.jobs().save(&job).await;
+        match queued.work {
+            Work::Ingest {
+                staging,
+                files,
+                tags,
+                force,
+            } => run_ingest(&state, &engine, job, &staging, files, tags, force).await,
+            Work::Rebuild(opts) => run_rebuild(&state, &engine, job, opts).await,
+        }
+    }
+    rx.close();
+    while let Ok(q) = rx.try_recv() {
+        for id in std::iter::once(q.id.clone()).chain(children(&q.work)) {
+            if let Ok(Some(mut job)) = state.store().job(&id).await {
+                job.state = "cancelled".into();
+                job.error = Some("not started: docvec shut down first".into());
+                job.finished_at = Some(now_ms());
+                state.jobs().save(&job).await;
+            }
+        }
+    }
+}
+
+fn children(work: &Work) -> Vec<String> {
+    match work {
+        Work::Ingest { files, .. } => files.iter().map(|(id, _)| id.clone()).collect(),
+        Work::Rebuild(_) => Vec::new(),
+    }
+}
+
+/// Where uploaded files live once their job runs: documents keep pointing at them.
+pub(crate) fn uploads_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("uploads")
+}
+
+pub(crate) fn staging_dir(data_dir: &Path) -> PathBuf {
+    uploads_dir(data_dir).join(".staging")
+}
+
+async fn run_ingest(
+    state: &AppState,
+    engine: &Engine,
+    mut parent: JobRow,
+    staging: &Path,
+    files: Vec<(String, String)>,
+    tags: Vec<String>,
+    force: bool,
+) {
+    let jobs = state.jobs();
+    let uploads = uploads_dir(engine.data_dir());
+    let mut by_name: HashMap<String, JobRow> = HashMap::new();
+    let mut paths = Vec::new();
+    for (child_id, name) in &files {
+        let Ok(Some(mut child)) = state.store().job(child_id).await else {
+            continue;
+        };
+        let target = uploads.join(name);
+        match std::fs::rename(staging.join(name), &target) {
+            Ok(()) => {
+                child.state = "running".into();
+                child.started_at = Some(now_ms());
+                paths.push(target);
+            }
+            Err(e) => {
+                child.state = "failed".into();
+                child.error = Some(format!("{name}: cannot move the upload into place: {e}"));
+                child.finished_at = Some(now_ms());
+                parent.done += 1;
+            }
+        }
+        jobs.save(&child).await;
+        by_name.insert(name.clone(), child);
+    }
+    let _ = std::fs::remove_dir_all(staging);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<(PathBuf, FileOutcome)>();
+    let opts = IngestOptions {
+        tags,
+        force,
+        cancel: Some(jobs.cancel_flag()),
+        ..Default::default()
+    };
+    let ingest = async {
+        let progress = move |e: IngestEvent<'_>| {
+            if let IngestEvent::FileDone { path, outcome } = e {
+                let _ = tx.send((path.to_path_buf(), outcome.clone()));
+            }
+        };
+        engine.ingest(&paths, &opts, &progress).await
+    };
+    let follow = async {
+        let mut failed = 0;
+        while let Some((path, outcome)) = rx.recv().await {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let Some(child) = by_name.get_mut(&name) else {
+                continue;
+            };
+            child.done = 1;
+            child.finished_at = Some(now_ms());
+            match &outcome {
+                FileOutcome::Failed { cause } => {
+                    failed += 1;
+                    child.state = if cause.starts_with("not ingested: stopped") {
+                        "cancelled".into()
+                    } else {
+                        "failed".into()
+                    };
+                    child.error = Some(format!("{name}: {cause}"));
+                }
+                _ => child.state = "succeeded".into(),
+            }
+            child.result = serde_json::to_value(&outcome).ok();
+            jobs.save(child).await;
+            parent.done += 1;
+            jobs.save(&parent).await;
+        }
+        failed
+    };
+    let (report, failed) = tokio::join!(ingest, follow);
+    let result = match report {
+        Ok(r) => {
+            let summary = serde_json::json!({
+                "added": r.count(|o| matches!(o, FileOutcome::Added { .. })),
+                "updated": r.count(|o| matches!(o, FileOutcome::Updated { .. })),
+                "unchanged": r.count(|o| matches!(o, FileOutcome::Unchanged { .. })),
+                "failed": failed,
+                "chunks_embedded": r.chunks_embedded,
+                "elapsed_ms": r.elapsed.as_millis() as u64,
+                "mirror": r.mirror,
+            });
+            if failed == 0 {
+                Ok(summary)
+            } else {
+                parent.result = Some(summary);
+                Err(format!(
+                    "{failed} of {} files were not ingested; see the child jobs",
+                    files.len()
+                ))
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    // Children the ingest never reported on share the parent's fate.
+    for child in by_name
+        .values_mut()
+        .filter(|c| !crate::jobs::is_terminal(&c.state))
+    {
+        child.state = "failed".into();
+        child.error = Some(match &result {
+            Err(e) => e.clone(),
+            Ok(_) => "the ingest did not report on this file".into(),
+        });
+        child.finished_at = Some(now_ms());
+        jobs.save(child).await;
+    }
+    jobs.finish(&mut parent, result).await;
+}
+
+async fn run_rebuild(state: &AppState, engine: &Engine, mut job: JobRow, opts: RebuildOptions) {
+    let jobs = state.jobs();
+    let cancel = jobs.cancel_flag();
+    let (tx, mut rx) = mpsc::unbounded_channel::<RebuildEvent>();
+    let rebuild = async {
+        let progress = move |e: RebuildEvent| {
+            let _ = tx.send(e);
+        };
+        engine.rebuild_index(&opts, &progress, &cancel).await
+    };
+    let follow = async {
+        while let Some(e) = rx.recv().await {
+            job.label = format!("rebuild: {}", e.phase);
+            job.done = e.done as i64;
+            job.total = e.total as i64;
+            jobs.save(&job).await;
+        }
+    };
+    let (report, ()) = tokio::join!(rebuild, follow);
+    let result = report
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .map_err(|e| e.to_string());
+    jobs.finish(&mut job, result).await;
+}

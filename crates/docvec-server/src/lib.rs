@@ -1,0 +1,238 @@
+//! The HTTP search API (`docvec serve`): axum on tokio over one [`docvec_engine::Engine`].
+//!
+//! The server listens at once and loads the model and index in the background (`/readyz` answers 503
+//! until then). Writes run as jobs, one at a time, persisted in the data directory's SQLite so they
+//! outlive restarts; searches run concurrently, a bounded number embedding at once, with every CPU-heavy
+//! step (embedding, HNSW, parsing) on blocking threads, never the runtime's. API keys carry a role;
+//! with no key the API is open and bound to loopback only. Errors are JSON with a stable code.
+
+pub mod auth;
+pub mod error;
+mod extract;
+mod jobs;
+mod metrics;
+pub mod openapi;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use docvec_engine::{Access, Config, Engine, EngineError, Store};
+
+pub use auth::{NewKey, Role, create_key};
+
+use crate::state::{AppState, Phase};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "refusing to listen on {0} without an API key: anyone who can reach it could read and change \
+         the data. Make a key first (`docvec keys create --role admin`), or bind 127.0.0.1"
+    )]
+    OpenNonLoopback(SocketAddr),
+    #[error("`{0}` is not an address to listen on (expected HOST:PORT, e.g. 127.0.0.1:7700)")]
+    BadAddress(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the server failed: {0}")]
+    Serve(String),
+}
+
+/// A server that is listening. Stop it with [`RunningServer::stop`].
+pub struct RunningServer {
+    addr: SocketAddr,
+    state: AppState,
+    serve: JoinHandle<std::io::Result<()>>,
+    runner: JoinHandle<()>,
+    loader: JoinHandle<Result<(), String>>,
+}
+
+/// Bind `config.server.bind`, start serving, and load the engine in the background.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let bind = config.server.bind.clone();
+    let addr: SocketAddr = tokio::net::lookup_host(&bind)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| ServerError::BadAddress(bind.clone()))?;
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::Io {
+        path: data_dir.display().to_string(),
+        source: e,
+    })?;
+    let store = Store::open(&data_dir.join("docvec.db"))
+        .await
+        .map_err(EngineError::from)?;
+    let keys_required = !addr.ip().is_loopback();
+    let (live_keys, _) = store.check_api_key(None).await.map_err(EngineError::from)?;
+    if keys_required && live_keys == 0 {
+        return Err(ServerError::OpenNonLoopback(addr));
+    }
+    let interrupted = store
+        .fail_interrupted_jobs(
+            "interrupted: docvec stopped before the job finished; start it again",
+        )
+        .await
+        .map_err(EngineError::from)?;
+    if interrupted > 0 {
+        tracing::warn!("{interrupted} job(s) left unfinished by the last run are marked failed");
+    }
+    // Uploads of interrupted jobs were never ingested.
+    let _ = std::fs::remove_dir_all(jobs::staging_dir(&data_dir));
+
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: bind.clone(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr: bind, source })?;
+    let (jobs, queue) = jobs::Jobs::new(store.clone());
+    let state = AppState::new(config.clone(), store, jobs, keys_required);
+    if live_keys == 0 {
+        tracing::warn!(
+            "no API keys exist: the API is open to every user of this machine, so docvec listens on loopback only ({addr})"
+        );
+    }
+
+    let loader = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            match Engine::open(config, Access::ReadWrite).await {
+                Ok(engine) => {
+                    tracing::info!(
+                        "ready: {} vectors of {} ({}-d)",
+                        engine.index_len(),
+                        engine.model_id(),
+                        engine.dimension()
+                    );
+                    state.set_phase(Phase::Ready(Arc::new(engine)));
+                    Ok(())
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    tracing::error!("cannot open the engine: {msg}");
+                    state.set_phase(Phase::Failed(msg.clone()));
+                    Err(msg)
+                }
+            }
+        })
+    };
+    let runner = tokio::spawn(jobs::run(state.clone(), queue));
+    let app = routes::router(state.clone());
+    let mut stop = state.shutting_down();
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!("docvec listening on http://{addr}");
+    Ok(RunningServer {
+        addr,
+        state,
+        serve,
+        runner,
+        loader,
+    })
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serve until SIGINT/SIGTERM (or until the engine fails to load), then stop gracefully.
+    pub async fn run_until_signal(mut self) -> Result<(), ServerError> {
+        let load_failed = tokio::select! {
+            _ = shutdown_signal() => None,
+            r = &mut self.loader => match r {
+                Ok(Ok(())) => { shutdown_signal().await; None }
+                Ok(Err(msg)) => Some(msg),
+                Err(e) => Some(e.to_string()),
+            },
+        };
+        self.stop().await?;
+        match load_failed {
+            Some(msg) => Err(ServerError::Serve(format!("cannot open the engine: {msg}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Stop taking requests, let in-flight ones finish, stop jobs at a safe point, save the index and
+    /// release the data directory.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        tracing::info!("shutting down");
+        self.state.begin_shutdown();
+        let served = self.serve.await;
+        let _ = self.runner.await;
+        if !self.loader.is_finished() {
+            // Still loading: let it finish, so the data directory is left whole.
+            let _ = self.loader.await;
+        }
+        if let Some(engine) = self.state.take_engine() {
+            // Requests finished with the graceful shutdown; anything else holding the engine lets go
+            // within moments (a blocking task finishing its step).
+            let mut engine = engine;
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let engine = loop {
+                match Arc::try_unwrap(engine) {
+                    Ok(e) => break Some(e),
+                    Err(shared) if std::time::Instant::now() < deadline => {
+                        engine = shared;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(_) => {
+                        // The store is the truth: the index catches up from it on the next start.
+                        tracing::warn!(
+                            "the engine is still in use; stopping without saving the index"
+                        );
+                        break None;
+                    }
+                }
+            };
+            if let Some(engine) = engine {
+                engine.close().await?;
+            }
+        }
+        match served {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ServerError::Serve(e.to_string())),
+            Err(e) => Err(ServerError::Serve(e.to_string())),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

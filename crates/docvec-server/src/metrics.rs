@@ -1,0 +1,134 @@
+//! Prometheus metrics: requests and latency by route (the route template, never the raw path, so ids do
+//! not explode the label set), query embedding and index search time, and gauges read at scrape time.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::state::AppState;
+
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pub embed_seconds: Histogram,
+    pub search_seconds: HistogramVec,
+    pub index_vectors: IntGauge,
+    pub documents: IntGauge,
+    pub chunks: IntGauge,
+    pub outbox_backlog: IntGauge,
+    pub jobs: IntGaugeVec,
+}
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new_custom(Some("docvec".into()), None).expect("registry");
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )
+        .expect("metric");
+        let embed_seconds = Histogram::with_opts(
+            HistogramOpts::new("query_embedding_seconds", "Time to embed one search query")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("metric");
+        let search_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "search_seconds",
+                "Time to find the hits of an embedded query, by where they came from",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["source"],
+        )
+        .expect("metric");
+        let index_vectors =
+            IntGauge::new("index_vectors", "Live vectors in the local index").expect("metric");
+        let documents = IntGauge::new("documents", "Stored documents").expect("metric");
+        let chunks = IntGauge::new("chunks", "Stored chunks").expect("metric");
+        let outbox_backlog = IntGauge::new(
+            "outbox_backlog",
+            "Changes waiting in the outbox for the Postgres mirror",
+        )
+        .expect("metric");
+        let jobs =
+            IntGaugeVec::new(Opts::new("jobs", "Jobs by state"), &["state"]).expect("metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(embed_seconds.clone()),
+            Box::new(search_seconds.clone()),
+            Box::new(index_vectors.clone()),
+            Box::new(documents.clone()),
+            Box::new(chunks.clone()),
+            Box::new(outbox_backlog.clone()),
+            Box::new(jobs.clone()),
+        ] {
+            registry.register(c).expect("unique metric names");
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            embed_seconds,
+            search_seconds,
+            index_vectors,
+            documents,
+            chunks,
+            outbox_backlog,
+            jobs,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub(crate) fn render(&self) -> String {
+        let mut out = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
+            tracing::warn!("cannot encode metrics: {e}");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Count and time every request under its route template.
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_string();
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let m = state.metrics();
+    m.latency
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}

@@ -1,0 +1,116 @@
+//! The route table: which handler answers what, under which role, body limit and timeout.
+
+pub(crate) mod data;
+pub(crate) mod documents;
+pub(crate) mod jobs;
+pub(crate) mod ops;
+pub(crate) mod search;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::auth::{require_admin, require_read, require_write};
+use crate::error::{ApiError, json_errors};
+use crate::state::AppState;
+
+/// A path parameter whose rejection is a JSON error.
+pub(crate) struct PathParam<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let srv = &state.config().server;
+    let timeout = |secs: u64| {
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(secs))
+    };
+    let request_timeout = timeout(srv.request_timeout_secs);
+    let read = |m: MethodRouter<AppState>| {
+        m.layer(request_timeout)
+            .route_layer(from_fn_with_state(state.clone(), require_read))
+    };
+    let write = |m: MethodRouter<AppState>| {
+        m.layer(request_timeout)
+            .route_layer(from_fn_with_state(state.clone(), require_write))
+    };
+    let admin = |m: MethodRouter<AppState>| {
+        m.layer(request_timeout)
+            .route_layer(from_fn_with_state(state.clone(), require_admin))
+    };
+    let upload = post(documents::upload)
+        .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(srv.max_upload_bytes))
+        .layer(timeout(srv.upload_timeout_secs))
+        .route_layer(from_fn_with_state(state.clone(), require_write));
+    // Event streams last as long as their job: no timeout.
+    let events = get(jobs::events).route_layer(from_fn_with_state(state.clone(), require_read));
+
+    let mut app = Router::new()
+        .route(
+            "/search",
+            read(get(search::get_search).post(search::post_search)),
+        )
+        .route("/search/rebuild", admin(post(jobs::rebuild)))
+        .route("/documents", read(get(documents::list)).merge(upload))
+        .route(
+            "/documents/{id}",
+            read(get(documents::get_one)).merge(write(axum::routing::delete(documents::delete))),
+        )
+        .route("/logs", read(get(data::logs)))
+        .route("/apis", read(get(data::apis)))
+        .route("/tags", read(get(data::tags)))
+        .route("/facts", read(get(data::facts)))
+        .route("/evidence/{id}", read(get(data::evidence)))
+        .route("/jobs", read(get(jobs::list)))
+        .route("/jobs/{id}", read(get(jobs::get_one)))
+        .route("/jobs/{id}/events", events)
+        .route("/config", read(get(ops::config)))
+        .route("/metrics", read(get(ops::metrics)))
+        .route("/keys", admin(get(ops::list_keys).post(ops::create)))
+        .route("/keys/{id}", admin(axum::routing::delete(ops::revoke)))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
+        .layer(DefaultBodyLimit::max(srv.max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(map_response(json_errors));
+    if !srv.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> = srv
+            .cors_origins
+            .iter()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::DELETE])
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderName::from_static("x-api-key"),
+                ]),
+        );
+    }
+    app.with_state(state)
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}

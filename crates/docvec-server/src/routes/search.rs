@@ -1,0 +1,219 @@
+//! `POST /search` and `GET /search`: semantic search with filters resolved before the top k is chosen.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use docvec_engine::{ChunkFilter, SearchHit};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+
+fn default_k() -> usize {
+    10
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How hits are found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Nearest chunks in meaning (the embedding model and the HNSW index).
+    #[default]
+    Vector,
+    /// BM25 over the words of the chunks.
+    Keyword,
+    /// Both, fused by reciprocal rank.
+    Hybrid,
+}
+
+/// Which chunks may be returned; every set field must match.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchFilters {
+    /// Document formats, any of: pdf, markdown, html, text, log, csv, spreadsheet, openapi, postman.
+    pub format: Vec<String>,
+    /// One document, by id or path.
+    pub document: Option<String>,
+    /// Tags that must all be on the chunk or its document.
+    pub tags: Vec<String>,
+    /// Documents whose path starts with this.
+    pub path_prefix: Option<String>,
+    /// Chunks of logs holding an entry at or after this ISO 8601 time ...
+    pub since: Option<String>,
+    /// ... at or before this one ...
+    pub until: Option<String>,
+    /// ... of this level (ERROR, WARN, INFO ...).
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Hits to return, 1 to 1000.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    #[serde(default)]
+    pub mode: SearchMode,
+    #[serde(default)]
+    pub filters: SearchFilters,
+    /// Return each hit's text (default true).
+    #[serde(default = "yes")]
+    pub include_text: bool,
+}
+
+/// Query string of `GET /search`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// The query.
+    pub q: String,
+    pub k: Option<usize>,
+    pub mode: Option<SearchMode>,
+    pub format: Option<String>,
+    pub tag: Option<String>,
+    pub document: Option<String>,
+    pub path_prefix: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Hit {
+    /// Cosine similarity to the query, higher is closer.
+    pub score: f32,
+    pub chunk_id: i64,
+    pub chunk_key: String,
+    pub document_id: String,
+    pub document_path: String,
+    pub document_title: Option<String>,
+    pub format: String,
+    /// Heading path of the chunk's section ("Guide > Install").
+    pub section: Option<String>,
+    pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchResponse {
+    pub hits: Vec<Hit>,
+    pub mode: SearchMode,
+    /// `local` (this machine's index) or `remote` (Postgres).
+    pub source: String,
+    /// Set when the answer is degraded (e.g. Postgres failed and the local index answered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    pub took_ms: f64,
+}
+
+fn hit(h: SearchHit, include_text: bool) -> Hit {
+    Hit {
+        score: h.score,
+        chunk_id: h.chunk_id,
+        chunk_key: h.chunk_key,
+        document_id: h.document_id,
+        document_path: h.document_path,
+        document_title: h.document_title,
+        format: h.format.to_string(),
+        section: h.section,
+        page: h.page,
+        text: include_text.then_some(h.text),
+    }
+}
+
+pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
+    let started = Instant::now();
+    let engine = state.engine()?;
+    if req.mode != SearchMode::Vector {
+        return Err(ApiError::bad_request(
+            "mode `keyword` and `hybrid` need the full-text index, which this docvec does not have yet; use `vector`",
+        ));
+    }
+    let f = req.filters;
+    let filter = ChunkFilter {
+        tags: f.tags,
+        formats: f.format,
+        document: f.document,
+        path_prefix: f.path_prefix,
+        log_level: f.log_level,
+        since: f.since,
+        until: f.until,
+    };
+    // Bounds the embedding work in flight; the rest wait here, off the runtime's threads.
+    let _permit = state
+        .searches()
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("search permits closed"))?;
+    let t = Instant::now();
+    let vector = engine.embed_query(&req.query, req.k).await?;
+    state
+        .metrics()
+        .embed_seconds
+        .observe(t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let results = engine.search_routed_vector(vector, req.k, &filter).await?;
+    state
+        .metrics()
+        .search_seconds
+        .with_label_values(&[results.source])
+        .observe(t.elapsed().as_secs_f64());
+    Ok(SearchResponse {
+        hits: results
+            .hits
+            .into_iter()
+            .map(|h| hit(h, req.include_text))
+            .collect(),
+        mode: req.mode,
+        source: results.source.to_string(),
+        warning: results.warning,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// Search with a JSON body.
+#[utoipa::path(post, path = "/search", tag = "search", request_body = SearchRequest,
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn post_search(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SearchRequest>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    Ok(Json(run(&state, req).await?))
+}
+
+/// Quick search from a query string: `/search?q=disk+failure&k=5`.
+#[utoipa::path(get, path = "/search", tag = "search", params(SearchParams),
+    responses((status = 200, body = SearchResponse), (status = 400, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn get_search(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let req = SearchRequest {
+        query: p.q,
+        k: p.k.unwrap_or(10),
+        mode: p.mode.unwrap_or_default(),
+        filters: SearchFilters {
+            format: p.format.into_iter().collect(),
+            document: p.document,
+            tags: p.tag.into_iter().collect(),
+            path_prefix: p.path_prefix,
+            since: p.since,
+            until: p.until,
+            log_level: p.log_level,
+        },
+        include_text: true,
+    };
+    Ok(Json(run(&state, req).await?))
+}

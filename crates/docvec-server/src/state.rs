@@ -1,0 +1,123 @@
+//! What every handler shares: the engine (once loaded), the store for keys and jobs, the job runner,
+//! metrics, the search concurrency bound and the shutdown signal.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use tokio::sync::{Semaphore, watch};
+
+use docvec_engine::{Config, Engine, Store};
+
+use crate::error::ApiError;
+use crate::jobs::Jobs;
+use crate::metrics::Metrics;
+
+/// Where the engine is in its start-up.
+pub(crate) enum Phase {
+    Loading,
+    Ready(Arc<Engine>),
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    phase: RwLock<Phase>,
+    jobs: Jobs,
+    metrics: Metrics,
+    searches: Semaphore,
+    /// Bound to a non-loopback address: a key is needed even when none exists.
+    keys_required: bool,
+    shutdown: watch::Sender<bool>,
+    started: Instant,
+}
+
+impl AppState {
+    pub(crate) fn new(config: Config, store: Store, jobs: Jobs, keys_required: bool) -> Self {
+        let permits = match config.server.max_concurrent_searches {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                phase: RwLock::new(Phase::Loading),
+                jobs,
+                metrics: Metrics::new(),
+                searches: Semaphore::new(permits),
+                keys_required,
+                shutdown: watch::channel(false).0,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn jobs(&self) -> &Jobs {
+        &self.inner.jobs
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn searches(&self) -> &Semaphore {
+        &self.inner.searches
+    }
+
+    pub(crate) fn keys_required(&self) -> bool {
+        self.inner.keys_required
+    }
+
+    pub(crate) fn uptime_secs(&self) -> f64 {
+        self.inner.started.elapsed().as_secs_f64()
+    }
+
+    /// The engine, or 503 while it loads.
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>, ApiError> {
+        match &*self.inner.phase.read().expect("phase lock") {
+            Phase::Ready(e) => Ok(e.clone()),
+            Phase::Loading => Err(ApiError::not_ready()),
+            Phase::Failed(cause) => Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                format!("docvec could not start: {cause}"),
+            )),
+        }
+    }
+
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        *self.inner.phase.write().expect("phase lock") = phase;
+    }
+
+    /// Take the engine out (at shutdown), so it can be closed once every request let go of it.
+    pub(crate) fn take_engine(&self) -> Option<Arc<Engine>> {
+        let mut phase = self.inner.phase.write().expect("phase lock");
+        match std::mem::replace(&mut *phase, Phase::Failed("docvec is shutting down".into())) {
+            Phase::Ready(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn shutting_down(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+        self.inner.jobs.cancel();
+    }
+}
