@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use docvec_engine::{Access, Config, Engine, EngineError, Store};
@@ -54,7 +55,9 @@ pub struct RunningServer {
     state: AppState,
     serve: JoinHandle<std::io::Result<()>>,
     runner: JoinHandle<()>,
-    loader: JoinHandle<Result<(), String>>,
+    loader: JoinHandle<()>,
+    /// `Some` once the engine has loaded (`Ok`) or failed to (`Err` with the cause).
+    ready: watch::Receiver<Option<Result<(), String>>>,
 }
 
 /// Bind `config.server.bind`, start serving, and load the engine in the background.
@@ -107,6 +110,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         );
     }
 
+    let (ready_tx, ready) = watch::channel(None);
     let loader = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -119,13 +123,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
                         engine.dimension()
                     );
                     state.set_phase(Phase::Ready(Arc::new(engine)));
-                    Ok(())
+                    ready_tx.send_replace(Some(Ok(())));
                 }
                 Err(e) => {
                     let msg = e.to_string();
                     tracing::error!("cannot open the engine: {msg}");
                     state.set_phase(Phase::Failed(msg.clone()));
-                    Err(msg)
+                    ready_tx.send_replace(Some(Err(msg)));
                 }
             }
         })
@@ -147,6 +151,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         serve,
         runner,
         loader,
+        ready,
     })
 }
 
@@ -155,19 +160,32 @@ impl RunningServer {
         self.addr
     }
 
+    /// Wait until the model and index are loaded (what `/readyz` reports), or say why they could not be.
+    pub async fn wait_ready(&mut self) -> Result<(), ServerError> {
+        let outcome = self
+            .ready
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| ServerError::Serve("the engine loader stopped".into()))?
+            .clone();
+        match outcome {
+            Some(Err(msg)) => Err(ServerError::Serve(format!("cannot open the engine: {msg}"))),
+            _ => Ok(()),
+        }
+    }
+
     /// Serve until SIGINT/SIGTERM (or until the engine fails to load), then stop gracefully.
     pub async fn run_until_signal(mut self) -> Result<(), ServerError> {
         let load_failed = tokio::select! {
             _ = shutdown_signal() => None,
-            r = &mut self.loader => match r {
-                Ok(Ok(())) => { shutdown_signal().await; None }
-                Ok(Err(msg)) => Some(msg),
+            r = self.wait_ready() => match r {
+                Ok(()) => { shutdown_signal().await; None }
                 Err(e) => Some(e.to_string()),
             },
         };
         self.stop().await?;
         match load_failed {
-            Some(msg) => Err(ServerError::Serve(format!("cannot open the engine: {msg}"))),
+            Some(msg) => Err(ServerError::Serve(msg)),
             None => Ok(()),
         }
     }

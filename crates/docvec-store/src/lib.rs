@@ -84,6 +84,15 @@ impl Store {
         })
     }
 
+    /// A write transaction holding the write lock from its start. A deferred one would fail at once with
+    /// SQLITE_BUSY when another connection (the server's job records, another process) commits between
+    /// its first read and its first write; this one waits for the lock (`busy_timeout`) instead.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Close the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;

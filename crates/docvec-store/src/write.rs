@@ -72,7 +72,7 @@ impl Store {
         model_id: &str,
         vectors: &[(i64, Vec<f32>)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for (id, v) in vectors {
             sqlx::query(
                 "UPDATE chunk_embeddings SET model_id = ?, dimension = ?, vector = ? WHERE chunk_id = ?",
@@ -99,7 +99,7 @@ impl Store {
             )));
         }
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let old: Option<(String, i64)> =
             sqlx::query_as("SELECT id, created_at FROM documents WHERE path = ? OR id = ?")
                 .bind(doc.path)
@@ -222,7 +222,7 @@ impl Store {
         &self,
         id_or_path: &str,
     ) -> Result<Option<(String, u64)>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let found: Option<(String, String)> =
             sqlx::query_as("SELECT id, path FROM documents WHERE id = ? OR path = ?")
                 .bind(id_or_path)

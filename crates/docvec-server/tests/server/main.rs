@@ -1,1 +1,385 @@
+//! The real server on an ephemeral port, driven over HTTP with real files from `../shared/corpus/` and the
+//! real model (`python3 tools/setup_models.py`; the README's test command runs it first).
 
+mod auth;
+mod jobs;
+mod limits;
+mod remote;
+
+use std::path::{Path, PathBuf};
+
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+
+use docvec_engine::Config;
+use docvec_server::RunningServer;
+
+pub(crate) fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: no ../shared/corpus next to the checkout");
+        None
+    }
+}
+
+pub(crate) fn config(data: &Path) -> Config {
+    let mut c = Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap();
+    c.server.bind = "127.0.0.1:0".into();
+    c
+}
+
+pub(crate) struct TestServer {
+    server: Option<RunningServer>,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub(crate) async fn start(config: Config) -> Self {
+        let mut server = docvec_server::start(config).await.expect("server starts");
+        server
+            .wait_ready()
+            .await
+            .unwrap_or_else(|e| panic!("{e} (run `python3 tools/setup_models.py`)"));
+        let base = format!("http://{}", server.addr());
+        Self {
+            server: Some(server),
+            base,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) async fn stop(mut self) {
+        self.server
+            .take()
+            .unwrap()
+            .stop()
+            .await
+            .expect("clean stop");
+    }
+
+    pub(crate) fn get(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        with_key(self.http.get(self.url(path)), key)
+    }
+
+    pub(crate) fn post(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        with_key(self.http.post(self.url(path)), key)
+    }
+
+    pub(crate) fn delete(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+        with_key(self.http.delete(self.url(path)), key)
+    }
+
+    /// Upload files; returns the 202 body.
+    pub(crate) async fn upload(&self, files: &[PathBuf], key: Option<&str>) -> Value {
+        let mut form = Form::new();
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            form = form.part(
+                "file",
+                Part::bytes(std::fs::read(f).unwrap()).file_name(name),
+            );
+        }
+        let resp = self
+            .post("/documents", key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        resp.json().await.unwrap()
+    }
+
+    /// Follow a job's server-sent events until it finishes; returns every event and the final row.
+    pub(crate) async fn follow(&self, job_id: &str, key: Option<&str>) -> (Vec<Value>, Value) {
+        let mut resp = self
+            .get(&format!("/jobs/{job_id}/events"), key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut buf = String::new();
+        let mut events = Vec::new();
+        while let Some(chunk) = resp.chunk().await.unwrap() {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                    continue;
+                };
+                let job: Value = serde_json::from_str(data).unwrap();
+                let finished = job["id"] == job_id
+                    && matches!(
+                        job["state"].as_str(),
+                        Some("succeeded" | "failed" | "cancelled")
+                    );
+                events.push(job.clone());
+                if finished {
+                    return (events, job);
+                }
+            }
+        }
+        panic!("the event stream of {job_id} ended before the job finished: {events:?}");
+    }
+
+    pub(crate) async fn search(&self, body: Value, key: Option<&str>) -> Value {
+        let resp = self.post("/search", key).json(&body).send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    }
+}
+
+fn with_key(req: reqwest::RequestBuilder, key: Option<&str>) -> reqwest::RequestBuilder {
+    match key {
+        Some(k) => req.bearer_auth(k),
+        None => req,
+    }
+}
+
+/// The error body's code, checking the JSON shape on the way.
+pub(crate) async fn error_code(resp: reqwest::Response) -> (StatusCode, String, String) {
+    let status = resp.status();
+    let v: Value = resp.json().await.expect("errors are JSON");
+    (
+        status,
+        v["error"]["code"].as_str().expect("error.code").to_string(),
+        v["error"]["message"]
+            .as_str()
+            .expect("error.message")
+            .to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upload_then_search_with_filters_and_read_the_structured_data() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(data.path())).await;
+    let files = [
+        corpus.join("logs/Apache/Apache_2k.log"),
+        corpus.join("docs/mdbook-guide/README.md"),
+        corpus.join("tables/csvkit-FY09_EDU_Recipients_by_State.csv"),
+        corpus.join("api/oai-petstore-expanded-swagger2.0.yaml"),
+    ];
+    let accepted = s.upload(&files, None).await;
+    let job_id = accepted["job_id"].as_str().unwrap();
+    assert_eq!(accepted["files"].as_array().unwrap().len(), 4);
+    let (events, done) = s.follow(job_id, None).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["done"], 4);
+    // Each file's child job reported its own end.
+    let children: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["parent_id"] == job_id && e["state"] == "succeeded")
+        .collect();
+    assert_eq!(children.len(), 4, "{events:?}");
+    let detail: Value = s
+        .get(&format!("/jobs/{job_id}"), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["children"].as_array().unwrap().len(), 4);
+
+    // A format filter keeps only that format, and still returns k hits.
+    let r = s
+        .search(
+            serde_json::json!({"query": "how do I build the book", "k": 3, "filters": {"format": ["markdown"]}}),
+            None,
+        )
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3, "{r}");
+    assert!(hits.iter().all(|h| h["format"] == "markdown"));
+    assert!(hits[0]["text"].is_string());
+
+    // Log level and time filters keep chunks holding such entries.
+    let r = s
+        .search(
+            serde_json::json!({"query": "worker environment error state", "k": 5, "include_text": true,
+                "filters": {"log_level": "error", "since": "2005-12-04T17:00:00"}}),
+            None,
+        )
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 5, "{r}");
+    for h in hits {
+        let text = h["text"].as_str().unwrap();
+        assert!(text.contains("[error]"), "{text}");
+        assert_eq!(h["format"], "log");
+    }
+    let r = s
+        .search(
+            serde_json::json!({"query": "worker environment error state", "k": 5, "filters": {"log_level": "error", "until": "1999-01-01"}}),
+            None,
+        )
+        .await;
+    assert_eq!(r["hits"].as_array().unwrap().len(), 0, "{r}");
+
+    // GET /search for quick use, without text when asked.
+    let r: Value = s
+        .get("/search?q=scoreboard%20child&k=2&format=log", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["hits"].as_array().unwrap().len(), 2);
+
+    // Documents, a page at a time.
+    let first: Value = s
+        .get("/documents?limit=3", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["documents"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = s
+        .get(&format!("/documents?limit=3&cursor={cursor}"), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["documents"].as_array().unwrap().len(), 1);
+    assert!(second["next_cursor"].is_null());
+
+    // One document with its structure.
+    let log_id = hits[0]["document_id"].as_str().unwrap().to_string();
+    let doc: Value = s
+        .get(&format!("/documents/{log_id}"), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["document"]["format"], "log");
+    assert_eq!(doc["log_entries_total"], 2000);
+    assert_eq!(doc["log_entries"].as_array().unwrap().len(), 1000);
+
+    // Structured data with filters and pages.
+    let logs: Value = s
+        .get("/logs?level=ERROR&limit=10", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = logs["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert!(items.iter().all(|e| e["level"] == "ERROR"));
+    let next: Value = s
+        .get(
+            &format!(
+                "/logs?level=ERROR&limit=10&cursor={}",
+                logs["next_cursor"].as_str().unwrap()
+            ),
+            None,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(next["items"][0], items[0]);
+    let tags: Value = s
+        .get("/tags?kind=format", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = tags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"log") && names.contains(&"markdown"),
+        "{tags}"
+    );
+    let apis: Value = s
+        .get("/apis?method=get&path_prefix=/pets", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops = apis["items"].as_array().unwrap();
+    assert_eq!(ops.len(), 2, "{apis}");
+    assert!(ops.iter().all(|o| o["method"] == "GET"));
+    let facts: Value = s
+        .get("/facts?limit=5&kind=table_cell", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fact = &facts["items"][0];
+    assert!(fact["id"].is_i64(), "{facts}");
+    let evidence: Value = s
+        .get(&format!("/evidence/{}", fact["id"]), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(evidence["id"], fact["id"]);
+    assert!(evidence["evidence"].is_object(), "{evidence}");
+
+    // Delete: gone from listings and searches.
+    let resp = s
+        .delete(&format!("/documents/{log_id}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = s
+        .get(&format!("/documents/{log_id}"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.1, "not_found");
+    let r = s
+        .search(
+            serde_json::json!({"query": "scoreboard child", "k": 10}),
+            None,
+        )
+        .await;
+    assert!(
+        r["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["document_id"] != log_id.as_str())
+    );
+    assert!(!data.path().join("uploads/Apache_2k.log").exists());
+    s.stop().await;
+}

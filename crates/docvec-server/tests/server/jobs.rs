@@ -1,0 +1,177 @@
+//! Jobs: a rebuild swapped in under a searching client, and jobs outliving a restart.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use docvec_engine::{JobRow, Store};
+
+use crate::{TestServer, config, corpus};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_swaps_in_while_a_client_keeps_searching() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(data.path())).await;
+    let accepted = s
+        .upload(&[corpus.join("logs/Apache/Apache_2k.log")], None)
+        .await;
+    let (_, done) = s.follow(accepted["job_id"].as_str().unwrap(), None).await;
+    assert_eq!(done["state"], "succeeded");
+    let chunks = done["result"]["chunks_embedded"].as_u64().unwrap();
+
+    // A client searches without pause for the whole rebuild; every answer must be a full, good one.
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let client = {
+        let (http, url, stop, ok) = (s.http.clone(), s.url("/search"), stop.clone(), ok.clone());
+        tokio::spawn(async move {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let resp = http
+                    .post(&url)
+                    .json(&json!({"query": "jk2_init found child in scoreboard", "k": 5}))
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status() == StatusCode::OK => {
+                        let v: Value = r.json().await.unwrap();
+                        if v["hits"].as_array().map_or(0, Vec::len) == 5 {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        } else {
+                            failures.push(format!("short answer: {v}"));
+                        }
+                    }
+                    Ok(r) => failures.push(format!("{}: {}", r.status(), r.text().await.unwrap())),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            failures
+        })
+    };
+    // Re-embedding every chunk makes the rebuild last long enough to be searched through.
+    let resp = s
+        .post("/search/rebuild", None)
+        .json(&json!({"reembed": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert!(resp.headers().get("location").is_some());
+    let job: Value = resp.json().await.unwrap();
+    let (events, done) = s.follow(job["job_id"].as_str().unwrap(), None).await;
+    stop.store(true, Ordering::SeqCst);
+    let failures = client.await.unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(ok.load(Ordering::SeqCst) > 0);
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["result"]["vectors"].as_u64(), Some(chunks));
+    assert_eq!(done["result"]["reembedded"].as_u64(), Some(chunks));
+    // Progress went through both phases and ended at done == total.
+    assert!(events.iter().any(|e| e["label"] == "rebuild: embed"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["label"] == "rebuild: index" && e["done"] == e["total"])
+    );
+    let hits = s
+        .search(
+            json!({"query": "jk2_init found child in scoreboard", "k": 5}),
+            None,
+        )
+        .await;
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 5);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed() {
+    let data = tempfile::tempdir().unwrap();
+    let notes = data.path().join("notes.txt");
+    std::fs::write(&notes, "Jobs are kept in SQLite beside the documents.\n").unwrap();
+
+    let s = TestServer::start(config(data.path())).await;
+    let accepted = s.upload(&[notes], None).await;
+    let id = accepted["job_id"].as_str().unwrap().to_string();
+    let (_, done) = s.follow(&id, None).await;
+    assert_eq!(done["state"], "succeeded");
+    s.stop().await;
+
+    // A job the last process left running, as a crash would.
+    let store = Store::open(&data.path().join("docvec.db")).await.unwrap();
+    store
+        .put_job(&JobRow {
+            id: "job_crashed".into(),
+            kind: "rebuild".into(),
+            state: "running".into(),
+            parent_id: None,
+            label: "rebuild: index".into(),
+            done: 10,
+            total: 100,
+            params: json!({}),
+            result: None,
+            error: None,
+            created_at: 1,
+            started_at: Some(1),
+            finished_at: None,
+        })
+        .await
+        .unwrap();
+    store.close().await;
+
+    let s = TestServer::start(config(data.path())).await;
+    let detail: Value = s
+        .get(&format!("/jobs/{id}"), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["job"]["state"], "succeeded");
+    assert_eq!(detail["children"][0]["state"], "succeeded");
+    assert_eq!(detail["children"][0]["label"], "notes.txt");
+    let crashed: Value = s
+        .get("/jobs/job_crashed", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(crashed["job"]["state"], "failed");
+    assert!(
+        crashed["job"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
+    let listed: Value = s
+        .get("/jobs?state=succeeded", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == id.as_str())
+    );
+    // The document is still searchable after the restart.
+    let r = s
+        .search(json!({"query": "where are jobs kept", "k": 1}), None)
+        .await;
+    assert!(
+        r["hits"][0]["document_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("notes.txt")
+    );
+    s.stop().await;
+}

@@ -1,0 +1,169 @@
+//! Limits and bad requests: every refusal is JSON with a stable code, and the server keeps serving.
+
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+use crate::{TestServer, config, error_code};
+
+fn upload(name: &str, bytes: Vec<u8>) -> Form {
+    Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_malformed_and_hostile_requests_get_json_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path());
+    c.server.max_body_bytes = 2048;
+    c.server.max_upload_bytes = 64 * 1024;
+    let s = TestServer::start(c).await;
+
+    // 413: a JSON body over the limit, and an upload over its own.
+    let big = json!({"query": "x".repeat(4096), "k": 1});
+    let resp = s.post("/search", None).json(&big).send().await.unwrap();
+    let (status, code, _) = error_code(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let resp = s
+        .post("/documents", None)
+        .multipart(upload("big.txt", vec![b'a'; 100 * 1024]))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    // Under the upload limit but over the JSON one: uploads have their own limit.
+    let resp = s
+        .post("/documents", None)
+        .multipart(upload("fits.txt", vec![b'a'; 8 * 1024]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+
+    // 400 with a message: malformed JSON, wrong shapes, out-of-range values.
+    for (body, needle) in [
+        (r#"{"query": "x", "k": }"#, "JSON"),
+        (r#"{"query": "x", "k": "ten"}"#, "k"),
+        (r#"{"query": "x", "colour": "red"}"#, "colour"),
+        (r#"{"query": "x", "k": 0}"#, "k must be"),
+        (r#"{"query": "   "}"#, "empty"),
+        (r#"{"query": "x", "mode": "psychic"}"#, "mode"),
+    ] {
+        let resp = s
+            .post("/search", None)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let (status, code, message) = error_code(resp).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {message}");
+        assert_eq!(code, "bad_request");
+        assert!(message.contains(needle), "{body}: {message}");
+    }
+    let resp = s
+        .post("/search", None)
+        .body(r#"{"query": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.1, "unsupported_media_type");
+
+    // Upload names that would leave the uploads folder are refused, and nothing lands outside it.
+    for name in [
+        "../escape.txt",
+        "/etc/escape.txt",
+        "..",
+        "a/b.txt",
+        ".hidden",
+    ] {
+        let resp = s
+            .post("/documents", None)
+            .multipart(upload(name, b"text".to_vec()))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = error_code(resp).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert!(message.contains(name), "{message}");
+    }
+    assert!(!data.path().join("escape.txt").exists());
+    let resp = s
+        .post("/documents", None)
+        .multipart(Form::new().text("tag", "no files"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+
+    // Unknown routes and ids, bad cursors and limits.
+    let resp = s.get("/no/such/route", None).send().await.unwrap();
+    assert_eq!(error_code(resp).await.1, "not_found");
+    let resp = s.get("/jobs/job_missing", None).send().await.unwrap();
+    assert_eq!(error_code(resp).await.0, StatusCode::NOT_FOUND);
+    let resp = s.get("/documents?cursor=zz", None).send().await.unwrap();
+    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+    let resp = s.get("/logs?limit=100000", None).send().await.unwrap();
+    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+    let resp = s.get("/evidence/abc", None).send().await.unwrap();
+    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+
+    // Filters holding quotes and SQL are data, not statements.
+    let r = s
+        .search(
+            json!({"query": "anything", "k": 3,
+                   "filters": {"tags": ["x' OR '1'='1"], "path_prefix": "'; DROP TABLE documents; --"}}),
+            None,
+        )
+        .await;
+    assert_eq!(r["hits"].as_array().unwrap().len(), 0);
+    let resp = s.get("/documents", None).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // CORS is closed by default: a browser preflight gets no allow-origin.
+    let resp = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url("/search"))
+        .header("origin", "https://elsewhere.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    // Still serving after all of that.
+    assert_eq!(
+        s.get("/healthz", None).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configured_origins_may_call_from_a_browser() {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = config(data.path());
+    c.server.cors_origins = vec!["https://app.example".into()];
+    let s = TestServer::start(c).await;
+    let resp = s
+        .http
+        .request(reqwest::Method::OPTIONS, s.url("/search"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://app.example")
+    );
+    s.stop().await;
+}
