@@ -1,0 +1,248 @@
+//! The full-text index: BM25 over the text of every chunk (tantivy, English stemming), beside the HNSW
+//! index and kept in step with the store the same way: it replays the store's `index_log` and records
+//! the last entry it applied in the payload of the very commit that applied it, so after a crash it
+//! holds exactly the changes up to that entry and catches up from there. One writer, many readers.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{FilterCollector, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::QueryParser;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+/// Bumped when the schema changes; an index of another format is rebuilt from the store.
+const FORMAT: u32 = 1;
+/// Memory the writer buffers before it flushes a segment.
+const WRITER_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TextIndexError {
+    #[error("full-text index at {path}: {cause}")]
+    Io { path: PathBuf, cause: String },
+}
+
+/// What each commit records.
+#[derive(Debug, Serialize, Deserialize)]
+struct Payload {
+    format: u32,
+    applied_seq: i64,
+}
+
+/// A chunk as the full-text index sees it.
+#[derive(Debug, Clone)]
+pub struct TextChunk {
+    pub id: i64,
+    /// Heading context and text, as embedded.
+    pub text: String,
+}
+
+pub struct TextIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    id: Field,
+    text: Field,
+    applied_seq: Mutex<i64>,
+}
+
+fn schema() -> (Schema, Field, Field) {
+    let mut b = Schema::builder();
+    let id = b.add_u64_field("chunk_id", INDEXED | STORED | FAST);
+    let text = b.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("en_stem")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        ),
+    );
+    (b.build(), id, text)
+}
+
+impl TextIndex {
+    /// Open the index in `dir`, creating it (empty, at log position 0) when it is missing, unreadable
+    /// or of another format: the caller then refills it from the store.
+    pub fn open(dir: &Path) -> Result<Self, TextIndexError> {
+        let err = |cause: String| TextIndexError::Io {
+            path: dir.to_path_buf(),
+            cause,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        let (schema, id, text) = schema();
+        let opened = MmapDirectory::open(dir)
+            .map_err(|e| e.to_string())
+            .and_then(|d| Index::open_or_create(d, schema.clone()).map_err(|e| e.to_string()))
+            .and_then(|index| {
+                let payload = payload(&index)?;
+                Ok((index, payload))
+            });
+        let (index, applied) = match opened {
+            Ok((index, Some(p))) if p.format == FORMAT => (index, p.applied_seq),
+            Ok((index, None)) if index.searchable_segment_ids().is_ok_and(|s| s.is_empty()) => {
+                (index, 0)
+            }
+            other => {
+                let why = match other {
+                    Err(e) => e,
+                    Ok(_) => "written by another docvec version".into(),
+                };
+                tracing::warn!("full-text index in {} is rebuilt: {why}", dir.display());
+                std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
+                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+                let d = MmapDirectory::open(dir).map_err(|e| err(e.to_string()))?;
+                (
+                    Index::create(d, schema, Default::default()).map_err(|e| err(e.to_string()))?,
+                    0,
+                )
+            }
+        };
+        let writer = index
+            .writer_with_num_threads(1, WRITER_BYTES)
+            .map_err(|e| err(e.to_string()))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            id,
+            text,
+            applied_seq: Mutex::new(applied),
+        })
+    }
+
+    fn err(&self, cause: impl ToString) -> TextIndexError {
+        TextIndexError::Io {
+            path: self.dir.clone(),
+            cause: cause.to_string(),
+        }
+    }
+
+    /// The last store log entry whose effect is committed here.
+    pub fn applied_seq(&self) -> i64 {
+        *self.applied_seq.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Chunks searchable now.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Apply a page of the store's log, up to entry `seq`, in one commit that records `seq`. `from` is
+    /// the position the page starts after; when another writer moved the index meanwhile nothing is
+    /// applied and `false` comes back. Re-adding a chunk replaces it, so replays are idempotent.
+    pub fn apply(
+        &self,
+        from: i64,
+        adds: &[TextChunk],
+        deletes: &[i64],
+        seq: i64,
+    ) -> Result<bool, TextIndexError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut applied = self.applied_seq.lock().unwrap_or_else(|p| p.into_inner());
+        if *applied != from {
+            return Ok(false);
+        }
+        for id in deletes.iter().chain(adds.iter().map(|c| &c.id)) {
+            writer.delete_term(Term::from_field_u64(self.id, *id as u64));
+        }
+        for c in adds {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(self.id, c.id as u64);
+            doc.add_text(self.text, &c.text);
+            writer.add_document(doc).map_err(|e| self.err(e))?;
+        }
+        self.commit(&mut writer, seq)?;
+        *applied = seq;
+        Ok(true)
+    }
+
+    /// Remove everything (before a refill from the store), recording position 0.
+    pub fn clear(&self) -> Result<(), TextIndexError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut applied = self.applied_seq.lock().unwrap_or_else(|p| p.into_inner());
+        writer.delete_all_documents().map_err(|e| self.err(e))?;
+        self.commit(&mut writer, 0)?;
+        *applied = 0;
+        Ok(())
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<(), TextIndexError> {
+        let payload = serde_json::to_string(&Payload {
+            format: FORMAT,
+            applied_seq: seq,
+        })
+        .map_err(|e| self.err(e))?;
+        let mut prepared = writer.prepare_commit().map_err(|e| self.err(e))?;
+        prepared.set_payload(&payload);
+        prepared.commit().map_err(|e| self.err(e))?;
+        self.reader.reload().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The `k` best chunks for `query` by BM25, among `allowed` when given (the filter applies before the
+    /// top k is chosen). Query syntax errors are forgiven: the words still count.
+    pub fn search(
+        &self,
+        query: &str,
+        k: usize,
+        allowed: Option<&HashSet<i64>>,
+    ) -> Result<Vec<(i64, f32)>, TextIndexError> {
+        let searcher = self.reader.searcher();
+        // Terms are OR-ed (tantivy's default): BM25 ranks chunks holding more of them higher.
+        let parser = QueryParser::for_index(&self.index, vec![self.text]);
+        let (q, _errors) = parser.parse_query_lenient(query);
+        let top = TopDocs::with_limit(k.max(1));
+        let found = match allowed {
+            None => searcher.search(&q, &top).map_err(|e| self.err(e))?,
+            Some(ids) => {
+                let ids = ids.clone();
+                let filtered = FilterCollector::new(
+                    "chunk_id".to_string(),
+                    move |id: u64| ids.contains(&(id as i64)),
+                    top,
+                );
+                searcher.search(&q, &filtered).map_err(|e| self.err(e))?
+            }
+        };
+        found
+            .into_iter()
+            .map(|(score, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
+                let id = doc
+                    .get_first(self.id)
+                    .and_then(|v| v.as_u64())
+                    .ok_or_else(|| self.err("a document without its chunk id"))?;
+                Ok((id as i64, score))
+            })
+            .collect()
+    }
+}
+
+fn payload(index: &Index) -> Result<Option<Payload>, String> {
+    let metas = index.load_metas().map_err(|e| e.to_string())?;
+    match metas.payload {
+        None => Ok(None),
+        Some(p) => serde_json::from_str(&p)
+            .map(Some)
+            .map_err(|e| format!("commit payload: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests;
