@@ -79,6 +79,9 @@ enum Command {
         /// Only documents whose path starts with this.
         #[arg(long)]
         path_prefix: Option<String>,
+        /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
+        #[arg(long, default_value = "hybrid")]
+        mode: docvec_engine::SearchMode,
         /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
         #[arg(long)]
         log_level: Option<String>,
@@ -328,6 +331,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             formats,
             document,
             path_prefix,
+            mode,
             log_level,
             since,
             until,
@@ -351,7 +355,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 until,
             };
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let results = engine.search_routed(&query, k, &filter).await?;
+            let results = engine
+                .search_mode(&query, k, &filter, mode, &Default::default())
+                .await?;
             if let Some(w) = &results.warning {
                 eprintln!("warning: {w}");
             }

@@ -1,18 +1,21 @@
 //! The engine: ties parsing, chunking, embedding, the SQLite store and the HNSW index into the operations
 //! users run (ingest, search, delete, stats), over one data directory.
 //!
-//! Data directory layout: `docvec.db` (SQLite, the source of truth), `index/` (the HNSW index, derived
-//! from the store and rebuilt from it whenever it is missing, stale or unreadable), `LOCK` (held by the
-//! one process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
+//! Data directory layout: `docvec.db` (SQLite, the source of truth), `index/` (the HNSW index) and
+//! `fulltext/` (the tantivy BM25 index), both derived from the store and rebuilt from it whenever they
+//! are missing, stale or unreadable, `uploads/` (files sent to the server), `LOCK` (held by the one
+//! process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
 //! `spawn_blocking`, never on the async runtime's threads.
 
 mod config;
 mod discover;
+mod hybrid;
 mod ingest;
 mod mirror;
 mod rebuild;
 mod search;
 mod sync;
+mod text;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -29,6 +32,7 @@ pub use docvec_store::{
     TagFilter,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
+pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 pub use mirror::{
     BackfillEvent, BackfillOptions, BackfillReport, DrainReport, MirrorConfig, MirrorStatus,
@@ -101,6 +105,8 @@ pub struct Engine {
     store: Store,
     embedder: Arc<dyn Embedder>,
     index: Arc<RwLock<VectorIndex>>,
+    /// BM25 over the chunks; swapped whole by a rebuild.
+    text: RwLock<Arc<docvec_fulltext::TextIndex>>,
     access: Access,
     /// Postgres, when a connection string is configured (whatever the storage mode).
     mirror: Option<docvec_mirror::Mirror>,
@@ -153,11 +159,13 @@ impl Engine {
         check_model(&store, embedder.as_ref(), &dir, access).await?;
         let index =
             sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
+        let text = text::open_text(&dir).await?;
         let engine = Engine {
             config,
             store,
             embedder,
             index: Arc::new(RwLock::new(index)),
+            text: RwLock::new(text),
             access,
             mirror,
             prune_floor: AtomicI64::new(i64::MAX),
@@ -194,6 +202,11 @@ impl Engine {
     /// Live vectors in the index.
     pub fn index_len(&self) -> usize {
         self.index.read().map(|i| i.len()).unwrap_or(0)
+    }
+
+    /// Chunks in the full-text index.
+    pub fn text_index_len(&self) -> u64 {
+        self.text_index().len()
     }
 
     /// Delete a document by id or path. Returns its path and the number of chunks removed.

@@ -1,6 +1,7 @@
-//! Rebuilding the local vector index while the old one keeps serving: the new graph is built beside it
+//! Rebuilding the local indexes while the old ones keep serving: the new graph is built beside the old
 //! from the store, caught up with what changed meanwhile, swapped in under the index lock, and saved as
-//! the next generation (one manifest rename on disk). Optionally re-embeds every chunk first and queues
+//! the next generation (one manifest rename on disk); then a fresh full-text index is filled beside the
+//! serving one and swapped in the same way. Optionally re-embeds every chunk first and queues
 //! every document for the mirror again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +102,17 @@ impl Engine {
         }
         // The new graph reflects the store as of `start_seq`; replay what was committed since.
         self.catch_up().await?;
+        self.rebuild_text(
+            &|done, total| {
+                progress(RebuildEvent {
+                    phase: "text",
+                    done,
+                    total,
+                })
+            },
+            cancel,
+        )
+        .await?;
         self.save_index().await?;
         drop(_floor);
         let vectors = self.index_len();

@@ -11,6 +11,19 @@ use crate::{Engine, EngineError};
 /// Most hits one query may ask for.
 pub const MAX_K: usize = 1000;
 
+/// A query must have words, and k be within 1..=MAX_K.
+pub(crate) fn check_query(query: &str, k: usize) -> Result<(), EngineError> {
+    if query.trim().is_empty() {
+        return Err(EngineError::Config("the query is empty".into()));
+    }
+    if k == 0 || k > MAX_K {
+        return Err(EngineError::Config(format!(
+            "k must be between 1 and {MAX_K}, got {k}"
+        )));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// The `k` chunks nearest to `query` in meaning, best first.
     pub async fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
@@ -55,15 +68,8 @@ impl Engine {
     /// Check a query and embed it. Catches up with the store first: another process may have ingested
     /// since this engine opened.
     pub async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
+        check_query(query, k)?;
         let query = query.trim();
-        if query.is_empty() {
-            return Err(EngineError::Config("the query is empty".into()));
-        }
-        if k == 0 || k > MAX_K {
-            return Err(EngineError::Config(format!(
-                "k must be between 1 and {MAX_K}, got {k}"
-            )));
-        }
         self.catch_up().await?;
         let embedder = self.embedder.clone();
         let q = query.to_string();
@@ -102,6 +108,11 @@ impl Engine {
             })
         })
         .await?;
+        self.hits(found).await
+    }
+
+    /// The stored rows behind (chunk id, score) pairs, in their order.
+    pub(crate) async fn hits(&self, found: Vec<(i64, f32)>) -> Result<Vec<SearchHit>, EngineError> {
         let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
         let rows = self.store.chunk_hits(&ids).await?;
         let mut hits = Vec::with_capacity(found.len());

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use docvec_embed::Embedder;
 use docvec_index::{HnswParams, IndexError, VectorIndex};
-use docvec_store::{LogOp, Store};
+use docvec_store::{LogEntry, LogOp, Store};
 
 use crate::{Engine, EngineError};
 
@@ -134,7 +134,8 @@ pub(crate) async fn build(
 }
 
 impl Engine {
-    /// Apply the store's log entries the index has not seen yet. Returns how many were applied.
+    /// Apply the store's log entries the vector index and then the full-text index have not seen yet.
+    /// Returns how many the vector index applied.
     pub(crate) async fn catch_up(&self) -> Result<usize, EngineError> {
         let model = self.embedder.model_id().to_string();
         let mut applied = 0;
@@ -159,21 +160,7 @@ impl Engine {
             let Some(last) = entries.last().map(|e| e.seq) else {
                 break;
             };
-            // Net effect of the page, in order: an add later deleted in the same page never reaches the graph.
-            let mut adds: Vec<i64> = Vec::new();
-            let mut deletes: Vec<i64> = Vec::new();
-            for e in &entries {
-                match e.op {
-                    LogOp::Add => adds.push(e.chunk_id),
-                    LogOp::Delete => {
-                        if let Some(pos) = adds.iter().position(|&a| a == e.chunk_id) {
-                            adds.remove(pos);
-                        } else {
-                            deletes.push(e.chunk_id);
-                        }
-                    }
-                }
-            }
+            let (adds, deletes) = net_effect(&entries);
             let vectors = self.store.vectors(&adds, &model).await?;
             let idx = self.index.clone();
             let fresh = blocking(move || {
@@ -193,6 +180,7 @@ impl Engine {
                 applied += entries.len();
             }
         }
+        self.catch_up_text().await?;
         Ok(applied)
     }
 
@@ -207,9 +195,30 @@ impl Engine {
         .await?;
         // A rebuild in progress replays the log from where it started: keep those entries.
         let floor = self.prune_floor.load(Ordering::SeqCst);
-        self.store.prune_log(seq.min(floor)).await?;
+        let text = self.text_index().applied_seq();
+        self.store.prune_log(seq.min(floor).min(text)).await?;
         Ok(())
     }
+}
+
+/// Net effect of a page of the log, in order: an add deleted later in the same page never reaches an
+/// index. Returns (chunks to add, chunks to delete).
+pub(crate) fn net_effect(entries: &[LogEntry]) -> (Vec<i64>, Vec<i64>) {
+    let mut adds: Vec<i64> = Vec::new();
+    let mut deletes: Vec<i64> = Vec::new();
+    for e in entries {
+        match e.op {
+            LogOp::Add => adds.push(e.chunk_id),
+            LogOp::Delete => {
+                if let Some(pos) = adds.iter().position(|&a| a == e.chunk_id) {
+                    adds.remove(pos);
+                } else {
+                    deletes.push(e.chunk_id);
+                }
+            }
+        }
+    }
+    (adds, deletes)
 }
 
 pub(crate) async fn blocking<T: Send + 'static>(

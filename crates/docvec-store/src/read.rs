@@ -73,6 +73,10 @@ pub struct Stats {
     pub pending_log: i64,
 }
 
+/// A chunk's embedding input in SQL, as `Chunk::embedding_input` builds it.
+const EMBEDDING_INPUT: &str =
+    "CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END";
+
 const DOCUMENT_COLUMNS: &str =
     "id, path, content_hash, format, title, size_bytes, chunk_count, model_id, tags, updated_at";
 
@@ -143,20 +147,42 @@ impl Store {
         Ok(rows.iter().map(document_row).collect::<Result<_, _>>()?)
     }
 
+    /// The text the given chunks' vectors were made from (heading context, then text), for the
+    /// full-text index; chunks deleted since are absent.
+    pub async fn embedding_inputs(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for part in ids.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT id, {EMBEDDING_INPUT} FROM search_chunks WHERE id IN ("
+            ));
+            let mut sep = q.separated(", ");
+            for id in part {
+                sep.push_bind(*id);
+            }
+            q.push(")");
+            out.extend(
+                q.build_query_as::<(i64, String)>()
+                    .fetch_all(&self.pool)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// One page of chunks (id above `after`) with the text their vector was made from, for re-embedding.
     pub async fn embedding_inputs_page(
         &self,
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END
-             FROM search_chunks WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = format!(
+            "SELECT id, {EMBEDDING_INPUT} FROM search_chunks WHERE id > ? ORDER BY id LIMIT ?"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Vectors of a document's current chunks by embedding-input hash, so a changed file re-embeds only

@@ -370,3 +370,4 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 }
 
 mod mirror;
+mod text;

@@ -7,7 +7,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use docvec_engine::{ChunkFilter, SearchHit};
+use docvec_engine::{ChunkFilter, HybridOptions, SearchHit, SearchMode, SearchResults};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
@@ -19,19 +19,6 @@ fn default_k() -> usize {
 
 fn yes() -> bool {
     true
-}
-
-/// How hits are found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchMode {
-    /// Nearest chunks in meaning (the embedding model and the HNSW index).
-    #[default]
-    Vector,
-    /// BM25 over the words of the chunks.
-    Keyword,
-    /// Both, fused by reciprocal rank.
-    Hybrid,
 }
 
 /// Which chunks may be returned; every set field must match.
@@ -61,10 +48,17 @@ pub struct SearchRequest {
     /// Hits to return, 1 to 1000.
     #[serde(default = "default_k")]
     pub k: usize,
+    /// `vector`, `keyword` (BM25) or `hybrid` (both, fused; the default).
     #[serde(default)]
+    #[schema(value_type = String)]
     pub mode: SearchMode,
     #[serde(default)]
     pub filters: SearchFilters,
+    /// Hybrid fusion: `{"fusion": {"method": "rrf", "k": 60}}` (default) or
+    /// `{"fusion": {"method": "weighted", "vector_weight": 0.7}}`, and `candidates` per list.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub hybrid: HybridOptions,
     /// Return each hit's text (default true).
     #[serde(default = "yes")]
     pub include_text: bool,
@@ -77,6 +71,7 @@ pub struct SearchParams {
     /// The query.
     pub q: String,
     pub k: Option<usize>,
+    #[param(value_type = Option<String>)]
     pub mode: Option<SearchMode>,
     pub format: Option<String>,
     pub tag: Option<String>,
@@ -89,7 +84,7 @@ pub struct SearchParams {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Hit {
-    /// Cosine similarity to the query, higher is closer.
+    /// Higher is better: cosine similarity (vector), BM25 (keyword) or the fused score (hybrid).
     pub score: f32,
     pub chunk_id: i64,
     pub chunk_key: String,
@@ -107,6 +102,7 @@ pub struct Hit {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchResponse {
     pub hits: Vec<Hit>,
+    #[schema(value_type = String)]
     pub mode: SearchMode,
     /// `local` (this machine's index) or `remote` (Postgres).
     pub source: String,
@@ -131,14 +127,17 @@ fn hit(h: SearchHit, include_text: bool) -> Hit {
     }
 }
 
+fn observe(state: &AppState, r: &SearchResults, started: Instant) {
+    state
+        .metrics()
+        .search_seconds
+        .with_label_values(&[r.source])
+        .observe(started.elapsed().as_secs_f64());
+}
+
 pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
     let engine = state.engine()?;
-    if req.mode != SearchMode::Vector {
-        return Err(ApiError::bad_request(
-            "mode `keyword` and `hybrid` need the full-text index, which this docvec does not have yet; use `vector`",
-        ));
-    }
     let f = req.filters;
     let filter = ChunkFilter {
         tags: f.tags,
@@ -155,19 +154,43 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
         .acquire()
         .await
         .map_err(|_| ApiError::internal("search permits closed"))?;
-    let t = Instant::now();
-    let vector = engine.embed_query(&req.query, req.k).await?;
-    state
-        .metrics()
-        .embed_seconds
-        .observe(t.elapsed().as_secs_f64());
-    let t = Instant::now();
-    let results = engine.search_routed_vector(vector, req.k, &filter).await?;
-    state
-        .metrics()
-        .search_seconds
-        .with_label_values(&[results.source])
-        .observe(t.elapsed().as_secs_f64());
+    let embed = || async {
+        let t = Instant::now();
+        let vector = engine.embed_query(&req.query, req.k).await;
+        state
+            .metrics()
+            .embed_seconds
+            .observe(t.elapsed().as_secs_f64());
+        vector
+    };
+    let results = match req.mode {
+        SearchMode::Vector => {
+            let vector = embed().await?;
+            let t = Instant::now();
+            let r = engine.search_routed_vector(vector, req.k, &filter).await?;
+            observe(state, &r, t);
+            r
+        }
+        SearchMode::Keyword => {
+            let t = Instant::now();
+            let r = SearchResults {
+                hits: engine.keyword_search(&req.query, req.k, &filter).await?,
+                source: "local",
+                warning: None,
+            };
+            observe(state, &r, t);
+            r
+        }
+        SearchMode::Hybrid => {
+            let vector = embed().await?;
+            let t = Instant::now();
+            let r = engine
+                .hybrid_search(vector, &req.query, req.k, &filter, &req.hybrid)
+                .await?;
+            observe(state, &r, t);
+            r
+        }
+    };
     Ok(SearchResponse {
         hits: results
             .hits
@@ -214,6 +237,7 @@ pub(crate) async fn get_search(
             log_level: p.log_level,
         },
         include_text: true,
+        hybrid: HybridOptions::default(),
     };
     Ok(Json(run(&state, req).await?))
 }

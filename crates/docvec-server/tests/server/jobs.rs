@@ -69,8 +69,13 @@ async fn a_rebuild_swaps_in_while_a_client_keeps_searching() {
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["result"]["vectors"].as_u64(), Some(chunks));
     assert_eq!(done["result"]["reembedded"].as_u64(), Some(chunks));
-    // Progress went through both phases and ended at done == total.
+    // Progress went through every phase and ended at done == total.
     assert!(events.iter().any(|e| e["label"] == "rebuild: embed"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["label"] == "rebuild: text" && e["done"] == e["total"])
+    );
     assert!(
         events
             .iter()

@@ -230,7 +230,27 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .await;
     assert_eq!(r["hits"].as_array().unwrap().len(), 0, "{r}");
 
-    // GET /search for quick use, without text when asked.
+    // Keyword mode finds an exact identifier; each mode says what it was.
+    let r = s
+        .search(
+            serde_json::json!({"query": "jk2_init", "k": 3, "mode": "keyword"}),
+            None,
+        )
+        .await;
+    assert_eq!(r["mode"], "keyword");
+    let hits_kw = r["hits"].as_array().unwrap();
+    assert_eq!(hits_kw.len(), 3, "{r}");
+    assert!(
+        hits_kw
+            .iter()
+            .all(|h| h["text"].as_str().unwrap().contains("jk2_init"))
+    );
+    let r = s
+        .search(serde_json::json!({"query": "jk2_init", "k": 3}), None)
+        .await;
+    assert_eq!(r["mode"], "hybrid");
+
+    // GET /search for quick use.
     let r: Value = s
         .get("/search?q=scoreboard%20child&k=2&format=log", None)
         .send()
