@@ -9,6 +9,7 @@
 
 mod config;
 mod discover;
+mod eval;
 mod hybrid;
 mod ingest;
 mod mirror;
@@ -32,6 +33,7 @@ pub use docvec_store::{
     TagFilter,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
+pub use eval::{Collection, EvalReport};
 pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
 pub use mirror::{
@@ -114,6 +116,8 @@ pub struct Engine {
     prune_floor: AtomicI64,
     /// One rebuild at a time.
     rebuilding: tokio::sync::Mutex<()>,
+    /// One index save at a time, and no swap in the middle of one.
+    saving: tokio::sync::Mutex<()>,
     _lock: Option<File>,
 }
 
@@ -159,7 +163,7 @@ impl Engine {
         check_model(&store, embedder.as_ref(), &dir, access).await?;
         let index =
             sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
-        let text = text::open_text(&dir).await?;
+        let text = text::open_text(&dir, access).await?;
         let engine = Engine {
             config,
             store,
@@ -170,6 +174,7 @@ impl Engine {
             mirror,
             prune_floor: AtomicI64::new(i64::MAX),
             rebuilding: tokio::sync::Mutex::new(()),
+            saving: tokio::sync::Mutex::new(()),
             _lock: lock,
         };
         engine.catch_up().await?;

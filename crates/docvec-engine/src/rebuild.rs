@@ -96,6 +96,8 @@ impl Engine {
             return Err(EngineError::Cancelled);
         }
         {
+            // Not while a save is between its two halves: its snapshot belongs to the old index.
+            let _saving = self.saving.lock().await;
             let mut current = self.index.write().map_err(poisoned)?;
             fresh.succeed(&current);
             *current = fresh;

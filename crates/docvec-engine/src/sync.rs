@@ -184,15 +184,25 @@ impl Engine {
         Ok(applied)
     }
 
-    /// Persist the index, then drop the log entries it no longer needs.
+    /// Persist the index, then drop the log entries it no longer needs. The graph is written under the
+    /// read lock, so searches go on during a long dump; only the manifest swap takes the write lock.
     pub(crate) async fn save_index(&self) -> Result<(), EngineError> {
+        let _one = self.saving.lock().await;
         let idx = self.index.clone();
-        let seq = blocking(move || {
-            let mut index = idx.write().map_err(poisoned)?;
-            index.save()?;
-            Ok(index.info().applied_seq)
+        let snapshot = blocking(move || {
+            let index = idx.read().map_err(poisoned)?;
+            Ok(index.write_snapshot()?)
         })
         .await?;
+        let seq = match snapshot {
+            Some(snap) => {
+                let seq = snap.applied_seq();
+                let idx = self.index.clone();
+                blocking(move || Ok(idx.write().map_err(poisoned)?.commit_snapshot(snap)?)).await?;
+                seq
+            }
+            None => self.index.read().map_err(poisoned)?.info().applied_seq,
+        };
         // A rebuild in progress replays the log from where it started: keep those entries.
         let floor = self.prune_floor.load(Ordering::SeqCst);
         let text = self.text_index().applied_seq();

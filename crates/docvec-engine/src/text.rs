@@ -24,9 +24,21 @@ fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
     EngineError::Internal(e.to_string())
 }
 
-/// Open the full-text index, clearing what an interrupted rebuild left beside it.
-pub(crate) async fn open_text(data_dir: &Path) -> Result<Arc<TextIndex>, EngineError> {
+/// Open the full-text index, clearing what an interrupted rebuild left beside it. A read-only engine
+/// only reads what the writing process commits.
+pub(crate) async fn open_text(
+    data_dir: &Path,
+    access: crate::Access,
+) -> Result<Arc<TextIndex>, EngineError> {
     let dir = text_dir(data_dir);
+    if access == crate::Access::ReadOnly {
+        return blocking(move || {
+            TextIndex::open_read_only(&dir)
+                .map(Arc::new)
+                .map_err(text_err)
+        })
+        .await;
+    }
     let leftovers = [data_dir.join("fulltext.new"), data_dir.join("fulltext.old")];
     blocking(move || {
         for d in leftovers.iter().filter(|d| d.exists()) {
@@ -92,6 +104,10 @@ impl Engine {
 
     /// Apply the store's log entries the full-text index has not seen.
     pub(crate) async fn catch_up_text(&self) -> Result<(), EngineError> {
+        if self.access == crate::Access::ReadOnly {
+            let text = self.text_index();
+            return blocking(move || text.refresh().map_err(text_err)).await;
+        }
         loop {
             let text = self.text_index();
             let from = text.applied_seq();

@@ -46,7 +46,8 @@ pub struct TextIndex {
     dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` when opened read-only: another process writes, this one reloads what it commits.
+    writer: Option<Mutex<IndexWriter>>,
     id: Field,
     text: Field,
     applied_seq: Mutex<i64>,
@@ -115,11 +116,63 @@ impl TextIndex {
             dir: dir.to_path_buf(),
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Some(Mutex::new(writer)),
             id,
             text,
             applied_seq: Mutex::new(applied),
         })
+    }
+
+    /// Open for searching only, beside a writer in another process; `refresh` picks up its commits. With
+    /// no index on disk yet, an empty one in memory stands in.
+    pub fn open_read_only(dir: &Path) -> Result<Self, TextIndexError> {
+        let err = |cause: String| TextIndexError::Io {
+            path: dir.to_path_buf(),
+            cause,
+        };
+        let (schema, id, text) = schema();
+        let on_disk = dir.join("meta.json").exists();
+        let index = if on_disk {
+            let d = MmapDirectory::open(dir).map_err(|e| err(e.to_string()))?;
+            Index::open(d).map_err(|e| err(e.to_string()))?
+        } else {
+            Index::create_in_ram(schema)
+        };
+        let applied = if on_disk {
+            payload(&index).map_err(err)?.map_or(0, |p| p.applied_seq)
+        } else {
+            0
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            writer: None,
+            id,
+            text,
+            applied_seq: Mutex::new(applied),
+        })
+    }
+
+    /// Read-only: see what the writer committed since the last look.
+    pub fn refresh(&self) -> Result<(), TextIndexError> {
+        self.reader.reload().map_err(|e| self.err(e))?;
+        if let Some(p) = payload(&self.index).map_err(|e| self.err(e))? {
+            *self.applied_seq.lock().unwrap_or_else(|p| p.into_inner()) = p.applied_seq;
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>, TextIndexError> {
+        self.writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(|p| p.into_inner()))
+            .ok_or_else(|| self.err("opened read-only"))
     }
 
     fn err(&self, cause: impl ToString) -> TextIndexError {
@@ -153,7 +206,7 @@ impl TextIndex {
         deletes: &[i64],
         seq: i64,
     ) -> Result<bool, TextIndexError> {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.writer()?;
         let mut applied = self.applied_seq.lock().unwrap_or_else(|p| p.into_inner());
         if *applied != from {
             return Ok(false);
@@ -174,7 +227,7 @@ impl TextIndex {
 
     /// Remove everything (before a refill from the store), recording position 0.
     pub fn clear(&self) -> Result<(), TextIndexError> {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = self.writer()?;
         let mut applied = self.applied_seq.lock().unwrap_or_else(|p| p.into_inner());
         writer.delete_all_documents().map_err(|e| self.err(e))?;
         self.commit(&mut writer, 0)?;

@@ -10,6 +10,7 @@
 
 mod distance;
 mod persist;
+pub use persist::Snapshot;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -84,9 +85,12 @@ pub struct VectorIndex {
     ids: HashSet<usize>,
     deleted: HashSet<usize>,
     generation: u64,
-    /// The graph changed since the last save (the manifest alone changes on deletes and log replays).
-    graph_dirty: bool,
-    dirty: bool,
+    /// Changes made (any, and to the graph), and how many of each the saved state holds: the graph is
+    /// dumped again only when it changed (the manifest alone changes on deletes and log replays).
+    changes: u64,
+    graph_changes: u64,
+    saved_changes: u64,
+    saved_graph_changes: u64,
 }
 
 impl VectorIndex {
@@ -111,8 +115,10 @@ impl VectorIndex {
             ids: HashSet::new(),
             deleted: HashSet::new(),
             generation: 0,
-            graph_dirty: true,
-            dirty: true,
+            changes: 1,
+            graph_changes: 1,
+            saved_changes: 0,
+            saved_graph_changes: 0,
         }
     }
 
@@ -121,8 +127,8 @@ impl VectorIndex {
     pub fn succeed(&mut self, old: &VectorIndex) {
         self.dir = old.dir.clone();
         self.generation = old.generation;
-        self.graph_dirty = true;
-        self.dirty = true;
+        self.changes += 1;
+        self.graph_changes += 1;
     }
 
     /// Open the index saved in `dir`: `Ok(None)` when there is none yet, `Err` when it is unreadable.
@@ -170,8 +176,8 @@ impl VectorIndex {
         }
         if !batch.is_empty() {
             self.hnsw.parallel_insert_slice(&batch);
-            self.graph_dirty = true;
-            self.dirty = true;
+            self.changes += 1;
+            self.graph_changes += 1;
         }
         Ok(())
     }
@@ -179,14 +185,14 @@ impl VectorIndex {
     pub fn remove(&mut self, id: i64) {
         let id = id as usize;
         if self.ids.contains(&id) && self.deleted.insert(id) {
-            self.dirty = true;
+            self.changes += 1;
         }
     }
 
     pub fn set_applied_seq(&mut self, seq: i64) {
         if seq != self.info.applied_seq {
             self.info.applied_seq = seq;
-            self.dirty = true;
+            self.changes += 1;
         }
     }
 
@@ -283,12 +289,22 @@ impl VectorIndex {
 
     /// Persist the index if it changed since the last save (crash-safe; see the crate docs).
     pub fn save(&mut self) -> Result<(), IndexError> {
-        if self.dirty {
-            persist::save(self)?;
-            self.graph_dirty = false;
-            self.dirty = false;
+        if let Some(snap) = self.write_snapshot()? {
+            self.commit_snapshot(snap)?;
         }
         Ok(())
+    }
+
+    /// The first half of a save, under shared access: write what changed since the last save (the graph
+    /// as a new generation when it changed). `None` when nothing changed.
+    pub fn write_snapshot(&self) -> Result<Option<persist::Snapshot>, IndexError> {
+        persist::write_snapshot(self)
+    }
+
+    /// The second half: make the snapshot current (one manifest rename). Changes made after the
+    /// snapshot was written stay unsaved until the next save.
+    pub fn commit_snapshot(&mut self, snap: persist::Snapshot) -> Result<(), IndexError> {
+        persist::commit_snapshot(self, snap)
     }
 
     fn check_dimension(&self, v: &[f32]) -> Result<(), IndexError> {

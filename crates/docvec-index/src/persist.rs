@@ -29,7 +29,29 @@ fn gen_dir(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("gen-{generation}"))
 }
 
-pub(crate) fn save(index: &mut VectorIndex) -> Result<(), IndexError> {
+/// An index state written to disk (its graph, when that changed, as a new generation directory) but not
+/// yet made current: [`commit_snapshot`] does that by replacing the manifest. Writing needs only shared
+/// access, so searches go on while a large graph is dumped; the commit is quick.
+pub struct Snapshot {
+    generation: u64,
+    info: IndexInfo,
+    points: usize,
+    deleted: Vec<u64>,
+    changes: u64,
+    graph_changes: u64,
+}
+
+impl Snapshot {
+    /// The store log position the snapshot holds.
+    pub fn applied_seq(&self) -> i64 {
+        self.info.applied_seq
+    }
+}
+
+pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, IndexError> {
+    if index.changes == index.saved_changes {
+        return Ok(None);
+    }
     let dir = index.dir.clone();
     let werr = |cause: String| IndexError::Write {
         path: dir.clone(),
@@ -37,7 +59,7 @@ pub(crate) fn save(index: &mut VectorIndex) -> Result<(), IndexError> {
     };
     fs::create_dir_all(&dir).map_err(|e| werr(e.to_string()))?;
     let mut generation = index.generation;
-    if index.graph_dirty && !index.ids.is_empty() {
+    if index.graph_changes != index.saved_graph_changes && !index.ids.is_empty() {
         generation += 1;
         let tmp = dir.join(format!("tmp-gen-{generation}"));
         if tmp.exists() {
@@ -73,16 +95,35 @@ pub(crate) fn save(index: &mut VectorIndex) -> Result<(), IndexError> {
     }
     let mut deleted: Vec<u64> = index.deleted.iter().map(|&i| i as u64).collect();
     deleted.sort_unstable();
-    let manifest = Manifest {
-        format: FORMAT,
-        info: index.info.clone(),
+    Ok(Some(Snapshot {
         generation,
+        info: index.info.clone(),
         points: index.ids.len(),
         deleted,
+        changes: index.changes,
+        graph_changes: index.graph_changes,
+    }))
+}
+
+pub(crate) fn commit_snapshot(index: &mut VectorIndex, snap: Snapshot) -> Result<(), IndexError> {
+    let dir = index.dir.clone();
+    let werr = |cause: String| IndexError::Write {
+        path: dir.clone(),
+        cause,
+    };
+    let generation = snap.generation;
+    let manifest = Manifest {
+        format: FORMAT,
+        info: snap.info,
+        generation,
+        points: snap.points,
+        deleted: snap.deleted,
     };
     let json = serde_json::to_vec(&manifest).map_err(|e| werr(e.to_string()))?;
     write_atomic(&dir.join(MANIFEST), &json).map_err(|e| werr(e.to_string()))?;
     index.generation = generation;
+    index.saved_changes = snap.changes;
+    index.saved_graph_changes = snap.graph_changes;
     // Older generations are unreachable now; removing them is best-effort.
     if let Ok(entries) = fs::read_dir(&dir) {
         for entry in entries.flatten() {
@@ -158,8 +199,10 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
         ids,
         deleted,
         generation: manifest.generation,
-        graph_dirty: false,
-        dirty: false,
+        changes: 0,
+        graph_changes: 0,
+        saved_changes: 0,
+        saved_graph_changes: 0,
     }))
 }
 
