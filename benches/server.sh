@@ -29,7 +29,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 threads=$(nproc)
 
-cargo build --release --quiet -p docvec-cli -p docvec-store --example seed_bench
+cargo build --release --quiet -p docvec-cli
+cargo build --release --quiet -p docvec-store --example seed_bench
 cargo build --release --quiet -p docvec-server --example load
 "$venv/bin/python" benches/mirror/gen_data.py "$n" "$dim" "$work/data"
 target/release/examples/seed_bench "$work/dv" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" all-MiniLM-L6-v2 >/dev/null
@@ -49,7 +50,14 @@ for p in open(sys.argv[1]).read().split():
 json.dump({"texts": paras}, open(sys.argv[2], "w"))
 PY
 
-wait_for() { for _ in $(seq 1 1200); do curl -sf "$1" >/dev/null && return 0; sleep 0.5; done; echo "timed out: $1" >&2; return 1; }
+wait_for() {
+    for _ in $(seq 1 1200); do
+        curl -sf "$1" >/dev/null && return 0
+        kill -0 "${pids[-1]}" 2>/dev/null || { echo "the service exited; its log:" >&2; cat "$work"/*.log >&2; return 1; }
+        sleep 0.5
+    done
+    echo "timed out: $1" >&2; return 1
+}
 
 # docvec: opening the data dir builds the HNSW index over the N stored vectors.
 t0=$(date +%s.%N)

@@ -228,6 +228,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure retrieval quality on a collection with judgements (BEIR: corpus.jsonl, queries.jsonl,
+    /// qrels.tsv; or TREC: <DOC> files, <top> topics, `qid 0 docid rel` qrels). The corpus is ingested
+    /// into a fresh data directory; prints nDCG@10, recall@100, MRR@10 and latency percentiles.
+    Eval {
+        /// Corpus file (or folder of TREC files).
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long)]
+        qrels: PathBuf,
+        /// Search mode(s) to evaluate (repeatable): vector, keyword, hybrid [default: hybrid].
+        #[arg(long = "mode")]
+        modes: Vec<docvec_engine::SearchMode>,
+        /// Keep the evaluation's data directory here instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the HTTP search API until Ctrl-C / SIGTERM.
     Serve {
         /// Address to listen on [env: DOCVEC_BIND] [default: 127.0.0.1:7700]. A non-loopback address
@@ -275,6 +295,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve::serve(config).await
         }
         Command::Keys { action } => serve::keys(config, action).await,
+        Command::Eval {
+            corpus,
+            queries,
+            qrels,
+            modes,
+            keep,
+            json,
+        } => serve::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
         Command::Ingest {
             paths,
             include,
