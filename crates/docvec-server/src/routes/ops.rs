@@ -89,6 +89,7 @@ pub(crate) async fn config(
         "model": { "id": engine.model_id(), "dimension": engine.dimension(), "device": format!("{:?}", cfg.model.device).to_lowercase() },
         "index": {
             "vectors": engine.index_len(),
+            "text_chunks": engine.text_index_len(),
             "documents": stats.documents,
             "chunks": stats.chunks,
             "hnsw": cfg.hnsw,

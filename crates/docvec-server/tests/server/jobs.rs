@@ -180,3 +180,71 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_during_an_upload_leaves_every_job_finished_and_the_data_whole() {
+    let Some(corpus) = corpus() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(data.path())).await;
+    let files: Vec<_> = [
+        "logs/HDFS/HDFS_2k.log",
+        "logs/Spark/Spark_2k.log",
+        "logs/Linux/Linux_2k.log",
+    ]
+    .iter()
+    .map(|f| corpus.join(f))
+    .collect();
+    let accepted = s.upload(&files, None).await;
+    let id = accepted["job_id"].as_str().unwrap().to_string();
+    // Stop at once: the job is queued or mid-way; either way it must end in a final state.
+    s.stop().await;
+
+    let s = TestServer::start(config(data.path())).await;
+    let detail: Value = s
+        .get(&format!("/jobs/{id}"), None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let final_states = ["succeeded", "failed", "cancelled"];
+    assert!(
+        final_states.contains(&detail["job"]["state"].as_str().unwrap()),
+        "{detail}"
+    );
+    for child in detail["children"].as_array().unwrap() {
+        assert!(
+            final_states.contains(&child["state"].as_str().unwrap()),
+            "{child}"
+        );
+    }
+    // Every file reported ingested is whole and searchable; the rest are absent, not partial.
+    let docs: Value = s
+        .get("/documents", None)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for d in docs["documents"].as_array().unwrap() {
+        let id = d["id"].as_str().unwrap();
+        let r = s
+            .search(
+                json!({"query": "error", "k": 1, "filters": {"document": id}}),
+                None,
+            )
+            .await;
+        assert_eq!(r["hits"].as_array().unwrap().len(), 1, "{d}");
+        assert!(d["chunk_count"].as_i64().unwrap() > 0);
+    }
+    let succeeded = detail["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "succeeded")
+        .count();
+    assert_eq!(docs["documents"].as_array().unwrap().len(), succeeded);
+    s.stop().await;
+}
