@@ -1002,3 +1002,46 @@ fn mirror_commands_against_a_real_postgres() {
         stdout(&out)
     );
 }
+
+/// nDCG@10 of hybrid search on the Vaswani collection, pinned: 0.4988 measured (BENCHMARKS.md), minus a
+/// margin for floating-point drift across machines and thread counts.
+const VASWANI_HYBRID_NDCG10_FLOOR: f64 = 0.48;
+
+#[test]
+fn eval_scores_hybrid_search_on_the_vaswani_collection() {
+    let Some(corpus) = corpus() else { return };
+    let v = corpus.join("ir/vaswani_npl");
+    let keep = tempfile::tempdir().unwrap();
+    let out = docvec(
+        keep.path(),
+        &[
+            "eval",
+            "--corpus",
+            v.join("corpus").to_str().unwrap(),
+            "--queries",
+            v.join("query-text.trec").to_str().unwrap(),
+            "--qrels",
+            v.join("qrels").to_str().unwrap(),
+            "--keep",
+            keep.path().join("eval").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["mode"], "hybrid");
+    assert_eq!(report["queries"], 93);
+    assert_eq!(report["documents"], 11429);
+    let ndcg = report["ndcg@10"].as_f64().unwrap();
+    assert!(
+        ndcg >= VASWANI_HYBRID_NDCG10_FLOOR,
+        "hybrid nDCG@10 fell to {ndcg:.4} (floor {VASWANI_HYBRID_NDCG10_FLOOR})"
+    );
+    for key in ["recall@100", "mrr@10", "latency_ms_p50"] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+}
