@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use docvec_store::ChunkFilter;
 use docvec_types::SearchHit;
 
-use crate::sync::{blocking, poisoned};
+use crate::sync::blocking;
 use crate::{Engine, EngineError, SearchResults, StorageMode};
 
 /// How hits are found.
@@ -171,7 +171,7 @@ impl Engine {
     ) -> Result<Vec<SearchHit>, EngineError> {
         self.local_only("keyword")?;
         crate::search::check_query(query, k)?;
-        self.catch_up().await?;
+        self.catch_up_if_idle().await?;
         let allowed = self.allowed(filter).await?;
         let found = self.keyword_ids(query, k, allowed).await?;
         self.hits(found).await
@@ -198,16 +198,7 @@ impl Engine {
             c => c.max(k),
         };
         let allowed = self.allowed(filter).await?;
-        let idx = self.index.clone();
-        let among = allowed.clone();
-        let dense = blocking(move || {
-            let index = idx.read().map_err(poisoned)?;
-            Ok(match &among {
-                Some(ids) => index.search_among(&vector, n, ids)?,
-                None => index.search(&vector, n)?,
-            })
-        })
-        .await?;
+        let dense = self.nearest_ids(vector, n, allowed.clone()).await?;
         let sparse = self.keyword_ids(query, n, allowed).await?;
         let fused = fuse(&dense, &sparse, opts.fusion, k);
         Ok(SearchResults {

@@ -118,6 +118,8 @@ pub struct Engine {
     rebuilding: tokio::sync::Mutex<()>,
     /// One index save at a time, and no swap in the middle of one.
     saving: tokio::sync::Mutex<()>,
+    /// One catch-up at a time: its graph inserts run beside searches, not beside other writes.
+    catching_up: tokio::sync::Mutex<()>,
     _lock: Option<File>,
 }
 
@@ -175,6 +177,7 @@ impl Engine {
             prune_floor: AtomicI64::new(i64::MAX),
             rebuilding: tokio::sync::Mutex::new(()),
             saving: tokio::sync::Mutex::new(()),
+            catching_up: tokio::sync::Mutex::new(()),
             _lock: lock,
         };
         engine.catch_up().await?;

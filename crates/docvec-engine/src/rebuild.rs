@@ -98,6 +98,7 @@ impl Engine {
         {
             // Not while a save is between its two halves: its snapshot belongs to the old index.
             let _saving = self.saving.lock().await;
+            let _no_adds = self.catching_up.lock().await;
             let mut current = self.index.write().map_err(poisoned)?;
             fresh.succeed(&current);
             *current = fresh;

@@ -70,7 +70,7 @@ impl Engine {
     pub async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
         check_query(query, k)?;
         let query = query.trim();
-        self.catch_up().await?;
+        self.catch_up_if_idle().await?;
         let embedder = self.embedder.clone();
         let q = query.to_string();
         blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await
@@ -99,16 +99,26 @@ impl Engine {
                 "the query was embedded by `{model_id}`, but the index holds vectors of `{index_model}`"
             )));
         }
+        let found = self.nearest_ids(vector, k, allowed).await?;
+        self.hits(found).await
+    }
+
+    /// The `k` nearest (chunk id, similarity) pairs among `allowed` (all when `None`), off the runtime.
+    pub(crate) async fn nearest_ids(
+        &self,
+        vector: Vec<f32>,
+        k: usize,
+        allowed: Option<HashSet<i64>>,
+    ) -> Result<Vec<(i64, f32)>, EngineError> {
         let idx = self.index.clone();
-        let found = blocking(move || {
+        blocking(move || {
             let index = idx.read().map_err(poisoned)?;
             Ok(match &allowed {
                 Some(ids) => index.search_among(&vector, k, ids)?,
                 None => index.search(&vector, k)?,
             })
         })
-        .await?;
-        self.hits(found).await
+        .await
     }
 
     /// The stored rows behind (chunk id, score) pairs, in their order.

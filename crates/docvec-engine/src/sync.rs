@@ -137,6 +137,20 @@ impl Engine {
     /// Apply the store's log entries the vector index and then the full-text index have not seen yet.
     /// Returns how many the vector index applied.
     pub(crate) async fn catch_up(&self) -> Result<usize, EngineError> {
+        let _one = self.catching_up.lock().await;
+        self.catch_up_locked().await
+    }
+
+    /// For searches: catch up unless a catch-up is already under way (an ingest inserting a batch), in
+    /// which case search what is applied so far rather than wait for it.
+    pub(crate) async fn catch_up_if_idle(&self) -> Result<usize, EngineError> {
+        match self.catching_up.try_lock() {
+            Ok(_one) => self.catch_up_locked().await,
+            Err(_) => Ok(0),
+        }
+    }
+
+    async fn catch_up_locked(&self) -> Result<usize, EngineError> {
         let model = self.embedder.model_id().to_string();
         let mut applied = 0;
         loop {
@@ -163,14 +177,20 @@ impl Engine {
             let (adds, deletes) = net_effect(&entries);
             let vectors = self.store.vectors(&adds, &model).await?;
             let idx = self.index.clone();
+            // The graph inserts run under the read lock, so searches go on meanwhile; `catching_up`
+            // keeps other adds, saves and swaps out until the ids are registered.
             let fresh = blocking(move || {
+                let inserted = {
+                    let index = idx.read().map_err(poisoned)?;
+                    // Another task applied these entries, or a rebuilt index was swapped in, while
+                    // they were read: look again from the index's own position.
+                    if index.info().applied_seq != from {
+                        return Ok(false);
+                    }
+                    index.insert_shared(&vectors)?
+                };
                 let mut index = idx.write().map_err(poisoned)?;
-                // Another task applied these entries, or a rebuilt index was swapped in, while they were
-                // read: look again from the index's own position.
-                if index.info().applied_seq != from {
-                    return Ok(false);
-                }
-                index.add(&vectors)?;
+                index.register(&inserted);
                 deletes.iter().for_each(|&id| index.remove(id));
                 index.set_applied_seq(last);
                 Ok(true)
@@ -188,6 +208,7 @@ impl Engine {
     /// read lock, so searches go on during a long dump; only the manifest swap takes the write lock.
     pub(crate) async fn save_index(&self) -> Result<(), EngineError> {
         let _one = self.saving.lock().await;
+        let _no_adds = self.catching_up.lock().await;
         let idx = self.index.clone();
         let snapshot = blocking(move || {
             let index = idx.read().map_err(poisoned)?;

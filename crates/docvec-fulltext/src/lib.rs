@@ -107,11 +107,7 @@ impl TextIndex {
         let writer = index
             .writer_with_num_threads(1, WRITER_BYTES)
             .map_err(|e| err(e.to_string()))?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        let reader = manual_reader(&index).map_err(err)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             index,
@@ -143,11 +139,7 @@ impl TextIndex {
         } else {
             0
         };
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        let reader = manual_reader(&index).map_err(err)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             index,
@@ -285,6 +277,15 @@ impl TextIndex {
             })
             .collect()
     }
+}
+
+/// A reader that moves to a new commit only when told (`reload`), so a search never sees half a page.
+fn manual_reader(index: &Index) -> Result<IndexReader, String> {
+    index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e: tantivy::TantivyError| e.to_string())
 }
 
 fn payload(index: &Index) -> Result<Option<Payload>, String> {

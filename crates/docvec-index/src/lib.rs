@@ -182,6 +182,35 @@ impl VectorIndex {
         Ok(())
     }
 
+    /// The first half of an add that leaves searches running: put the vectors of ids not yet indexed
+    /// into the graph under shared access (hnsw_rs takes concurrent inserts and searches). The caller
+    /// must let no other add, save or swap of this index run until [`VectorIndex::register`] has recorded
+    /// the returned ids, or the graph and the id set would disagree.
+    pub fn insert_shared(&self, items: &[(i64, Vec<f32>)]) -> Result<Vec<usize>, IndexError> {
+        let mut batch: Vec<(&[f32], usize)> = Vec::with_capacity(items.len());
+        let mut seen = HashSet::new();
+        for (id, v) in items {
+            self.check_dimension(v)?;
+            let id = *id as usize;
+            if !self.ids.contains(&id) && seen.insert(id) {
+                batch.push((v.as_slice(), id));
+            }
+        }
+        if !batch.is_empty() {
+            self.hnsw.parallel_insert_slice(&batch);
+        }
+        Ok(batch.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The second half: record the ids [`VectorIndex::insert_shared`] put into the graph.
+    pub fn register(&mut self, inserted: &[usize]) {
+        if !inserted.is_empty() {
+            self.ids.extend(inserted.iter().copied());
+            self.changes += 1;
+            self.graph_changes += 1;
+        }
+    }
+
     pub fn remove(&mut self, id: i64) {
         let id = id as usize;
         if self.ids.contains(&id) && self.deleted.insert(id) {

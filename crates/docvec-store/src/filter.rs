@@ -68,16 +68,12 @@ impl Store {
                 " AND EXISTS (SELECT 1 FROM log_entries l WHERE l.document_id = c.document_id \
                  AND l.ordinal BETWEEN c.log_first AND c.log_last",
             );
-            if let Some(level) = &filter.log_level {
-                q.push(" AND l.level = ")
-                    .push_bind(level.to_ascii_uppercase());
-            }
-            if let Some(since) = &filter.since {
-                q.push(" AND l.ts >= ").push_bind(since.clone());
-            }
-            if let Some(until) = &filter.until {
-                q.push(" AND l.ts <= ").push_bind(until.clone());
-            }
+            crate::logs::push_entry_bounds(
+                &mut q,
+                filter.log_level.as_deref(),
+                filter.since.as_deref(),
+                filter.until.as_deref(),
+            );
             q.push(")");
         }
         Ok(q.build_query_scalar().fetch_all(&self.pool).await?)

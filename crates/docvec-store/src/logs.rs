@@ -103,22 +103,37 @@ pub(crate) fn chunk_log_spans<'a>(
         .collect()
 }
 
+/// `AND` the level and inclusive ISO 8601 time bounds of entries `l`, where set.
+pub(crate) fn push_entry_bounds(
+    q: &mut QueryBuilder<Sqlite>,
+    level: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+) {
+    if let Some(level) = level {
+        q.push(" AND l.level = ")
+            .push_bind(level.to_ascii_uppercase());
+    }
+    if let Some(since) = since {
+        q.push(" AND l.ts >= ").push_bind(since.to_string());
+    }
+    if let Some(until) = until {
+        q.push(" AND l.ts <= ").push_bind(until.to_string());
+    }
+}
+
 impl Store {
     /// Log entries matching `filter`, by timestamp (entries without one last), then file and line.
     pub async fn log_entries(&self, filter: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT l.*, d.path AS document_path FROM log_entries l JOIN documents d ON d.id = l.document_id WHERE 1 = 1",
         );
-        if let Some(level) = &filter.level {
-            q.push(" AND l.level = ")
-                .push_bind(level.to_ascii_uppercase());
-        }
-        if let Some(since) = &filter.since {
-            q.push(" AND l.ts >= ").push_bind(since.clone());
-        }
-        if let Some(until) = &filter.until {
-            q.push(" AND l.ts <= ").push_bind(until.clone());
-        }
+        push_entry_bounds(
+            &mut q,
+            filter.level.as_deref(),
+            filter.since.as_deref(),
+            filter.until.as_deref(),
+        );
         if let Some(c) = &filter.component {
             q.push(" AND (l.component = ").push_bind(c.clone());
             for sep in [".", "$"] {

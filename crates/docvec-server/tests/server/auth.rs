@@ -123,14 +123,7 @@ async fn each_role_may_do_its_part_and_no_more() {
         .await,
         forbidden
     );
-    let doc: Value = s
-        .get("/documents", Some(&write))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = s.get_json("/documents", Some(&write)).await;
     let id = doc["documents"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(
         status(s.delete(&format!("/documents/{id}"), Some(&write)))
@@ -158,14 +151,7 @@ async fn each_role_may_do_its_part_and_no_more() {
         status(s.get("/documents", Some(new_key))).await.0,
         StatusCode::OK
     );
-    let listed: Value = s
-        .get("/keys", Some(&admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = s.get_json("/keys", Some(&admin)).await;
     assert_eq!(listed.as_array().unwrap().len(), 4);
     assert!(
         !listed.to_string().contains(new_key),

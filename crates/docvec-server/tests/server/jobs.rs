@@ -127,25 +127,11 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
     store.close().await;
 
     let s = TestServer::start(config(data.path())).await;
-    let detail: Value = s
-        .get(&format!("/jobs/{id}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = s.get_json(&format!("/jobs/{id}"), None).await;
     assert_eq!(detail["job"]["state"], "succeeded");
     assert_eq!(detail["children"][0]["state"], "succeeded");
     assert_eq!(detail["children"][0]["label"], "notes.txt");
-    let crashed: Value = s
-        .get("/jobs/job_crashed", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let crashed: Value = s.get_json("/jobs/job_crashed", None).await;
     assert_eq!(crashed["job"]["state"], "failed");
     assert!(
         crashed["job"]["error"]
@@ -153,14 +139,7 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
             .unwrap()
             .contains("interrupted")
     );
-    let listed: Value = s
-        .get("/jobs?state=succeeded", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = s.get_json("/jobs?state=succeeded", None).await;
     assert!(
         listed["jobs"]
             .as_array()
@@ -200,14 +179,7 @@ async fn a_shutdown_during_an_upload_leaves_every_job_finished_and_the_data_whol
     s.stop().await;
 
     let s = TestServer::start(config(data.path())).await;
-    let detail: Value = s
-        .get(&format!("/jobs/{id}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = s.get_json(&format!("/jobs/{id}"), None).await;
     let final_states = ["succeeded", "failed", "cancelled"];
     assert!(
         final_states.contains(&detail["job"]["state"].as_str().unwrap()),
@@ -220,14 +192,7 @@ async fn a_shutdown_during_an_upload_leaves_every_job_finished_and_the_data_whol
         );
     }
     // Every file reported ingested is whole and searchable; the rest are absent, not partial.
-    let docs: Value = s
-        .get("/documents", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let docs: Value = s.get_json("/documents", None).await;
     for d in docs["documents"].as_array().unwrap() {
         let id = d["id"].as_str().unwrap();
         let r = s

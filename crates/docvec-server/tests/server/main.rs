@@ -72,6 +72,17 @@ impl TestServer {
         with_key(self.http.get(self.url(path)), key)
     }
 
+    /// GET a JSON answer.
+    pub(crate) async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
+        self.get(path, key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub(crate) fn post(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
         with_key(self.http.post(self.url(path)), key)
     }
@@ -185,14 +196,7 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .filter(|e| e["parent_id"] == job_id && e["state"] == "succeeded")
         .collect();
     assert_eq!(children.len(), 4, "{events:?}");
-    let detail: Value = s
-        .get(&format!("/jobs/{job_id}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = s.get_json(&format!("/jobs/{job_id}"), None).await;
     assert_eq!(detail["children"].as_array().unwrap().len(), 4);
 
     // A format filter keeps only that format, and still returns k hits.
@@ -252,60 +256,29 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
 
     // GET /search for quick use.
     let r: Value = s
-        .get("/search?q=scoreboard%20child&k=2&format=log", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/search?q=scoreboard%20child&k=2&format=log", None)
+        .await;
     assert_eq!(r["hits"].as_array().unwrap().len(), 2);
 
     // Documents, a page at a time.
-    let first: Value = s
-        .get("/documents?limit=3", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = s.get_json("/documents?limit=3", None).await;
     assert_eq!(first["documents"].as_array().unwrap().len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second: Value = s
-        .get(&format!("/documents?limit=3&cursor={cursor}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/documents?limit=3&cursor={cursor}"), None)
+        .await;
     assert_eq!(second["documents"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
 
     // One document with its structure.
     let log_id = hits[0]["document_id"].as_str().unwrap().to_string();
-    let doc: Value = s
-        .get(&format!("/documents/{log_id}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = s.get_json(&format!("/documents/{log_id}"), None).await;
     assert_eq!(doc["document"]["format"], "log");
     assert_eq!(doc["log_entries_total"], 2000);
     assert_eq!(doc["log_entries"].as_array().unwrap().len(), 1000);
 
     // Structured data with filters and pages.
-    let logs: Value = s
-        .get("/logs?level=ERROR&limit=10", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let logs: Value = s.get_json("/logs?level=ERROR&limit=10", None).await;
     let items = logs["items"].as_array().unwrap();
     assert_eq!(items.len(), 10);
     assert!(items.iter().all(|e| e["level"] == "ERROR"));
@@ -324,14 +297,7 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .await
         .unwrap();
     assert_ne!(next["items"][0], items[0]);
-    let tags: Value = s
-        .get("/tags?kind=format", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tags: Value = s.get_json("/tags?kind=format", None).await;
     let names: Vec<&str> = tags["items"]
         .as_array()
         .unwrap()
@@ -342,35 +308,14 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         names.contains(&"log") && names.contains(&"markdown"),
         "{tags}"
     );
-    let apis: Value = s
-        .get("/apis?method=get&path_prefix=/pets", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let apis: Value = s.get_json("/apis?method=get&path_prefix=/pets", None).await;
     let ops = apis["items"].as_array().unwrap();
     assert_eq!(ops.len(), 2, "{apis}");
     assert!(ops.iter().all(|o| o["method"] == "GET"));
-    let facts: Value = s
-        .get("/facts?limit=5&kind=table_cell", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let facts: Value = s.get_json("/facts?limit=5&kind=table_cell", None).await;
     let fact = &facts["items"][0];
     assert!(fact["id"].is_i64(), "{facts}");
-    let evidence: Value = s
-        .get(&format!("/evidence/{}", fact["id"]), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let evidence: Value = s.get_json(&format!("/evidence/{}", fact["id"]), None).await;
     assert_eq!(evidence["id"], fact["id"]);
     assert!(evidence["evidence"].is_object(), "{evidence}");
 
