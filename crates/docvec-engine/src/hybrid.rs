@@ -133,20 +133,6 @@ impl Engine {
         Ok(())
     }
 
-    async fn allowed(&self, filter: &ChunkFilter) -> Result<Option<HashSet<i64>>, EngineError> {
-        Ok(if filter.is_empty() {
-            None
-        } else {
-            Some(
-                self.store
-                    .chunk_ids_matching(filter)
-                    .await?
-                    .into_iter()
-                    .collect(),
-            )
-        })
-    }
-
     async fn keyword_ids(
         &self,
         query: &str,

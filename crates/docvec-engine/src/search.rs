@@ -50,7 +50,17 @@ impl Engine {
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
-        let allowed = if filter.is_empty() {
+        let allowed = self.allowed(filter).await?;
+        self.search_vector_among(vector, self.embedder.model_id(), k, allowed)
+            .await
+    }
+
+    /// The chunk ids a filter allows, resolved before any top k is chosen; `None` = all.
+    pub(crate) async fn allowed(
+        &self,
+        filter: &ChunkFilter,
+    ) -> Result<Option<HashSet<i64>>, EngineError> {
+        Ok(if filter.is_empty() {
             None
         } else {
             Some(
@@ -58,11 +68,9 @@ impl Engine {
                     .chunk_ids_matching(filter)
                     .await?
                     .into_iter()
-                    .collect::<HashSet<i64>>(),
+                    .collect(),
             )
-        };
-        self.search_vector_among(vector, self.embedder.model_id(), k, allowed)
-            .await
+        })
     }
 
     /// Check a query and embed it. Catches up with the store first: another process may have ingested

@@ -151,6 +151,15 @@ impl Engine {
     }
 
     async fn catch_up_locked(&self) -> Result<usize, EngineError> {
+        // The common case on the search path: both indexes already hold the whole log (one query).
+        // A read-only engine goes on to reload what the writer committed to the full-text index.
+        if self.access == crate::Access::ReadWrite {
+            let last = self.store.last_log_seq().await?;
+            let vector_at = self.index.read().map_err(poisoned)?.info().applied_seq;
+            if vector_at == last && self.text_index().applied_seq() == last {
+                return Ok(0);
+            }
+        }
         let model = self.embedder.model_id().to_string();
         let mut applied = 0;
         loop {
