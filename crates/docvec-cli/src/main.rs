@@ -12,7 +12,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use docvec_engine::{
     Access, BackfillEvent, BackfillOptions, ChunkFilter, Config, EndpointFilter, Engine,
-    FactFilter, FactKind, IngestEvent, IngestOptions, LogFilter, StorageMode, TagFilter, TagKind,
+    FactFilter, FactKind, IngestEvent, IngestOptions, LogFilter, RebuildEvent, RebuildOptions,
+    StorageMode, TagFilter, TagKind,
 };
 
 /// Exit status when a run finished but some files could not be ingested.
@@ -168,6 +169,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild the local indexes from the store (a fresh HNSW graph and full-text index), optionally
+    /// embedding every chunk again first, with the model in use or another configured one.
+    Rebuild {
+        /// Embed every chunk again with the model in use (after its files changed).
+        #[arg(long)]
+        reembed: bool,
+        /// Switch to this configured model (`default` for [model], or a [models.NAME] name): every chunk
+        /// is embedded with it and the index is built at its dimension.
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
+        /// Send every document to the Postgres mirror again afterwards.
+        #[arg(long)]
+        resync_mirror: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare the local store with Postgres (counts, per-document hashes, sampled vectors); exits 1
     /// when they differ.
     Parity {
@@ -320,7 +337,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 force,
                 cancel: None,
             };
-            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
+            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json, "files");
             let on_event = |event: IngestEvent<'_>| match event {
                 IngestEvent::Discovered { files } => bar.set_length(files as u64),
                 IngestEvent::FileDone { path, outcome } => {
@@ -527,7 +544,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
-            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json);
+            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json, "documents");
             let on_event = |e: BackfillEvent| match e {
                 BackfillEvent::Started { documents } => bar.set_length(documents),
                 BackfillEvent::Document { .. } => bar.inc(1),
@@ -555,6 +572,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "; HNSW index rebuilt"
                     } else {
                         ""
+                    }
+                )
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rebuild {
+            reembed,
+            model,
+            resync_mirror,
+            json,
+        } => {
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let bar = output::progress_bar(std::io::stderr().is_terminal() && !json, "chunks");
+            let on_event = |e: RebuildEvent| {
+                bar.set_message(e.phase);
+                bar.set_length(e.total);
+                bar.set_position(e.done);
+            };
+            let options = RebuildOptions {
+                reembed,
+                model,
+                resync_mirror,
+            };
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let report = engine.rebuild_index(&options, &on_event, &cancel).await;
+            bar.finish_and_clear();
+            engine.close().await?;
+            let report = report?;
+            emit(json, &report, |r| {
+                println!(
+                    "{} vectors of {} indexed; {} chunks embedded; {:.1}s{}",
+                    r.vectors,
+                    r.model,
+                    r.reembedded,
+                    r.elapsed_ms as f64 / 1000.0,
+                    match &r.mirror {
+                        Some(m) if m.error.is_some() => format!(
+                            "; mirror: {} sent, {} waiting ({})",
+                            m.pushed,
+                            m.pending,
+                            m.error.as_deref().unwrap_or_default()
+                        ),
+                        Some(m) => format!("; mirror: {} sent", m.pushed),
+                        None => String::new(),
                     }
                 )
             })?;

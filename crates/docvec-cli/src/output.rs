@@ -6,13 +6,13 @@ use docvec_engine::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub fn progress_bar(visible: bool) -> ProgressBar {
+pub fn progress_bar(visible: bool, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(0);
     if visible {
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {wide_msg}",
-            )
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit} {{wide_msg}}"
+            ))
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
     } else {

@@ -1,5 +1,6 @@
 //! Configuration: compiled defaults, then a TOML file, then `DOCVEC_*` environment variables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -14,6 +15,8 @@ use crate::EngineError;
 pub struct Config {
     pub data_dir: PathBuf,
     pub model: ModelConfig,
+    /// Other models a rebuild may switch the data directory to (`[models.NAME]` tables), by name.
+    pub models: BTreeMap<String, ModelConfig>,
     pub chunk: docvec_chunk::ChunkOptions,
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
@@ -142,6 +145,8 @@ struct FileConfig {
     #[serde(default)]
     model: Option<toml::Table>,
     #[serde(default)]
+    models: Option<BTreeMap<String, toml::Table>>,
+    #[serde(default)]
     chunk: Option<ChunkFile>,
     #[serde(default)]
     hnsw: Option<HnswFile>,
@@ -175,6 +180,7 @@ impl Config {
         let mut cfg = Config {
             data_dir: PathBuf::from("docvec-data"),
             model: ModelConfig::default(),
+            models: BTreeMap::new(),
             chunk: docvec_chunk::ChunkOptions::default(),
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
@@ -201,6 +207,32 @@ impl Config {
                 cfg.model = base
                     .try_into()
                     .map_err(|e| bad(format!("{} [model]: {e}", path.display())))?;
+            }
+            for (name, table) in parsed.models.unwrap_or_default() {
+                // An alternate inherits the runtime settings of [model] (device, threads, batch size,
+                // the ONNX Runtime library) and names its own files; its id defaults to its name.
+                if name == DEFAULT_MODEL {
+                    return Err(bad(format!(
+                        "{}: [models.{DEFAULT_MODEL}] is reserved for [model]",
+                        path.display()
+                    )));
+                }
+                let mut base = toml::Table::try_from(ModelDefaults::from(&cfg.model))
+                    .map_err(|e| bad(e.to_string()))?;
+                base.extend(table);
+                let mut m: ModelConfig = base
+                    .try_into()
+                    .map_err(|e| bad(format!("{} [models.{name}]: {e}", path.display())))?;
+                if m.path.is_none() {
+                    return Err(bad(format!(
+                        "{} [models.{name}]: `path` (the model's .onnx file) is required",
+                        path.display()
+                    )));
+                }
+                m.id.get_or_insert_with(|| name.clone());
+                m.ort_library = m.ort_library.or_else(|| cfg.model.ort_library.clone());
+                m.models_dir = m.models_dir.or_else(|| cfg.model.models_dir.clone());
+                cfg.models.insert(name, m);
             }
             if let Some(c) = parsed.chunk.and_then(|c| c.overlap_tokens) {
                 cfg.chunk.overlap_tokens = c;
@@ -320,9 +352,36 @@ impl Config {
         Ok(())
     }
 
-    /// Resolve the model settings into files on disk.
+    /// Resolve the `[model]` settings into files on disk.
     pub fn embedder_config(&self) -> Result<EmbedderConfig, EngineError> {
-        let m = &self.model;
+        self.resolve_model(&self.model)
+    }
+
+    /// The settings of a configured model by name (`default` for `[model]`, else a `[models.NAME]`
+    /// table) or by model id.
+    pub fn named_embedder_config(&self, name: &str) -> Result<EmbedderConfig, EngineError> {
+        if name == DEFAULT_MODEL {
+            return self.embedder_config();
+        }
+        if let Some(m) = self.models.get(name) {
+            return self.resolve_model(m);
+        }
+        for m in std::iter::once(&self.model).chain(self.models.values()) {
+            if let Ok(resolved) = self.resolve_model(m)
+                && resolved.model_id == name
+            {
+                return Ok(resolved);
+            }
+        }
+        let mut known = vec![DEFAULT_MODEL.to_string()];
+        known.extend(self.models.keys().cloned());
+        Err(EngineError::Config(format!(
+            "no model `{name}` is configured (configured: {}); add a [models.{name}] table to docvec.toml",
+            known.join(", ")
+        )))
+    }
+
+    fn resolve_model(&self, m: &ModelConfig) -> Result<EmbedderConfig, EngineError> {
         let models_dir = m.models_dir.clone().or_else(find_models_dir);
         let in_models = |rel: &str| models_dir.as_ref().map(|d| d.join(rel));
         let missing = || {
@@ -387,6 +446,9 @@ impl Config {
         })
     }
 }
+
+/// The name that stands for `[model]` wherever a configured model is chosen.
+pub const DEFAULT_MODEL: &str = "default";
 
 /// `ModelConfig` as a TOML table, for merging a partial `[model]` table over the defaults.
 #[derive(serde::Serialize)]
@@ -481,5 +543,42 @@ mod tests {
         std::fs::write(&file, "[model]\ndevise = \"cuda\"\n").unwrap();
         let err = Config::load(Some(&file), None).unwrap_err().to_string();
         assert!(err.contains("devise"), "{err}");
+    }
+
+    #[test]
+    fn other_models_inherit_the_runtime_settings_and_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(
+            &file,
+            "[model]\ndevice = \"cuda\"\nort_library = \"/opt/ort.so\"\n\
+             [models.bge]\npath = \"/m/bge.onnx\"\ndimension = 1024\nmax_tokens = 512\n\
+             [models.small]\npath = \"/m/small.onnx\"\nid = \"e5-small\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file), None).unwrap();
+        let bge = cfg.named_embedder_config("bge").unwrap();
+        assert_eq!(
+            (bge.model_id.as_str(), bge.dimension, bge.max_tokens),
+            ("bge", 1024, 512)
+        );
+        assert_eq!(bge.device, Device::Cuda);
+        assert_eq!(bge.ort_library, PathBuf::from("/opt/ort.so"));
+        assert_eq!(bge.tokenizer_path, PathBuf::from("/m/tokenizer.json"));
+        // By model id too.
+        let small = cfg.named_embedder_config("e5-small").unwrap();
+        assert_eq!(
+            (small.model_id.as_str(), small.dimension),
+            ("e5-small", 384)
+        );
+        let err = cfg.named_embedder_config("nope").unwrap_err().to_string();
+        assert!(err.contains("configured: default, bge, small"), "{err}");
+
+        std::fs::write(&file, "[models.x]\ndimension = 8\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("[models.x]: `path`"), "{err}");
+        std::fs::write(&file, "[models.default]\npath = \"/m/a.onnx\"\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("reserved"), "{err}");
     }
 }

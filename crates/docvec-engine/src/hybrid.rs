@@ -166,7 +166,7 @@ impl Engine {
     /// Hybrid search for a query embedded by [`Engine::embed_query`].
     pub async fn hybrid_search(
         &self,
-        vector: Vec<f32>,
+        vector: crate::QueryVector,
         query: &str,
         k: usize,
         filter: &ChunkFilter,

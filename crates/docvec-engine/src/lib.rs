@@ -13,6 +13,7 @@ mod eval;
 mod hybrid;
 mod ingest;
 mod mirror;
+mod model_switch;
 mod rebuild;
 mod search;
 mod sync;
@@ -26,7 +27,7 @@ use std::sync::{Arc, RwLock};
 use docvec_embed::{Embedder, OnnxEmbedder};
 use docvec_index::VectorIndex;
 
-pub use config::{Config, IngestConfig, ModelConfig, ServerConfig};
+pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
 pub use docvec_store::{
     ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
     FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
@@ -41,6 +42,7 @@ pub use mirror::{
     ParityReport, SearchResults, StorageMode, TableCount,
 };
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
+pub use search::QueryVector;
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
 /// [`IngestReport`] and the batch goes on.
@@ -51,7 +53,8 @@ pub enum EngineError {
     Config(String),
     #[error(
         "the data directory {data_dir} holds vectors of model `{stored}` ({stored_dim}-d), but the configured model is \
-         `{configured}` ({configured_dim}-d); use the same model, or a new --data-dir for the other one"
+         `{configured}` ({configured_dim}-d); configure that model (as [model], or as a [models.NAME] table with its \
+         files), switch the directory with `docvec rebuild --model NAME`, or use a new --data-dir"
     )]
     ModelMismatch {
         data_dir: String,
@@ -105,7 +108,9 @@ pub enum Access {
 pub struct Engine {
     config: Config,
     store: Store,
-    embedder: Arc<dyn Embedder>,
+    /// The model the data directory's vectors come from; swapped (with the index, under its write lock)
+    /// when a rebuild switches models.
+    embedder: Arc<RwLock<Arc<dyn Embedder>>>,
     index: Arc<RwLock<VectorIndex>>,
     /// BM25 over the chunks; swapped whole by a rebuild.
     text: RwLock<Arc<docvec_fulltext::TextIndex>>,
@@ -120,11 +125,14 @@ pub struct Engine {
     saving: tokio::sync::Mutex<()>,
     /// One catch-up at a time: its graph inserts run beside searches, not beside other writes.
     catching_up: tokio::sync::Mutex<()>,
+    /// Ingests hold it shared from start to end; a model switch takes it to commit, so no document
+    /// embedded by the old model lands after the switch.
+    model_gate: tokio::sync::RwLock<()>,
     _lock: Option<File>,
 }
 
-const META_MODEL: &str = "model_id";
-const META_DIMENSION: &str = "dimension";
+pub(crate) const META_MODEL: &str = "model_id";
+pub(crate) const META_DIMENSION: &str = "dimension";
 
 impl Engine {
     /// Open the data directory (creating it for [`Access::ReadWrite`]), load the model, and bring the
@@ -156,7 +164,7 @@ impl Engine {
         };
         // Every write made while a mirror is on is recorded for it in the same transaction.
         store.enable_outbox(config.mirror.mode.mirrors() && access == Access::ReadWrite);
-        let embedder_config = config.embedder_config()?;
+        let embedder_config = choose_model(&config, &store).await?;
         let embedder: Arc<dyn Embedder> =
             tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
                 .await
@@ -169,7 +177,7 @@ impl Engine {
         let engine = Engine {
             config,
             store,
-            embedder,
+            embedder: Arc::new(RwLock::new(embedder)),
             index: Arc::new(RwLock::new(index)),
             text: RwLock::new(text),
             access,
@@ -178,6 +186,7 @@ impl Engine {
             rebuilding: tokio::sync::Mutex::new(()),
             saving: tokio::sync::Mutex::new(()),
             catching_up: tokio::sync::Mutex::new(()),
+            model_gate: tokio::sync::RwLock::new(()),
             _lock: lock,
         };
         engine.catch_up().await?;
@@ -195,12 +204,21 @@ impl Engine {
         &self.config.data_dir
     }
 
-    pub fn model_id(&self) -> &str {
-        self.embedder.model_id()
+    pub fn model_id(&self) -> String {
+        self.embedder().model_id().to_string()
     }
 
     pub fn dimension(&self) -> usize {
-        self.embedder.dimension()
+        self.embedder().dimension()
+    }
+
+    /// The model embedding queries and new chunks now.
+    pub(crate) fn embedder(&self) -> Arc<dyn Embedder> {
+        match self.embedder.read() {
+            Ok(e) => e.clone(),
+            // Only a panic while swapping poisons it, and the swap is one assignment: the value is whole.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -312,6 +330,32 @@ fn lock_dir(dir: &Path) -> Result<File, EngineError> {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.display().to_string())),
         Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&path, e)),
+    }
+}
+
+/// The configured model the data directory's vectors come from: `[model]`, or the `[models.NAME]` a
+/// rebuild switched it to. A directory of a model not configured at all gets `[model]`, and
+/// [`check_model`] says what is wrong.
+async fn choose_model(
+    config: &Config,
+    store: &Store,
+) -> Result<docvec_embed::EmbedderConfig, EngineError> {
+    let default = config.embedder_config()?;
+    let Some(stored) = store.get_meta(META_MODEL).await? else {
+        return Ok(default);
+    };
+    if stored == default.model_id || config.models.is_empty() {
+        return Ok(default);
+    }
+    match config.named_embedder_config(&stored) {
+        Ok(alternate) => {
+            tracing::info!(
+                "{} holds vectors of `{stored}`: embedding with that configured model",
+                config.data_dir.display()
+            );
+            Ok(alternate)
+        }
+        Err(_) => Ok(default),
     }
 }
 

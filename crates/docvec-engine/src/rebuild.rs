@@ -1,26 +1,26 @@
 //! Rebuilding the local indexes while the old ones keep serving: the new graph is built beside the old
 //! from the store, caught up with what changed meanwhile, swapped in under the index lock, and saved as
 //! the next generation (one manifest rename on disk); then a fresh full-text index is filled beside the
-//! serving one and swapped in the same way. Optionally re-embeds every chunk first and queues
-//! every document for the mirror again.
+//! serving one and swapped in the same way. Optionally re-embeds every chunk first, with the model in
+//! use or another configured one (see `model_switch`), and queues every document for the mirror again.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sync::{blocking, build, poisoned};
+use crate::sync::{Vectors, build, poisoned};
 use crate::{DrainReport, Engine, EngineError};
-
-/// Chunks embedded per round of a re-embedding.
-const REEMBED_PAGE: i64 = 256;
 
 /// What a rebuild does besides building a fresh graph.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RebuildOptions {
-    /// Embed every chunk again with the configured model first (after the model files changed).
+    /// Embed every chunk again with the model in use first (after its files changed).
     pub reembed: bool,
+    /// Embed every chunk with this configured model instead (`default` for `[model]`, a
+    /// `[models.NAME]` table, or a model id) and switch the data directory to it, dimension included.
+    pub model: Option<String>,
     /// Queue every document for the Postgres mirror again and send them (a full re-sync).
     pub resync_mirror: bool,
 }
@@ -37,6 +37,8 @@ pub struct RebuildEvent {
 pub struct RebuildReport {
     pub vectors: usize,
     pub reembedded: u64,
+    /// The model the vectors come from after the rebuild.
+    pub model: String,
     pub elapsed_ms: u64,
     pub mirror: Option<DrainReport>,
 }
@@ -67,19 +69,36 @@ impl Engine {
             self.mirror()?;
         }
         let started = Instant::now();
-        let reembedded = if opts.reembed {
-            self.reembed(progress, cancel).await?
-        } else {
-            0
+        let next = match (&opts.model, opts.reembed) {
+            (Some(name), _) => Some(self.load_model(name).await?),
+            (None, true) => Some(self.load_model(&self.model_id()).await?),
+            (None, false) => None,
+        };
+        let mut reembedded = 0;
+        // Ingests go on while the bulk is staged; from here to the switch they wait (they would embed
+        // with the old model).
+        let gate = match &next {
+            Some(next) => {
+                reembedded = self.stage_all(next, progress, cancel).await?;
+                let gate = self.model_gate.write().await;
+                reembedded += self.stage_missing(next, cancel).await?;
+                Some(gate)
+            }
+            None => None,
         };
 
         let start_seq = self.store.last_log_seq().await?;
         self.prune_floor.store(start_seq, Ordering::SeqCst);
         let _floor = FloorGuard(self);
         let dir = self.config.data_dir.join("index");
-        let mut fresh = build(
+        let (embedder, source) = match &next {
+            Some(next) => (next.clone(), Vectors::Staged),
+            None => (self.embedder(), Vectors::Stored),
+        };
+        let fresh = build(
             &self.store,
-            self.embedder.as_ref(),
+            embedder.as_ref(),
+            source,
             &dir,
             &self.config.hnsw,
             &|done, total| {
@@ -95,14 +114,21 @@ impl Engine {
         if cancel.load(Ordering::Relaxed) {
             return Err(EngineError::Cancelled);
         }
-        {
-            // Not while a save is between its two halves: its snapshot belongs to the old index.
-            let _saving = self.saving.lock().await;
-            let _no_adds = self.catching_up.lock().await;
-            let mut current = self.index.write().map_err(poisoned)?;
-            fresh.succeed(&current);
-            *current = fresh;
+        match next {
+            Some(next) => {
+                self.commit_switch(next, fresh).await?;
+            }
+            None => {
+                // Not while a save is between its two halves: its snapshot belongs to the old index.
+                let _saving = self.saving.lock().await;
+                let _no_adds = self.catching_up.lock().await;
+                let mut current = self.index.write().map_err(poisoned)?;
+                let mut fresh = fresh;
+                fresh.succeed(&current);
+                *current = fresh;
+            }
         }
+        drop(gate);
         // The new graph reflects the store as of `start_seq`; replay what was committed since.
         self.catch_up().await?;
         self.rebuild_text(
@@ -121,8 +147,13 @@ impl Engine {
         let vectors = self.index_len();
 
         // New vectors must reach the mirror too, or the two would answer differently.
+        // (A switch queued every document in its own transaction.)
         let mirror = if opts.resync_mirror || (reembedded > 0 && self.storage_mode().mirrors()) {
-            let queued = self.store.outbox_enqueue_all().await?;
+            let queued = if reembedded > 0 && self.storage_mode().mirrors() {
+                self.store.outbox_backlog().await?.pending.max(0) as u64
+            } else {
+                self.store.outbox_enqueue_all().await?
+            };
             progress(RebuildEvent {
                 phase: "mirror",
                 done: 0,
@@ -141,55 +172,9 @@ impl Engine {
         Ok(RebuildReport {
             vectors,
             reembedded,
+            model: self.model_id(),
             elapsed_ms: started.elapsed().as_millis() as u64,
             mirror,
         })
-    }
-
-    /// Embed every stored chunk again and replace its vector, page by page.
-    async fn reembed(
-        &self,
-        progress: &(dyn Fn(RebuildEvent) + Sync),
-        cancel: &AtomicBool,
-    ) -> Result<u64, EngineError> {
-        let total = self.store.stats().await?.chunks.max(0) as u64;
-        let model = self.embedder.model_id().to_string();
-        let mut done = 0u64;
-        let mut after = 0;
-        progress(RebuildEvent {
-            phase: "embed",
-            done,
-            total,
-        });
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(EngineError::Cancelled);
-            }
-            let page = self
-                .store
-                .embedding_inputs_page(after, REEMBED_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.0;
-            let embedder = self.embedder.clone();
-            let vectors = blocking(move || {
-                let texts: Vec<&str> = page.iter().map(|(_, t)| t.as_str()).collect();
-                let vectors = embedder.embed(&texts)?;
-                Ok(page
-                    .iter()
-                    .map(|(id, _)| *id)
-                    .zip(vectors)
-                    .collect::<Vec<_>>())
-            })
-            .await?;
-            done += vectors.len() as u64;
-            self.store.replace_vectors(&model, &vectors).await?;
-            progress(RebuildEvent {
-                phase: "embed",
-                done: done.min(total),
-                total,
-            });
-        }
-        Ok(done)
     }
 }

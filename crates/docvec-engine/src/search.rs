@@ -8,6 +8,15 @@ use docvec_types::{Format, SearchHit};
 use crate::sync::{blocking, poisoned};
 use crate::{Engine, EngineError};
 
+/// A query embedded for the vector search, with the model that embedded it.
+#[derive(Debug, Clone)]
+pub struct QueryVector {
+    pub model_id: String,
+    pub values: Vec<f32>,
+    /// The query's text, to embed it again should the index's model change before it is searched.
+    pub text: String,
+}
+
 /// Most hits one query may ask for.
 pub const MAX_K: usize = 1000;
 
@@ -39,20 +48,20 @@ impl Engine {
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
-        let vector = self.embed_query(query, k).await?;
-        self.search_local_vector(vector, k, filter).await
+        let query = self.embed_query(query, k).await?;
+        self.search_local_vector(query, k, filter).await
     }
 
     /// The local search of [`Engine::search_filtered`] for a query already embedded.
     pub(crate) async fn search_local_vector(
         &self,
-        vector: Vec<f32>,
+        query: QueryVector,
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
         let allowed = self.allowed(filter).await?;
-        self.search_vector_among(vector, self.embedder.model_id(), k, allowed)
-            .await
+        let found = self.nearest_ids(query, k, allowed).await?;
+        self.hits(found).await
     }
 
     /// The chunk ids a filter allows, resolved before any top k is chosen; `None` = all.
@@ -75,13 +84,20 @@ impl Engine {
 
     /// Check a query and embed it. Catches up with the store first: another process may have ingested
     /// since this engine opened.
-    pub async fn embed_query(&self, query: &str, k: usize) -> Result<Vec<f32>, EngineError> {
+    pub async fn embed_query(&self, query: &str, k: usize) -> Result<QueryVector, EngineError> {
         check_query(query, k)?;
-        let query = query.trim();
+        let text = query.trim().to_string();
         self.catch_up_if_idle().await?;
-        let embedder = self.embedder.clone();
-        let q = query.to_string();
-        blocking(move || Ok(embedder.embed(&[q.as_str()])?.remove(0))).await
+        let embedder = self.embedder();
+        blocking(move || {
+            let values = embedder.embed(&[text.as_str()])?.remove(0);
+            Ok(QueryVector {
+                model_id: embedder.model_id().to_string(),
+                values,
+                text,
+            })
+        })
+        .await
     }
 
     /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.
@@ -91,36 +107,40 @@ impl Engine {
         model_id: &str,
         k: usize,
     ) -> Result<Vec<SearchHit>, EngineError> {
-        self.search_vector_among(vector, model_id, k, None).await
-    }
-
-    async fn search_vector_among(
-        &self,
-        vector: Vec<f32>,
-        model_id: &str,
-        k: usize,
-        allowed: Option<HashSet<i64>>,
-    ) -> Result<Vec<SearchHit>, EngineError> {
-        let index_model = self.index.read().map_err(poisoned)?.info().model_id.clone();
-        if model_id != index_model {
-            return Err(EngineError::Config(format!(
-                "the query was embedded by `{model_id}`, but the index holds vectors of `{index_model}`"
-            )));
-        }
-        let found = self.nearest_ids(vector, k, allowed).await?;
+        let query = QueryVector {
+            model_id: model_id.to_string(),
+            values: vector,
+            text: String::new(),
+        };
+        let found = self.nearest_ids(query, k, None).await?;
         self.hits(found).await
     }
 
     /// The `k` nearest (chunk id, similarity) pairs among `allowed` (all when `None`), off the runtime.
     pub(crate) async fn nearest_ids(
         &self,
-        vector: Vec<f32>,
+        query: QueryVector,
         k: usize,
         allowed: Option<HashSet<i64>>,
     ) -> Result<Vec<(i64, f32)>, EngineError> {
         let idx = self.index.clone();
+        let embedder = self.embedder.clone();
         blocking(move || {
             let index = idx.read().map_err(poisoned)?;
+            let vector = if query.model_id == index.info().model_id {
+                query.values
+            } else if !query.text.is_empty() {
+                // A rebuild switched models between embedding and searching. The model slot is swapped
+                // under the index's write lock, so under its read lock the two belong together.
+                let current = embedder.read().map_err(poisoned)?.clone();
+                current.embed(&[query.text.as_str()])?.remove(0)
+            } else {
+                return Err(EngineError::Config(format!(
+                    "the query was embedded by `{}`, but the index holds vectors of `{}`",
+                    query.model_id,
+                    index.info().model_id
+                )));
+            };
             Ok(match &allowed {
                 Some(ids) => index.search_among(&vector, k, ids)?,
                 None => index.search(&vector, k)?,

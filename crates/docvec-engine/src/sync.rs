@@ -39,7 +39,23 @@ pub(crate) async fn open_index(
         Err(e) => return Err(e.into()),
     };
     tracing::info!("rebuilding the vector index from the store: {reason}");
-    build(store, embedder, dir, params, &|_, _| {}, None).await
+    build(
+        store,
+        embedder,
+        Vectors::Stored,
+        dir,
+        params,
+        &|_, _| {},
+        None,
+    )
+    .await
+}
+
+/// Where [`build`] reads its vectors: the serving ones, or those a model switch staged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vectors {
+    Stored,
+    Staged,
 }
 
 async fn stale_reason(
@@ -79,11 +95,12 @@ async fn stale_reason(
     Ok(None)
 }
 
-/// Build a fresh index from every stored vector of the configured model, reporting (done, total)
-/// vectors; `cancel` is checked between pages.
+/// Build a fresh index from every stored (or staged) vector of `embedder`'s model, reporting
+/// (done, total) vectors; `cancel` is checked between pages.
 pub(crate) async fn build(
     store: &Store,
     embedder: &dyn Embedder,
+    source: Vectors,
     dir: &Path,
     params: &HnswParams,
     progress: &(dyn Fn(u64, u64) + Sync),
@@ -109,9 +126,18 @@ pub(crate) async fn build(
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(EngineError::Cancelled);
         }
-        let page = store
-            .vectors_page(embedder.model_id(), after, 10_000)
-            .await?;
+        let page = match source {
+            Vectors::Stored => {
+                store
+                    .vectors_page(embedder.model_id(), after, 10_000)
+                    .await?
+            }
+            Vectors::Staged => {
+                store
+                    .staged_vectors_page(embedder.model_id(), after, 10_000)
+                    .await?
+            }
+        };
         let Some(last) = page.last() else { break };
         after = last.0;
         done += page.len() as u64;
@@ -160,7 +186,7 @@ impl Engine {
                 return Ok(0);
             }
         }
-        let model = self.embedder.model_id().to_string();
+        let model = self.embedder().model_id().to_string();
         let mut applied = 0;
         loop {
             let from = self.index.read().map_err(poisoned)?.info().applied_seq;
@@ -170,9 +196,10 @@ impl Engine {
             {
                 // A writer saved its index and pruned the entries this index still needs: load that
                 // index (or rebuild), then replay what follows it.
+                self.check_model_unchanged().await?;
                 let fresh = open_index(
                     &self.store,
-                    self.embedder.as_ref(),
+                    self.embedder().as_ref(),
                     &self.config.data_dir.join("index"),
                     &self.config.hnsw,
                 )

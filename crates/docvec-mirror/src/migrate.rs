@@ -82,6 +82,72 @@ impl Mirror {
     }
 }
 
+impl Mirror {
+    /// Point the remote at another model before every document is sent again with its vectors. With the
+    /// same dimension only the recorded model changes (each re-sent document replaces its chunks); with
+    /// another, the chunk rows are emptied and the vector column and its HNSW index are remade for the
+    /// new dimension, in one transaction. Creates the schema when there is none. Safe to run twice.
+    pub async fn switch_model(&self, model_id: &str, dimension: usize) -> Result<(), MirrorError> {
+        self.retry("switch model", || {
+            self.switch_model_once(model_id, dimension)
+        })
+        .await
+    }
+
+    async fn switch_model_once(&self, model_id: &str, dimension: usize) -> Result<(), MirrorError> {
+        let mut conn = self.pool.acquire().await?;
+        if current_version(&mut conn).await? == 0 {
+            drop(conn);
+            self.migrate_once(model_id, dimension).await?;
+            return Ok(());
+        }
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+        let result = async {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT value FROM docvec_meta WHERE key = 'dimension'")
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            if stored.as_deref() != Some(dimension.to_string().as_str()) {
+                // pgvector cannot cast a vector to another dimension: the rows go, the re-sync refills them.
+                let sql = format!(
+                    "DROP INDEX IF EXISTS search_chunks_embedding_hnsw;
+                     DELETE FROM search_chunks;
+                     ALTER TABLE search_chunks ALTER COLUMN embedding TYPE vector({dimension});
+                     CREATE INDEX search_chunks_embedding_hnsw ON search_chunks
+                         USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64);"
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| MirrorError::Schema(format!("switching to {dimension}-d vectors: {e}")))?;
+            }
+            for (key, value) in [("model_id", model_id.to_string()), ("dimension", dimension.to_string())] {
+                sqlx::query(
+                    "INSERT INTO docvec_meta (key, value) VALUES ($1, $2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            tracing::info!("the remote now holds vectors of `{model_id}` ({dimension}-d)");
+            Ok(())
+        }
+        .await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await;
+        result
+    }
+}
+
 async fn current_version(conn: &mut sqlx::PgConnection) -> Result<i64, MirrorError> {
     let exists: bool = sqlx::query_scalar("SELECT to_regclass('docvec_meta') IS NOT NULL")
         .fetch_one(&mut *conn)

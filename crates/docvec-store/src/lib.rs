@@ -14,6 +14,7 @@ mod logs;
 mod outbox;
 mod read;
 mod schema;
+mod staging;
 mod tables;
 mod write;
 
@@ -33,6 +34,7 @@ pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
 pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
+pub use staging::ModelSwitch;
 pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
 
@@ -105,6 +107,14 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    pub async fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM store_meta WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -74,7 +74,7 @@ pub struct Stats {
 }
 
 /// A chunk's embedding input in SQL, as `Chunk::embedding_input` builds it.
-const EMBEDDING_INPUT: &str =
+pub(crate) const EMBEDDING_INPUT: &str =
     "CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END";
 
 const DOCUMENT_COLUMNS: &str =

@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs api keys chunk log spans",
         include_str!("../../../migrations/sqlite/0007_jobs_api_keys.sql"),
     ),
+    (
+        8,
+        "staged embeddings",
+        include_str!("../../../migrations/sqlite/0008_staged_embeddings.sql"),
+    ),
 ];
 
 pub(crate) fn migrator() -> Migrator {

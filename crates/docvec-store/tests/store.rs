@@ -1,6 +1,6 @@
 //! The SQLite store on a real database file.
 
-use docvec_store::{LogOp, NewChunk, NewDocument, NewSection, Store};
+use docvec_store::{LogOp, ModelSwitch, NewChunk, NewDocument, NewSection, Store};
 use docvec_types::Format;
 
 fn section(heading: &str) -> NewSection<'_> {
@@ -643,4 +643,79 @@ async fn tags_facts_and_evidence_round_trip_and_filter_chunks() {
             .is_empty()
     );
     assert_eq!(store.tags(&TagFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn staged_vectors_replace_the_stored_ones_only_when_every_chunk_has_one() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [0.6f32, 0.8];
+    let a = store
+        .put_document(&doc(
+            "/a.md",
+            "h1",
+            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
+            &meta,
+        ))
+        .await
+        .unwrap();
+    let b = store
+        .put_document(&doc("/b.md", "h2", vec![chunk(0, "gamma", &v)], &meta))
+        .await
+        .unwrap();
+    let next = [1.0f32, 0.0, 0.0];
+    store
+        .stage_vectors(
+            "m2",
+            &[
+                (a.chunk_ids[0], next.to_vec()),
+                (a.chunk_ids[1], next.to_vec()),
+            ],
+        )
+        .await
+        .unwrap();
+    let unstaged = store.unstaged_inputs("m2", 10).await.unwrap();
+    assert_eq!(unstaged, [(b.chunk_ids[0], "gamma".to_string())]);
+    let switch = ModelSwitch {
+        model_id: "m2",
+        dimension: 3,
+        meta: &[("model_id", "m2".to_string())],
+        resync_mirror: false,
+    };
+    // One chunk lacks a staged vector: refused, and nothing moved.
+    let err = store.commit_staged(&switch).await.unwrap_err();
+    assert!(
+        err.to_string().contains("1 chunks have no staged vector"),
+        "{err}"
+    );
+    assert_eq!(store.vectors(&a.chunk_ids, "m").await.unwrap().len(), 2);
+    assert_eq!(store.get_meta("model_id").await.unwrap(), None);
+
+    // A chunk deleted since its text was read is skipped, not staged.
+    store.delete_document("/b.md").await.unwrap();
+    store
+        .stage_vectors("m2", &[(b.chunk_ids[0], next.to_vec())])
+        .await
+        .unwrap();
+    assert!(store.unstaged_inputs("m2", 10).await.unwrap().is_empty());
+    assert_eq!(store.commit_staged(&switch).await.unwrap(), 2);
+    let moved = store.vectors(&a.chunk_ids, "m2").await.unwrap();
+    assert_eq!(moved.len(), 2);
+    assert_eq!(moved[0].1, next);
+    assert!(store.vectors(&a.chunk_ids, "m").await.unwrap().is_empty());
+    assert_eq!(
+        store.document("/a.md").await.unwrap().unwrap().model_id,
+        "m2"
+    );
+    assert_eq!(
+        store.get_meta("model_id").await.unwrap().as_deref(),
+        Some("m2")
+    );
+    assert!(
+        store
+            .staged_vectors_page("m2", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

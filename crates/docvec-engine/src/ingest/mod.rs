@@ -118,6 +118,8 @@ impl Engine {
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
     ) -> Result<IngestReport, EngineError> {
         self.require_write()?;
+        // Every chunk of this ingest is embedded by one model: a model switch waits for it to end.
+        let _model = self.model_gate.read().await;
         let started = Instant::now();
         let include = globset(&opts.include)?;
         let exclude = globset(&opts.exclude)?;
@@ -157,11 +159,11 @@ impl Engine {
             .collect();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
         let producer = {
-            let embedder = self.embedder.clone();
+            let embedder = self.embedder();
             let ingest = &self.config.ingest;
             let cx = PrepareContext {
                 known,
-                model: self.embedder.model_id().to_string(),
+                model: self.embedder().model_id().to_string(),
                 tags: opts.tags.clone(),
                 force: opts.force,
                 parse: ParseOptions {
@@ -171,7 +173,11 @@ impl Engine {
                     max_decompressed_bytes: ingest.max_decompressed_bytes,
                     max_nesting_depth: ingest.max_nesting_depth,
                 },
-                chunk: self.config.chunk.clone(),
+                // Chunks fit the model in use, which a rebuild may have switched since start-up.
+                chunk: docvec_chunk::ChunkOptions {
+                    max_tokens: embedder.max_tokens(),
+                    ..self.config.chunk.clone()
+                },
                 extract: ExtractOptions {
                     document_keyphrases: ingest.keyphrases_per_document,
                     chunk_keyphrases: ingest.keyphrases_per_chunk,

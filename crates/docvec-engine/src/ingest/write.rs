@@ -20,7 +20,7 @@ impl Engine {
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
         report: &mut IngestReport,
     ) -> Result<usize, EngineError> {
-        let model = self.embedder.model_id().to_string();
+        let model = self.embedder().model_id().to_string();
         let mut inputs: Vec<Vec<(String, String)>> = Vec::with_capacity(batch.len());
         let mut reuse: Vec<HashMap<String, Vec<f32>>> = Vec::with_capacity(batch.len());
         for p in &batch {
@@ -48,7 +48,7 @@ impl Engine {
                     .map(|(_, text)| text.clone())
             })
             .collect();
-        let embedder = self.embedder.clone();
+        let embedder = self.embedder();
         let count = to_embed.len();
         let vectors = blocking(move || {
             let refs: Vec<&str> = to_embed.iter().map(String::as_str).collect();
@@ -120,6 +120,7 @@ impl Engine {
         vectors: &[Vec<f32>],
         tags: &[String],
     ) -> Result<(), EngineError> {
+        let model_id = self.embedder().model_id().to_string();
         let heading_paths: Vec<String> = p
             .doc
             .sections
@@ -171,7 +172,7 @@ impl Engine {
             size_bytes: p.size,
             metadata: &metadata,
             tags,
-            model_id: self.embedder.model_id(),
+            model_id: &model_id,
             sections,
             chunks,
             endpoints: &p.doc.endpoints,

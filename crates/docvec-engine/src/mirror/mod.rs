@@ -71,7 +71,7 @@ impl Engine {
     pub async fn migrate_remote(&self) -> Result<i64, EngineError> {
         Ok(self
             .mirror()?
-            .migrate(self.embedder.model_id(), self.embedder.dimension())
+            .migrate(self.embedder().model_id(), self.embedder().dimension())
             .await?)
     }
 
@@ -81,7 +81,12 @@ impl Engine {
     pub async fn drain_outbox(&self) -> Result<DrainReport, EngineError> {
         let mirror = self.mirror()?;
         let mut report = DrainReport::default();
-        if let Err(e) = self.migrate_remote().await {
+        let ready = async {
+            // A model switch re-queued every document for a remote that may still hold the old model.
+            self.finish_mirror_switch().await?;
+            self.migrate_remote().await
+        };
+        if let Err(e) = ready.await {
             report.error = Some(e.to_string());
             report.pending = self.store.outbox_backlog().await?.pending;
             return Ok(report);
@@ -133,7 +138,7 @@ impl Engine {
     /// [`Engine::search_routed`] for a query embedded by [`Engine::embed_query`].
     pub async fn search_routed_vector(
         &self,
-        vector: Vec<f32>,
+        vector: crate::QueryVector,
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<SearchResults, EngineError> {
@@ -161,7 +166,11 @@ impl Engine {
             path_prefix: filter.path_prefix.clone(),
         };
         let ef = self.config.hnsw.ef_search.max(k);
-        match self.mirror()?.search(&vector, k, ef, &remote_filter).await {
+        match self
+            .mirror()?
+            .search(&vector.values, k, ef, &remote_filter)
+            .await
+        {
             Ok(hits) => Ok(SearchResults {
                 hits,
                 source: "remote",
@@ -204,12 +213,12 @@ impl Engine {
             }
             if p.model_id
                 .as_deref()
-                .is_some_and(|m| m != self.embedder.model_id())
+                .is_some_and(|m| m != self.embedder().model_id())
             {
                 warnings.push(format!(
                     "the remote holds vectors of `{}`, this docvec embeds with `{}`",
                     p.model_id.as_deref().unwrap_or_default(),
-                    self.embedder.model_id()
+                    self.embedder().model_id()
                 ));
             }
         }

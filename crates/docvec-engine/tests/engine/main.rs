@@ -21,14 +21,14 @@ async fn open(data: &Path, access: Access) -> Engine {
         .unwrap_or_else(|e| panic!("{e} (run `python3 tools/setup_models.py`)"))
 }
 
-async fn ingest(engine: &Engine, paths: &[PathBuf]) -> IngestReport {
+pub(crate) async fn ingest(engine: &Engine, paths: &[PathBuf]) -> IngestReport {
     engine
         .ingest(paths, &IngestOptions::default(), &|_| {})
         .await
         .unwrap()
 }
 
-async fn top_path(engine: &Engine, query: &str) -> String {
+pub(crate) async fn top_path(engine: &Engine, query: &str) -> String {
     engine
         .search(query, 3)
         .await
@@ -370,4 +370,5 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 }
 
 mod mirror;
+pub(crate) mod models;
 mod text;

@@ -384,3 +384,112 @@ async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
     assert_eq!(e.parity(100).await.unwrap().differences(), 0);
     e.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it() {
+    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
+        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = PrivateServer::start(dir.path());
+    let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    let data = dir.path().join("data");
+    let mut cfg = config(&data, &url, StorageMode::DualWrite);
+    let two = Config::load(
+        Some(&super::models::two_model_file(dir.path())),
+        Some(&data),
+    )
+    .unwrap();
+    cfg.models = two.models;
+    let e = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let remote_model = |url: String| async move {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let model: String =
+            sqlx::query_scalar("SELECT value FROM docvec_meta WHERE key = 'model_id'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        model
+    };
+    assert_eq!(remote_model(url.clone()).await, super::models::DEFAULT_ID);
+
+    // Postgres is down for the whole switch: the local switch completes, the re-sync waits.
+    server.kill();
+    let report = e
+        .rebuild_index(
+            &docvec_engine::RebuildOptions {
+                model: Some("int8".into()),
+                ..Default::default()
+            },
+            &|_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(e.model_id(), "int8");
+    let mirror = report.mirror.expect("a switch re-syncs the mirror");
+    assert!(mirror.error.is_some(), "{mirror:?}");
+    assert_eq!(mirror.pending, 4, "every document waits: {mirror:?}");
+
+    // Back up: the remote is pointed at the new model first, then every document is sent again.
+    server.restart();
+    let drained = e.drain_outbox().await.unwrap();
+    assert_eq!(
+        (drained.pushed, drained.pending, drained.error),
+        (4, 0, None)
+    );
+    assert_eq!(remote_model(url.clone()).await, "int8");
+    let parity = e.parity(500).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    assert!(parity.vectors_checked > 0);
+    assert_eq!(parity.vectors_different, 0);
+
+    // Another dimension remakes the vector column and its index; switching back refills it.
+    let mirror = docvec_mirror::Mirror::connect_lazy(e.config().mirror.options().unwrap()).unwrap();
+    mirror.switch_model("tiny", 8).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let column = "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+                  WHERE attrelid = 'search_chunks'::regclass AND attname = 'embedding'";
+    let dim: String = sqlx::query_scalar(column)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(dim, "vector(8)");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_chunks")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    let index: Option<String> = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'search_chunks_embedding_hnsw'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
+    assert!(index.is_some_and(|d| d.contains("vector_cosine_ops")));
+    mirror.switch_model("int8", 384).await.unwrap();
+    let dim: String = sqlx::query_scalar(column)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(dim, "vector(384)");
+    let report = e
+        .rebuild_index(
+            &docvec_engine::RebuildOptions {
+                resync_mirror: true,
+                ..Default::default()
+            },
+            &|_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.mirror.unwrap().pending, 0);
+    let parity = e.parity(500).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    e.close().await.unwrap();
+}

@@ -20,6 +20,15 @@ use crate::jobs::{Queued, Work, is_terminal};
 use crate::routes::PathParam;
 use crate::state::AppState;
 
+fn engine_config_check(state: &AppState, name: &str) -> Result<(), ApiError> {
+    state
+        .engine()?
+        .config()
+        .named_embedder_config(name)
+        .map(|_| ())
+        .map_err(ApiError::from)
+}
+
 fn store_err(e: docvec_engine::StoreError) -> ApiError {
     ApiError::from(EngineError::from(e))
 }
@@ -28,8 +37,11 @@ fn store_err(e: docvec_engine::StoreError) -> ApiError {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RebuildRequest {
-    /// Embed every chunk again with the configured model first.
+    /// Embed every chunk again with the model in use first (after its files changed).
     pub reembed: bool,
+    /// Embed every chunk with this configured model (`default`, a `[models.NAME]` name, or a model id)
+    /// and switch to it, dimension included; the old vectors serve until the switch.
+    pub model: Option<String>,
     /// Send every document to the Postgres mirror again afterwards.
     pub resync_mirror: bool,
 }
@@ -57,7 +69,12 @@ pub(crate) async fn rebuild(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("the JSON body is not valid: {e}")))?
     };
+    if let Some(name) = &req.model {
+        // Refuse an unknown model now, with 400, not later in a failed job.
+        engine_config_check(&state, name)?;
+    }
     let opts = RebuildOptions {
+        model: req.model,
         reembed: req.reembed,
         resync_mirror: req.resync_mirror,
     };

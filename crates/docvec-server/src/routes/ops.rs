@@ -86,7 +86,13 @@ pub(crate) async fn config(
     }
     Ok(Json(serde_json::json!({
         "storage_mode": engine.storage_mode().as_str(),
-        "model": { "id": engine.model_id(), "dimension": engine.dimension(), "device": format!("{:?}", cfg.model.device).to_lowercase() },
+        "model": {
+            "id": engine.model_id(),
+            "dimension": engine.dimension(),
+            "device": format!("{:?}", cfg.model.device).to_lowercase(),
+            // What `POST /search/rebuild {"model": NAME}` can switch to.
+            "configured": std::iter::once(docvec_engine::DEFAULT_MODEL).chain(cfg.models.keys().map(String::as_str)).collect::<Vec<_>>(),
+        },
         "index": {
             "vectors": engine.index_len(),
             "text_chunks": engine.text_index_len(),

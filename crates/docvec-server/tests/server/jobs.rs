@@ -10,11 +10,47 @@ use docvec_engine::{JobRow, Store};
 
 use crate::{TestServer, config, corpus};
 
+/// The server's config plus the int8-weight all-MiniLM-L6-v2 (fetched by tools/setup_models.py beside
+/// the exact one) as the configured model `int8`.
+fn two_model_config(data: &std::path::Path) -> docvec_engine::Config {
+    let int8 = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/all-MiniLM-L6-v2/model-int8w.onnx");
+    let file = data.join("models.toml");
+    std::fs::write(
+        &file,
+        format!("[models.int8]\npath = {:?}\n", int8.display().to_string()),
+    )
+    .unwrap();
+    let mut c = config(data);
+    c.models = docvec_engine::Config::load(Some(&file), Some(data))
+        .unwrap()
+        .models;
+    c
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rebuild_swaps_in_while_a_client_keeps_searching() {
+async fn a_rebuild_switching_models_swaps_in_while_a_client_keeps_searching() {
     let Some(corpus) = corpus() else { return };
     let data = tempfile::tempdir().unwrap();
-    let s = TestServer::start(config(data.path())).await;
+    let s = TestServer::start(two_model_config(data.path())).await;
+    let cfg: Value = s.get_json("/config", None).await;
+    assert_eq!(cfg["model"]["id"], "all-MiniLM-L6-v2");
+    assert_eq!(cfg["model"]["configured"], json!(["default", "int8"]));
+    let resp = s
+        .post("/search/rebuild", None)
+        .json(&json!({"model": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let err: Value = resp.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no model `nope`"),
+        "{err}"
+    );
     let accepted = s
         .upload(&[corpus.join("logs/Apache/Apache_2k.log")], None)
         .await;
@@ -51,10 +87,11 @@ async fn a_rebuild_swaps_in_while_a_client_keeps_searching() {
             failures
         })
     };
-    // Re-embedding every chunk makes the rebuild last long enough to be searched through.
+    // Embedding every chunk with the other model makes the rebuild last long enough to be searched
+    // through, and the switch must not fail a query embedded by the old model and searched after it.
     let resp = s
         .post("/search/rebuild", None)
-        .json(&json!({"reembed": true}))
+        .json(&json!({"model": "int8"}))
         .send()
         .await
         .unwrap();
@@ -69,6 +106,9 @@ async fn a_rebuild_swaps_in_while_a_client_keeps_searching() {
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["result"]["vectors"].as_u64(), Some(chunks));
     assert_eq!(done["result"]["reembedded"].as_u64(), Some(chunks));
+    assert_eq!(done["result"]["model"], "int8");
+    let cfg: Value = s.get_json("/config", None).await;
+    assert_eq!(cfg["model"]["id"], "int8");
     // Progress went through every phase and ended at done == total.
     assert!(events.iter().any(|e| e["label"] == "rebuild: embed"));
     assert!(

@@ -1,0 +1,209 @@
+//! Switching a data directory to another configured model with a rebuild: the int8-weight build of
+//! all-MiniLM-L6-v2 that tools/setup_models.py fetches beside the exact one is a real second model.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use docvec_engine::{Access, Config, Engine, EngineError, RebuildEvent, RebuildOptions};
+
+use super::{ingest, samples, top_path};
+
+pub(crate) const DEFAULT_ID: &str = "all-MiniLM-L6-v2";
+
+/// A docvec.toml naming the int8-weight model as `[models.int8]`.
+pub(crate) fn two_model_file(dir: &Path) -> PathBuf {
+    let int8 = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/all-MiniLM-L6-v2/model-int8w.onnx");
+    assert!(
+        int8.exists(),
+        "{} is missing: run `python3 tools/setup_models.py`",
+        int8.display()
+    );
+    let file = dir.join("docvec.toml");
+    std::fs::write(
+        &file,
+        format!("[models.int8]\npath = {:?}\n", int8.display().to_string()),
+    )
+    .unwrap();
+    file
+}
+
+fn switch_to(name: &str) -> RebuildOptions {
+    RebuildOptions {
+        model: Some(name.to_string()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = Config::load(Some(&two_model_file(dir.path())), Some(&data)).unwrap();
+    let engine = Arc::new(Engine::open(cfg.clone(), Access::ReadWrite).await.unwrap());
+    ingest(&engine, &[samples()]).await;
+    let chunks = engine.stats().await.unwrap().chunks;
+    assert_eq!(engine.model_id(), DEFAULT_ID);
+
+    // A client searches nonstop while every chunk is embedded again and the model is switched.
+    let stop = Arc::new(AtomicBool::new(false));
+    let searcher = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut answered = 0;
+            while !stop.load(Ordering::Relaxed) || answered == 0 {
+                let top = top_path(&engine, "baking a loaf with wild yeast").await;
+                assert!(
+                    top.ends_with("sourdough-bread.txt"),
+                    "answer {answered}: {top:?}"
+                );
+                answered += 1;
+            }
+            answered
+        })
+    };
+    let phases = Mutex::new(Vec::new());
+    let report = engine
+        .rebuild_index(
+            &switch_to("int8"),
+            &|e: RebuildEvent| {
+                let mut p = phases.lock().unwrap();
+                if p.last() != Some(&e.phase) {
+                    p.push(e.phase);
+                }
+            },
+            &AtomicBool::new(false),
+        )
+        .await
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert!(searcher.await.unwrap() > 0);
+    assert_eq!(*phases.lock().unwrap(), ["embed", "index", "text"]);
+    assert_eq!(report.model, "int8");
+    assert_eq!(report.reembedded, chunks as u64);
+    assert_eq!(report.vectors, chunks as usize);
+    assert_eq!(engine.model_id(), "int8");
+    assert_eq!(
+        engine.stats().await.unwrap().models,
+        [("int8".to_string(), chunks)]
+    );
+    let query = engine.embed_query("wild yeast", 1).await.unwrap();
+    assert_eq!(query.model_id, "int8");
+    assert!(
+        top_path(&engine, "which moon is bigger than a planet")
+            .await
+            .ends_with("solar-system.pdf")
+    );
+    // New documents are embedded by the model switched to.
+    let extra = dir.path().join("extra.md");
+    std::fs::write(
+        &extra,
+        "# Tides\n\nThe moon's pull raises the tides twice a day.\n",
+    )
+    .unwrap();
+    ingest(&engine, &[extra]).await;
+    let grown = engine.stats().await.unwrap();
+    assert!(grown.chunks > chunks);
+    assert_eq!(grown.models, [("int8".to_string(), grown.chunks)]);
+    Arc::into_inner(engine).unwrap().close().await.unwrap();
+
+    // The next start finds the switched model among the configured ones.
+    let engine = Engine::open(cfg.clone(), Access::ReadWrite).await.unwrap();
+    assert_eq!(engine.model_id(), "int8");
+    assert_eq!(engine.index_len(), grown.chunks as usize);
+    assert!(
+        top_path(&engine, "what raises the sea twice daily")
+            .await
+            .ends_with("extra.md")
+    );
+    engine.close().await.unwrap();
+
+    // A configuration without that model is refused with the way out.
+    let plain = Config::load(Some(Path::new("/dev/null")), Some(&data)).unwrap();
+    let err = Engine::open(plain, Access::ReadOnly).await.err().unwrap();
+    assert!(matches!(err, EngineError::ModelMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("docvec rebuild --model"), "{err}");
+
+    // And back to [model].
+    let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+    let report = engine
+        .rebuild_index(&switch_to("default"), &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    assert_eq!(report.model, DEFAULT_ID);
+    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert!(
+        top_path(&engine, "baking a loaf with wild yeast")
+            .await
+            .ends_with("sourdough-bread.txt")
+    );
+    engine.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_or_cancelled_switch_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = Config::load(Some(&two_model_file(dir.path())), Some(&data)).unwrap();
+    let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+    ingest(&engine, &[samples()]).await;
+    let stats = engine.stats().await.unwrap();
+
+    let err = engine
+        .rebuild_index(&switch_to("nope"), &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no model `nope` is configured"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("default, int8"), "{err}");
+
+    // Stop once the first page is staged: the old model's vectors, index and model stay.
+    let cancel = AtomicBool::new(false);
+    let staged = AtomicUsize::new(0);
+    let err = engine
+        .rebuild_index(
+            &switch_to("int8"),
+            &|e: RebuildEvent| {
+                if e.phase == "embed" && e.done > 0 {
+                    staged.store(e.done as usize, Ordering::Relaxed);
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            },
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Cancelled), "{err}");
+    assert!(staged.load(Ordering::Relaxed) > 0);
+    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert_eq!(engine.stats().await.unwrap().models, stats.models);
+    assert!(
+        top_path(&engine, "baking a loaf with wild yeast")
+            .await
+            .ends_with("sourdough-bread.txt")
+    );
+
+    // Ingests are not held up by the stopped switch, and the next switch covers what they added.
+    let extra = dir.path().join("extra.md");
+    std::fs::write(
+        &extra,
+        "# Tides\n\nThe moon's pull raises the tides twice a day.\n",
+    )
+    .unwrap();
+    ingest(&engine, &[extra]).await;
+    let chunks = engine.stats().await.unwrap().chunks;
+    assert!(chunks > stats.chunks);
+    let report = engine
+        .rebuild_index(&switch_to("int8"), &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    assert_eq!(report.reembedded, chunks as u64);
+    assert_eq!(
+        engine.stats().await.unwrap().models,
+        [("int8".to_string(), chunks)]
+    );
+    engine.close().await.unwrap();
+}
