@@ -92,6 +92,13 @@ enum Command {
         /// Only chunks of logs holding an entry at or before this ISO 8601 time.
         #[arg(long)]
         until: Option<String>,
+        /// At most this many hits of one document (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        max_per_document: usize,
+        /// Show the passage where the query's words stand, matches in [brackets] (or in bold on a
+        /// terminal).
+        #[arg(long)]
+        highlight: bool,
         #[arg(long)]
         json: bool,
     },
@@ -380,6 +387,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             log_level,
             since,
             until,
+            max_per_document,
+            highlight,
             json,
         } => {
             for f in &formats {
@@ -400,9 +409,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 until,
             };
             let engine = Engine::open(config, Access::ReadOnly).await?;
-            let results = engine
-                .search_mode(&query, k, &filter, mode, &Default::default())
-                .await?;
+            let hybrid = docvec_engine::HybridOptions::default();
+            let mut results = docvec_engine::capped(k, max_per_document, |n| {
+                engine.search_mode(&query, n, &filter, mode, &hybrid)
+            })
+            .await?;
+            if highlight {
+                engine.add_snippets(&query, &mut results.hits, 240).await?;
+            }
             if let Some(w) = &results.warning {
                 eprintln!("warning: {w}");
             }

@@ -1,5 +1,7 @@
 //! Human-readable output of the CLI.
 
+use std::io::IsTerminal;
+
 use docvec_engine::{
     EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, MirrorStatus, ParityReport,
     SearchHit, Stats, TableRow, TagCount,
@@ -80,6 +82,19 @@ pub fn print_hits(hits: &[SearchHit]) {
             place.push_str(&format!("  p. {page}"));
         }
         println!("{:>2}. {:.3}  {}{place}", i + 1, h.score, h.document_path);
+        if let Some(s) = &h.snippet {
+            let (open, close) = if std::io::stdout().is_terminal() {
+                ("\x1b[1m", "\x1b[0m")
+            } else {
+                ("[", "]")
+            };
+            let marked = s.marked(open, close);
+            println!(
+                "    {}",
+                marked.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            continue;
+        }
         let snippet: String = h.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let cut: String = snippet.chars().take(240).collect();
         let ellipsis = if cut.len() < snippet.len() { "..." } else { "" };

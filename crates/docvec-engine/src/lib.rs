@@ -15,6 +15,7 @@ mod ingest;
 mod mirror;
 mod model_switch;
 mod rebuild;
+mod results;
 mod search;
 mod sync;
 mod text;
@@ -33,7 +34,7 @@ pub use docvec_store::{
     FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
     TagFilter,
 };
-pub use docvec_types::{FactKind, Format, SearchHit, TagKind};
+pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};
 pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
@@ -42,6 +43,7 @@ pub use mirror::{
     ParityReport, SearchResults, StorageMode, TableCount,
 };
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
+pub use results::{cap_per_document, capped};
 pub use search::QueryVector;
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in

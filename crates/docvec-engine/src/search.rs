@@ -168,6 +168,7 @@ impl Engine {
                 section: (!row.section.is_empty()).then(|| row.section.clone()),
                 page: row.page_start,
                 text: row.text.clone(),
+                snippet: None,
             });
         }
         Ok(hits)

@@ -3,6 +3,8 @@
 //! the last entry it applied in the payload of the very commit that applied it, so after a crash it
 //! holds exactly the changes up to that entry and catches up from there. One writer, many readers.
 
+mod snippet;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -157,6 +157,7 @@ impl Mirror {
                     section: section.filter(|s| !s.is_empty()),
                     page: r.try_get::<Option<i32>, _>("page_start")?.map(|p| p as u32),
                     text: r.try_get("text")?,
+                    snippet: None,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;

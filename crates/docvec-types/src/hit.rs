@@ -17,4 +17,32 @@ pub struct SearchHit {
     pub section: Option<String>,
     pub page: Option<u32>,
     pub text: String,
+    /// The passage of `text` that best matches the query's words, when asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<Snippet>,
+}
+
+/// A passage of a chunk's text around the query's words, with where those words stand in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    pub fragment: String,
+    /// Byte ranges of the matched words in `fragment`, in order, not overlapping.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+impl Snippet {
+    /// The fragment with each match wrapped in `open` and `close` (e.g. `<b>` and `</b>`).
+    pub fn marked(&self, open: &str, close: &str) -> String {
+        let mut out = String::with_capacity(self.fragment.len() + 8 * self.highlights.len());
+        let mut at = 0;
+        for &(start, end) in &self.highlights {
+            out.push_str(&self.fragment[at..start]);
+            out.push_str(open);
+            out.push_str(&self.fragment[start..end]);
+            out.push_str(close);
+            at = end;
+        }
+        out.push_str(&self.fragment[at..]);
+        out
+    }
 }

@@ -14,7 +14,7 @@ pub use document::{
 };
 pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
 pub use format::Format;
-pub use hit::SearchHit;
+pub use hit::{SearchHit, Snippet};
 
 /// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it
 /// with the model's own tokenizer so that "256 tokens" means what the model will see.

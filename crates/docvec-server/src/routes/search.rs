@@ -62,6 +62,21 @@ pub struct SearchRequest {
     /// Return each hit's text (default true).
     #[serde(default = "yes")]
     pub include_text: bool,
+    /// At most this many hits of one document (0, the default: no limit); k hits still come back
+    /// whenever enough documents match.
+    #[serde(default)]
+    pub max_per_document: usize,
+    /// Add to each hit the passage where the query's words stand, with their positions (stemmed as
+    /// the keyword index stems them).
+    #[serde(default)]
+    pub highlight: bool,
+    /// Longest snippet, in characters (default 200).
+    #[serde(default = "default_snippet_chars")]
+    pub snippet_chars: usize,
+}
+
+fn default_snippet_chars() -> usize {
+    200
 }
 
 /// Query string of `GET /search`.
@@ -80,6 +95,8 @@ pub struct SearchParams {
     pub since: Option<String>,
     pub until: Option<String>,
     pub log_level: Option<String>,
+    pub max_per_document: Option<usize>,
+    pub highlight: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -97,6 +114,13 @@ pub struct Hit {
     pub page: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// With `highlight`: the best passage and the byte ranges of the matched words in it, and the
+    /// same passage with the matches in `<mark>` (HTML-escaped otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub snippet: Option<docvec_engine::Snippet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet_html: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -124,7 +148,30 @@ fn hit(h: SearchHit, include_text: bool) -> Hit {
         section: h.section,
         page: h.page,
         text: include_text.then_some(h.text),
+        snippet_html: h.snippet.as_ref().map(snippet_html),
+        snippet: h.snippet,
     }
+}
+
+/// The snippet with its matches in `<mark>`, everything else HTML-escaped.
+fn snippet_html(s: &docvec_engine::Snippet) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut out = String::new();
+    let mut at = 0;
+    for &(start, end) in &s.highlights {
+        out.push_str(&escape(&s.fragment[at..start]));
+        out.push_str("<mark>");
+        out.push_str(&escape(&s.fragment[start..end]));
+        out.push_str("</mark>");
+        at = end;
+    }
+    out.push_str(&escape(&s.fragment[at..]));
+    out
 }
 
 fn observe(state: &AppState, r: &SearchResults, started: Instant) {
@@ -138,7 +185,7 @@ fn observe(state: &AppState, r: &SearchResults, started: Instant) {
 pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
     let engine = state.engine()?;
-    let f = req.filters;
+    let f = req.filters.clone();
     let filter = ChunkFilter {
         tags: f.tags,
         formats: f.format,
@@ -163,34 +210,38 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
             .observe(t.elapsed().as_secs_f64());
         vector
     };
-    let results = match req.mode {
-        SearchMode::Vector => {
-            let vector = embed().await?;
+    let query_vector = match req.mode {
+        SearchMode::Keyword => None,
+        SearchMode::Vector | SearchMode::Hybrid => Some(embed().await?),
+    };
+    let mut results = docvec_engine::capped(req.k, req.max_per_document, |n| {
+        let vector = query_vector.clone();
+        let (engine, filter, req) = (&engine, &filter, &req);
+        async move {
             let t = Instant::now();
-            let r = engine.search_routed_vector(vector, req.k, &filter).await?;
-            observe(state, &r, t);
-            r
-        }
-        SearchMode::Keyword => {
-            let t = Instant::now();
-            let r = SearchResults {
-                hits: engine.keyword_search(&req.query, req.k, &filter).await?,
-                source: "local",
-                warning: None,
+            let r = match (req.mode, vector) {
+                (SearchMode::Keyword, _) | (_, None) => SearchResults {
+                    hits: engine.keyword_search(&req.query, n, filter).await?,
+                    source: "local",
+                    warning: None,
+                },
+                (SearchMode::Vector, Some(v)) => engine.search_routed_vector(v, n, filter).await?,
+                (SearchMode::Hybrid, Some(v)) => {
+                    engine
+                        .hybrid_search(v, &req.query, n, filter, &req.hybrid)
+                        .await?
+                }
             };
             observe(state, &r, t);
-            r
+            Ok(r)
         }
-        SearchMode::Hybrid => {
-            let vector = embed().await?;
-            let t = Instant::now();
-            let r = engine
-                .hybrid_search(vector, &req.query, req.k, &filter, &req.hybrid)
-                .await?;
-            observe(state, &r, t);
-            r
-        }
-    };
+    })
+    .await?;
+    if req.highlight {
+        engine
+            .add_snippets(&req.query, &mut results.hits, req.snippet_chars)
+            .await?;
+    }
     Ok(SearchResponse {
         hits: results
             .hits
@@ -238,6 +289,9 @@ pub(crate) async fn get_search(
         },
         include_text: true,
         hybrid: HybridOptions::default(),
+        max_per_document: p.max_per_document.unwrap_or(0),
+        highlight: p.highlight.unwrap_or(false),
+        snippet_chars: default_snippet_chars(),
     };
     Ok(Json(run(&state, req).await?))
 }

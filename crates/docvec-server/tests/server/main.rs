@@ -254,6 +254,65 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .await;
     assert_eq!(r["mode"], "hybrid");
 
+    // The log would fill the page; a per-document cap makes room for the other documents, still k.
+    let r = s
+        .search(
+            serde_json::json!({"query": "jk2_init child workers", "k": 4, "max_per_document": 1}),
+            None,
+        )
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 4, "{r}");
+    let docs: std::collections::HashSet<&str> = hits
+        .iter()
+        .map(|h| h["document_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(docs.len(), 4, "{r}");
+    let r = s
+        .search(
+            serde_json::json!({"query": "jk2_init child workers", "k": 4, "max_per_document": 2}),
+            None,
+        )
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 4, "{r}");
+    assert!(
+        hits[0]["format"] == "log" && hits[1]["format"] == "log" && hits[2]["format"] != "log",
+        "{r}"
+    );
+
+    // Highlighted snippets mark the query's words, stemmed ("slots" marks "slot").
+    let r = s
+        .search(
+            serde_json::json!({"query": "scoreboard slots", "k": 2, "mode": "keyword", "highlight": true, "snippet_chars": 120}),
+            None,
+        )
+        .await;
+    for h in r["hits"].as_array().unwrap() {
+        let snippet = &h["snippet"];
+        let fragment = snippet["fragment"].as_str().unwrap();
+        assert!(fragment.chars().count() <= 120, "{fragment}");
+        let marked: Vec<&str> = snippet["highlights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &fragment[r[0].as_u64().unwrap() as usize..r[1].as_u64().unwrap() as usize])
+            .collect();
+        assert!(marked.contains(&"scoreboard"), "{marked:?}");
+        assert!(marked.contains(&"slot"), "{marked:?}");
+        assert!(
+            h["snippet_html"].as_str().unwrap().contains("<mark>"),
+            "{h}"
+        );
+    }
+    let r = s
+        .search(serde_json::json!({"query": "jk2_init", "k": 1}), None)
+        .await;
+    assert!(
+        r["hits"][0].get("snippet").is_none(),
+        "snippets only when asked"
+    );
+
     // GET /search for quick use.
     let r: Value = s
         .get_json("/search?q=scoreboard%20child&k=2&format=log", None)

@@ -1,0 +1,119 @@
+//! ANN recall and speed of docvec's HNSW graph on an fvecs/ivecs set with exact ground truth (issue 6):
+//! build time on every core, then for each ef_search recall@10 and queries per second one at a time on
+//! one thread and on all cores. `benches/ann.sh` runs it beside hnswlib and faiss on the same data.
+//!
+//!   ann_bench DIR [M] [EF_CONSTRUCTION]     (DIR holds base.fvecs, query.fvecs, groundtruth_cosine.ivecs)
+//!
+//! Prints one JSON object per line. Vectors are normalised (docvec stores unit vectors; the ground truth
+//! is by cosine).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use docvec_index::{HnswParams, VectorIndex};
+
+const EFS: &[usize] = &[10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384];
+const K: usize = 10;
+/// Each measurement repeats the query set until this much time has passed.
+const MIN_TIME: Duration = Duration::from_millis(700);
+
+fn read_vecs<T: Copy>(path: &Path, from: fn([u8; 4]) -> T) -> Vec<Vec<T>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        let d = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        at += 4;
+        let row = (0..d)
+            .map(|i| from(bytes[at + 4 * i..at + 4 * i + 4].try_into().unwrap()))
+            .collect();
+        at += 4 * d;
+        out.push(row);
+    }
+    out
+}
+
+fn normalised(mut v: Vec<f32>) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+    v
+}
+
+/// Queries per second over `queries`, one at a time on each of `threads` threads.
+fn qps(index: &VectorIndex, queries: &[Vec<f32>], ef: usize, threads: usize) -> f64 {
+    let started = Instant::now();
+    let mut done = 0usize;
+    while started.elapsed() < MIN_TIME {
+        std::thread::scope(|s| {
+            for part in queries.chunks(queries.len().div_ceil(threads)) {
+                s.spawn(move || {
+                    for q in part {
+                        std::hint::black_box(index.search_graph(q, K, ef));
+                    }
+                });
+            }
+        });
+        done += queries.len();
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(
+        args.get(1)
+            .expect("usage: ann_bench DIR [M] [EF_CONSTRUCTION]"),
+    );
+    let m = args.get(2).map_or(16, |s| s.parse().unwrap());
+    let ef_construction = args.get(3).map_or(200, |s| s.parse().unwrap());
+    let base: Vec<Vec<f32>> = read_vecs(&dir.join("base.fvecs"), f32::from_le_bytes)
+        .into_iter()
+        .map(normalised)
+        .collect();
+    let queries: Vec<Vec<f32>> = read_vecs(&dir.join("query.fvecs"), f32::from_le_bytes)
+        .into_iter()
+        .map(normalised)
+        .collect();
+    let truth = read_vecs(&dir.join("groundtruth_cosine.ivecs"), i32::from_le_bytes);
+    let dim = base[0].len();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let params = HnswParams {
+        m,
+        ef_construction,
+        ef_search: 64,
+    };
+    let items: Vec<(i64, Vec<f32>)> = base
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i as i64, v))
+        .collect();
+    let tmp = std::env::temp_dir().join("docvec-ann-bench");
+    let started = Instant::now();
+    let mut index = VectorIndex::create(&tmp, "bench", dim, params, items.len());
+    index.add(&items).unwrap();
+    let build_s = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"engine\":\"docvec\",\"n\":{},\"dim\":{dim},\"m\":{m},\"ef_construction\":{ef_construction},\"build_s\":{build_s:.3},\"threads\":{cores}}}",
+        items.len()
+    );
+    for &ef in EFS {
+        let mut hits = 0usize;
+        for (q, t) in queries.iter().zip(&truth) {
+            let want: std::collections::HashSet<i64> = t[..K].iter().map(|&i| i as i64).collect();
+            hits += index
+                .search_graph(q, K, ef)
+                .iter()
+                .filter(|(id, _)| want.contains(id))
+                .count();
+        }
+        let recall = hits as f64 / (K * queries.len()) as f64;
+        let one = qps(&index, &queries, ef, 1);
+        let all = qps(&index, &queries, ef, cores);
+        println!(
+            "{{\"engine\":\"docvec\",\"ef\":{ef},\"recall\":{recall:.4},\"qps_1\":{one:.0},\"qps_all\":{all:.0}}}"
+        );
+    }
+}
