@@ -30,8 +30,24 @@ pub(crate) async fn open_index(
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     let reason = match loaded {
-        Ok(Some(index)) => match stale_reason(store, embedder, &index).await? {
-            None => return Ok(index),
+        Ok(Some(mut index)) => match stale_reason(store, embedder, &index).await? {
+            None => {
+                // ef_search applies at once; M and ef_construction shape the graph, so they wait for
+                // the next rebuild.
+                index.set_ef_search(params.ef_search);
+                let built = index.info().params;
+                if (built.m, built.ef_construction) != (params.m, params.ef_construction) {
+                    tracing::info!(
+                        "the vector index was built with M={} ef_construction={}; the configured M={} \
+                         ef_construction={} take effect at the next `docvec rebuild`",
+                        built.m,
+                        built.ef_construction,
+                        params.m,
+                        params.ef_construction
+                    );
+                }
+                return Ok(index);
+            }
             Some(reason) => reason,
         },
         Ok(None) => "no index yet".to_string(),

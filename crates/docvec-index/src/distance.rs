@@ -1,30 +1,187 @@
-use hnsw_rs::prelude::Distance;
+//! Dot products of unit vectors (cosine similarity), the one distance docvec needs. On x86-64 the
+//! widest instruction set this CPU has (AVX-512 with a masked tail, or AVX2 with FMA) is picked once at
+//! run time, so one binary runs everywhere and fast where it can; elsewhere a loop the compiler
+//! vectorises for the target's baseline (NEON on aarch64, e.g. Jetson).
 
-/// `1 - dot(a, b)`: cosine distance for unit-length vectors, which is all docvec stores.
-///
-/// anndists' `DistDot` asserts the result is non-negative, which rounding breaks for two identical unit
-/// vectors (dot = 1.0000001), so duplicate chunks would panic the search; this clamps instead.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct UnitDot;
+use std::sync::OnceLock;
 
-impl Distance<f32> for UnitDot {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - dot(a, b)).max(0.0)
+/// Unsafe to call only because the x86 kernels need the CPU features [`kernel`] checked for them.
+pub(crate) type Kernel = unsafe fn(&[f32], &[f32]) -> f32;
+
+/// Four accumulators of `W` lanes (so additions do not wait on each other), then one, then the tail.
+/// The portable kernel; the compiler vectorises it for the target's baseline.
+#[inline(always)]
+fn dot_wide<const W: usize>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [[0f32; W]; 4];
+    let mut i = 0;
+    while i + 4 * W <= n {
+        let (xa, xb) = (&a[i..i + 4 * W], &b[i..i + 4 * W]);
+        for (u, lanes) in acc.iter_mut().enumerate() {
+            for j in 0..W {
+                lanes[j] += xa[u * W + j] * xb[u * W + j];
+            }
+        }
+        i += 4 * W;
+    }
+    while i + W <= n {
+        let (xa, xb) = (&a[i..i + W], &b[i..i + W]);
+        for j in 0..W {
+            acc[0][j] += xa[j] * xb[j];
+        }
+        i += W;
+    }
+    let mut lanes = [0f32; W];
+    for part in &acc {
+        for j in 0..W {
+            lanes[j] += part[j];
+        }
+    }
+    let mut sum: f32 = lanes.iter().sum();
+    for j in i..n {
+        sum += a[j] * b[j];
+    }
+    sum
+}
+
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+    dot_wide::<4>(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: every load reads 8 floats at i < n - 7 of both slices.
+    unsafe {
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        while i + 16 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(
+                _mm256_loadu_ps(pa.add(i + 8)),
+                _mm256_loadu_ps(pb.add(i + 8)),
+                acc1,
+            );
+            i += 16;
+        }
+        if i + 8 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            i += 8;
+        }
+        let v = _mm256_add_ps(acc0, acc1);
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
+        let mut sum = _mm_cvtss_f32(s);
+        while i < n {
+            sum += a[i] * b[i];
+            i += 1;
+        }
+        sum
     }
 }
 
-/// Eight independent accumulators so the compiler vectorises the loop.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = a.len() / 8;
-    for i in 0..chunks {
-        for j in 0..8 {
-            acc[j] += a[i * 8 + j] * b[i * 8 + j];
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: full loads read 16 floats at i < n - 15; the last, masked load reads only lanes below n.
+    unsafe {
+        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        while i + 32 <= n {
+            acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm512_fmadd_ps(
+                _mm512_loadu_ps(pa.add(i + 16)),
+                _mm512_loadu_ps(pb.add(i + 16)),
+                acc1,
+            );
+            i += 32;
         }
+        if i + 16 <= n {
+            acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc0);
+            i += 16;
+        }
+        if i < n {
+            let mask: __mmask16 = ((1u32 << (n - i)) - 1) as __mmask16;
+            acc1 = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(mask, pa.add(i)),
+                _mm512_maskz_loadu_ps(mask, pb.add(i)),
+                acc1,
+            );
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1))
     }
-    let mut sum: f32 = acc.iter().sum();
-    for i in chunks * 8..a.len().min(b.len()) {
-        sum += a[i] * b[i];
+}
+
+/// The fastest dot product this CPU runs, chosen once.
+pub(crate) fn kernel() -> Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return dot_avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return dot_avx2;
+            }
+        }
+        dot_portable
+    })
+}
+
+/// Dot product of `a` and `b` (cosine similarity when both are unit length).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // SAFETY: `kernel` returns a function whose CPU features it has checked.
+    unsafe { kernel()(a, b) }
+}
+
+/// `1 - dot(a, b)`, clamped at 0: rounding makes two identical unit vectors' dot 1.0000001.
+#[inline]
+pub fn distance(a: &[f32], b: &[f32]) -> f32 {
+    (1.0 - dot(a, b)).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kernel_agrees_with_the_plain_sum() {
+        for n in [0, 1, 7, 8, 31, 50, 384, 1024, 1027] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
+            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let mut kernels = vec![dot(&a, &b), dot_portable(&a, &b)];
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    kernels.push(unsafe { dot_avx512(&a, &b) });
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    kernels.push(unsafe { dot_avx2(&a, &b) });
+                }
+            }
+            for got in kernels {
+                assert!(
+                    (got - plain).abs() <= 1e-3 * (1.0 + plain.abs()),
+                    "{n}: {got} vs {plain}"
+                );
+            }
+        }
+        let v = [0.6f32, 0.8];
+        assert_eq!(distance(&v, &v), 0.0);
     }
-    sum
 }

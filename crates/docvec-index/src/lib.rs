@@ -1,24 +1,26 @@
-//! The local vector index: HNSW (hnsw_rs) over unit-length vectors, persisted crash-safely in the data
-//! directory together with the model id and dimension it was built with and the last store log entry it
-//! applied.
+//! The local vector index: an HNSW graph (`graph.rs`, laid out like hnswlib) over unit-length vectors,
+//! persisted crash-safely in the data directory together with the model id and dimension it was built
+//! with and the last store log entry it applied.
 //!
-//! On disk: `MANIFEST.json` names the current generation directory (`gen-N/`, the hnsw_rs dump). A save
+//! On disk: `MANIFEST.json` names the current generation directory (`gen-N/`: `graph.bin`, `ids.bin`). A save
 //! writes a new generation into a temporary directory, fsyncs it, renames it into place and only then
 //! replaces the manifest (temp file, fsync, rename), so a crash leaves the old or the new index, never a
 //! torn one. HNSW cannot delete nodes: removed ids are tombstoned and filtered out during the graph
 //! search (so k results still come back), and the owner rebuilds when tombstones pile up.
 
 mod distance;
+mod graph;
 mod persist;
 pub use persist::Snapshot;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use hnsw_rs::prelude::Hnsw;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use distance::UnitDot;
+pub use distance::{distance, dot};
+use graph::{Graph, Shape};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -74,13 +76,10 @@ pub struct IndexInfo {
 /// chunks); above it the HNSW graph answers.
 pub const EXACT_SEARCH_MAX: usize = 20_000;
 
-/// Layers of the HNSW graph; 16 is hnsw_rs's maximum and ample for billions of points.
-const MAX_LAYERS: usize = 16;
-
 pub struct VectorIndex {
     dir: PathBuf,
     info: IndexInfo,
-    hnsw: Hnsw<'static, f32, UnitDot>,
+    graph: Graph,
     /// Every id inserted into the graph, deleted or not.
     ids: HashSet<usize>,
     deleted: HashSet<usize>,
@@ -110,7 +109,7 @@ impl VectorIndex {
         };
         Self {
             dir: dir.to_path_buf(),
-            hnsw: new_graph(&params, expected),
+            graph: new_graph(dimension, &params, expected),
             info,
             ids: HashSet::new(),
             deleted: HashSet::new(),
@@ -175,7 +174,7 @@ impl VectorIndex {
             }
         }
         if !batch.is_empty() {
-            self.hnsw.parallel_insert_slice(&batch);
+            self.insert_batch(&batch);
             self.changes += 1;
             self.graph_changes += 1;
         }
@@ -183,9 +182,11 @@ impl VectorIndex {
     }
 
     /// The first half of an add that leaves searches running: put the vectors of ids not yet indexed
-    /// into the graph under shared access (hnsw_rs takes concurrent inserts and searches). The caller
+    /// into the graph under shared access (the graph takes concurrent inserts and searches). The caller
     /// must let no other add, save or swap of this index run until [`VectorIndex::register`] has recorded
     /// the returned ids, or the graph and the id set would disagree.
+    ///
+    /// The graph takes concurrent inserts and searches.
     pub fn insert_shared(&self, items: &[(i64, Vec<f32>)]) -> Result<Vec<usize>, IndexError> {
         let mut batch: Vec<(&[f32], usize)> = Vec::with_capacity(items.len());
         let mut seen = HashSet::new();
@@ -197,9 +198,22 @@ impl VectorIndex {
             }
         }
         if !batch.is_empty() {
-            self.hnsw.parallel_insert_slice(&batch);
+            self.insert_batch(&batch);
         }
         Ok(batch.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// Insert on every core (rayon); one at a time below a few hundred, where threads cost more.
+    fn insert_batch(&self, batch: &[(&[f32], usize)]) {
+        if batch.len() < 256 {
+            batch
+                .iter()
+                .for_each(|(v, id)| self.graph.insert(v, *id as u64));
+        } else {
+            batch
+                .par_iter()
+                .for_each(|(v, id)| self.graph.insert(v, *id as u64));
+        }
     }
 
     /// The second half: record the ids [`VectorIndex::insert_shared`] put into the graph.
@@ -214,6 +228,14 @@ impl VectorIndex {
     pub fn remove(&mut self, id: i64) {
         let id = id as usize;
         if self.ids.contains(&id) && self.deleted.insert(id) {
+            self.changes += 1;
+        }
+    }
+
+    /// Search with this candidate list from now on (a query-time setting: the graph is unchanged).
+    pub fn set_ef_search(&mut self, ef: usize) {
+        if ef != self.info.params.ef_search {
+            self.info.params.ef_search = ef.max(1);
             self.changes += 1;
         }
     }
@@ -262,32 +284,30 @@ impl VectorIndex {
         let keep = |id: usize| allowed.contains(&(id as i64)) && !self.deleted.contains(&id);
         if self.len() <= EXACT_SEARCH_MAX || allowed.len() <= EXACT_SEARCH_MAX {
             let scored = self
-                .hnsw
-                .get_point_indexation()
-                .into_iter()
-                .filter(|p| keep(p.get_origin_id()))
-                .map(|p| (p.get_origin_id() as i64, distance::dot(query, p.get_v())))
+                .graph
+                .points()
+                .filter(|(id, _)| keep(*id as usize))
+                .map(|(id, v)| (id as i64, distance::dot(query, v)))
                 .collect();
             return Ok(top_k(scored, k));
         }
         let ef = self.info.params.ef_search.max(k);
-        let filter = |id: &usize| keep(*id);
+        let filter = |id: u64| keep(id as usize);
         Ok(self
-            .hnsw
-            .search_filter(query, k, ef, Some(&filter))
+            .graph
+            .search(query, k, ef, Some(&filter))
             .into_iter()
-            .map(|n| (n.d_id as i64, 1.0 - n.distance))
+            .map(|(id, d)| (id as i64, 1.0 - d))
             .collect())
     }
 
     /// The `k` nearest live vectors by scanning all of them: exact, the ground truth for the graph.
     pub fn search_exact(&self, query: &[f32], k: usize) -> Vec<(i64, f32)> {
         let scored = self
-            .hnsw
-            .get_point_indexation()
-            .into_iter()
-            .filter(|p| !self.deleted.contains(&p.get_origin_id()))
-            .map(|p| (p.get_origin_id() as i64, distance::dot(query, p.get_v())))
+            .graph
+            .points()
+            .filter(|(id, _)| !self.deleted.contains(&(*id as usize)))
+            .map(|(id, v)| (id as i64, distance::dot(query, v)))
             .collect();
         top_k(scored, k)
     }
@@ -297,14 +317,14 @@ impl VectorIndex {
     pub fn search_graph(&self, query: &[f32], k: usize, ef: usize) -> Vec<(i64, f32)> {
         let ef = ef.max(k);
         let found = if self.deleted.is_empty() {
-            self.hnsw.search(query, k, ef)
+            self.graph.search(query, k, ef, None)
         } else {
-            let live = |id: &usize| !self.deleted.contains(id);
-            self.hnsw.search_filter(query, k, ef, Some(&live))
+            let live = |id: u64| !self.deleted.contains(&(id as usize));
+            self.graph.search(query, k, ef, Some(&live))
         };
         found
             .into_iter()
-            .map(|n| (n.d_id as i64, 1.0 - n.distance))
+            .map(|(id, d)| (id as i64, 1.0 - d))
             .collect()
     }
 
@@ -348,23 +368,15 @@ impl VectorIndex {
     }
 }
 
-fn new_graph(params: &HnswParams, expected: usize) -> Hnsw<'static, f32, UnitDot> {
-    let mut hnsw = Hnsw::new(
-        params.m,
-        expected.max(10_000),
-        MAX_LAYERS,
-        params.ef_construction,
-        UnitDot,
-    );
-    tune(&mut hnsw);
-    hnsw
-}
-
-/// Keep the links the neighbour-selection heuristic prunes (hnswlib keeps them too). Without it, a
-/// small cluster inserted before a large cluster of near-duplicates (a few sheet rows, then hundreds of
-/// rows of one table) loses its inbound links and becomes unreachable from the entry point.
-pub(crate) fn tune(hnsw: &mut Hnsw<'static, f32, UnitDot>) {
-    hnsw.set_keeping_pruned(true);
+fn new_graph(dimension: usize, params: &HnswParams, expected: usize) -> Graph {
+    Graph::new(
+        Shape {
+            dim: dimension,
+            m: params.m,
+            ef_construction: params.ef_construction,
+        },
+        expected,
+    )
 }
 
 #[cfg(test)]

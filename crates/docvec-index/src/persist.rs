@@ -3,17 +3,18 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use hnsw_rs::prelude::{AnnT, HnswIo};
 use serde::{Deserialize, Serialize};
 
+use crate::graph::io;
 use crate::{IndexError, IndexInfo, VectorIndex, new_graph};
 
 const MANIFEST: &str = "MANIFEST.json";
-const FORMAT: u32 = 1;
-const BASENAME: &str = "hnsw";
+/// 2: docvec's own graph file (1 was hnsw_rs's dump; such an index is rebuilt from the store).
+const FORMAT: u32 = 2;
+const GRAPH: &str = "graph.bin";
 
 #[derive(Serialize, Deserialize)]
 struct Manifest {
@@ -66,15 +67,9 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
             fs::remove_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
-        let written = index
-            .hnsw
-            .file_dump(&tmp, BASENAME)
-            .map_err(|e| werr(format!("hnsw dump: {e}")))?;
-        if written != BASENAME {
-            return Err(werr(format!(
-                "hnsw dump chose basename {written}, expected {BASENAME}"
-            )));
-        }
+        let file = File::create(tmp.join(GRAPH)).map_err(|e| werr(e.to_string()))?;
+        io::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
+            .map_err(|e| werr(format!("graph: {e}")))?;
         let mut ids: Vec<u64> = index.ids.iter().map(|&i| i as u64).collect();
         ids.sort_unstable();
         let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
@@ -158,8 +153,11 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
             manifest.format
         )));
     }
-    let (hnsw, ids) = if manifest.generation == 0 {
-        (new_graph(&manifest.info.params, 0), HashSet::new())
+    let (graph, ids) = if manifest.generation == 0 {
+        (
+            new_graph(manifest.info.dimension, &manifest.info.params, 0),
+            HashSet::new(),
+        )
     } else {
         let gdir = gen_dir(dir, manifest.generation);
         let raw_ids =
@@ -171,31 +169,27 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
             .collect();
-        // hnsw_rs ties the loaded graph's lifetime to its loader; the loader is small and lives as long
-        // as the graph does in practice, so it is leaked once per load.
-        let hnsw = std::panic::catch_unwind(|| {
-            let loader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&gdir, BASENAME)));
-            loader.load_hnsw()
-        })
-        .map_err(|_| unreadable("hnsw graph files are damaged".into()))?
-        .map_err(|e| unreadable(format!("hnsw graph: {e}")))?;
-        let mut hnsw = hnsw;
-        crate::tune(&mut hnsw);
-        if hnsw.get_nb_point() != ids.len() || ids.len() != manifest.points {
+        let file = File::open(gdir.join(GRAPH)).map_err(|e| unreadable(format!("graph: {e}")))?;
+        let graph = io::read(
+            BufReader::with_capacity(1 << 20, file),
+            manifest.info.dimension,
+        )
+        .map_err(|e| unreadable(format!("graph: {e}")))?;
+        let points = graph.len();
+        if points != ids.len() || ids.len() != manifest.points {
             return Err(unreadable(format!(
-                "graph holds {} points, id list {}, manifest {}",
-                hnsw.get_nb_point(),
+                "graph holds {points} points, id list {}, manifest {}",
                 ids.len(),
                 manifest.points
             )));
         }
-        (hnsw, ids)
+        (graph, ids)
     };
     let deleted = manifest.deleted.iter().map(|&i| i as usize).collect();
     Ok(Some(VectorIndex {
         dir: dir.to_path_buf(),
         info: manifest.info,
-        hnsw,
+        graph,
         ids,
         deleted,
         generation: manifest.generation,

@@ -85,8 +85,13 @@ fn saves_and_reopens_with_tombstones_and_log_position() {
         got[0].1
     );
 
-    // A second save writes a new generation and removes the old one.
+    // ef_search is a query-time setting: changed on a loaded index, kept by its next save.
     let mut again = reopened;
+    again.set_ef_search(8);
+    assert_eq!(again.info().params.ef_search, 8);
+    assert_eq!(again.info().params.m, HnswParams::default().m);
+
+    // A second save writes a new generation and removes the old one.
     again.add(&[(1000, unit(1000, 16))]).unwrap();
     again.save().unwrap();
     let gens: Vec<_> = std::fs::read_dir(dir.path())
@@ -95,12 +100,9 @@ fn saves_and_reopens_with_tombstones_and_log_position() {
         .filter(|n| n.starts_with("gen-"))
         .collect();
     assert_eq!(gens, ["gen-2"]);
-    assert!(
-        VectorIndex::open(dir.path())
-            .unwrap()
-            .unwrap()
-            .contains(1000)
-    );
+    let last = VectorIndex::open(dir.path()).unwrap().unwrap();
+    assert!(last.contains(1000));
+    assert_eq!(last.info().params.ef_search, 8);
 }
 
 #[test]
@@ -116,7 +118,7 @@ fn missing_and_damaged_indexes_are_told_apart() {
     let mut index = VectorIndex::create(dir.path(), "m", 8, HnswParams::default(), 10);
     index.add(&[(1, unit(1, 8)), (2, unit(2, 8))]).unwrap();
     index.save().unwrap();
-    let graph = dir.path().join("gen-1/hnsw.hnsw.graph");
+    let graph = dir.path().join("gen-1/graph.bin");
     let len = std::fs::metadata(&graph).unwrap().len();
     std::fs::write(&graph, vec![0u8; (len / 2) as usize]).unwrap();
     assert!(matches!(
@@ -145,9 +147,7 @@ fn wrong_dimensions_are_refused() {
 #[test]
 fn duplicate_vectors_do_not_break_the_distance() {
     let v = unit(5, 384);
-    let d = UnitDot;
-    use hnsw_rs::prelude::Distance;
-    assert!(d.eval(&v, &v) >= 0.0);
+    assert!(crate::distance(&v, &v) >= 0.0);
     let dir = tempfile::tempdir().unwrap();
     let mut index = VectorIndex::create(dir.path(), "m", 384, HnswParams::default(), 10);
     index
@@ -194,4 +194,93 @@ fn exact_search_finds_every_vector_among_many_duplicates() {
     );
     let exact = index.search_exact(&items[0].1, 3);
     assert_eq!(exact, index.search(&items[0].1, 3).unwrap());
+}
+
+#[test]
+fn inserts_on_many_threads_while_searching_keep_the_graph_whole_and_saved_as_built() {
+    // Clustered data (as text embeddings are), inserted from every rayon thread under shared access
+    // while another thread searches nonstop.
+    let dim = 24;
+    let centres: Vec<Vec<f32>> = (0..40).map(|c| unit(50_000 + c, dim)).collect();
+    let items: Vec<(i64, Vec<f32>)> = (0..3000i64)
+        .map(|i| {
+            let c = &centres[(i % 40) as usize];
+            let noise = unit(i as u64 + 1, dim);
+            let mut v: Vec<f32> = c.iter().zip(&noise).map(|(a, b)| a + 0.35 * b).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= n);
+            (i + 1, v)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let index = std::sync::RwLock::new(VectorIndex::create(
+        dir.path(),
+        "m",
+        dim,
+        HnswParams::default(),
+        0,
+    ));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut searches = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || searches == 0 {
+                let q = unit(90_000 + searches, dim);
+                let got = index.read().unwrap().search_graph(&q, 5, 32);
+                assert!(got.len() <= 5);
+                assert!(got.windows(2).all(|w| w[0].1 >= w[1].1));
+                searches += 1;
+            }
+        });
+        for batch in items.chunks(750) {
+            let inserted = index.read().unwrap().insert_shared(batch).unwrap();
+            index.write().unwrap().register(&inserted);
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let mut index = index.into_inner().unwrap();
+    assert_eq!(index.len(), items.len());
+
+    let recall = |index: &VectorIndex| {
+        let mut hits = 0;
+        for q in 0..100 {
+            let query = &items[(q * 59) % items.len()].1;
+            let truth = exact(&items, query, 10, &HashSet::new());
+            let got = index.search_graph(query, 10, 64);
+            hits += got.iter().filter(|(id, _)| truth.contains(id)).count();
+        }
+        hits as f64 / 1000.0
+    };
+    let before = recall(&index);
+    assert!(before >= 0.95, "recall@10 {before}");
+    // Every vector is reachable: searching for it finds it first.
+    let lost = items
+        .iter()
+        .filter(|(id, v)| index.search_graph(v, 1, 64).first().map(|h| h.0) != Some(*id))
+        .count();
+    assert!(
+        lost <= items.len() / 500,
+        "{lost} vectors not found by themselves"
+    );
+
+    index.save().unwrap();
+    let reopened = VectorIndex::open(dir.path()).unwrap().unwrap();
+    for q in 0..20 {
+        let query = unit(70_000 + q, dim);
+        assert_eq!(
+            reopened.search_graph(&query, 10, 64),
+            index.search_graph(&query, 10, 64),
+            "the saved graph answers as the built one"
+        );
+    }
+
+    // One flipped bit in a vector (header 32 bytes, then the first node's id and layer) is caught.
+    let path = dir.path().join("gen-1/graph.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[32 + 12 + 9] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let err = VectorIndex::open(dir.path())
+        .err()
+        .expect("damage detected");
+    assert!(err.to_string().contains("checksum"), "{err}");
 }

@@ -1,0 +1,801 @@
+//! The HNSW graph (Malkov & Yashunin), laid out like hnswlib: each node's layer-0 links and vector side
+//! by side in contiguous slabs, links as
+//! fixed-size arrays of node numbers, a reusable visited list per thread. Inserts and searches both take
+//! `&self`, so a batch is inserted on every core while searches go on: each node's link lists are
+//! changed under that node's lock and read without one (every entry a reader can see is a node whose
+//! vector is already written), and a node becomes reachable only after its vector and links are in
+//! place. Storage never moves, so readers need no lock to follow a link.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use crate::distance::{Kernel, kernel};
+
+/// Highest layer a node may get; ample for billions of nodes at M = 16.
+const MAX_LEVEL: u32 = 15;
+/// Slabs double in size: this many cover any count that fits in memory.
+const SLABS: usize = 40;
+/// `entry` when the graph is empty.
+const NO_ENTRY: u64 = u64::MAX;
+/// `ext` of a slot reserved by an insert that has not written its vector yet.
+const NOT_READY: u64 = u64::MAX;
+
+/// Append-only storage of `stride` elements per slot whose slots never move: a first slab sized for
+/// the graph as built or loaded (no slack), then slabs of `GROWTH << s` slots allocated the first time a
+/// slot in them is needed.
+struct Slabs<T> {
+    first: Box<[T]>,
+    first_len: usize,
+    slabs: [OnceLock<Box<[T]>>; SLABS],
+    stride: usize,
+    init: fn() -> T,
+}
+
+/// log2 of the first growth slab's slots.
+const GROWTH_SHIFT: u32 = 10;
+
+impl<T> Slabs<T> {
+    fn new(first_len: usize, stride: usize, init: fn() -> T) -> Self {
+        Self {
+            first: (0..first_len * stride).map(|_| init()).collect(),
+            first_len,
+            slabs: std::array::from_fn(|_| OnceLock::new()),
+            stride,
+            init,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, i: usize) -> &[T] {
+        if i < self.first_len {
+            return &self.first[i * self.stride..(i + 1) * self.stride];
+        }
+        let i = i - self.first_len;
+        let j = (i >> GROWTH_SHIFT) + 1;
+        let s = (usize::BITS - 1 - j.leading_zeros()) as usize;
+        let offset = i - (((1 << s) - 1) << GROWTH_SHIFT);
+        let slab = self.slabs[s].get_or_init(|| {
+            (0..(1usize << (GROWTH_SHIFT as usize + s)) * self.stride)
+                .map(|_| (self.init)())
+                .collect()
+        });
+        &slab[offset * self.stride..(offset + 1) * self.stride]
+    }
+}
+
+/// What a node is, apart from its vector and its layer-0 links.
+struct Node {
+    /// The caller's id; `NOT_READY` until the vector is written.
+    ext: AtomicU64,
+    level: AtomicU32,
+    /// Links of layers 1..=level, `m + 1` entries each (count, then node numbers).
+    upper: OnceLock<Box<[AtomicU32]>>,
+    /// Held while this node's link lists change.
+    lock: Mutex<()>,
+}
+
+impl Node {
+    fn empty() -> Self {
+        Self {
+            ext: AtomicU64::new(NOT_READY),
+            level: AtomicU32::new(0),
+            upper: OnceLock::new(),
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+/// A node and its distance to the query, ordered by distance (then node number, for determinism).
+#[derive(Debug, Clone, Copy)]
+struct Near {
+    dist: f32,
+    node: u32,
+}
+
+impl PartialEq for Near {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+impl Eq for Near {}
+impl PartialOrd for Near {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Near {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        // Distances are never negative (clamped at 0) nor NaN: their bits order as the numbers do.
+        self.dist
+            .to_bits()
+            .cmp(&other.dist.to_bits())
+            .then(self.node.cmp(&other.node))
+    }
+}
+
+/// Marks of the nodes one search has seen; reset by bumping the epoch, not by clearing. One byte a
+/// node keeps the marks of 40,000 nodes in a core's L1 cache.
+struct Visited {
+    marks: Vec<u8>,
+    epoch: u8,
+}
+
+impl Visited {
+    fn reset(&mut self, nodes: usize) {
+        if self.marks.len() < nodes {
+            self.marks.resize(nodes, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.marks.fill(0);
+            self.epoch = 1;
+        }
+    }
+
+    /// True the first time `node` is seen in this search.
+    #[inline]
+    fn first_visit(&mut self, node: u32) -> bool {
+        let i = node as usize;
+        if i >= self.marks.len() {
+            // Inserted after this search began.
+            self.marks.resize(i + 1024, 0);
+        }
+        let seen = self.marks[i] == self.epoch;
+        self.marks[i] = self.epoch;
+        !seen
+    }
+}
+
+/// Hint the CPU to load the start of `v` (one line: more only fills the line buffers, and the hardware
+/// prefetcher follows on from there).
+#[inline(always)]
+fn prefetch(v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint on any address and SSE is part of the x86-64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(v.as_ptr() as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// What a search needs besides the graph, kept per thread so searches allocate (almost) nothing.
+struct Scratch {
+    visited: Visited,
+    results: BinaryHeap<Near>,
+    cands: BinaryHeap<Reverse<Near>>,
+    fresh: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            visited: Visited { marks: Vec::new(), epoch: 0 },
+            results: BinaryHeap::new(),
+            cands: BinaryHeap::new(),
+            fresh: Vec::new(),
+        })
+    };
+}
+
+pub(crate) struct Graph {
+    /// The dot product for this CPU, looked up once.
+    dot: Kernel,
+    dim: usize,
+    m: usize,
+    m0: usize,
+    ef_construction: usize,
+    level_mult: f64,
+    /// Slots reserved by inserts (some may still be being written).
+    count: AtomicUsize,
+    nodes: Slabs<Node>,
+    /// Per node, as in hnswlib: its layer-0 links (count, then `m0` slots) and right after them its
+    /// vector (f32 bits), so expanding a node found by its vector finds its links in cache.
+    data: Slabs<AtomicU32>,
+    /// Entry node (low 32 bits) and the top layer (high 32 bits), or `NO_ENTRY`.
+    entry: AtomicU64,
+    /// Held by an insert that may raise the top layer.
+    entry_lock: Mutex<()>,
+}
+
+/// The graph's settings, as saved with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub dim: usize,
+    pub m: usize,
+    pub ef_construction: usize,
+}
+
+impl Graph {
+    pub(crate) fn new(shape: Shape, expected: usize) -> Self {
+        let m = shape.m.max(2);
+        let first = expected.max(64);
+        Self {
+            dot: kernel(),
+            dim: shape.dim,
+            m,
+            m0: 2 * m,
+            ef_construction: shape.ef_construction.max(m),
+            level_mult: 1.0 / (m as f64).ln(),
+            count: AtomicUsize::new(0),
+            nodes: Slabs::new(first, 1, Node::empty),
+            data: Slabs::new(first, 2 * m + 1 + shape.dim, || AtomicU32::new(0)),
+            entry: AtomicU64::new(NO_ENTRY),
+            entry_lock: Mutex::new(()),
+        }
+    }
+
+    /// Slots reserved so far: every node number is below this.
+    pub(crate) fn capacity_used(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// `1 - dot`, clamped at 0 (two identical unit vectors' dot rounds to 1.0000001).
+    #[inline(always)]
+    fn dist(&self, a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: `kernel` returned this function after checking the CPU features it needs.
+        (1.0 - unsafe { (self.dot)(a, b) }).max(0.0)
+    }
+
+    fn node(&self, i: u32) -> &Node {
+        &self.nodes.slot(i as usize)[0]
+    }
+
+    #[inline]
+    fn vector(&self, i: u32) -> &[f32] {
+        let words = &self.data.slot(i as usize)[self.m0 + 1..];
+        // SAFETY: `AtomicU32` has the layout of `f32`. A vector is written (atomically) once, by the
+        // insert that reserved the slot (a unique number from `count`), before the node is published:
+        // its `ext` is stored with Release after the writes, and a reader reaches a vector only through
+        // a node number loaded with Acquire from a link list or `entry` (stored after `ext`), or after
+        // loading `ext` with Acquire. So these plain reads never race with a write.
+        unsafe { std::slice::from_raw_parts(words.as_ptr() as *const f32, words.len()) }
+    }
+
+    /// The link list of `node` at `layer`: count, then up to `m0` (layer 0) or `m` node numbers.
+    fn links(&self, node: u32, layer: u32) -> &[AtomicU32] {
+        if layer == 0 {
+            return &self.data.slot(node as usize)[..=self.m0];
+        }
+        let upper = self
+            .node(node)
+            .upper
+            .get()
+            .expect("a node linked at an upper layer has upper links");
+        let stride = self.m + 1;
+        &upper[(layer as usize - 1) * stride..layer as usize * stride]
+    }
+
+    fn neighbours(&self, node: u32, layer: u32, out: &mut Vec<u32>) {
+        let list = self.links(node, layer);
+        let n = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
+        out.clear();
+        out.extend(list[1..=n].iter().map(|x| x.load(Ordering::Acquire)));
+    }
+
+    fn set_links(&self, node: u32, layer: u32, to: &[u32]) {
+        let list = self.links(node, layer);
+        let n = to.len().min(list.len() - 1);
+        for (slot, &t) in list[1..=n].iter().zip(to) {
+            slot.store(t, Ordering::Release);
+        }
+        list[0].store(n as u32, Ordering::Release);
+    }
+
+    /// The caller's id of a published node.
+    pub(crate) fn ext(&self, node: u32) -> u64 {
+        self.node(node).ext.load(Ordering::Acquire)
+    }
+
+    fn random_level(&self, node: u32) -> u32 {
+        // splitmix64 of the node number: the same inserts build the same layers.
+        let mut z = (node as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        ((-u.ln() * self.level_mult) as u32).min(MAX_LEVEL)
+    }
+
+    fn load_entry(&self) -> Option<(u32, u32)> {
+        match self.entry.load(Ordering::Acquire) {
+            NO_ENTRY => None,
+            e => Some((e as u32, (e >> 32) as u32)),
+        }
+    }
+
+    /// Reserve a slot, write `v` into it and publish it as `ext` (not linked yet). Returns its number.
+    fn place(&self, v: &[f32], ext: u64, level: Option<u32>) -> u32 {
+        let i = self.count.fetch_add(1, Ordering::AcqRel);
+        assert!(
+            i < u32::MAX as usize,
+            "an HNSW graph holds fewer than 2^32 nodes"
+        );
+        let node = i as u32;
+        let level = level.unwrap_or_else(|| self.random_level(node));
+        let words = &self.data.slot(i)[self.m0 + 1..];
+        for (w, x) in words.iter().zip(v) {
+            w.store(x.to_bits(), Ordering::Relaxed);
+        }
+        let meta = self.node(node);
+        meta.level.store(level, Ordering::Release);
+        if level > 0 {
+            let upper = (0..level as usize * (self.m + 1))
+                .map(|_| AtomicU32::new(0))
+                .collect();
+            let _ = meta.upper.set(upper);
+        }
+        meta.ext.store(ext, Ordering::Release);
+        node
+    }
+
+    /// Insert `v` (unit length, `dim` long) under the caller's id `ext`.
+    pub(crate) fn insert(&self, v: &[f32], ext: u64) {
+        let node = self.place(v, ext, None);
+        let level = self.node(node).level.load(Ordering::Acquire);
+        if self.load_entry().is_none() {
+            let _first = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
+            if self.load_entry().is_none() {
+                self.entry
+                    .store(node as u64 | (level as u64) << 32, Ordering::Release);
+                return;
+            }
+        }
+        let (entry, top) = self.load_entry().expect("set once, never cleared");
+        if level <= top {
+            return self.link_from(node, level, entry, top);
+        }
+        // Only one insert at a time may raise the top layer; it holds the lock to the end.
+        let _raise = self.entry_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (entry, top) = self.load_entry().expect("set once, never cleared");
+        self.link_from(node, level, entry, top);
+        if level > top {
+            self.entry
+                .store(node as u64 | (level as u64) << 32, Ordering::Release);
+        }
+    }
+
+    fn link_from(&self, node: u32, level: u32, entry: u32, top: u32) {
+        let v = self.vector(node);
+        let mut cur = Near {
+            dist: self.dist(v, self.vector(entry)),
+            node: entry,
+        };
+        for layer in (level + 1..=top).rev() {
+            cur = self.greedy(v, cur, layer);
+        }
+        for layer in (0..=level.min(top)).rev() {
+            let mut sorted = self.search_layer(v, cur, self.ef_construction, layer, None);
+            sorted.retain(|c| c.node != node);
+            let chosen = self.select(&sorted, self.m);
+            {
+                let _own = self
+                    .node(node)
+                    .lock
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let to: Vec<u32> = chosen.iter().map(|c| c.node).collect();
+                self.set_links(node, layer, &to);
+            }
+            let max = if layer == 0 { self.m0 } else { self.m };
+            for c in &chosen {
+                self.add_link(c.node, node, c.dist, layer, max);
+            }
+            if let Some(best) = sorted.first() {
+                cur = *best;
+            }
+        }
+    }
+
+    /// Give `target` a link to `new` at `layer`; when its list is full, keep the best `max` by the
+    /// neighbour-selection heuristic.
+    fn add_link(&self, target: u32, new: u32, dist: f32, layer: u32, max: usize) {
+        let _lock = self
+            .node(target)
+            .lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let list = self.links(target, layer);
+        let n = list[0].load(Ordering::Acquire) as usize;
+        if list[1..=n].iter().any(|x| x.load(Ordering::Relaxed) == new) {
+            return;
+        }
+        if n < max {
+            list[n + 1].store(new, Ordering::Release);
+            list[0].store(n as u32 + 1, Ordering::Release);
+            return;
+        }
+        let tv = self.vector(target);
+        let mut cands: Vec<Near> = list[1..=n]
+            .iter()
+            .map(|x| {
+                let o = x.load(Ordering::Relaxed);
+                Near {
+                    dist: self.dist(tv, self.vector(o)),
+                    node: o,
+                }
+            })
+            .collect();
+        cands.push(Near { dist, node: new });
+        cands.sort_unstable();
+        let kept: Vec<u32> = self.select(&cands, max).iter().map(|c| c.node).collect();
+        self.set_links(target, layer, &kept);
+    }
+
+    /// hnswlib's heuristic: take candidates nearest first, skipping one that is nearer to an already
+    /// taken neighbour than to the query, so links spread in every direction.
+    fn select(&self, sorted: &[Near], m: usize) -> Vec<Near> {
+        if sorted.len() <= m {
+            return sorted.to_vec();
+        }
+        let mut out: Vec<Near> = Vec::with_capacity(m);
+        for c in sorted {
+            if out.len() >= m {
+                break;
+            }
+            let cv = self.vector(c.node);
+            if out
+                .iter()
+                .all(|r| self.dist(cv, self.vector(r.node)) >= c.dist)
+            {
+                out.push(*c);
+            }
+        }
+        out
+    }
+
+    fn greedy(&self, q: &[f32], mut cur: Near, layer: u32) -> Near {
+        loop {
+            let mut moved = false;
+            let list = self.links(cur.node, layer);
+            let n = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
+            for slot in &list[1..=n] {
+                let other = slot.load(Ordering::Acquire);
+                let d = self.dist(q, self.vector(other));
+                if d < cur.dist {
+                    cur = Near {
+                        dist: d,
+                        node: other,
+                    };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return cur;
+            }
+        }
+    }
+
+    /// The best `ef` nodes of `layer` reachable from `start`, nearest first. With `keep`, only nodes it
+    /// accepts enter the result, but the walk goes through all.
+    fn search_layer(
+        &self,
+        q: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u32,
+        keep: Option<&dyn Fn(u64) -> bool>,
+    ) -> Vec<Near> {
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch {
+                visited,
+                results,
+                cands,
+                fresh,
+            } = scratch;
+            visited.reset(self.capacity_used());
+            results.clear();
+            cands.clear();
+            let admits = |n: u32| keep.is_none_or(|f| f(self.ext(n)));
+            visited.first_visit(start.node);
+            cands.push(Reverse(start));
+            if admits(start.node) {
+                results.push(start);
+            }
+            let mut worst = results.peek().map_or(f32::INFINITY, |r| r.dist);
+            while let Some(Reverse(c)) = cands.pop() {
+                if c.dist > worst && results.len() >= ef {
+                    break;
+                }
+                let list = self.links(c.node, layer);
+                let count = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
+                fresh.clear();
+                for slot in &list[1..=count] {
+                    let n = slot.load(Ordering::Acquire);
+                    if visited.first_visit(n) {
+                        // Ask for the vector now; it arrives while the ones before are compared.
+                        prefetch(self.vector(n));
+                        fresh.push(n);
+                    }
+                }
+                for &n in fresh.iter() {
+                    let d = self.dist(q, self.vector(n));
+                    if results.len() < ef || d < worst {
+                        let near = Near { dist: d, node: n };
+                        cands.push(Reverse(near));
+                        if admits(n) {
+                            results.push(near);
+                            if results.len() > ef {
+                                results.pop();
+                            }
+                            worst = results.peek().map_or(f32::INFINITY, |r| r.dist);
+                        }
+                    }
+                }
+            }
+            let mut out: Vec<Near> = results.drain().collect();
+            out.sort_unstable();
+            out
+        })
+    }
+
+    /// The `k` nearest nodes accepted by `keep` as (caller's id, distance), nearest first.
+    pub(crate) fn search(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        keep: Option<&dyn Fn(u64) -> bool>,
+    ) -> Vec<(u64, f32)> {
+        let Some((entry, top)) = self.load_entry() else {
+            return Vec::new();
+        };
+        let mut cur = Near {
+            dist: self.dist(q, self.vector(entry)),
+            node: entry,
+        };
+        for layer in (1..=top).rev() {
+            cur = self.greedy(q, cur, layer);
+        }
+        let mut sorted = self.search_layer(q, cur, ef.max(k), 0, keep);
+        sorted.truncate(k);
+        sorted
+            .into_iter()
+            .map(|n| (self.ext(n.node), n.dist))
+            .collect()
+    }
+
+    /// Every published node as (caller's id, vector).
+    pub(crate) fn points(&self) -> impl Iterator<Item = (u64, &[f32])> + '_ {
+        (0..self.capacity_used() as u32).filter_map(move |i| {
+            let ext = self.ext(i);
+            (ext != NOT_READY).then(|| (ext, self.vector(i)))
+        })
+    }
+
+    /// Published nodes.
+    pub(crate) fn len(&self) -> usize {
+        self.points().count()
+    }
+}
+
+pub(crate) mod io {
+    //! The graph on disk: a header, then per node its id, layer, vector and links, then a checksum.
+    //! Written only by a save into a fresh generation directory (then fsynced); read whole.
+
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+
+    use super::{Graph, NO_ENTRY, NOT_READY, Shape};
+
+    const MAGIC: &[u8; 8] = b"DVHNSW01";
+
+    /// FNV-style over 8-byte words of the whole stream (however it is cut into writes): catches a torn
+    /// or altered file at memory speed.
+    struct Sum {
+        h: u64,
+        pending: [u8; 8],
+        len: usize,
+    }
+    impl Sum {
+        fn new() -> Self {
+            Self {
+                h: 0xCBF2_9CE4_8422_2325,
+                pending: [0; 8],
+                len: 0,
+            }
+        }
+        fn mix(&mut self, w: [u8; 8]) {
+            self.h = (self.h ^ u64::from_le_bytes(w)).wrapping_mul(0x100_0000_01B3);
+        }
+        fn add(&mut self, mut bytes: &[u8]) {
+            if self.len > 0 {
+                let take = (8 - self.len).min(bytes.len());
+                self.pending[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+                self.len += take;
+                bytes = &bytes[take..];
+                if self.len < 8 {
+                    return;
+                }
+                self.mix(self.pending);
+                self.len = 0;
+            }
+            let mut words = bytes.chunks_exact(8);
+            for w in &mut words {
+                self.mix(w.try_into().expect("8 bytes"));
+            }
+            let rest = words.remainder();
+            self.pending[..rest.len()].copy_from_slice(rest);
+            self.len = rest.len();
+        }
+        fn finish(mut self) -> u64 {
+            if self.len > 0 {
+                let mut w = [0u8; 8];
+                w[..self.len].copy_from_slice(&self.pending[..self.len]);
+                self.mix(w);
+            }
+            self.h
+        }
+    }
+
+    struct Out<W: Write> {
+        w: W,
+        sum: Sum,
+    }
+    impl<W: Write> Out<W> {
+        fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+            self.sum.add(bytes);
+            self.w.write_all(bytes)
+        }
+        fn u32(&mut self, v: u32) -> std::io::Result<()> {
+            self.put(&v.to_le_bytes())
+        }
+    }
+
+    /// Write every published node. Nodes still being inserted by another thread are left out, and so
+    /// are links to them.
+    pub(crate) fn write(g: &Graph, w: impl Write) -> std::io::Result<()> {
+        let mut out = Out { w, sum: Sum::new() };
+        // Renumber published nodes densely: a slot reserved by a running insert may sit among them.
+        let used = g.capacity_used();
+        let mut renumber = vec![u32::MAX; used];
+        let mut order = Vec::with_capacity(used);
+        for i in 0..used as u32 {
+            if g.ext(i) != NOT_READY {
+                renumber[i as usize] = order.len() as u32;
+                order.push(i);
+            }
+        }
+        let (entry, top) = match g.load_entry() {
+            Some((e, t)) if renumber[e as usize] != u32::MAX => (renumber[e as usize], t),
+            _ => (u32::MAX, 0),
+        };
+        out.put(MAGIC)?;
+        for v in [g.dim, g.m, g.ef_construction, order.len()] {
+            out.u32(v as u32)?;
+        }
+        out.u32(entry)?;
+        out.u32(top)?;
+        let mut links = Vec::new();
+        for &i in &order {
+            out.put(&g.ext(i).to_le_bytes())?;
+            let level = g.node(i).level.load(Ordering::Acquire);
+            out.u32(level)?;
+            let v: Vec<u8> = g.vector(i).iter().flat_map(|x| x.to_le_bytes()).collect();
+            out.put(&v)?;
+            for layer in 0..=level {
+                g.neighbours(i, layer, &mut links);
+                links.retain(|&n| renumber[n as usize] != u32::MAX);
+                out.u32(links.len() as u32)?;
+                for &n in &links {
+                    out.u32(renumber[n as usize])?;
+                }
+            }
+        }
+        let sum = out.sum.finish();
+        out.w.write_all(&sum.to_le_bytes())?;
+        out.w.flush()
+    }
+
+    struct In<R: Read> {
+        r: R,
+        sum: Sum,
+    }
+    impl<R: Read> In<R> {
+        fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
+            let mut b = [0u8; N];
+            self.r
+                .read_exact(&mut b)
+                .map_err(|e| format!("truncated: {e}"))?;
+            self.sum.add(&b);
+            Ok(b)
+        }
+        fn u32(&mut self) -> Result<u32, String> {
+            Ok(u32::from_le_bytes(self.bytes::<4>()?))
+        }
+        fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+            self.r
+                .read_exact(buf)
+                .map_err(|e| format!("truncated: {e}"))?;
+            self.sum.add(buf);
+            Ok(())
+        }
+    }
+
+    /// Read a graph written by [`write`], checking its shape, every link and the checksum.
+    pub(crate) fn read(r: impl Read, expect_dim: usize) -> Result<Graph, String> {
+        let mut inp = In { r, sum: Sum::new() };
+        if &inp.bytes::<8>()? != MAGIC {
+            return Err("not a docvec HNSW graph file".into());
+        }
+        let dim = inp.u32()? as usize;
+        let m = inp.u32()? as usize;
+        let ef_construction = inp.u32()? as usize;
+        let count = inp.u32()? as usize;
+        let entry = inp.u32()?;
+        let top = inp.u32()?;
+        if dim != expect_dim || !(2..=1024).contains(&m) || top > super::MAX_LEVEL {
+            return Err(format!(
+                "bad header (dimension {dim}, M {m}, top layer {top})"
+            ));
+        }
+        let g = Graph::new(
+            Shape {
+                dim,
+                m,
+                ef_construction,
+            },
+            count,
+        );
+        let mut v = vec![0f32; dim];
+        let mut raw = vec![0u8; dim * 4];
+        let mut pending: Vec<(u32, u32, Vec<u32>)> = Vec::new();
+        for i in 0..count as u32 {
+            let ext = u64::from_le_bytes(inp.bytes::<8>()?);
+            let level = inp.u32()?;
+            if level > super::MAX_LEVEL || ext == NOT_READY {
+                return Err(format!("node {i}: bad level {level} or id"));
+            }
+            inp.fill(&mut raw)?;
+            for (x, b) in v.iter_mut().zip(raw.chunks_exact(4)) {
+                *x = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+            }
+            let placed = g.place(&v, ext, Some(level));
+            debug_assert_eq!(placed, i);
+            for layer in 0..=level {
+                let n = inp.u32()? as usize;
+                let max = if layer == 0 { 2 * m } else { m };
+                if n > max {
+                    return Err(format!("node {i}: {n} links at layer {layer}"));
+                }
+                let mut to = Vec::with_capacity(n);
+                for _ in 0..n {
+                    to.push(inp.u32()?);
+                }
+                pending.push((i, layer, to));
+            }
+        }
+        let mut sum = [0u8; 8];
+        inp.r
+            .read_exact(&mut sum)
+            .map_err(|e| format!("truncated: {e}"))?;
+        if u64::from_le_bytes(sum) != inp.sum.finish() {
+            return Err("checksum mismatch: the graph file is damaged".into());
+        }
+        for (i, layer, to) in pending {
+            let bad = to
+                .iter()
+                .find(|&&n| n as usize >= count || g.node(n).level.load(Ordering::Relaxed) < layer);
+            if let Some(n) = bad {
+                return Err(format!(
+                    "node {i} links to {n}, which is not on layer {layer}"
+                ));
+            }
+            g.set_links(i, layer, &to);
+        }
+        if count > 0 {
+            if entry as usize >= count || g.node(entry).level.load(Ordering::Relaxed) != top {
+                return Err(format!("bad entry node {entry}"));
+            }
+            g.entry
+                .store(entry as u64 | (top as u64) << 32, Ordering::Release);
+        } else if entry != u32::MAX && count == 0 {
+            g.entry.store(NO_ENTRY, Ordering::Release);
+        }
+        Ok(g)
+    }
+}
