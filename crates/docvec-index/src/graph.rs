@@ -518,9 +518,11 @@ impl Graph {
                         let near = Near { dist: d, node: n };
                         cands.push(Reverse(near));
                         if admits(n) {
-                            results.push(near);
-                            if results.len() > ef {
-                                results.pop();
+                            if results.len() < ef {
+                                results.push(near);
+                            } else if let Some(mut top) = results.peek_mut() {
+                                // Replace the worst in place: one sift instead of a push and a pop.
+                                *top = near;
                             }
                             worst = results.peek().map_or(f32::INFINITY, |r| r.dist);
                         }
