@@ -38,6 +38,20 @@ def recall(found, truth):
     return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth)]))
 
 
+def qps_cpu(search, queries):
+    """Queries per CPU second of this thread (the library runs single-threaded in it): steady on a
+    shared VM, whose wall clock also counts time the host gave to others."""
+    best = 0.0
+    for _ in range(ROUNDS):
+        started, cpu = time.perf_counter(), time.thread_time()
+        done = 0
+        while time.perf_counter() - started < MIN_TIME:
+            search(queries)
+            done += len(queries)
+        best = max(best, done / (time.thread_time() - cpu))
+    return best
+
+
 def qps(search, queries):
     best = 0.0
     for _ in range(ROUNDS):
@@ -73,7 +87,7 @@ def main():
         labels, _ = h.knn_query(queries, k=K)
         r = recall(labels, truth)
         h.set_num_threads(1)
-        one = qps(lambda q: h.knn_query(q, k=K), queries)
+        one = qps_cpu(lambda q: h.knn_query(q, k=K), queries)
         h.set_num_threads(cores)
         allc = qps(lambda q: h.knn_query(q, k=K), queries)
         print(json.dumps({"engine": "hnswlib", "ef": ef, "recall": round(r, 4), "qps_1": round(one),
@@ -92,7 +106,7 @@ def main():
         _, labels = f.search(queries, K)
         r = recall(labels, truth)
         faiss.omp_set_num_threads(1)
-        one = qps(lambda q: f.search(q, K), queries)
+        one = qps_cpu(lambda q: f.search(q, K), queries)
         faiss.omp_set_num_threads(cores)
         allc = qps(lambda q: f.search(q, K), queries)
         print(json.dumps({"engine": "faiss", "ef": ef, "recall": round(r, 4), "qps_1": round(one),

@@ -12,7 +12,7 @@ use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use crate::distance::{Kernel, kernel};
+use crate::distance::{self, Isa, Kernel, kernel};
 
 /// Highest layer a node may get; ample for billions of nodes at M = 16.
 const MAX_LEVEL: u32 = 15;
@@ -118,6 +118,7 @@ impl Ord for Near {
 
 /// Marks of the nodes one search has seen; reset by bumping the epoch, not by clearing. One byte a
 /// node keeps the marks of 40,000 nodes in a core's L1 cache.
+#[derive(Default)]
 struct Visited {
     marks: Vec<u8>,
     epoch: u8,
@@ -164,6 +165,7 @@ fn prefetch(v: &[f32]) {
 }
 
 /// What a search needs besides the graph, kept per thread so searches allocate (almost) nothing.
+#[derive(Default)]
 struct Scratch {
     visited: Visited,
     results: BinaryHeap<Near>,
@@ -185,6 +187,8 @@ thread_local! {
 pub(crate) struct Graph {
     /// The dot product for this CPU, looked up once.
     dot: Kernel,
+    /// Which instruction set the layer search is compiled for (its dot product inlined).
+    isa: Isa,
     dim: usize,
     m: usize,
     m0: usize,
@@ -216,6 +220,7 @@ impl Graph {
         let first = expected.max(64);
         Self {
             dot: kernel(),
+            isa: distance::isa(),
             dim: shape.dim,
             m,
             m0: 2 * m,
@@ -480,13 +485,64 @@ impl Graph {
         layer: u32,
         keep: Option<&dyn Fn(u64) -> bool>,
     ) -> Vec<Near> {
-        SCRATCH.with_borrow_mut(|scratch| {
+        match self.isa {
+            // SAFETY: `isa` was detected on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.search_layer_avx512(q, start, ef, layer, keep) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { self.search_layer_avx2(q, start, ef, layer, keep) },
+            _ => self.search_layer_with(q, start, ef, layer, keep, distance::dot_portable),
+        }
+    }
+
+    /// The layer search compiled for AVX-512, so the dot product inlines into the loop.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn search_layer_avx512(
+        &self,
+        q: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u32,
+        keep: Option<&dyn Fn(u64) -> bool>,
+    ) -> Vec<Near> {
+        self.search_layer_with(q, start, ef, layer, keep, |a, b| distance::dot_avx512(a, b))
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn search_layer_avx2(
+        &self,
+        q: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u32,
+        keep: Option<&dyn Fn(u64) -> bool>,
+    ) -> Vec<Near> {
+        self.search_layer_with(q, start, ef, layer, keep, |a, b| distance::dot_avx2(a, b))
+    }
+
+    #[inline(always)]
+    fn search_layer_with(
+        &self,
+        q: &[f32],
+        start: Near,
+        ef: usize,
+        layer: u32,
+        keep: Option<&dyn Fn(u64) -> bool>,
+        dot: impl Fn(&[f32], &[f32]) -> f32,
+    ) -> Vec<Near> {
+        let dist = |a: &[f32], b: &[f32]| (1.0 - dot(a, b)).max(0.0);
+        // Taken out of the thread-local for the search, so the loop below is compiled here (with this
+        // function's instruction set, the dot product inlined), not inside std's generic accessor.
+        let mut scratch = SCRATCH.take();
+        let out = {
             let Scratch {
                 visited,
                 results,
                 cands,
                 fresh,
-            } = scratch;
+            } = &mut scratch;
             visited.reset(self.capacity_used());
             results.clear();
             cands.clear();
@@ -513,7 +569,7 @@ impl Graph {
                     }
                 }
                 for &n in fresh.iter() {
-                    let d = self.dist(q, self.vector(n));
+                    let d = dist(q, self.vector(n));
                     if results.len() < ef || d < worst {
                         let near = Near { dist: d, node: n };
                         cands.push(Reverse(near));
@@ -532,7 +588,9 @@ impl Graph {
             let mut out: Vec<Near> = results.drain().collect();
             out.sort_unstable();
             out
-        })
+        };
+        SCRATCH.set(scratch);
+        out
     }
 
     /// The `k` nearest nodes accepted by `keep` as (caller's id, distance), nearest first.
