@@ -383,7 +383,23 @@ impl Graph {
                     .lock
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                let to: Vec<u32> = chosen.iter().map(|c| c.node).collect();
+                // Another insert may already have linked this node here (it found it through an upper
+                // layer): keep those links too, or that insert's node could lose its only way in.
+                let mut existing = Vec::new();
+                self.neighbours(node, layer, &mut existing);
+                existing.retain(|n| chosen.iter().all(|c| c.node != *n));
+                let to: Vec<u32> = if existing.is_empty() {
+                    chosen.iter().map(|c| c.node).collect()
+                } else {
+                    let mut all: Vec<Near> = chosen.clone();
+                    all.extend(existing.iter().map(|&n| Near {
+                        dist: self.dist(v, self.vector(n)),
+                        node: n,
+                    }));
+                    all.sort_unstable();
+                    let max = if layer == 0 { self.m0 } else { self.m };
+                    self.select(&all, max).iter().map(|c| c.node).collect()
+                };
                 self.set_links(node, layer, &to);
             }
             let max = if layer == 0 { self.m0 } else { self.m };
