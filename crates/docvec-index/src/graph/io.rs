@@ -1,0 +1,224 @@
+//! The graph on disk: a header, then per node its id, layer, vector and links, then a checksum.
+//! Written only by a save into a fresh generation directory (then fsynced); read whole.
+
+use std::io::{Read, Write};
+use std::sync::atomic::Ordering;
+
+use super::{Graph, NO_ENTRY, NOT_READY, Shape};
+
+const MAGIC: &[u8; 8] = b"DVHNSW01";
+
+/// FNV-style over 8-byte words of the whole stream (however it is cut into writes): catches a torn
+/// or altered file at memory speed.
+struct Sum {
+    h: u64,
+    pending: [u8; 8],
+    len: usize,
+}
+impl Sum {
+    fn new() -> Self {
+        Self {
+            h: 0xCBF2_9CE4_8422_2325,
+            pending: [0; 8],
+            len: 0,
+        }
+    }
+    fn mix(&mut self, w: [u8; 8]) {
+        self.h = (self.h ^ u64::from_le_bytes(w)).wrapping_mul(0x100_0000_01B3);
+    }
+    fn add(&mut self, mut bytes: &[u8]) {
+        if self.len > 0 {
+            let take = (8 - self.len).min(bytes.len());
+            self.pending[self.len..self.len + take].copy_from_slice(&bytes[..take]);
+            self.len += take;
+            bytes = &bytes[take..];
+            if self.len < 8 {
+                return;
+            }
+            self.mix(self.pending);
+            self.len = 0;
+        }
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.mix(w.try_into().expect("8 bytes"));
+        }
+        let rest = words.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.len = rest.len();
+    }
+    fn finish(mut self) -> u64 {
+        if self.len > 0 {
+            let mut w = [0u8; 8];
+            w[..self.len].copy_from_slice(&self.pending[..self.len]);
+            self.mix(w);
+        }
+        self.h
+    }
+}
+
+struct Out<W: Write> {
+    w: W,
+    sum: Sum,
+}
+impl<W: Write> Out<W> {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.sum.add(bytes);
+        self.w.write_all(bytes)
+    }
+    fn u32(&mut self, v: u32) -> std::io::Result<()> {
+        self.put(&v.to_le_bytes())
+    }
+}
+
+/// Write every published node. Nodes still being inserted by another thread are left out, and so
+/// are links to them.
+pub(crate) fn write(g: &Graph, w: impl Write) -> std::io::Result<()> {
+    let mut out = Out { w, sum: Sum::new() };
+    // Renumber published nodes densely: a slot reserved by a running insert may sit among them.
+    let used = g.capacity_used();
+    let mut renumber = vec![u32::MAX; used];
+    let mut order = Vec::with_capacity(used);
+    for i in 0..used as u32 {
+        if g.ext(i) != NOT_READY {
+            renumber[i as usize] = order.len() as u32;
+            order.push(i);
+        }
+    }
+    let (entry, top) = match g.load_entry() {
+        Some((e, t)) if renumber[e as usize] != u32::MAX => (renumber[e as usize], t),
+        _ => (u32::MAX, 0),
+    };
+    out.put(MAGIC)?;
+    for v in [g.dim, g.m, g.ef_construction, order.len()] {
+        out.u32(v as u32)?;
+    }
+    out.u32(entry)?;
+    out.u32(top)?;
+    let mut links = Vec::new();
+    for &i in &order {
+        out.put(&g.ext(i).to_le_bytes())?;
+        let level = g.node(i).level.load(Ordering::Acquire);
+        out.u32(level)?;
+        let v: Vec<u8> = g.vector(i).iter().flat_map(|x| x.to_le_bytes()).collect();
+        out.put(&v)?;
+        for layer in 0..=level {
+            g.neighbours(i, layer, &mut links);
+            links.retain(|&n| renumber[n as usize] != u32::MAX);
+            out.u32(links.len() as u32)?;
+            for &n in &links {
+                out.u32(renumber[n as usize])?;
+            }
+        }
+    }
+    let sum = out.sum.finish();
+    out.w.write_all(&sum.to_le_bytes())?;
+    out.w.flush()
+}
+
+struct In<R: Read> {
+    r: R,
+    sum: Sum,
+}
+impl<R: Read> In<R> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut b = [0u8; N];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| format!("truncated: {e}"))?;
+        self.sum.add(&b);
+        Ok(b)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.bytes::<4>()?))
+    }
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        self.r
+            .read_exact(buf)
+            .map_err(|e| format!("truncated: {e}"))?;
+        self.sum.add(buf);
+        Ok(())
+    }
+}
+
+/// Read a graph written by [`write`], checking its shape, every link and the checksum.
+pub(crate) fn read(r: impl Read, expect_dim: usize) -> Result<Graph, String> {
+    let mut inp = In { r, sum: Sum::new() };
+    if &inp.bytes::<8>()? != MAGIC {
+        return Err("not a docvec HNSW graph file".into());
+    }
+    let dim = inp.u32()? as usize;
+    let m = inp.u32()? as usize;
+    let ef_construction = inp.u32()? as usize;
+    let count = inp.u32()? as usize;
+    let entry = inp.u32()?;
+    let top = inp.u32()?;
+    if dim != expect_dim || !(2..=1024).contains(&m) || top > super::MAX_LEVEL {
+        return Err(format!(
+            "bad header (dimension {dim}, M {m}, top layer {top})"
+        ));
+    }
+    let g = Graph::new(
+        Shape {
+            dim,
+            m,
+            ef_construction,
+        },
+        count,
+    );
+    let mut v = vec![0f32; dim];
+    let mut raw = vec![0u8; dim * 4];
+    let mut pending: Vec<(u32, u32, Vec<u32>)> = Vec::new();
+    for i in 0..count as u32 {
+        let ext = u64::from_le_bytes(inp.bytes::<8>()?);
+        let level = inp.u32()?;
+        if level > super::MAX_LEVEL || ext == NOT_READY {
+            return Err(format!("node {i}: bad level {level} or id"));
+        }
+        inp.fill(&mut raw)?;
+        for (x, b) in v.iter_mut().zip(raw.chunks_exact(4)) {
+            *x = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+        }
+        let placed = g.place(&v, ext, Some(level));
+        debug_assert_eq!(placed, i);
+        for layer in 0..=level {
+            let n = inp.u32()? as usize;
+            let max = if layer == 0 { 2 * m } else { m };
+            if n > max {
+                return Err(format!("node {i}: {n} links at layer {layer}"));
+            }
+            let mut to = Vec::with_capacity(n);
+            for _ in 0..n {
+                to.push(inp.u32()?);
+            }
+            pending.push((i, layer, to));
+        }
+    }
+    let mut sum = [0u8; 8];
+    inp.r
+        .read_exact(&mut sum)
+        .map_err(|e| format!("truncated: {e}"))?;
+    if u64::from_le_bytes(sum) != inp.sum.finish() {
+        return Err("checksum mismatch: the graph file is damaged".into());
+    }
+    for (i, layer, to) in pending {
+        let bad = to
+            .iter()
+            .find(|&&n| n as usize >= count || g.node(n).level.load(Ordering::Relaxed) < layer);
+        if let Some(n) = bad {
+            return Err(format!(
+                "node {i} links to {n}, which is not on layer {layer}"
+            ));
+        }
+        g.set_links(i, layer, &to);
+    }
+    if count > 0 {
+        if entry as usize >= count || g.node(entry).level.load(Ordering::Relaxed) != top {
+            return Err(format!("bad entry node {entry}"));
+        }
+        g.entry
+            .store(entry as u64 | (top as u64) << 32, Ordering::Release);
+    } else if entry != u32::MAX && count == 0 {
+        g.entry.store(NO_ENTRY, Ordering::Release);
+    }
+    Ok(g)
+}
