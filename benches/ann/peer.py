@@ -27,6 +27,12 @@ def vecs(path, dtype):
     return raw.reshape(-1, d + 1)[:, 1:].copy().view(dtype)
 
 
+def rss_bytes():
+    """Resident memory of this process (Linux), to charge each index what its build added."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
 def normalised(a):
     a = np.ascontiguousarray(a, dtype=np.float32)
     n = np.linalg.norm(a, axis=1, keepdims=True)
@@ -74,13 +80,15 @@ def main():
     n, dim = base.shape
     cores = os.cpu_count()
 
+    before = rss_bytes()
     h = hnswlib.Index(space="ip", dim=dim)
     h.init_index(max_elements=n, M=m, ef_construction=efc, random_seed=100)
     h.set_num_threads(cores)
     started = time.perf_counter()
     h.add_items(base, np.arange(n))
     print(json.dumps({"engine": "hnswlib", "n": n, "dim": dim, "m": m, "ef_construction": efc,
-                      "build_s": round(time.perf_counter() - started, 3), "threads": cores}), flush=True)
+                      "build_s": round(time.perf_counter() - started, 3),
+                      "bytes_per_vector": round((rss_bytes() - before) / n), "threads": cores}), flush=True)
     for ef in EFS:
         h.set_ef(ef)
         h.set_num_threads(cores)
@@ -94,12 +102,14 @@ def main():
                           "qps_all": round(allc)}), flush=True)
 
     faiss.omp_set_num_threads(cores)
+    before = rss_bytes()
     f = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
     f.hnsw.efConstruction = efc
     started = time.perf_counter()
     f.add(base)
     print(json.dumps({"engine": "faiss", "n": n, "dim": dim, "m": m, "ef_construction": efc,
-                      "build_s": round(time.perf_counter() - started, 3), "threads": cores}), flush=True)
+                      "build_s": round(time.perf_counter() - started, 3),
+                      "bytes_per_vector": round((rss_bytes() - before) / n), "threads": cores}), flush=True)
     for ef in EFS:
         f.hnsw.efSearch = ef
         faiss.omp_set_num_threads(cores)

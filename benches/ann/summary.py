@@ -34,12 +34,12 @@ def at_recall(points, key):
     return float("nan")
 
 
-print("| engine | build (s) | QPS at recall@10 0.95, 1 thread | QPS at recall@10 0.95, all cores |")
-print("|---|---|---|---|")
+print("| engine | build (s) | index bytes per vector (RSS) | QPS at recall@10 0.95, 1 thread | QPS at recall@10 0.95, all cores |")
+print("|---|---|---|---|---|")
 at = {}
 for e in engines:
     at[e] = (at_recall(sweep[e], "qps_1"), at_recall(sweep[e], "qps_all"))
-    print(f"| {e} | {build[e]['build_s']:.2f} | {at[e][0]:,.0f} | {at[e][1]:,.0f} |")
+    print(f"| {e} | {build[e]['build_s']:.2f} | {build[e].get('bytes_per_vector', 0):,} | {at[e][0]:,.0f} | {at[e][1]:,.0f} |")
 d = at["docvec"]
 print()
 for e in engines[1:]:

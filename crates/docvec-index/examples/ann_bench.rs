@@ -37,6 +37,14 @@ fn read_vecs<T: Copy>(path: &Path, from: fn([u8; 4]) -> T) -> Vec<Vec<T>> {
     out
 }
 
+/// Resident memory of this process in bytes (Linux), to charge the index what its build added.
+fn rss_bytes() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(0.0, |pages| pages * 4096.0)
+}
+
 fn normalised(mut v: Vec<f32>) -> Vec<f32> {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
@@ -130,10 +138,12 @@ fn main() {
         .map(|(i, v)| (i as i64, v))
         .collect();
     let tmp = std::env::temp_dir().join("docvec-ann-bench");
+    let rss_before = rss_bytes();
     let started = Instant::now();
     let mut index = VectorIndex::create(&tmp, "bench", dim, params, items.len());
     index.add(&items).unwrap();
     let build_s = started.elapsed().as_secs_f64();
+    let bytes_per_vector = (rss_bytes() - rss_before) / items.len() as f64;
     if let (Some(ef), Some(passes)) = (args.get(4), args.get(5)) {
         let (ef, passes): (usize, usize) = (ef.parse().unwrap(), passes.parse().unwrap());
         for _ in 0..passes {
@@ -144,7 +154,7 @@ fn main() {
         return;
     }
     println!(
-        "{{\"engine\":\"docvec\",\"n\":{},\"dim\":{dim},\"m\":{m},\"ef_construction\":{ef_construction},\"build_s\":{build_s:.3},\"threads\":{cores}}}",
+        "{{\"engine\":\"docvec\",\"n\":{},\"dim\":{dim},\"m\":{m},\"ef_construction\":{ef_construction},\"build_s\":{build_s:.3},\"bytes_per_vector\":{bytes_per_vector:.0},\"threads\":{cores}}}",
         items.len()
     );
     for &ef in EFS {
