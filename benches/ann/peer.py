@@ -44,29 +44,18 @@ def recall(found, truth):
     return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth)]))
 
 
-def qps_cpu(search, queries):
-    """Queries per CPU second of this thread (the library runs single-threaded in it): steady on a
-    shared VM, whose wall clock also counts time the host gave to others."""
+def qps(search, queries, clock=time.perf_counter):
+    """Queries per second of `clock`, best of ROUNDS rounds of MIN_TIME (wall clock) each. For one
+    thread, pass time.thread_time: the library then runs in this thread, and its CPU clock stays steady on
+    a shared VM whose wall clock also counts time the host gave to others."""
     best = 0.0
     for _ in range(ROUNDS):
-        started, cpu = time.perf_counter(), time.thread_time()
+        started, t0 = time.perf_counter(), clock()
         done = 0
         while time.perf_counter() - started < MIN_TIME:
             search(queries)
             done += len(queries)
-        best = max(best, done / (time.thread_time() - cpu))
-    return best
-
-
-def qps(search, queries):
-    best = 0.0
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        done = 0
-        while time.perf_counter() - started < MIN_TIME:
-            search(queries)
-            done += len(queries)
-        best = max(best, done / (time.perf_counter() - started))
+        best = max(best, done / (clock() - t0))
     return best
 
 
@@ -95,7 +84,7 @@ def main():
         labels, _ = h.knn_query(queries, k=K)
         r = recall(labels, truth)
         h.set_num_threads(1)
-        one = qps_cpu(lambda q: h.knn_query(q, k=K), queries)
+        one = qps(lambda q: h.knn_query(q, k=K), queries, time.thread_time)
         h.set_num_threads(cores)
         allc = qps(lambda q: h.knn_query(q, k=K), queries)
         print(json.dumps({"engine": "hnswlib", "ef": ef, "recall": round(r, 4), "qps_1": round(one),
@@ -116,7 +105,7 @@ def main():
         _, labels = f.search(queries, K)
         r = recall(labels, truth)
         faiss.omp_set_num_threads(1)
-        one = qps_cpu(lambda q: f.search(q, K), queries)
+        one = qps(lambda q: f.search(q, K), queries, time.thread_time)
         faiss.omp_set_num_threads(cores)
         allc = qps(lambda q: f.search(q, K), queries)
         print(json.dumps({"engine": "faiss", "ef": ef, "recall": round(r, 4), "qps_1": round(one),

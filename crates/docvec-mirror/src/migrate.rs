@@ -59,14 +59,7 @@ impl Mirror {
                     ("model_id", model_id.to_string()),
                     ("dimension", dimension.to_string()),
                 ] {
-                    sqlx::query(
-                        "INSERT INTO docvec_meta (key, value) VALUES ($1, $2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    )
-                    .bind(key)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
+                    set_meta(&mut tx, key, &value).await?;
                 }
                 tx.commit().await?;
                 tracing::info!("remote schema migrated to version {version} ({name})");
@@ -126,14 +119,7 @@ impl Mirror {
                     .map_err(|e| MirrorError::Schema(format!("switching to {dimension}-d vectors: {e}")))?;
             }
             for (key, value) in [("model_id", model_id.to_string()), ("dimension", dimension.to_string())] {
-                sqlx::query(
-                    "INSERT INTO docvec_meta (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                )
-                .bind(key)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
+                set_meta(&mut tx, key, &value).await?;
             }
             tx.commit().await?;
             tracing::info!("the remote now holds vectors of `{model_id}` ({dimension}-d)");
@@ -146,6 +132,23 @@ impl Mirror {
             .await;
         result
     }
+}
+
+/// Set one `docvec_meta` row inside `tx`.
+async fn set_meta(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    key: &str,
+    value: &str,
+) -> Result<(), MirrorError> {
+    sqlx::query(
+        "INSERT INTO docvec_meta (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn current_version(conn: &mut sqlx::PgConnection) -> Result<i64, MirrorError> {

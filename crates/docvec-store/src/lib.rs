@@ -118,7 +118,7 @@ impl Store {
     }
 
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        sqlx::query(UPSERT_META)
             .bind(key)
             .bind(value)
             .execute(&self.pool)
@@ -126,6 +126,9 @@ impl Store {
         Ok(())
     }
 }
+
+/// Set one `store_meta` row.
+pub(crate) const UPSERT_META: &str = "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 /// Vectors are stored as little-endian f32 bytes.
 pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {

@@ -105,13 +105,11 @@ impl Store {
 
     /// Queue every stored document for the remote (a backfill through the outbox).
     pub async fn outbox_enqueue_all(&self) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "INSERT INTO mirror_outbox (op, document_id, created_at) SELECT 'put', id, ? FROM documents ORDER BY path",
-        )
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        Ok(sqlx::query(ENQUEUE_ALL)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 
     pub async fn outbox_backlog(&self) -> Result<Backlog, StoreError> {
@@ -129,3 +127,6 @@ impl Store {
         })
     }
 }
+
+/// Queue every document for the mirror (a full re-sync), oldest path first.
+pub(crate) const ENQUEUE_ALL: &str = "INSERT INTO mirror_outbox (op, document_id, created_at) SELECT 'put', id, ? FROM documents ORDER BY path";

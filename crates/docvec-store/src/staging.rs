@@ -4,8 +4,9 @@
 
 use sqlx::Row;
 
+use crate::outbox::ENQUEUE_ALL;
 use crate::read::EMBEDDING_INPUT;
-use crate::{Store, StoreError, blob_to_vector, now_ms, vector_to_blob};
+use crate::{Store, StoreError, UPSERT_META, blob_to_vector, now_ms, vector_to_blob};
 
 /// What [`Store::commit_staged`] changes besides the vectors.
 #[derive(Debug, Clone)]
@@ -123,19 +124,17 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (key, value) in switch.meta {
-            sqlx::query("INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            sqlx::query(UPSERT_META)
                 .bind(key)
                 .bind(value)
                 .execute(&mut *tx)
                 .await?;
         }
         if switch.resync_mirror {
-            sqlx::query(
-                "INSERT INTO mirror_outbox (op, document_id, created_at) SELECT 'put', id, ? FROM documents ORDER BY path",
-            )
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(ENQUEUE_ALL)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(moved)

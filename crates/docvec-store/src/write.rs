@@ -65,29 +65,6 @@ pub struct PutOutcome {
 }
 
 impl Store {
-    /// Replace the vectors of existing chunks (a re-embedding), in one transaction. Chunks deleted
-    /// meanwhile are skipped. The set of chunks does not change, so the index log is not touched.
-    pub async fn replace_vectors(
-        &self,
-        model_id: &str,
-        vectors: &[(i64, Vec<f32>)],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
-        for (id, v) in vectors {
-            sqlx::query(
-                "UPDATE chunk_embeddings SET model_id = ?, dimension = ?, vector = ? WHERE chunk_id = ?",
-            )
-            .bind(model_id)
-            .bind(v.len() as i64)
-            .bind(vector_to_blob(v))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Store `doc`, replacing any earlier version at the same path, in one transaction.
     pub async fn put_document(&self, doc: &NewDocument<'_>) -> Result<PutOutcome, StoreError> {
         if let Some(c) = doc.chunks.iter().find(|c| c.section >= doc.sections.len()) {

@@ -114,11 +114,21 @@ impl Graph {
         &upper[(layer as usize - 1) * stride..layer as usize * stride]
     }
 
-    fn neighbours(&self, node: u32, layer: u32, out: &mut Vec<u32>) {
+    /// The filled part of `node`'s link list at `layer` (the count bounded by the list's room).
+    #[inline]
+    fn live_links(&self, node: u32, layer: u32) -> &[AtomicU32] {
         let list = self.links(node, layer);
         let n = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
+        &list[1..=n]
+    }
+
+    fn neighbours(&self, node: u32, layer: u32, out: &mut Vec<u32>) {
         out.clear();
-        out.extend(list[1..=n].iter().map(|x| x.load(Ordering::Acquire)));
+        out.extend(
+            self.live_links(node, layer)
+                .iter()
+                .map(|x| x.load(Ordering::Acquire)),
+        );
     }
 
     fn set_links(&self, node: u32, layer: u32, to: &[u32]) {
@@ -311,9 +321,7 @@ impl Graph {
     fn greedy(&self, q: &[f32], mut cur: Near, layer: u32) -> Near {
         loop {
             let mut moved = false;
-            let list = self.links(cur.node, layer);
-            let n = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
-            for slot in &list[1..=n] {
+            for slot in self.live_links(cur.node, layer) {
                 let other = slot.load(Ordering::Acquire);
                 let d = self.dist(q, self.vector(other));
                 if d < cur.dist {
@@ -412,10 +420,8 @@ impl Graph {
                 if c.dist > worst && results.len() >= ef {
                     break;
                 }
-                let list = self.links(c.node, layer);
-                let count = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
                 fresh.clear();
-                for slot in &list[1..=count] {
+                for slot in self.live_links(c.node, layer) {
                     let n = slot.load(Ordering::Acquire);
                     if visited.first_visit(n) {
                         // Ask for the vector now; it arrives while the ones before are compared.
