@@ -7,6 +7,7 @@
 //! process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
 //! `spawn_blocking`, never on the async runtime's threads.
 
+mod check;
 mod config;
 mod discover;
 mod eval;
@@ -28,6 +29,7 @@ use std::sync::{Arc, RwLock};
 use docvec_embed::{Embedder, OnnxEmbedder};
 use docvec_index::VectorIndex;
 
+pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
 pub use docvec_store::{
     ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
@@ -37,7 +39,7 @@ pub use docvec_store::{
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};
 pub use hybrid::{Fusion, HybridOptions, SearchMode};
-pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport};
+pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
 pub use mirror::{
     BackfillEvent, BackfillOptions, BackfillReport, DrainReport, MirrorConfig, MirrorStatus,
     ParityReport, SearchResults, StorageMode, TableCount,

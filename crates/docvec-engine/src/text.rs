@@ -20,7 +20,7 @@ pub(crate) fn text_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("fulltext")
 }
 
-fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
+pub(crate) fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
     EngineError::Internal(e.to_string())
 }
 

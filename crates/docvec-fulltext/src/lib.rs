@@ -190,6 +190,26 @@ impl TextIndex {
         self.len() == 0
     }
 
+    /// Ids of every chunk searchable now, ascending (for consistency checks against the store).
+    pub fn ids(&self) -> Result<Vec<i64>, TextIndexError> {
+        let searcher = self.reader.searcher();
+        let mut ids = Vec::with_capacity(searcher.num_docs() as usize);
+        for segment in searcher.segment_readers() {
+            let column = segment
+                .fast_fields()
+                .u64("chunk_id")
+                .map_err(|e| self.err(e))?;
+            ids.extend(
+                segment
+                    .doc_ids_alive()
+                    .filter_map(|doc| column.first(doc))
+                    .map(|id| id as i64),
+            );
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
     /// Apply a page of the store's log, up to entry `seq`, in one commit that records `seq`. `from` is
     /// the position the page starts after; when another writer moved the index meanwhile nothing is
     /// applied and `false` comes back. Re-adding a chunk replaces it, so replays are idempotent.

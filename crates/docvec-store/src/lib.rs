@@ -7,6 +7,7 @@
 
 mod admin;
 mod api;
+mod check;
 mod enrich;
 mod export;
 mod filter;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{
 
 pub use admin::{ApiKeyRow, JobFilter, JobRow};
 pub use api::{EndpointFilter, EndpointRow};
+pub use check::StoreCheck;
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
 pub use export::{DocumentExport, ExportChunk};
 pub use filter::ChunkFilter;

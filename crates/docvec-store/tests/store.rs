@@ -719,3 +719,52 @@ async fn staged_vectors_replace_the_stored_ones_only_when_every_chunk_has_one() 
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_check_finds_partial_documents_and_missing_vectors() {
+    let (dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [0.6f32, 0.8];
+    for path in ["/a.md", "/b.md"] {
+        store
+            .put_document(&doc(
+                path,
+                "h",
+                vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
+                &meta,
+            ))
+            .await
+            .unwrap();
+    }
+    let clean = store.check().await.unwrap();
+    assert!(clean.is_consistent(), "{clean:?}");
+    assert_eq!((clean.documents, clean.chunks), (2, 4));
+    assert_eq!(store.chunk_ids().await.unwrap().len(), 4);
+
+    // What a torn write would leave, made behind the store's back: a chunk of /a.md without its
+    // vector, and /b.md missing one of its chunks.
+    let raw = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("docvec.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM chunk_embeddings WHERE chunk_id =
+           (SELECT MIN(id) FROM search_chunks WHERE document_id = '/a.md')",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM search_chunks WHERE id = (SELECT MAX(id) FROM search_chunks WHERE document_id = '/b.md')",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    let torn = store.check().await.unwrap();
+    assert!(!torn.is_consistent());
+    assert_eq!(torn.chunks_without_vector, 1);
+    assert_eq!(torn.partial_documents, vec!["/b.md".to_string()]);
+    assert!(torn.integrity_errors.is_empty());
+}

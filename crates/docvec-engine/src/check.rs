@@ -1,0 +1,115 @@
+//! `docvec check`: whether a data directory is consistent, as it must be after any crash. The store
+//! holds only whole documents (each chunk with its vector), and once the automatic catch-up has run
+//! both indexes hold exactly the store's chunks: none missing, none that the store does not have.
+
+use serde::Serialize;
+
+use docvec_store::StoreCheck;
+
+use crate::sync::{blocking, poisoned};
+use crate::{Engine, EngineError};
+
+/// Ids listed as examples when an index and the store disagree.
+const EXAMPLES: usize = 10;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub consistent: bool,
+    pub store: StoreCheck,
+    pub vector_index: IndexCheck,
+    pub text_index: IndexCheck,
+}
+
+/// How one index compares with the store's chunks.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IndexCheck {
+    pub entries: usize,
+    /// Stored chunks the index lacks.
+    pub missing: usize,
+    /// Index entries for chunks the store does not have.
+    pub extra: usize,
+    /// A few of the ids behind `missing` and `extra`.
+    pub examples: Vec<i64>,
+}
+
+impl IndexCheck {
+    /// Compare two ascending id lists.
+    fn compare(stored: &[i64], indexed: &[i64]) -> Self {
+        let (mut i, mut j) = (0, 0);
+        let mut check = IndexCheck {
+            entries: indexed.len(),
+            ..Default::default()
+        };
+        let note = |check: &mut IndexCheck, id: i64| {
+            if check.examples.len() < EXAMPLES {
+                check.examples.push(id);
+            }
+        };
+        while i < stored.len() || j < indexed.len() {
+            match (stored.get(i), indexed.get(j)) {
+                (Some(a), Some(b)) if a == b => {
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&a), b) if b.is_none_or(|&b| a < b) => {
+                    check.missing += 1;
+                    note(&mut check, a);
+                    i += 1;
+                }
+                (_, Some(&b)) => {
+                    check.extra += 1;
+                    note(&mut check, b);
+                    j += 1;
+                }
+                (_, None) => unreachable!("the loop runs while one list has ids left"),
+            }
+        }
+        check
+    }
+
+    pub fn agrees(&self) -> bool {
+        self.missing == 0 && self.extra == 0
+    }
+}
+
+impl Engine {
+    /// Check the store and compare both indexes with it, after catching them up with the store's log
+    /// (as every start does). Reads only, apart from that catch-up.
+    pub async fn check(&self) -> Result<CheckReport, EngineError> {
+        self.catch_up().await?;
+        let store = self.store.check().await?;
+        let stored = self.store.chunk_ids().await?;
+        let index = self.index.clone();
+        let text = self.text_index();
+        let (vectors, texts) = blocking(move || {
+            let mut vectors: Vec<i64> = index.read().map_err(poisoned)?.ids().collect();
+            vectors.sort_unstable();
+            let texts = text.ids().map_err(crate::text::text_err)?;
+            Ok((vectors, texts))
+        })
+        .await?;
+        let vector_index = IndexCheck::compare(&stored, &vectors);
+        let text_index = IndexCheck::compare(&stored, &texts);
+        Ok(CheckReport {
+            consistent: store.is_consistent() && vector_index.agrees() && text_index.agrees(),
+            store,
+            vector_index,
+            text_index,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IndexCheck;
+
+    #[test]
+    fn compare_counts_missing_and_extra_ids() {
+        let c = IndexCheck::compare(&[1, 2, 3, 5, 8], &[2, 3, 4, 8, 9]);
+        assert_eq!((c.entries, c.missing, c.extra), (5, 2, 2));
+        assert_eq!(c.examples, vec![1, 4, 5, 9]);
+        assert!(IndexCheck::compare(&[1, 2], &[1, 2]).agrees());
+        let empty = IndexCheck::compare(&[], &[7]);
+        assert_eq!((empty.missing, empty.extra), (0, 1));
+    }
+}
