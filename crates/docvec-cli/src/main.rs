@@ -4,7 +4,7 @@
 mod output;
 mod serve;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,6 +60,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Print a JSON line on stdout for each file the moment it is stored (committed: it survives a
+        /// crash from then on) or has failed, for scripts that follow a long ingest.
+        #[arg(long)]
+        events: bool,
     },
     /// Semantic search: the chunks closest in meaning to QUERY.
     Search {
@@ -135,6 +139,13 @@ enum Command {
         kind: Option<String>,
         #[arg(long, default_value_t = 1000)]
         limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the data directory after a crash or a copy: the database file is sound, every document
+    /// is whole (each chunk with its vector) and both indexes hold exactly the stored chunks once the
+    /// start-up catch-up has run. Exit status 1 when something is inconsistent.
+    Check {
         #[arg(long)]
         json: bool,
     },
@@ -334,6 +345,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tags,
             force,
             json,
+            events,
         } => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
             let engine_mode = engine.storage_mode();
@@ -356,6 +368,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     );
                     if let docvec_engine::FileOutcome::Failed { cause } = outcome {
                         bar.suspend(|| eprintln!("error: {}: {cause}", path.display()));
+                    }
+                    if events {
+                        let mut line = serde_json::to_value(outcome).unwrap_or_default();
+                        line["path"] = path.display().to_string().into();
+                        let mut out = std::io::stdout().lock();
+                        // A reader that went away is no reason to stop the ingest.
+                        let _ = writeln!(out, "{line}").and_then(|_| out.flush());
                     }
                 }
             };
@@ -423,6 +442,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(json, &results.hits, |v| output::print_hits(v))?;
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { json } => {
+            // As a writer, so the check sees what every start makes of the directory: the catch-up.
+            let engine = Engine::open(config, Access::ReadWrite).await?;
+            let report = engine.check().await?;
+            engine.close().await?;
+            emit(json, &report, output::print_check)?;
+            Ok(if report.consistent {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Stats { json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;

@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 
 use docvec_engine::{
-    EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, MirrorStatus, ParityReport,
-    SearchHit, Stats, TableRow, TagCount,
+    CheckReport, EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, MirrorStatus,
+    ParityReport, SearchHit, Stats, TableRow, TagCount,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -34,6 +34,13 @@ pub fn print_ingest_summary(report: &IngestReport) {
         report.chunks_embedded,
         report.elapsed.as_secs_f64()
     );
+    let t = &report.stages;
+    if report.chunks_embedded > 0 {
+        println!(
+            "time: embed {:.1}s, store {:.1}s, index {:.1}s, save {:.1}s; parser threads: read {:.1}s, parse {:.1}s, chunk {:.1}s, extract {:.1}s",
+            t.embed_s, t.store_s, t.index_s, t.save_s, t.read_s, t.parse_s, t.chunk_s, t.extract_s
+        );
+    }
     if !report.unsupported.is_empty() {
         println!(
             "skipped {} files of types docvec does not read:",
@@ -66,6 +73,53 @@ pub fn print_ingest_summary(report: &IngestReport) {
             println!("  {}: {cause}", path.display());
         }
     }
+}
+
+pub fn print_check(report: &CheckReport) {
+    let s = &report.store;
+    println!(
+        "store: {} documents, {} chunks; database file {}",
+        s.documents,
+        s.chunks,
+        if s.integrity_errors.is_empty() {
+            "sound"
+        } else {
+            "DAMAGED"
+        }
+    );
+    for line in &s.integrity_errors {
+        println!("  integrity: {line}");
+    }
+    for orphan in &s.orphans {
+        println!("  orphaned rows: {orphan}");
+    }
+    for path in &s.partial_documents {
+        println!("  partly stored document: {path}");
+    }
+    if s.chunks_without_vector > 0 {
+        println!("  {} chunks without a vector", s.chunks_without_vector);
+    }
+    for (name, c) in [
+        ("vector index", &report.vector_index),
+        ("full-text index", &report.text_index),
+    ] {
+        if c.agrees() {
+            println!("{name}: {} entries, as stored", c.entries);
+        } else {
+            println!(
+                "{name}: {} entries, {} stored chunks missing, {} entries for chunks not stored (e.g. ids {:?})",
+                c.entries, c.missing, c.extra, c.examples
+            );
+        }
+    }
+    println!(
+        "{}",
+        if report.consistent {
+            "consistent"
+        } else {
+            "INCONSISTENT"
+        }
+    );
 }
 
 pub fn print_hits(hits: &[SearchHit]) {

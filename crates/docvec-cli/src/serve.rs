@@ -33,7 +33,10 @@ pub enum KeysAction {
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let server = docvec_server::start(config).await?;
     eprintln!("docvec serving on http://{} (Ctrl-C stops)", server.addr());
-    server.run_until_signal().await?;
+    // Scripts and supervisors wait for this line rather than polling /readyz.
+    server
+        .run_until_signal(|| eprintln!("docvec ready"))
+        .await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -116,13 +116,15 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         tokio::spawn(async move {
             match Engine::open(config, Access::ReadWrite).await {
                 Ok(engine) => {
-                    tracing::info!(
+                    let line = format!(
                         "ready: {} vectors of {} ({}-d)",
                         engine.index_len(),
                         engine.model_id(),
                         engine.dimension()
                     );
                     state.set_phase(Phase::Ready(Arc::new(engine)));
+                    // Logged once requests are served, so a supervisor may take the line as the signal.
+                    tracing::info!("{line}");
                     ready_tx.send_replace(Some(Ok(())));
                 }
                 Err(e) => {
@@ -175,11 +177,12 @@ impl RunningServer {
     }
 
     /// Serve until SIGINT/SIGTERM (or until the engine fails to load), then stop gracefully.
-    pub async fn run_until_signal(mut self) -> Result<(), ServerError> {
+    /// `on_ready` runs once the model and index are loaded and requests are served.
+    pub async fn run_until_signal(mut self, on_ready: impl FnOnce()) -> Result<(), ServerError> {
         let load_failed = tokio::select! {
             _ = shutdown_signal() => None,
             r = self.wait_ready() => match r {
-                Ok(()) => { shutdown_signal().await; None }
+                Ok(()) => { on_ready(); shutdown_signal().await; None }
                 Err(e) => Some(e.to_string()),
             },
         };

@@ -1,6 +1,8 @@
 //! The real `docvec` binary on real files: the repo's samples/ and the shared corpus
 //! (`../shared/corpus`, or DOCVEC_CORPUS), skipped with a message where the corpus is absent.
 
+mod crash;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
