@@ -86,8 +86,28 @@ pub struct IngestReport {
     pub unsupported: Vec<PathBuf>,
     pub chunks_embedded: usize,
     pub elapsed: Duration,
+    /// Where the time went, stage by stage.
+    pub stages: StageTimes,
     /// What reached Postgres, when a storage mode other than `local` is on.
     pub mirror: Option<crate::DrainReport>,
+}
+
+/// Seconds spent in each stage of an ingest. The reading stages run on the parser threads beside the
+/// writing ones, so they are summed over those threads and their total may exceed `elapsed`; the writing
+/// stages follow one another on the writer and are wall time.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StageTimes {
+    pub read_s: f64,
+    pub parse_s: f64,
+    pub chunk_s: f64,
+    pub extract_s: f64,
+    pub embed_s: f64,
+    pub store_s: f64,
+    /// Vector and full-text index inserts (the catch-up from the store's log).
+    pub index_s: f64,
+    /// Crash-safe saves of the index files.
+    pub save_s: f64,
+    pub mirror_s: f64,
 }
 
 impl IngestReport {
@@ -237,6 +257,7 @@ impl Engine {
                     report.files.push((path, outcome));
                 }
                 Some(Step::Ready(p)) => {
+                    p.times.add_to(&mut report.stages);
                     pending_chunks += p.chunks.len();
                     pending.push(*p);
                 }
@@ -250,9 +271,13 @@ impl Engine {
                     .await?;
                 report.chunks_embedded += embedded;
                 since_save += embedded;
+                let t = Instant::now();
                 self.catch_up().await?;
+                report.stages.index_s += t.elapsed().as_secs_f64();
                 if since_save >= SAVE_EVERY_CHUNKS {
+                    let t = Instant::now();
                     self.save_index().await?;
+                    report.stages.save_s += t.elapsed().as_secs_f64();
                     since_save = 0;
                 }
             }
@@ -263,10 +288,16 @@ impl Engine {
         producer
             .await
             .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
+        let t = Instant::now();
         self.catch_up().await?;
+        report.stages.index_s += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         self.save_index().await?;
+        report.stages.save_s += t.elapsed().as_secs_f64();
         if self.storage_mode().mirrors() {
+            let t = Instant::now();
             report.mirror = Some(self.drain_outbox().await?);
+            report.stages.mirror_s = t.elapsed().as_secs_f64();
         }
         report.files.sort_by(|a, b| a.0.cmp(&b.0));
         report.elapsed = started.elapsed();

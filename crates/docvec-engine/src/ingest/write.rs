@@ -50,11 +50,14 @@ impl Engine {
             .collect();
         let embedder = self.embedder();
         let count = to_embed.len();
+        let started = std::time::Instant::now();
         let vectors = blocking(move || {
             let refs: Vec<&str> = to_embed.iter().map(String::as_str).collect();
             Ok(embedder.embed(&refs))
         })
         .await?;
+        report.stages.embed_s += started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
         let mut vectors = match vectors {
             Ok(v) => v.into_iter(),
             Err(e) => {
@@ -110,6 +113,7 @@ impl Engine {
             });
             report.files.push((p.path, outcome));
         }
+        report.stages.store_s += started.elapsed().as_secs_f64();
         Ok(count)
     }
 
