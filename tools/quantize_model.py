@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Make the int8 build of the default model: dynamic per-channel quantization by onnxruntime's own
+quantizer (int8 weights per output channel, uint8 activations quantized per batch at run time, so the
+MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product instructions on ARM).
+
+  python3 tools/quantize_model.py [SRC] [DEST]
+      default: models/all-MiniLM-L6-v2/model.onnx -> models/all-MiniLM-L6-v2/model-qint8.onnx
+
+then use it as the model, or as a second model to switch to (docvec.toml):
+
+  [models.int8]
+  path = "models/all-MiniLM-L6-v2/model-qint8.onnx"
+
+Run `python3 tools/setup_models.py` first. The quantizer (onnxruntime and onnx from PyPI, pinned) goes
+into tools/.cache/pydeps-quant; nothing is installed system-wide. The result is written to a temp file,
+fsynced and renamed, and checked against models/SHA256SUMS when a sum is pinned there.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPS = ROOT / "tools" / ".cache" / "pydeps-quant"
+PINS = ["onnxruntime==1.31.1", "onnx==1.23.2", "numpy==2.4.6"]
+
+
+def log(msg: str) -> None:
+    print(f"[quantize_model] {msg}", flush=True)
+
+
+def main() -> int:
+    src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
+    dest = Path(sys.argv[2]) if len(sys.argv) > 2 else src.with_name("model-qint8.onnx")
+    if not src.exists():
+        log(f"ERROR: {src} not found (run `python3 tools/setup_models.py` first)")
+        return 1
+    if not (DEPS / "onnxruntime").exists():
+        log("installing the quantizer (onnxruntime, onnx) into tools/.cache/pydeps-quant")
+        subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "install", "-q",
+                        "--target", str(DEPS), *PINS], check=True,
+                       env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore"))
+    sys.path.insert(0, str(DEPS))
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    part = dest.with_name(dest.name + ".part")
+    quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8)
+    with part.open("rb+") as f:
+        os.fsync(f.fileno())
+    part.replace(dest)
+    log(f"wrote {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
+    rel = dest.resolve().relative_to(ROOT / "models") if dest.resolve().is_relative_to(ROOT / "models") else None
+    pinned = {}
+    for line in (ROOT / "models" / "SHA256SUMS").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, name = line.split(maxsplit=1)
+            pinned[name] = digest
+    if rel is not None and str(rel) in pinned and src.resolve() == (ROOT / "models/all-MiniLM-L6-v2/model.onnx"):
+        got = hashlib.sha256(dest.read_bytes()).hexdigest()
+        if got != pinned[str(rel)]:
+            log(f"ERROR: {rel} has sha256 {got}, not the pinned {pinned[str(rel)]}")
+            return 1
+        log(f"{rel}: matches its pinned sha256")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
