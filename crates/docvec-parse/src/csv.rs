@@ -190,6 +190,9 @@ fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
 }
 
 /// The records of the file with the 1-based line each starts on.
+/// The largest cell read; a larger one makes the file unreadable as a table.
+const MAX_CELL_BYTES: usize = 1 << 20;
+
 fn read_records(
     text: &str,
     delimiter: u8,
@@ -213,6 +216,17 @@ fn read_records(
         if byte > counted {
             line += bytecount(&text.as_bytes()[counted..byte.min(text.len())]);
             counted = byte.min(text.len());
+        }
+        if let Some(cell) = record.iter().find(|c| c.len() > MAX_CELL_BYTES) {
+            // A cell this size is not table data (a runaway quote or a dump): refusing it bounds
+            // the memory the tokenizer and the extractors would spend on one string.
+            return Err(ParseError::Corrupt {
+                format: Format::Csv,
+                cause: format!(
+                    "line {line} holds a cell of {} bytes, over the {MAX_CELL_BYTES}-byte limit for one cell",
+                    cell.len()
+                ),
+            });
         }
         lines.push(line);
         out.push(record.iter().map(str::to_string).collect());
@@ -380,5 +394,17 @@ mod tests {
         let (_, t) = table(b"a,b,c\n1,2,3\n4,5\n6,7,8\n");
         assert_eq!(t.rows[1], ["4", "5", ""]);
         assert!(parse(b"\n\n", 10).is_err());
+    }
+
+    #[test]
+    fn a_runaway_cell_is_refused_with_its_line() {
+        let mut csv = b"name,value\nok,1\n".to_vec();
+        csv.extend(std::iter::repeat_n(b'x', MAX_CELL_BYTES + 1));
+        csv.extend(b",2\n");
+        let err = parse(&csv, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3 holds a cell of 1048577 bytes"),
+            "{err}"
+        );
     }
 }
