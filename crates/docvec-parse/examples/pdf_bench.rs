@@ -10,6 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+/// One file's text and page count, or why it could not be read.
+type Extracted = Result<(String, u64), String>;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 4 {
@@ -23,7 +26,7 @@ fn main() {
     std::fs::create_dir_all(&out).unwrap();
     let opts = docvec_parse::ParseOptions::default();
     let mut best = f64::INFINITY;
-    let results: Mutex<Vec<(usize, Result<(String, u64), String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(usize, Extracted)>> = Mutex::new(Vec::new());
     for _ in 0..rounds {
         results.lock().unwrap().clear();
         let next = AtomicUsize::new(0);
