@@ -16,11 +16,13 @@ into tools/.cache/pydeps-quant; nothing is installed system-wide. The result is 
 fsynced and renamed, and checked against models/SHA256SUMS when a sum is pinned there.
 """
 
-import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from setup_models import SUMS, sha256  # noqa: E402  (the pinned sums, read once, as setup reads them)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPS = ROOT / "tools" / ".cache" / "pydeps-quant"
@@ -52,15 +54,10 @@ def main() -> int:
     part.replace(dest)
     log(f"wrote {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
     rel = dest.resolve().relative_to(ROOT / "models") if dest.resolve().is_relative_to(ROOT / "models") else None
-    pinned = {}
-    for line in (ROOT / "models" / "SHA256SUMS").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            digest, name = line.split(maxsplit=1)
-            pinned[name] = digest
-    if rel is not None and str(rel) in pinned and src.resolve() == (ROOT / "models/all-MiniLM-L6-v2/model.onnx"):
-        got = hashlib.sha256(dest.read_bytes()).hexdigest()
-        if got != pinned[str(rel)]:
-            log(f"ERROR: {rel} has sha256 {got}, not the pinned {pinned[str(rel)]}")
+    if rel is not None and str(rel) in SUMS and src.resolve() == (ROOT / "models/all-MiniLM-L6-v2/model.onnx"):
+        got = sha256(dest)
+        if got != SUMS[str(rel)]:
+            log(f"ERROR: {rel} has sha256 {got}, not the pinned {SUMS[str(rel)]}")
             return 1
         log(f"{rel}: matches its pinned sha256")
     return 0

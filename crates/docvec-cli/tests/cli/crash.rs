@@ -329,24 +329,7 @@ fn killed_servers_with_an_upload_and_a_rebuild_in_flight_leave_whole_data() {
             kills += 1;
         }
         drop(server); // SIGKILL
-        let out = docvec(data.path(), &["check", "--json"]);
-        let report = json(&out);
-        assert!(
-            out.status.success() && report["consistent"] == true,
-            "server trial {trial} (seed {seed}): inconsistent after a kill:\n{report:#}"
-        );
-        let docs = json(&docvec(data.path(), &["documents", "--json"]));
-        let present: BTreeSet<String> = docs
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["id"].as_str().unwrap().to_string())
-            .collect();
-        let lost: Vec<&String> = stored.difference(&present).collect();
-        assert!(
-            lost.is_empty(),
-            "server trial {trial} (seed {seed}): reported stored, gone after the kill: {lost:?}"
-        );
+        assert_whole(data.path(), &stored, trial, seed);
         survivors += stored.len();
     }
     eprintln!(
