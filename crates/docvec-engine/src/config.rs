@@ -119,6 +119,10 @@ pub struct IngestConfig {
     pub keyphrases_per_chunk: usize,
     /// Facts kept per document; the rest are left out with a warning.
     pub max_facts_per_document: usize,
+    /// Read and parse files on every core while earlier ones are embedded and stored. `false` reads one
+    /// file at a time and reads the next only once the writer has taken the last one in (and embedded
+    /// it when a batch filled): the least memory, and the baseline the ingest bench compares against.
+    pub pipeline: bool,
 }
 
 impl Default for IngestConfig {
@@ -133,6 +137,7 @@ impl Default for IngestConfig {
             keyphrases_per_document: 10,
             keyphrases_per_chunk: 5,
             max_facts_per_document: 10_000,
+            pipeline: true,
         }
     }
 }
@@ -320,6 +325,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_MAX_FACTS_PER_DOCUMENT") {
             self.ingest.max_facts_per_document = parse("DOCVEC_MAX_FACTS_PER_DOCUMENT", v)?;
+        }
+        if let Some(v) = get("DOCVEC_INGEST_PIPELINE") {
+            self.ingest.pipeline = parse("DOCVEC_INGEST_PIPELINE", v)?;
         }
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);

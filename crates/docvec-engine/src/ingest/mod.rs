@@ -178,6 +178,9 @@ impl Engine {
             .map(|d| (d.path, (d.content_hash, d.model_id, d.tags)))
             .collect();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
+        let serial = !self.config.ingest.pipeline;
+        // Without the pipeline the reader waits for this after each file it hands over.
+        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let producer = {
             let embedder = self.embedder();
             let ingest = &self.config.ingest;
@@ -208,6 +211,34 @@ impl Engine {
             let files = found.files;
             let cancel = opts.cancel.clone();
             tokio::task::spawn_blocking(move || {
+                let one = |path: &PathBuf| {
+                    let counter: &dyn TokenCounter = &*embedder;
+                    if cancel
+                        .as_ref()
+                        .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+                    {
+                        Step::Done(
+                            path.clone(),
+                            FileOutcome::Failed {
+                                cause: "not ingested: stopped because docvec is shutting down"
+                                    .into(),
+                            },
+                        )
+                    } else {
+                        prepare(path, &cx, counter)
+                    }
+                };
+                if serial {
+                    for path in &files {
+                        // Read the next file only once the writer is done with this one. A closed
+                        // channel means the consumer failed; its error is reported there.
+                        if tx.blocking_send(one(path)).is_err() || ack_rx.blocking_recv().is_none()
+                        {
+                            break;
+                        }
+                    }
+                    return Ok(());
+                }
                 // Readers block on the channel when the embedder falls behind; on their own pool they
                 // cannot starve the global rayon pool that the HNSW inserts of the consumer need.
                 let pool = rayon::ThreadPoolBuilder::new()
@@ -219,23 +250,8 @@ impl Engine {
                     })?;
                 pool.install(|| {
                     files.par_iter().for_each(|path| {
-                        let counter: &dyn TokenCounter = &*embedder;
-                        let step = if cancel
-                            .as_ref()
-                            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-                        {
-                            Step::Done(
-                                path.clone(),
-                                FileOutcome::Failed {
-                                    cause: "not ingested: stopped because docvec is shutting down"
-                                        .into(),
-                                },
-                            )
-                        } else {
-                            prepare(path, &cx, counter)
-                        };
                         // A closed channel means the consumer failed; its error is reported there.
-                        let _ = tx.blocking_send(step);
+                        let _ = tx.blocking_send(one(path));
                     })
                 });
                 Ok::<(), EngineError>(())
@@ -283,6 +299,9 @@ impl Engine {
             }
             if closed {
                 break;
+            }
+            if serial {
+                let _ = ack_tx.send(());
             }
         }
         producer

@@ -262,6 +262,45 @@ async fn bad_files_are_reported_and_the_batch_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn ingest_without_the_pipeline_stores_the_same_documents() {
+    let docs = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(samples()).unwrap() {
+        let from = entry.unwrap().path();
+        std::fs::copy(&from, docs.path().join(from.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(docs.path().join("broken.pdf"), b"%PDF-1.7\ngarbage").unwrap();
+    let mut outcomes = Vec::new();
+    for pipeline in [true, false] {
+        let data = tempfile::tempdir().unwrap();
+        let mut cfg = config(data.path());
+        cfg.ingest.pipeline = pipeline;
+        let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+        let report = ingest(&engine, &[docs.path().to_path_buf()]).await;
+        assert!(
+            top_path(&engine, "baking a loaf with wild yeast")
+                .await
+                .ends_with("sourdough-bread.txt")
+        );
+        engine.close().await.unwrap();
+        let files: Vec<String> = report
+            .files
+            .iter()
+            .map(|(p, o)| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                match o {
+                    FileOutcome::Added { chunks, .. } => format!("{name}: {chunks} chunks"),
+                    FileOutcome::Failed { .. } => format!("{name}: failed"),
+                    other => format!("{name}: {other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(files.len(), 5, "{files:?}");
+        outcomes.push((files, report.chunks_embedded));
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_data_dir_belongs_to_one_model_and_one_writer() {
     let data = tempfile::tempdir().unwrap();
     let engine = open(data.path(), Access::ReadWrite).await;
@@ -371,4 +410,6 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 
 mod mirror;
 pub(crate) mod models;
+#[path = "../../../../tests/support/private_pg.rs"]
+mod private_pg;
 mod text;
