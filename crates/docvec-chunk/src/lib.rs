@@ -10,7 +10,7 @@ mod split;
 
 use docvec_types::{BlockKind, Chunk, ParsedDocument, TokenCounter, stable_id};
 
-pub use split::{sentences, split_to_budget};
+pub use split::{Limit, sentences, split_to_budget};
 
 /// Sizes in model tokens.
 #[derive(Debug, Clone)]
@@ -23,6 +23,10 @@ pub struct ChunkOptions {
     pub special_tokens: usize,
     /// Heading context is cut to this many tokens so it never crowds out the text.
     pub max_context_tokens: usize,
+    /// A chunk holds at most this many bytes per token of its budget. Tokens alone do not bound a
+    /// chunk: a WordPiece model reads any word over 100 characters as one unknown token, so a 100 MB
+    /// run without spaces would otherwise be a single 3-token chunk.
+    pub max_bytes_per_token: usize,
 }
 
 impl Default for ChunkOptions {
@@ -32,6 +36,7 @@ impl Default for ChunkOptions {
             overlap_tokens: 32,
             special_tokens: 2,
             max_context_tokens: 32,
+            max_bytes_per_token: 16,
         }
     }
 }
@@ -72,21 +77,28 @@ pub fn chunk_document(
             .saturating_sub(opts.special_tokens + context_tokens)
             .max(opts.max_tokens / 2);
 
+        let max_bytes = budget * opts.max_bytes_per_token.max(1);
         let mut units = Vec::new();
         for (block_index, block) in section.blocks.iter().enumerate() {
-            let tokens = counter.count_tokens(&block.text);
-            if tokens <= budget {
-                units.push(Unit {
-                    text: block.text.clone(),
-                    tokens,
-                    page: block.page,
-                    block: block_index,
-                    kind: block.kind,
-                });
-                continue;
+            // Too many bytes is too long whatever its tokens; counting them would read it all.
+            if block.text.len() <= max_bytes {
+                let tokens = counter.count_tokens(&block.text);
+                if tokens <= budget {
+                    units.push(Unit {
+                        text: block.text.clone(),
+                        tokens,
+                        page: block.page,
+                        block: block_index,
+                        kind: block.kind,
+                    });
+                    continue;
+                }
             }
-            for piece in
-                split_to_budget(&block.text, block.kind == BlockKind::Code, budget, counter)
+            let limit = Limit {
+                tokens: budget,
+                bytes: max_bytes,
+            };
+            for piece in split_to_budget(&block.text, block.kind == BlockKind::Code, limit, counter)
             {
                 units.push(Unit {
                     tokens: piece.1,
@@ -103,7 +115,10 @@ pub fn chunk_document(
         }
         pack(
             &units,
-            budget,
+            Limit {
+                tokens: budget,
+                bytes: max_bytes,
+            },
             opts.overlap_tokens,
             |text, tokens, pages| {
                 let ordinal = chunks.len() as u32;
@@ -129,23 +144,26 @@ pub fn chunk_document(
     chunks
 }
 
-/// Greedy packing of units into windows of at most `budget` tokens, with `overlap` tokens carried over.
-/// A window never spans two pages, so every hit cites the one page its text is on.
+/// Greedy packing of units into windows within `limit`, with `overlap` tokens carried over. A window
+/// never spans two pages, so every hit cites the one page its text is on.
 fn pack(
     units: &[Unit],
-    budget: usize,
+    limit: Limit,
     overlap: usize,
     mut emit: impl FnMut(String, usize, (Option<u32>, Option<u32>)),
 ) {
     let mut start = 0;
     while start < units.len() {
         let mut end = start;
-        let mut tokens = 0;
+        let (mut tokens, mut bytes) = (0, 0);
         while end < units.len()
             && (end == start
-                || (tokens + units[end].tokens <= budget && units[end].page == units[start].page))
+                || (tokens + units[end].tokens <= limit.tokens
+                    && bytes + 2 + units[end].text.len() <= limit.bytes
+                    && units[end].page == units[start].page))
         {
             tokens += units[end].tokens;
+            bytes += units[end].text.len() + if end == start { 0 } else { 2 };
             end += 1;
         }
         let window = &units[start..end];

@@ -2,45 +2,63 @@
 
 use docvec_types::TokenCounter;
 
-/// Split `text` into pieces of at most `budget` tokens: by lines for code, else by sentences, then by
-/// words for any piece still too long, then by characters for a single over-long "word" (a hash, a URL).
+/// How much one piece of text may hold: model tokens and bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub tokens: usize,
+    pub bytes: usize,
+}
+
+impl Limit {
+    fn fits(&self, text: &str, counter: &dyn TokenCounter) -> Option<usize> {
+        if text.len() > self.bytes {
+            return None;
+        }
+        let tokens = counter.count_tokens(text);
+        (tokens <= self.tokens).then_some(tokens)
+    }
+}
+
+/// Split `text` into pieces within `limit`: by lines for code, else by sentences, then by words for
+/// any piece still too long, then by characters for a single over-long "word" (a hash, a URL, a blob).
 /// Returns each piece with its token count.
 pub fn split_to_budget(
     text: &str,
     code: bool,
-    budget: usize,
+    limit: Limit,
     counter: &dyn TokenCounter,
 ) -> Vec<(String, usize)> {
-    let budget = budget.max(1);
-    let first: Vec<String> = if code {
-        text.lines()
-            .map(str::to_string)
-            .filter(|l| !l.trim().is_empty())
-            .collect()
+    let limit = Limit {
+        tokens: limit.tokens.max(1),
+        bytes: limit.bytes.max(4),
+    };
+    let first: Vec<&str> = if code {
+        text.lines().filter(|l| !l.trim().is_empty()).collect()
     } else {
-        sentences(text).map(str::to_string).collect()
+        sentences(text).collect()
     };
     let mut out = Vec::new();
     for piece in first {
-        let tokens = counter.count_tokens(&piece);
-        if tokens <= budget {
-            out.push((piece, tokens));
+        if let Some(tokens) = limit.fits(piece, counter) {
+            out.push((piece.to_string(), tokens));
             continue;
         }
-        // Too long: pack words into runs of at most `budget` tokens.
+        // Too long: pack words into runs within the limit.
         let mut run = String::new();
         let mut run_tokens = 0;
         for word in piece.split_whitespace() {
-            let word_tokens = counter.count_tokens(word);
-            if word_tokens > budget {
+            let Some(word_tokens) = limit.fits(word, counter) else {
                 if !run.is_empty() {
                     out.push((std::mem::take(&mut run), run_tokens));
                     run_tokens = 0;
                 }
-                out.extend(split_chars(word, budget, counter));
+                split_chars(word, limit, counter, &mut out);
                 continue;
-            }
-            if run_tokens + word_tokens > budget && !run.is_empty() {
+            };
+            if !run.is_empty()
+                && (run_tokens + word_tokens > limit.tokens
+                    || run.len() + 1 + word.len() > limit.bytes)
+            {
                 out.push((std::mem::take(&mut run), run_tokens));
                 run_tokens = 0;
             }
@@ -57,18 +75,42 @@ pub fn split_to_budget(
     out
 }
 
-/// Halve a whitespace-free string until each piece fits.
-fn split_chars(word: &str, budget: usize, counter: &dyn TokenCounter) -> Vec<(String, usize)> {
-    let tokens = counter.count_tokens(word);
-    let chars: Vec<char> = word.chars().collect();
-    if tokens <= budget || chars.len() < 2 {
-        return vec![(word.to_string(), tokens)];
+/// Cut a whitespace-free string into slices of at most `limit.bytes` (on character boundaries), then
+/// halve any slice still over the token limit until it fits.
+fn split_chars(
+    word: &str,
+    limit: Limit,
+    counter: &dyn TokenCounter,
+    out: &mut Vec<(String, usize)>,
+) {
+    let mut rest = word;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(limit.bytes);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        // A limit smaller than one character still takes that character.
+        if end == 0 {
+            end = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let (slice, tail) = rest.split_at(end);
+        halve(slice, limit.tokens, counter, out);
+        rest = tail;
     }
-    let mid = chars.len() / 2;
-    let (a, b): (String, String) = (chars[..mid].iter().collect(), chars[mid..].iter().collect());
-    let mut out = split_chars(&a, budget, counter);
-    out.extend(split_chars(&b, budget, counter));
-    out
+}
+
+fn halve(slice: &str, budget: usize, counter: &dyn TokenCounter, out: &mut Vec<(String, usize)>) {
+    let tokens = counter.count_tokens(slice);
+    let mut mid = slice.len() / 2;
+    while mid > 0 && !slice.is_char_boundary(mid) {
+        mid -= 1;
+    }
+    if tokens <= budget || mid == 0 {
+        out.push((slice.to_string(), tokens));
+        return;
+    }
+    halve(&slice[..mid], budget, counter, out);
+    halve(&slice[mid..], budget, counter, out);
 }
 
 /// Sentences of prose: a break after `.`, `!` or `?` (optionally closed by a quote or bracket) that is

@@ -35,6 +35,7 @@ fn opts(max: usize, overlap: usize) -> ChunkOptions {
         overlap_tokens: overlap,
         special_tokens: 0,
         max_context_tokens: 4,
+        max_bytes_per_token: 1000,
     }
 }
 
@@ -101,6 +102,45 @@ fn overlong_words_and_code_are_split_to_fit() {
         code_chunk.text.contains("let x0 = 0;\nlet x1 = 1;"),
         "code lines stay on their own lines"
     );
+}
+
+#[test]
+fn a_huge_word_is_cut_by_bytes_even_when_it_counts_as_one_token() {
+    // Like a WordPiece model's [UNK]: `Words` counts the whole 1 MB run as one token.
+    let blob = "x".repeat(1_000_000);
+    let text = format!("Some words first. {blob} and a tail.");
+    let d = doc(&[
+        (&text, BlockKind::Paragraph),
+        ("Following block.", BlockKind::Paragraph),
+    ]);
+    let options = ChunkOptions {
+        max_bytes_per_token: 16,
+        ..opts(21, 0)
+    };
+    let chunks = chunk_document("d", &d, &Words, &options);
+    // Budget 20 tokens (21 less the context "Intro"), so 320 bytes a chunk.
+    for c in &chunks {
+        assert!(c.text.len() <= 320, "{} bytes", c.text.len());
+    }
+    let xs: usize = chunks.iter().map(|c| c.text.matches('x').count()).sum();
+    assert_eq!(xs, 1_000_000, "nothing of the run is lost or repeated");
+    assert!(chunks[0].text.starts_with("Some words first."));
+    assert!(chunks.iter().any(|c| c.text.contains("a tail.")));
+    assert!(chunks.last().unwrap().text.ends_with("Following block."));
+}
+
+#[test]
+fn multibyte_text_is_cut_on_character_boundaries() {
+    let run = "é".repeat(5_000);
+    let d = doc(&[(&run, BlockKind::Paragraph)]);
+    let options = ChunkOptions {
+        max_bytes_per_token: 3,
+        ..opts(21, 0)
+    };
+    let chunks = chunk_document("d", &d, &Words, &options);
+    assert!(chunks.len() > 1);
+    let joined: String = chunks.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(joined, run);
 }
 
 #[test]

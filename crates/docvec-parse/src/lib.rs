@@ -46,6 +46,33 @@ pub enum ParseError {
     NoText(String),
     #[error("the file looks binary, not {0} text (it holds NUL bytes)")]
     Binary(Format),
+    #[error(
+        "the text holds a run of {run} bytes without a space or line break, over the {limit}-byte \
+         limit for one word (encoded or minified data, not text to search)"
+    )]
+    RunawayWord { run: usize, limit: usize },
+}
+
+/// The longest run of text without whitespace a document may hold: the same bound as one CSV cell.
+/// A tokenizer reads such a run as one unknown token, so nothing in it can be found, while chunking,
+/// extraction and the tokenizer spend memory on it by the gigabyte (a 100 MB run took 6 GB).
+pub const MAX_WORD_BYTES: usize = 1 << 20;
+
+fn longest_run(doc: &ParsedDocument) -> usize {
+    let mut longest = 0;
+    for block in doc.sections.iter().flat_map(|s| &s.blocks) {
+        let mut run = 0;
+        for b in block.text.bytes() {
+            // ASCII whitespace only: a run of other Unicode spaces is rare enough to count as a word.
+            if b.is_ascii_whitespace() {
+                run = 0;
+            } else {
+                run += 1;
+                longest = longest.max(run);
+            }
+        }
+    }
+    longest
 }
 
 fn known_extensions() -> String {
@@ -181,6 +208,13 @@ pub fn parse(
             _ => "the file is empty or holds only whitespace".into(),
         }));
     }
+    let run = longest_run(&doc);
+    if run > MAX_WORD_BYTES {
+        return Err(ParseError::RunawayWord {
+            run,
+            limit: MAX_WORD_BYTES,
+        });
+    }
     Ok(doc)
 }
 
@@ -289,6 +323,23 @@ mod tests {
             parse(Format::Markdown, b"", &ParseOptions::default()),
             Err(ParseError::NoText(_))
         ));
+    }
+
+    #[test]
+    fn a_runaway_word_is_refused_and_a_long_one_is_not() {
+        let mut text = b"Prose first. ".to_vec();
+        text.extend(std::iter::repeat_n(b'q', MAX_WORD_BYTES + 1));
+        text.extend(b" and an ending.");
+        for format in [Format::Text, Format::Markdown, Format::Log] {
+            let err = parse(format, &text, &ParseOptions::default()).unwrap_err();
+            assert!(
+                matches!(err, ParseError::RunawayWord { run, .. } if run == MAX_WORD_BYTES + 1),
+                "{format}: {err}"
+            );
+        }
+        // A long hash, URL or base64 line of up to 1 MiB is still text.
+        let ok = format!("Prose first. {} and an ending.", "q".repeat(MAX_WORD_BYTES));
+        assert!(parse(Format::Text, ok.as_bytes(), &ParseOptions::default()).is_ok());
     }
 
     #[test]

@@ -58,6 +58,13 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\npaths: *
             f.write_all(&block).unwrap();
         }
         f.write_all(b",1\n").unwrap();
+        // A text file holding one 100 MB word.
+        let mut f = std::fs::File::create(d.join("word.txt")).unwrap();
+        f.write_all(b"One enormous word follows. ").unwrap();
+        for _ in 0..100 {
+            f.write_all(&block).unwrap();
+        }
+        f.write_all(b" The end.\n").unwrap();
     }
     std::fs::create_dir(d.join("loop")).unwrap();
     std::os::unix::fs::symlink(d.join("loop"), d.join("loop/again")).unwrap();
@@ -118,6 +125,11 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\npaths: *
         cause("longline.csv").contains("limit for one cell"),
         "{}",
         cause("longline.csv")
+    );
+    assert!(
+        cause("word.txt").contains("limit for one word"),
+        "{}",
+        cause("word.txt")
     );
     // NUL bytes mark a binary file, whatever its name says; bytes that are not UTF-8 do not.
     assert!(cause("nul.log").contains("NUL"), "{}", cause("nul.log"));
