@@ -91,6 +91,20 @@ pub enum EngineError {
     Internal(String),
 }
 
+/// Refuse time bounds that are not ISO 8601 (a user error), naming the bound.
+pub(crate) fn check_time_bounds(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(), EngineError> {
+    for (name, bound) in [("since", since), ("until", until)] {
+        if let Some(b) = bound {
+            docvec_store::check_time_bound(b)
+                .map_err(|e| EngineError::Config(format!("{name}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 impl EngineError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         EngineError::Io {
@@ -276,6 +290,7 @@ impl Engine {
 
     /// Entries of the stored log files.
     pub async fn log_entries(&self, filter: &LogFilter) -> Result<Vec<LogRow>, EngineError> {
+        check_time_bounds(filter.since.as_deref(), filter.until.as_deref())?;
         Ok(self.store.log_entries(filter).await?)
     }
 

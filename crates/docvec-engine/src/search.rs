@@ -69,6 +69,7 @@ impl Engine {
         &self,
         filter: &ChunkFilter,
     ) -> Result<Option<HashSet<i64>>, EngineError> {
+        crate::check_time_bounds(filter.since.as_deref(), filter.until.as_deref())?;
         Ok(if filter.is_empty() {
             None
         } else {

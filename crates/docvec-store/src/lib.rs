@@ -33,7 +33,7 @@ pub use check::StoreCheck;
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
 pub use export::{DocumentExport, ExportChunk};
 pub use filter::ChunkFilter;
-pub use logs::{LogFilter, LogRow};
+pub use logs::{LogFilter, LogRow, check_time_bound};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
 pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
 pub use staging::ModelSwitch;

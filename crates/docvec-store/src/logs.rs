@@ -103,6 +103,69 @@ pub(crate) fn chunk_log_spans<'a>(
         .collect()
 }
 
+/// Check a time bound of a log filter: an ISO 8601 date or date-time as the stored timestamps are
+/// written (`2024-05-01`, `2024-05-01T10:00`, `2024-05-01T10:00:00.5Z`, `...+02:00`); a prefix is a
+/// coarser bound. Bounds are compared as text, so anything else would match by accident (`'` sorts
+/// before every digit) instead of failing.
+pub fn check_time_bound(value: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "`{value}` is not an ISO 8601 date or time (like 2024-05-01 or 2024-05-01T10:00:00Z)"
+        )
+    };
+    let (main, zone) = match value.find(['Z', '+']).or_else(|| {
+        // A `-` after the time part starts an offset; the date's own dashes come before any `T`.
+        let t = value.find('T')?;
+        value[t..].find('-').map(|i| t + i)
+    }) {
+        Some(i) => value.split_at(i),
+        None => (value, ""),
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let (date, time) = match main.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (main, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    let date_ok = match parts.as_slice() {
+        [y] => digits(y, 4),
+        [y, m] => digits(y, 4) && digits(m, 2),
+        [y, m, d] => digits(y, 4) && digits(m, 2) && digits(d, 2),
+        _ => false,
+    };
+    if !date_ok || (time.is_some() && parts.len() != 3) {
+        return Err(bad());
+    }
+    if let Some(time) = time {
+        let (hms, fraction) = match time.split_once('.') {
+            Some((h, f)) => (h, Some(f)),
+            None => (time, None),
+        };
+        let fields: Vec<&str> = hms.split(':').collect();
+        let ok = !fields.is_empty()
+            && fields.len() <= 3
+            && fields.iter().all(|f| digits(f, 2))
+            && fraction.is_none_or(|f| {
+                fields.len() == 3 && !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit())
+            });
+        if !ok {
+            return Err(bad());
+        }
+    }
+    let zone_ok = match zone.as_bytes() {
+        [] => true,
+        [b'Z'] => time.is_some(),
+        [b'+' | b'-', rest @ ..] => {
+            time.is_some() && {
+                let rest = std::str::from_utf8(rest).unwrap_or("");
+                matches!(rest.split_once(':'), Some((h, m)) if digits(h, 2) && digits(m, 2))
+            }
+        }
+        _ => false,
+    };
+    if zone_ok { Ok(()) } else { Err(bad()) }
+}
+
 /// `AND` the level and inclusive ISO 8601 time bounds of entries `l`, where set.
 pub(crate) fn push_entry_bounds(
     q: &mut QueryBuilder<Sqlite>,
@@ -177,5 +240,44 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_time_bound;
+
+    #[test]
+    fn time_bounds_are_iso_8601_or_refused() {
+        for ok in [
+            "2024",
+            "2024-05",
+            "2024-05-01",
+            "2024-05-01T10",
+            "2024-05-01T10:00",
+            "2024-05-01T10:00:00",
+            "2024-05-01T10:00:00.123",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:00+02:00",
+            "2024-05-01T10:00-05:30",
+        ] {
+            assert!(check_time_bound(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "'; DROP TABLE documents; --",
+            "yesterday",
+            "2024-5-1",
+            "2024-05-01 10:00",
+            "2024-05-01T",
+            "2024-05-01T10:00:00.",
+            "2024-05-01T10:00:00+0200",
+            "2024-05-01Z",
+            "2024-05-01T10:00:00Zjunk",
+            "20240501",
+        ] {
+            let err = check_time_bound(bad).unwrap_err();
+            assert!(err.contains("ISO 8601"), "{bad}: {err}");
+        }
     }
 }

@@ -4,7 +4,10 @@
 mod auth;
 mod jobs;
 mod limits;
+#[path = "../../../../tests/support/private_pg.rs"]
+mod private_pg;
 mod remote;
+mod security;
 
 use std::path::{Path, PathBuf};
 
