@@ -99,6 +99,15 @@ impl Mirror {
         Ok(())
     }
 
+    /// Whether the HNSW index exists: a backfill cut off by a crash may have dropped it.
+    pub async fn vector_index_exists(&self) -> Result<bool, MirrorError> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('search_chunks_embedding_hnsw') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(exists)
+    }
+
     /// Build the HNSW index with `maintenance_work_mem` raised for the session: a graph that fits in
     /// memory builds several times faster than one spilled to disk.
     pub async fn build_vector_index(&self, maintenance_work_mem: &str) -> Result<(), MirrorError> {

@@ -150,15 +150,22 @@ impl Engine {
             Ok::<(), EngineError>(())
         }
         .await;
-        if bulk {
-            // Rebuilt even when the copy failed half way, so the remote is never left without it.
+        // Built after a bulk load even when the copy failed half way, and whenever it is missing: a
+        // backfill cut off by a Postgres crash dropped it and could not build it again, and the run
+        // that resumes it is no longer a bulk load.
+        let index = async {
+            if options.dry_run || (!bulk && mirror.vector_index_exists().await?) {
+                return Ok(false);
+            }
             progress(BackfillEvent::BuildingIndex);
             let memory = options.index_memory.as_deref().unwrap_or("1GB");
             mirror.build_vector_index(memory).await?;
-            report.rebuilt_index = true;
+            Ok::<bool, EngineError>(true)
         }
+        .await;
         local.close().await;
         copy?;
+        report.rebuilt_index = index?;
         report.elapsed_secs = started.elapsed().as_secs_f64();
         Ok(report)
     }

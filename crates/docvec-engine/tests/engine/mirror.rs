@@ -3,13 +3,13 @@
 //! these tests say SKIPPED and pass.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use docvec_engine::{
     Access, BackfillOptions, ChunkFilter, Config, Engine, IngestOptions, StorageMode,
 };
 use sqlx::Connection;
 
+use super::private_pg::PrivateServer;
 use super::samples;
 
 fn corpus_api() -> Option<PathBuf> {
@@ -184,53 +184,6 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
     }
 }
 
-/// A private server for a test that stops it.
-struct PrivateServer {
-    state: PathBuf,
-    url: String,
-}
-
-impl PrivateServer {
-    fn pg(state: &Path, arg: &str) -> std::process::Output {
-        Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/pg.sh"))
-            .arg(arg)
-            .env("DOCVEC_PG_STATE", state)
-            .output()
-            .expect("tools/pg.sh runs")
-    }
-
-    fn start(dir: &Path) -> Self {
-        let state = dir.join("pg-state");
-        let out = Self::pg(&state, "start");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = String::from_utf8_lossy(&out.stdout);
-        let url = env
-            .lines()
-            .find_map(|l| l.strip_prefix("export DATABASE_URL="))
-            .expect("a DATABASE_URL line")
-            .to_string();
-        Self { state, url }
-    }
-
-    fn kill(&self) {
-        assert!(Self::pg(&self.state, "kill").status.success());
-    }
-
-    fn restart(&self) {
-        assert!(Self::pg(&self.state, "restart").status.success());
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        Self::pg(&self.state, "stop");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_order() {
     if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
@@ -382,6 +335,65 @@ async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
         .unwrap();
     assert_eq!(reset.copied, documents);
     assert_eq!(e.parity(100).await.unwrap().differences(), 0);
+    e.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
+    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
+        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+        return;
+    }
+    let Some(api) = corpus_api() else {
+        eprintln!("SKIPPED: no ../shared/corpus/api");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = PrivateServer::start(dir.path());
+    let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    let data = dir.path().join("data");
+    let mut c = config(&data, &url, StorageMode::Local);
+    // Small transactions, so some commit before the crash and some are cut off.
+    c.mirror.transaction_rows = 20;
+    let e = Engine::open(c, Access::ReadWrite).await.unwrap();
+    e.ingest(&[samples(), api], &IngestOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let documents = e.documents().await.unwrap().len() as u64;
+    assert!(documents > 10);
+
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    let cut = e
+        .backfill(&data, &BackfillOptions::default(), &|event| {
+            if matches!(event, docvec_engine::BackfillEvent::Document { .. })
+                && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == documents / 2
+            {
+                server.kill();
+            }
+        })
+        .await;
+    assert!(cut.is_err(), "the backfill reports the crash: {cut:?}");
+
+    server.restart();
+    let resumed = e
+        .backfill(&data, &BackfillOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(resumed.copied + resumed.skipped, documents);
+    assert!(resumed.copied > 0, "{resumed:?}");
+    assert!(
+        resumed.rebuilt_index,
+        "the crash left the remote without its vector index; the resumed run builds it"
+    );
+    let parity = e.parity(1000).await.unwrap();
+    assert_eq!(parity.differences(), 0, "{parity:#?}");
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let index: bool =
+        sqlx::query_scalar("SELECT to_regclass('search_chunks_embedding_hnsw') IS NOT NULL")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(index);
     e.close().await.unwrap();
 }
 

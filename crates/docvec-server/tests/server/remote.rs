@@ -1,57 +1,13 @@
 //! `/config` and `/readyz` against a real Postgres (tools/pg.sh) that is stopped under them. Needs
 //! DOCVEC_TEST_DATABASE_URL (tools/test.sh exports it); skipped with a message without it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use docvec_engine::StorageMode;
 
+use crate::private_pg::PrivateServer;
 use crate::{TestServer, config, error_code};
-
-/// A private Postgres this test may kill without disturbing the shared one.
-struct PrivateServer {
-    state: PathBuf,
-    url: String,
-}
-
-impl PrivateServer {
-    fn pg(state: &Path, arg: &str) -> std::process::Output {
-        Command::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/pg.sh"))
-            .arg(arg)
-            .env("DOCVEC_PG_STATE", state)
-            .output()
-            .expect("tools/pg.sh runs")
-    }
-
-    fn start(dir: &Path) -> Self {
-        let state = dir.join("pg-state");
-        let out = Self::pg(&state, "start");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("export DATABASE_URL="))
-            .expect("a DATABASE_URL line")
-            .to_string();
-        Self { state, url }
-    }
-
-    fn kill(&self) {
-        assert!(Self::pg(&self.state, "kill").status.success());
-    }
-}
-
-impl Drop for PrivateServer {
-    fn drop(&mut self) {
-        Self::pg(&self.state, "stop");
-    }
-}
 
 async fn config_json(s: &TestServer) -> Value {
     let resp = s.get("/config", None).send().await.unwrap();
@@ -72,6 +28,16 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
     c.mirror.mode = StorageMode::Supabase;
     c.mirror.connect_timeout_secs = 2;
     c.server.probe_timeout_ms = 2000;
+    // `docvec migrate`, as an operator runs it before serving in supabase mode.
+    {
+        let mut local = c.clone();
+        local.mirror.mode = StorageMode::Local;
+        let e = docvec_engine::Engine::open(local, docvec_engine::Access::ReadWrite)
+            .await
+            .unwrap();
+        e.migrate_remote().await.unwrap();
+        e.close().await.unwrap();
+    }
     let s = TestServer::start(c).await;
 
     let up = config_json(&s).await;
@@ -124,6 +90,27 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable")
+    );
+
+    // Postgres comes back: the same server process answers again, no restart.
+    pg.restart();
+    let back = config_json(&s).await;
+    assert_eq!(back["supabase"]["reachable"], true, "{back}");
+    assert_eq!(
+        s.get("/readyz", None).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let resp = s
+        .post("/search", None)
+        .json(&serde_json::json!({"query": "anything", "k": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "{}",
+        resp.text().await.unwrap()
     );
     s.stop().await;
 }
