@@ -209,7 +209,7 @@ fn killed_ingests_leave_whole_documents_and_agreeing_indexes() {
 }
 
 /// A server process, killed when dropped so a failed assertion leaves none behind.
-struct Server(std::process::Child);
+pub(crate) struct Server(pub(crate) std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -220,36 +220,50 @@ impl Drop for Server {
 
 /// `docvec serve` on a free loopback port, once it serves; returns the process and its base URL.
 fn serve(data: &Path) -> (Server, String) {
+    let (server, url, _log) = serve_logged(data, &[]);
+    (server, url)
+}
+
+/// `docvec serve` with extra environment, once it serves; also returns its whole log (stderr), which
+/// the thread hands back when the process has exited.
+pub(crate) fn serve_logged(
+    data: &Path,
+    env: &[(&str, &str)],
+) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_docvec"))
         .arg("--data-dir")
         .arg(data)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .current_dir(root())
         .env_remove("DOCVEC_CONFIG")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("docvec serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split_once("serving on ")
-                .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_string())
-        })
-        .expect("the server prints its address");
+    let mut lines = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    let mut log = Vec::new();
+    let mut url = None;
     // It listens at once and loads in the background; its log says when it serves.
-    assert!(
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|l| l == "docvec ready"),
-        "the server did not get ready"
-    );
+    for line in lines.by_ref() {
+        if let Some((_, rest)) = line.split_once("serving on ") {
+            url = Some(rest.split_whitespace().next().unwrap_or("").to_string());
+        }
+        let ready = line == "docvec ready";
+        log.push(line);
+        if ready {
+            break;
+        }
+    }
+    let url = url.unwrap_or_else(|| panic!("the server did not get ready: {log:?}"));
     // Keep draining its log so a full pipe never stalls the server.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    (Server(child), url)
+    let rest = std::thread::spawn(move || {
+        log.extend(lines);
+        log
+    });
+    (Server(child), url, rest)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod crash;
 mod hostile;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
