@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTC_BOOTSTRAP=1
 
-all=(parse_text parse_markdown parse_html parse_pdf parse_openapi parse_postman parse_log parse_csv parse_spreadsheet)
+all=(parse_text parse_markdown parse_html parse_pdf parse_openapi parse_postman parse_log parse_csv parse_spreadsheet query)
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --version 0.13.2 --locked
 fi
@@ -37,6 +37,7 @@ seeds_for() {
         parse_log) echo "log jsonl xml" ;;
         parse_csv) echo "csv tsv" ;;
         parse_spreadsheet) echo "xlsx xls ods" ;;
+        query) echo "query" ;;
     esac
 }
 
@@ -44,7 +45,7 @@ for t in "${targets[@]}"; do
     dir="fuzz/corpus/$t"
     mkdir -p "$dir"
     for ext in $(seeds_for "$t"); do
-        for src in ../shared/corpus samples crates/docvec-parse/tests/fuzz-regressions/"$t"; do
+        for src in ../shared/corpus samples fuzz/seeds/"$t" crates/docvec-parse/tests/fuzz-regressions/"$t"; do
             [ -d "$src" ] || continue
             find "$src" -type f -name "*.$ext" -size -2M -exec cp -n {} "$dir/" \;
         done
