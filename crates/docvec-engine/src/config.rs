@@ -121,7 +121,7 @@ pub struct IngestConfig {
     pub max_facts_per_document: usize,
     /// Read and parse files on every core while earlier ones are embedded and stored. `false` reads one
     /// file at a time and reads the next only once the writer has taken the last one in (and embedded
-    /// it when a batch filled): the least memory, and the baseline the ingest bench compares against.
+    /// it when a batch filled): the baseline the ingest bench times the pipeline against.
     pub pipeline: bool,
 }
 
