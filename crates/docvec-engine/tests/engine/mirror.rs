@@ -184,19 +184,28 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_order() {
+/// A private Postgres the test may crash, a fresh database on it and the corpus's API folder; `None`
+/// (with a message) without a test server or the corpus.
+async fn crashable_remote() -> Option<(tempfile::TempDir, PrivateServer, String, PathBuf)> {
     if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
         eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return;
+        return None;
     }
     let Some(api) = corpus_api() else {
         eprintln!("SKIPPED: no ../shared/corpus/api");
-        return;
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
     let server = PrivateServer::start(dir.path());
     let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    Some((dir, server, url, api))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_order() {
+    let Some((dir, server, url, api)) = crashable_remote().await else {
+        return;
+    };
     let data = dir.path().join("data");
     let e = engine(&data, &url, StorageMode::DualWrite).await;
     e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
@@ -340,17 +349,9 @@ async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
-    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return;
-    }
-    let Some(api) = corpus_api() else {
-        eprintln!("SKIPPED: no ../shared/corpus/api");
+    let Some((dir, server, url, api)) = crashable_remote().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let server = PrivateServer::start(dir.path());
-    let url = fresh_database(Some(server.url.clone())).await.unwrap();
     let data = dir.path().join("data");
     let mut c = config(&data, &url, StorageMode::Local);
     // Small transactions, so some commit before the crash and some are cut off.

@@ -9,6 +9,14 @@ use docvec_engine::StorageMode;
 use crate::private_pg::PrivateServer;
 use crate::{TestServer, config, error_code};
 
+async fn search(s: &TestServer) -> reqwest::Response {
+    s.post("/search", None)
+        .json(&serde_json::json!({"query": "anything", "k": 3}))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn config_json(s: &TestServer) -> Value {
     let resp = s.get("/config", None).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -80,12 +88,7 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
         (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable")
     );
     // Searches in supabase mode fail cleanly while it is down.
-    let resp = s
-        .post("/search", None)
-        .json(&serde_json::json!({"query": "anything", "k": 3}))
-        .send()
-        .await
-        .unwrap();
+    let resp = search(&s).await;
     let (status, code, _) = error_code(resp).await;
     assert_eq!(
         (status, code.as_str()),
@@ -100,12 +103,7 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
         s.get("/readyz", None).send().await.unwrap().status(),
         StatusCode::OK
     );
-    let resp = s
-        .post("/search", None)
-        .json(&serde_json::json!({"query": "anything", "k": 3}))
-        .send()
-        .await
-        .unwrap();
+    let resp = search(&s).await;
     assert_eq!(
         resp.status(),
         StatusCode::OK,
