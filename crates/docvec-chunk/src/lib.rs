@@ -77,27 +77,22 @@ pub fn chunk_document(
             .saturating_sub(opts.special_tokens + context_tokens)
             .max(opts.max_tokens / 2);
 
-        let max_bytes = budget * opts.max_bytes_per_token.max(1);
+        let limit = Limit {
+            tokens: budget,
+            bytes: budget * opts.max_bytes_per_token.max(1),
+        };
         let mut units = Vec::new();
         for (block_index, block) in section.blocks.iter().enumerate() {
-            // Too many bytes is too long whatever its tokens; counting them would read it all.
-            if block.text.len() <= max_bytes {
-                let tokens = counter.count_tokens(&block.text);
-                if tokens <= budget {
-                    units.push(Unit {
-                        text: block.text.clone(),
-                        tokens,
-                        page: block.page,
-                        block: block_index,
-                        kind: block.kind,
-                    });
-                    continue;
-                }
+            if let Some(tokens) = limit.fits(&block.text, counter) {
+                units.push(Unit {
+                    text: block.text.clone(),
+                    tokens,
+                    page: block.page,
+                    block: block_index,
+                    kind: block.kind,
+                });
+                continue;
             }
-            let limit = Limit {
-                tokens: budget,
-                bytes: max_bytes,
-            };
             for piece in split_to_budget(&block.text, block.kind == BlockKind::Code, limit, counter)
             {
                 units.push(Unit {
@@ -113,33 +108,25 @@ pub fn chunk_document(
         if units.is_empty() {
             continue;
         }
-        pack(
-            &units,
-            Limit {
-                tokens: budget,
-                bytes: max_bytes,
-            },
-            opts.overlap_tokens,
-            |text, tokens, pages| {
-                let ordinal = chunks.len() as u32;
-                let key = stable_id(&[
-                    document_id.as_bytes(),
-                    &ordinal.to_le_bytes(),
-                    context.as_bytes(),
-                    text.as_bytes(),
-                ]);
-                chunks.push(Chunk {
-                    key,
-                    ordinal,
-                    section: section_index as u32,
-                    text,
-                    context: context.clone(),
-                    page_start: pages.0,
-                    page_end: pages.1,
-                    token_count: (tokens + context_tokens) as u32,
-                });
-            },
-        );
+        pack(&units, limit, opts.overlap_tokens, |text, tokens, pages| {
+            let ordinal = chunks.len() as u32;
+            let key = stable_id(&[
+                document_id.as_bytes(),
+                &ordinal.to_le_bytes(),
+                context.as_bytes(),
+                text.as_bytes(),
+            ]);
+            chunks.push(Chunk {
+                key,
+                ordinal,
+                section: section_index as u32,
+                text,
+                context: context.clone(),
+                page_start: pages.0,
+                page_end: pages.1,
+                token_count: (tokens + context_tokens) as u32,
+            });
+        });
     }
     chunks
 }

@@ -10,7 +10,9 @@ pub struct Limit {
 }
 
 impl Limit {
-    fn fits(&self, text: &str, counter: &dyn TokenCounter) -> Option<usize> {
+    /// The token count of `text` when it fits. Bytes are checked first: counting the tokens of a text
+    /// far too long would read it all.
+    pub fn fits(&self, text: &str, counter: &dyn TokenCounter) -> Option<usize> {
         if text.len() > self.bytes {
             return None;
         }
