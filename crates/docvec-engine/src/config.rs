@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use docvec_embed::{Device, EmbedderConfig, Pooling};
-use docvec_index::HnswParams;
+use docvec_index::{HnswParams, Quantization};
 
 use crate::EngineError;
 
@@ -175,6 +175,7 @@ struct HnswFile {
     m: Option<usize>,
     ef_construction: Option<usize>,
     ef_search: Option<usize>,
+    quantization: Option<Quantization>,
 }
 
 impl Config {
@@ -246,6 +247,7 @@ impl Config {
                 cfg.hnsw.m = h.m.unwrap_or(cfg.hnsw.m);
                 cfg.hnsw.ef_construction = h.ef_construction.unwrap_or(cfg.hnsw.ef_construction);
                 cfg.hnsw.ef_search = h.ef_search.unwrap_or(cfg.hnsw.ef_search);
+                cfg.hnsw.quantization = h.quantization.unwrap_or(cfg.hnsw.quantization);
             }
             if let Some(i) = parsed.ingest {
                 cfg.ingest = i;
@@ -310,6 +312,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_HNSW_EF_SEARCH") {
             self.hnsw.ef_search = parse("DOCVEC_HNSW_EF_SEARCH", v)?;
+        }
+        if let Some(v) = get("DOCVEC_HNSW_QUANTIZATION") {
+            self.hnsw.quantization = parse("DOCVEC_HNSW_QUANTIZATION", v)?;
         }
         if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
@@ -523,6 +528,17 @@ mod tests {
             .apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into()))
             .unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
+        assert_eq!(cfg.hnsw.quantization, Quantization::Int8, "the default");
+        cfg.apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "none".into()))
+            .unwrap();
+        assert_eq!(cfg.hnsw.quantization, Quantization::None);
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "pq".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown quantization `pq`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -531,13 +547,14 @@ mod tests {
         let file = dir.path().join("docvec.toml");
         std::fs::write(
             &file,
-            "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\n[hnsw]\nef_search = 128\n",
+            "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\n[hnsw]\nef_search = 128\nquantization = \"none\"\n",
         )
         .unwrap();
         let cfg = Config::load(Some(&file), None).unwrap();
         assert_eq!(cfg.model.device, Device::Tensorrt);
         assert_eq!(cfg.model.dimension, 384);
         assert_eq!(cfg.hnsw.ef_search, 128);
+        assert_eq!(cfg.hnsw.quantization, Quantization::None);
         assert_eq!(cfg.hnsw.m, 16);
         assert_eq!(cfg.data_dir, PathBuf::from("/srv/dv"));
         let cfg = Config::load(Some(&file), Some(Path::new("flag-dir"))).unwrap();

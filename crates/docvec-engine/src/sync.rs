@@ -26,7 +26,8 @@ pub(crate) async fn open_index(
     params: &HnswParams,
 ) -> Result<VectorIndex, EngineError> {
     let d = dir.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || VectorIndex::open(&d))
+    let quantization = params.quantization;
+    let loaded = tokio::task::spawn_blocking(move || VectorIndex::open_with(&d, quantization))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     let reason = match loaded {

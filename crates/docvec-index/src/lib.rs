@@ -1,4 +1,5 @@
-//! The local vector index: an HNSW graph (`graph.rs`, laid out like hnswlib) over unit-length vectors,
+//! The local vector index: an HNSW graph (`graph/`, laid out like hnswlib) over unit-length vectors,
+//! walked over byte codes with an exact f32 re-rank by default (`quant.rs`, [`Quantization`]),
 //! persisted crash-safely in the data directory together with the model id and dimension it was built
 //! with and the last store log entry it applied.
 //!
@@ -11,6 +12,7 @@
 mod distance;
 mod graph;
 mod persist;
+mod quant;
 pub use persist::Snapshot;
 
 use std::collections::HashSet;
@@ -49,6 +51,33 @@ pub struct HnswParams {
     pub m: usize,
     pub ef_construction: usize,
     pub ef_search: usize,
+    /// How the graph walk reads vectors (see [`Quantization`]).
+    #[serde(default)]
+    pub quantization: Quantization,
+}
+
+/// How the graph walk reads the vectors it compares.
+///
+/// `Int8` (the default) walks one byte per component and re-ranks the final candidates with the f32
+/// vectors: the walk waits on a quarter of the memory, for a quarter more memory per vector (the
+/// codes beside the f32 vectors). `None` walks the f32 vectors: the least memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quantization {
+    None,
+    #[default]
+    Int8,
+}
+
+impl std::str::FromStr for Quantization {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "int8" => Ok(Self::Int8),
+            _ => Err(format!("unknown quantization `{s}` (int8 or none)")),
+        }
+    }
 }
 
 impl Default for HnswParams {
@@ -57,6 +86,7 @@ impl Default for HnswParams {
             m: 16,
             ef_construction: 200,
             ef_search: 64,
+            quantization: Quantization::default(),
         }
     }
 }
@@ -132,7 +162,13 @@ impl VectorIndex {
 
     /// Open the index saved in `dir`: `Ok(None)` when there is none yet, `Err` when it is unreadable.
     pub fn open(dir: &Path) -> Result<Option<Self>, IndexError> {
-        persist::load(dir)
+        persist::load(dir, None)
+    }
+
+    /// [`VectorIndex::open`], walking the graph with `quantization` whatever it was saved with (a
+    /// setting of the loaded graph's memory, not of its shape: nothing is rebuilt).
+    pub fn open_with(dir: &Path, quantization: Quantization) -> Result<Option<Self>, IndexError> {
+        persist::load(dir, Some(quantization))
     }
 
     pub fn info(&self) -> &IndexInfo {
@@ -374,6 +410,7 @@ fn new_graph(dimension: usize, params: &HnswParams, expected: usize) -> Graph {
             dim: dimension,
             m: params.m,
             ef_construction: params.ef_construction,
+            quantization: params.quantization,
         },
         expected,
     )

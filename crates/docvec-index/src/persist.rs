@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::io;
-use crate::{IndexError, IndexInfo, VectorIndex, new_graph};
+use crate::{IndexError, IndexInfo, Quantization, VectorIndex, new_graph};
 
 const MANIFEST: &str = "MANIFEST.json";
 /// 2: docvec's own graph file (1 was hnsw_rs's dump; such an index is rebuilt from the store).
@@ -135,7 +135,12 @@ pub(crate) fn commit_snapshot(index: &mut VectorIndex, snap: Snapshot) -> Result
     Ok(())
 }
 
-pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
+/// Load the index saved in `dir`, walking it with `quantization` when given (the file holds the f32
+/// vectors either way, so the choice costs nothing at load) or else as it was saved.
+pub(crate) fn load(
+    dir: &Path,
+    quantization: Option<Quantization>,
+) -> Result<Option<VectorIndex>, IndexError> {
     let unreadable = |cause: String| IndexError::Unreadable {
         path: dir.to_path_buf(),
         cause,
@@ -145,8 +150,11 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(unreadable(e.to_string())),
     };
-    let manifest: Manifest =
+    let mut manifest: Manifest =
         serde_json::from_slice(&raw).map_err(|e| unreadable(format!("manifest: {e}")))?;
+    if let Some(q) = quantization {
+        manifest.info.params.quantization = q;
+    }
     if manifest.format != FORMAT {
         return Err(unreadable(format!(
             "index format {} (this docvec reads {FORMAT})",
@@ -173,6 +181,7 @@ pub(crate) fn load(dir: &Path) -> Result<Option<VectorIndex>, IndexError> {
         let graph = io::read(
             BufReader::with_capacity(1 << 20, file),
             manifest.info.dimension,
+            manifest.info.params.quantization,
         )
         .map_err(|e| unreadable(format!("graph: {e}")))?;
         let points = graph.len();

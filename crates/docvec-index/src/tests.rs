@@ -284,3 +284,69 @@ fn inserts_on_many_threads_while_searching_keep_the_graph_whole_and_saved_as_bui
         .expect("damage detected");
     assert!(err.to_string().contains("checksum"), "{err}");
 }
+
+#[test]
+fn the_byte_code_walk_recalls_as_the_f32_walk_and_scores_exactly() {
+    let dim = 64;
+    let centres: Vec<Vec<f32>> = (0..20).map(|c| unit(60_000 + c, dim)).collect();
+    let items: Vec<(i64, Vec<f32>)> = (0..3000i64)
+        .map(|i| {
+            let noise = unit(i as u64 + 7, dim);
+            let c = &centres[(i % 20) as usize];
+            let mut v: Vec<f32> = c.iter().zip(&noise).map(|(a, b)| a + 0.3 * b).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|x| *x /= n);
+            (i + 1, v)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(HnswParams::default().quantization, Quantization::Int8);
+    let mut int8 = VectorIndex::create(dir.path(), "m", dim, HnswParams::default(), items.len());
+    int8.add(&items).unwrap();
+    int8.save().unwrap();
+    // The same saved graph, walked over its f32 vectors.
+    let f32_walk = VectorIndex::open_with(dir.path(), Quantization::None)
+        .unwrap()
+        .unwrap();
+    assert_eq!(f32_walk.info().params.quantization, Quantization::None);
+    let by_id: std::collections::HashMap<i64, &Vec<f32>> =
+        items.iter().map(|(id, v)| (*id, v)).collect();
+    let recall = |index: &VectorIndex| {
+        let mut hits = 0;
+        for q in 0..100 {
+            // Near the data, as a query is near the documents it asks for.
+            let noise = unit(80_000 + q, dim);
+            let near = &items[(q as usize * 29) % items.len()].1;
+            let mut query: Vec<f32> = near.iter().zip(&noise).map(|(a, b)| a + 0.2 * b).collect();
+            let n = query.iter().map(|x| x * x).sum::<f32>().sqrt();
+            query.iter_mut().for_each(|x| *x /= n);
+            let truth = exact(&items, &query, 10, &HashSet::new());
+            let got = index.search_graph(&query, 10, 32);
+            assert_eq!(got.len(), 10);
+            for (id, sim) in &got {
+                let want = distance::dot(&query, by_id[id]);
+                assert!((sim - want).abs() < 1e-6, "{sim} is not the exact {want}");
+            }
+            assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
+            hits += got.iter().filter(|(id, _)| truth.contains(id)).count();
+        }
+        hits as f64 / 1000.0
+    };
+    let (a, b) = (recall(&int8), recall(&f32_walk));
+    assert!(a >= 0.95 && b >= 0.95, "recall@10: int8 {a}, f32 {b}");
+    assert!((a - b).abs() <= 0.02, "recall@10: int8 {a}, f32 {b}");
+    // A filter still applies inside the byte-code walk.
+    let odd = |id: i64| id % 2 == 1;
+    let allowed: HashSet<i64> = items
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|&id| odd(id))
+        .collect();
+    let mut filtered = int8;
+    for (id, _) in items.iter().filter(|(id, _)| !odd(*id)) {
+        filtered.remove(*id);
+    }
+    let got = filtered.search_graph(&unit(99_999, dim), 10, 32);
+    assert_eq!(got.len(), 10);
+    assert!(got.iter().all(|(id, _)| allowed.contains(id)));
+}

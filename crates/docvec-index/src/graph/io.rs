@@ -141,7 +141,11 @@ impl<R: Read> In<R> {
 }
 
 /// Read a graph written by [`write`], checking its shape, every link and the checksum.
-pub(crate) fn read(r: impl Read, expect_dim: usize) -> Result<Graph, String> {
+pub(crate) fn read(
+    r: impl Read,
+    expect_dim: usize,
+    quantization: crate::Quantization,
+) -> Result<Graph, String> {
     let mut inp = In { r, sum: Sum::new() };
     if &inp.bytes::<8>()? != MAGIC {
         return Err("not a docvec HNSW graph file".into());
@@ -152,9 +156,9 @@ pub(crate) fn read(r: impl Read, expect_dim: usize) -> Result<Graph, String> {
     let count = inp.u32()? as usize;
     let entry = inp.u32()?;
     let top = inp.u32()?;
-    if dim != expect_dim || !(2..=1024).contains(&m) || top > super::MAX_LEVEL {
+    if dim != expect_dim || !(2..=1024).contains(&m) || top > super::MAX_LEVEL || count >= 1 << 31 {
         return Err(format!(
-            "bad header (dimension {dim}, M {m}, top layer {top})"
+            "bad header (dimension {dim}, M {m}, top layer {top}, {count} nodes)"
         ));
     }
     let g = Graph::new(
@@ -162,6 +166,7 @@ pub(crate) fn read(r: impl Read, expect_dim: usize) -> Result<Graph, String> {
             dim,
             m,
             ef_construction,
+            quantization,
         },
         count,
     );

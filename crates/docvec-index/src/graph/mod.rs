@@ -5,16 +5,22 @@
 //! a reader can see is a node whose vector is already written), and a node becomes reachable only
 //! after its vector and links are in place. Storage never moves, so readers need no lock to follow a
 //! link.
+//!
+//! A quantized graph keeps in that slab, in place of the f32 vector, its byte codes (see `quant`),
+//! and the f32 vectors in a slab of their own: the walk reads a quarter of the bytes, and only
+//! inserts and the final re-rank touch the f32 vectors.
 
 pub(crate) mod io;
 mod parts;
+mod search;
 
-use std::cmp::Reverse;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+use crate::Quantization;
 use crate::distance::{self, Isa, Kernel, kernel};
-use parts::{Near, Node, SCRATCH, Scratch, Slabs, prefetch};
+use crate::quant;
+use parts::{Line, Near, Node, Slabs};
 
 /// Highest layer a node may get; ample for billions of nodes at M = 16.
 const MAX_LEVEL: u32 = 15;
@@ -36,9 +42,16 @@ pub(crate) struct Graph {
     /// Slots reserved by inserts (some may still be being written).
     count: AtomicUsize,
     nodes: Slabs<Node>,
-    /// Per node, as in hnswlib: its layer-0 links (count, then `m0` slots) and right after them its
-    /// vector (f32 bits), so expanding a node found by its vector finds its links in cache.
-    data: Slabs<AtomicU32>,
+    /// Per node, starting on a cache line: what the walk compares (its vector as f32 bits, or when
+    /// quantized its code block) and right after it, as in hnswlib, its layer-0 links (count, then `m0`
+    /// slots), so expanding a node found by its vector finds its links in cache.
+    data: Slabs<Line>,
+    /// Words of the walk's part of a node's data (the vector or the code block).
+    walk_words: usize,
+    /// The f32 vectors of a quantized graph, `dim` words a node.
+    full: Option<Slabs<AtomicU32>>,
+    /// Whether the byte-code walk may use AVX-512 (it needs AVX-512 BW too).
+    codes_avx512: bool,
     /// Entry node (low 32 bits) and the top layer (high 32 bits), or `NO_ENTRY`.
     entry: AtomicU64,
     /// Held by an insert that may raise the top layer.
@@ -51,15 +64,25 @@ pub(crate) struct Shape {
     pub dim: usize,
     pub m: usize,
     pub ef_construction: usize,
+    pub quantization: Quantization,
 }
 
 impl Graph {
     pub(crate) fn new(shape: Shape, expected: usize) -> Self {
         let m = shape.m.max(2);
         let first = expected.max(64);
+        let (walk_words, full) = match shape.quantization {
+            Quantization::None => (shape.dim, None),
+            Quantization::Int8 => (
+                quant::block(shape.dim) / 4,
+                Some(Slabs::new(first, shape.dim, zero)),
+            ),
+        };
+        let lines = (walk_words + 1 + 2 * m).div_ceil(Line::WORDS);
         Self {
             dot: kernel(),
             isa: distance::isa(),
+            codes_avx512: quant::avx512_usable(distance::isa()),
             dim: shape.dim,
             m,
             m0: 2 * m,
@@ -67,7 +90,9 @@ impl Graph {
             level_mult: 1.0 / (m as f64).ln(),
             count: AtomicUsize::new(0),
             nodes: Slabs::new(first, 1, Node::empty),
-            data: Slabs::new(first, 2 * m + 1 + shape.dim, || AtomicU32::new(0)),
+            data: Slabs::new(first, lines, Line::zero),
+            walk_words,
+            full,
             entry: AtomicU64::new(NO_ENTRY),
             entry_lock: Mutex::new(()),
         }
@@ -89,9 +114,12 @@ impl Graph {
         &self.nodes.slot(i as usize)[0]
     }
 
-    #[inline]
+    #[inline(always)]
     fn vector(&self, i: u32) -> &[f32] {
-        let words = &self.data.slot(i as usize)[self.m0 + 1..];
+        let words = match &self.full {
+            None => &self.words(i)[..self.dim],
+            Some(full) => full.slot(i as usize),
+        };
         // SAFETY: `AtomicU32` has the layout of `f32`. A vector is written (atomically) once, by the
         // insert that reserved the slot (a unique number from `count`), before the node is published:
         // its `ext` is stored with Release after the writes, and a reader reaches a vector only through
@@ -100,10 +128,30 @@ impl Graph {
         unsafe { std::slice::from_raw_parts(words.as_ptr() as *const f32, words.len()) }
     }
 
+    fn quantized(&self) -> bool {
+        self.full.is_some()
+    }
+
+    /// Node `i`'s data: the walk's words, then its layer-0 links, then padding to a whole line.
+    #[inline(always)]
+    fn words(&self, i: u32) -> &[AtomicU32] {
+        Line::words(self.data.slot(i as usize))
+    }
+
+    /// A quantized node's code block; its last four bytes are the step (the value of one code). The
+    /// query's zeros there cancel them in the sum.
+    #[inline(always)]
+    fn codes(&self, i: u32) -> &[i8] {
+        let block = &self.words(i)[..self.walk_words];
+        // SAFETY: as for `vector`: written once before the node is published, read only after.
+        unsafe { std::slice::from_raw_parts(block.as_ptr() as *const i8, block.len() * 4) }
+    }
+
     /// The link list of `node` at `layer`: count, then up to `m0` (layer 0) or `m` node numbers.
+    #[inline(always)]
     fn links(&self, node: u32, layer: u32) -> &[AtomicU32] {
         if layer == 0 {
-            return &self.data.slot(node as usize)[..=self.m0];
+            return &self.words(node)[self.walk_words..=self.walk_words + self.m0];
         }
         let upper = self
             .node(node)
@@ -114,8 +162,16 @@ impl Graph {
         &upper[(layer as usize - 1) * stride..layer as usize * stride]
     }
 
+    /// Ask for the start of `node`'s link list at `layer` (layer 0's sits in the node's data).
+    #[inline(always)]
+    fn prefetch_links(&self, node: u32, layer: u32) {
+        if layer == 0 {
+            parts::prefetch(self.words(node)[self.walk_words..].as_ptr() as *const u8);
+        }
+    }
+
     /// The filled part of `node`'s link list at `layer` (the count bounded by the list's room).
-    #[inline]
+    #[inline(always)]
     fn live_links(&self, node: u32, layer: u32) -> &[AtomicU32] {
         let list = self.links(node, layer);
         let n = (list[0].load(Ordering::Acquire) as usize).min(list.len() - 1);
@@ -165,15 +221,17 @@ impl Graph {
     /// Reserve a slot, write `v` into it and publish it as `ext` (not linked yet). Returns its number.
     fn place(&self, v: &[f32], ext: u64, level: Option<u32>) -> u32 {
         let i = self.count.fetch_add(1, Ordering::AcqRel);
-        assert!(
-            i < u32::MAX as usize,
-            "an HNSW graph holds fewer than 2^32 nodes"
-        );
+        // A search pool marks expanded nodes in their number's top bit.
+        assert!(i < 1 << 31, "an HNSW graph holds fewer than 2^31 nodes");
         let node = i as u32;
         let level = level.unwrap_or_else(|| self.random_level(node));
-        let words = &self.data.slot(i)[self.m0 + 1..];
-        for (w, x) in words.iter().zip(v) {
-            w.store(x.to_bits(), Ordering::Relaxed);
+        let words = self.words(node);
+        match &self.full {
+            None => store(words, v.iter().map(|x| x.to_bits())),
+            Some(full) => {
+                store(full.slot(i), v.iter().map(|x| x.to_bits()));
+                store(words, quant::encode(v).into_iter());
+            }
         }
         let meta = self.node(node);
         meta.level.store(level, Ordering::Release);
@@ -318,168 +376,6 @@ impl Graph {
         out
     }
 
-    fn greedy(&self, q: &[f32], mut cur: Near, layer: u32) -> Near {
-        loop {
-            let mut moved = false;
-            for slot in self.live_links(cur.node, layer) {
-                let other = slot.load(Ordering::Acquire);
-                let d = self.dist(q, self.vector(other));
-                if d < cur.dist {
-                    cur = Near {
-                        dist: d,
-                        node: other,
-                    };
-                    moved = true;
-                }
-            }
-            if !moved {
-                return cur;
-            }
-        }
-    }
-
-    /// The best `ef` nodes of `layer` reachable from `start`, nearest first. With `keep`, only nodes it
-    /// accepts enter the result, but the walk goes through all.
-    fn search_layer(
-        &self,
-        q: &[f32],
-        start: Near,
-        ef: usize,
-        layer: u32,
-        keep: Option<&dyn Fn(u64) -> bool>,
-    ) -> Vec<Near> {
-        match self.isa {
-            // SAFETY: `isa` was detected on this CPU.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.search_layer_avx512(q, start, ef, layer, keep) },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { self.search_layer_avx2(q, start, ef, layer, keep) },
-            _ => self.search_layer_with(q, start, ef, layer, keep, distance::dot_portable),
-        }
-    }
-
-    /// The layer search compiled for AVX-512, so the dot product inlines into the loop.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn search_layer_avx512(
-        &self,
-        q: &[f32],
-        start: Near,
-        ef: usize,
-        layer: u32,
-        keep: Option<&dyn Fn(u64) -> bool>,
-    ) -> Vec<Near> {
-        self.search_layer_with(q, start, ef, layer, keep, |a, b| distance::dot_avx512(a, b))
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn search_layer_avx2(
-        &self,
-        q: &[f32],
-        start: Near,
-        ef: usize,
-        layer: u32,
-        keep: Option<&dyn Fn(u64) -> bool>,
-    ) -> Vec<Near> {
-        self.search_layer_with(q, start, ef, layer, keep, |a, b| distance::dot_avx2(a, b))
-    }
-
-    #[inline(always)]
-    fn search_layer_with(
-        &self,
-        q: &[f32],
-        start: Near,
-        ef: usize,
-        layer: u32,
-        keep: Option<&dyn Fn(u64) -> bool>,
-        dot: impl Fn(&[f32], &[f32]) -> f32,
-    ) -> Vec<Near> {
-        let dist = |a: &[f32], b: &[f32]| (1.0 - dot(a, b)).max(0.0);
-        // Taken out of the thread-local for the search, so the loop below is compiled here (with this
-        // function's instruction set, the dot product inlined), not inside std's generic accessor.
-        let mut scratch = SCRATCH.take();
-        let out = {
-            let Scratch {
-                visited,
-                results,
-                cands,
-                fresh,
-            } = &mut scratch;
-            visited.reset(self.capacity_used());
-            results.clear();
-            cands.clear();
-            let admits = |n: u32| keep.is_none_or(|f| f(self.ext(n)));
-            visited.first_visit(start.node);
-            cands.push(Reverse(start));
-            if admits(start.node) {
-                results.push(start);
-            }
-            let mut worst = results.peek().map_or(f32::INFINITY, |r| r.dist);
-            while let Some(Reverse(c)) = cands.pop() {
-                if c.dist > worst && results.len() >= ef {
-                    break;
-                }
-                fresh.clear();
-                for slot in self.live_links(c.node, layer) {
-                    let n = slot.load(Ordering::Acquire);
-                    if visited.first_visit(n) {
-                        // Ask for the vector now; it arrives while the ones before are compared.
-                        prefetch(self.vector(n));
-                        fresh.push(n);
-                    }
-                }
-                for &n in fresh.iter() {
-                    let d = dist(q, self.vector(n));
-                    if results.len() < ef || d < worst {
-                        let near = Near { dist: d, node: n };
-                        cands.push(Reverse(near));
-                        if admits(n) {
-                            if results.len() < ef {
-                                results.push(near);
-                            } else if let Some(mut top) = results.peek_mut() {
-                                // Replace the worst in place: one sift instead of a push and a pop.
-                                *top = near;
-                            }
-                            worst = results.peek().map_or(f32::INFINITY, |r| r.dist);
-                        }
-                    }
-                }
-            }
-            let mut out: Vec<Near> = results.drain().collect();
-            out.sort_unstable();
-            out
-        };
-        SCRATCH.set(scratch);
-        out
-    }
-
-    /// The `k` nearest nodes accepted by `keep` as (caller's id, distance), nearest first.
-    pub(crate) fn search(
-        &self,
-        q: &[f32],
-        k: usize,
-        ef: usize,
-        keep: Option<&dyn Fn(u64) -> bool>,
-    ) -> Vec<(u64, f32)> {
-        let Some((entry, top)) = self.load_entry() else {
-            return Vec::new();
-        };
-        let mut cur = Near {
-            dist: self.dist(q, self.vector(entry)),
-            node: entry,
-        };
-        for layer in (1..=top).rev() {
-            cur = self.greedy(q, cur, layer);
-        }
-        let mut sorted = self.search_layer(q, cur, ef.max(k), 0, keep);
-        sorted.truncate(k);
-        sorted
-            .into_iter()
-            .map(|n| (self.ext(n.node), n.dist))
-            .collect()
-    }
-
     /// Every published node as (caller's id, vector).
     pub(crate) fn points(&self) -> impl Iterator<Item = (u64, &[f32])> + '_ {
         (0..self.capacity_used() as u32).filter_map(move |i| {
@@ -491,5 +387,15 @@ impl Graph {
     /// Published nodes.
     pub(crate) fn len(&self) -> usize {
         self.points().count()
+    }
+}
+
+fn zero() -> AtomicU32 {
+    AtomicU32::new(0)
+}
+
+fn store(words: &[AtomicU32], from: impl Iterator<Item = u32>) {
+    for (w, x) in words.iter().zip(from) {
+        w.store(x, Ordering::Relaxed);
     }
 }

@@ -37,7 +37,7 @@ impl<T> Slabs<T> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn slot(&self, i: usize) -> &[T] {
         if i < self.first_len {
             return &self.first[i * self.stride..(i + 1) * self.stride];
@@ -52,6 +52,31 @@ impl<T> Slabs<T> {
                 .collect()
         });
         &slab[offset * self.stride..(offset + 1) * self.stride]
+    }
+}
+
+/// One cache line of words: a node's data starts on a line, so a vector (or a quantized vector's
+/// codes) touches as few lines as its length allows.
+#[repr(C, align(64))]
+pub(super) struct Line([AtomicU32; 16]);
+
+impl Line {
+    pub(super) const WORDS: usize = 16;
+
+    pub(super) fn zero() -> Self {
+        Self(std::array::from_fn(|_| AtomicU32::new(0)))
+    }
+
+    /// The words of consecutive lines.
+    #[inline(always)]
+    pub(super) fn words(lines: &[Line]) -> &[AtomicU32] {
+        // SAFETY: `Line` is `repr(C)` over 16 `AtomicU32`s with no padding (64 bytes, aligned to 64).
+        unsafe {
+            std::slice::from_raw_parts(
+                lines.as_ptr() as *const AtomicU32,
+                lines.len() * Self::WORDS,
+            )
+        }
     }
 }
 
@@ -139,18 +164,18 @@ impl Visited {
     }
 }
 
-/// Hint the CPU to load the start of `v` (one line: more only fills the line buffers, and the hardware
+/// Hint the CPU to load the line at `p` (one line: more only fills the line buffers, and the hardware
 /// prefetcher follows on from there).
 #[inline(always)]
-pub(super) fn prefetch(v: &[f32]) {
+pub(super) fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint on any address and SSE is part of the x86-64 baseline.
     unsafe {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(v.as_ptr() as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
+    let _ = p;
 }
 
 /// What a search needs besides the graph, kept per thread so searches allocate (almost) nothing.
@@ -160,6 +185,101 @@ pub(super) struct Scratch {
     pub(super) results: BinaryHeap<Near>,
     pub(super) cands: BinaryHeap<Reverse<Near>>,
     pub(super) fresh: Vec<u32>,
+    pub(super) pool: Pool,
+}
+
+/// The best `ef` nodes found so far, nearest first, each marked once expanded: results and candidates
+/// in one sorted array (as NSG and DiskANN keep them). For the small lists of a query (ef in the tens)
+/// an insertion moves a few entries, cheaper than two heaps' sifts; the array also comes out sorted.
+#[derive(Default)]
+pub(super) struct Pool {
+    entries: Vec<Entry>,
+}
+
+/// A pool entry: the node number with `EXPANDED` as its top bit (node numbers stay below 2^31).
+#[derive(Clone, Copy)]
+struct Entry {
+    dist: f32,
+    tag: u32,
+}
+
+const EXPANDED: u32 = 1 << 31;
+
+impl Pool {
+    pub(super) fn reset(&mut self, start: Near) {
+        self.entries.clear();
+        self.entries.push(Entry {
+            dist: start.dist,
+            tag: start.node,
+        });
+    }
+
+    /// Whether a node at `dist` would enter a pool of at most `ef`.
+    #[inline(always)]
+    pub(super) fn admits(&self, dist: f32, ef: usize) -> bool {
+        self.entries.len() < ef || self.entries.last().is_some_and(|w| dist < w.dist)
+    }
+
+    /// Insert `n` in order (after equal distances), dropping the worst past `ef`; returns where it
+    /// went. The caller checked [`Pool::admits`].
+    #[inline(always)]
+    pub(super) fn insert(&mut self, n: Near, ef: usize) -> usize {
+        let e = &mut self.entries;
+        if e.len() < ef {
+            e.push(Entry { dist: 0.0, tag: 0 });
+        }
+        // Shift the worse ones down one by one: a handful of moves, where a memmove call costs more.
+        let mut i = e.len() - 1;
+        while i > 0 && e[i - 1].dist > n.dist {
+            e[i] = e[i - 1];
+            i -= 1;
+        }
+        e[i] = Entry {
+            dist: n.dist,
+            tag: n.node,
+        };
+        i
+    }
+
+    /// The first node at or after `from` not yet expanded, marked expanded now.
+    #[inline(always)]
+    pub(super) fn next(&mut self, from: usize) -> Option<(usize, Near)> {
+        let i = from
+            + self
+                .entries
+                .get(from..)?
+                .iter()
+                .position(|e| e.tag & EXPANDED == 0)?;
+        let e = &mut self.entries[i];
+        e.tag |= EXPANDED;
+        Some((
+            i,
+            Near {
+                dist: e.dist,
+                node: e.tag & !EXPANDED,
+            },
+        ))
+    }
+
+    /// The node after `at` not yet expanded, if any (to ask for its links early).
+    #[inline(always)]
+    pub(super) fn peek_after(&self, at: usize) -> Option<u32> {
+        self.entries
+            .get(at + 1..)?
+            .iter()
+            .find(|e| e.tag & EXPANDED == 0)
+            .map(|e| e.tag)
+    }
+
+    pub(super) fn sorted(&self) -> Vec<Near> {
+        self.entries
+            .iter()
+            .map(|e| Near {
+                dist: e.dist,
+                node: e.tag & !EXPANDED,
+            })
+            .collect()
+    }
 }
 
 thread_local! {
@@ -169,6 +289,7 @@ thread_local! {
             results: BinaryHeap::new(),
             cands: BinaryHeap::new(),
             fresh: Vec::new(),
+            pool: Pool { entries: Vec::new() },
         })
     };
 }
