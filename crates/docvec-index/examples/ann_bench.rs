@@ -4,15 +4,16 @@
 //!
 //!   ann_bench DIR [M] [EF_CONSTRUCTION]     (DIR holds base.fvecs, query.fvecs, groundtruth_cosine.ivecs)
 //!   ann_bench DIR M EF_CONSTRUCTION EF PASSES  (profiling: build, then PASSES rounds of the queries at EF
-//!                                             on one thread, nothing printed; run under `perf stat`)
+//!                                             on one thread; prints only their CPU seconds, to stderr)
 //!
 //! Prints one JSON object per line. Vectors are normalised (docvec stores unit vectors; the ground truth
-//! is by cosine).
+//! is by cosine). `DOCVEC_HNSW_QUANTIZATION=none` measures the f32 walk (reported as `docvec-f32`)
+//! instead of the default int8 walk with its f32 re-rank.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use docvec_index::{HnswParams, VectorIndex};
+use docvec_index::{HnswParams, Quantization, VectorIndex};
 
 const EFS: &[usize] = &[10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384];
 const K: usize = 10;
@@ -127,10 +128,15 @@ fn main() {
     let dim = base[0].len();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
+    let (quantization, engine) = match std::env::var("DOCVEC_HNSW_QUANTIZATION").as_deref() {
+        Ok("none") => (Quantization::None, "docvec-f32"),
+        _ => (Quantization::Int8, "docvec"),
+    };
     let params = HnswParams {
         m,
         ef_construction,
         ef_search: 64,
+        quantization,
     };
     let items: Vec<(i64, Vec<f32>)> = base
         .into_iter()
@@ -146,13 +152,15 @@ fn main() {
     let bytes_per_vector = (rss_bytes() - rss_before) / items.len() as f64;
     if let (Some(ef), Some(passes)) = (args.get(4), args.get(5)) {
         let (ef, passes): (usize, usize) = (ef.parse().unwrap(), passes.parse().unwrap());
+        let t0 = thread_cpu_s();
         for _ in 0..passes {
             search_all(&index, &queries, ef);
         }
+        eprintln!("search_cpu_s {:.4}", thread_cpu_s() - t0);
         return;
     }
     println!(
-        "{{\"engine\":\"docvec\",\"n\":{},\"dim\":{dim},\"m\":{m},\"ef_construction\":{ef_construction},\"build_s\":{build_s:.3},\"bytes_per_vector\":{bytes_per_vector:.0},\"threads\":{cores}}}",
+        "{{\"engine\":\"{engine}\",\"n\":{},\"dim\":{dim},\"m\":{m},\"ef_construction\":{ef_construction},\"build_s\":{build_s:.3},\"bytes_per_vector\":{bytes_per_vector:.0},\"threads\":{cores}}}",
         items.len()
     );
     for &ef in EFS {
@@ -169,7 +177,7 @@ fn main() {
         let one = qps(&index, &queries, ef, 1);
         let all = qps(&index, &queries, ef, cores);
         println!(
-            "{{\"engine\":\"docvec\",\"ef\":{ef},\"recall\":{recall:.4},\"qps_1\":{one:.0},\"qps_all\":{all:.0}}}"
+            "{{\"engine\":\"{engine}\",\"ef\":{ef},\"recall\":{recall:.4},\"qps_1\":{one:.0},\"qps_all\":{all:.0}}}"
         );
     }
 }
