@@ -16,6 +16,25 @@ fn unit(seed: u64, dim: usize) -> Vec<f32> {
     v
 }
 
+/// `v` moved by `spread` times a random unit vector (seeded), normalised.
+fn near_to(v: &[f32], spread: f32, seed: u64) -> Vec<f32> {
+    let noise = unit(seed, v.len());
+    let mut out: Vec<f32> = v.iter().zip(&noise).map(|(a, b)| a + spread * b).collect();
+    let n = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+    out.iter_mut().for_each(|x| *x /= n);
+    out
+}
+
+/// `n` vectors around `centres` in turn (as text embeddings cluster), ids from 1.
+fn clustered(centres: &[Vec<f32>], n: i64, spread: f32, seed: u64) -> Vec<(i64, Vec<f32>)> {
+    (0..n)
+        .map(|i| {
+            let c = &centres[i as usize % centres.len()];
+            (i + 1, near_to(c, spread, i as u64 + seed))
+        })
+        .collect()
+}
+
 fn exact(items: &[(i64, Vec<f32>)], q: &[f32], k: usize, skip: &HashSet<i64>) -> Vec<i64> {
     let mut scored: Vec<(i64, f32)> = items
         .iter()
@@ -202,16 +221,7 @@ fn inserts_on_many_threads_while_searching_keep_the_graph_whole_and_saved_as_bui
     // while another thread searches nonstop.
     let dim = 24;
     let centres: Vec<Vec<f32>> = (0..40).map(|c| unit(50_000 + c, dim)).collect();
-    let items: Vec<(i64, Vec<f32>)> = (0..3000i64)
-        .map(|i| {
-            let c = &centres[(i % 40) as usize];
-            let noise = unit(i as u64 + 1, dim);
-            let mut v: Vec<f32> = c.iter().zip(&noise).map(|(a, b)| a + 0.35 * b).collect();
-            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.iter_mut().for_each(|x| *x /= n);
-            (i + 1, v)
-        })
-        .collect();
+    let items = clustered(&centres, 3000, 0.35, 1);
     let dir = tempfile::tempdir().unwrap();
     let index = std::sync::RwLock::new(VectorIndex::create(
         dir.path(),
@@ -289,16 +299,7 @@ fn inserts_on_many_threads_while_searching_keep_the_graph_whole_and_saved_as_bui
 fn the_byte_code_walk_recalls_as_the_f32_walk_and_scores_exactly() {
     let dim = 64;
     let centres: Vec<Vec<f32>> = (0..20).map(|c| unit(60_000 + c, dim)).collect();
-    let items: Vec<(i64, Vec<f32>)> = (0..3000i64)
-        .map(|i| {
-            let noise = unit(i as u64 + 7, dim);
-            let c = &centres[(i % 20) as usize];
-            let mut v: Vec<f32> = c.iter().zip(&noise).map(|(a, b)| a + 0.3 * b).collect();
-            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.iter_mut().for_each(|x| *x /= n);
-            (i + 1, v)
-        })
-        .collect();
+    let items = clustered(&centres, 3000, 0.3, 7);
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(HnswParams::default().quantization, Quantization::Int8);
     let mut int8 = VectorIndex::create(dir.path(), "m", dim, HnswParams::default(), items.len());
@@ -315,11 +316,8 @@ fn the_byte_code_walk_recalls_as_the_f32_walk_and_scores_exactly() {
         let mut hits = 0;
         for q in 0..100 {
             // Near the data, as a query is near the documents it asks for.
-            let noise = unit(80_000 + q, dim);
             let near = &items[(q as usize * 29) % items.len()].1;
-            let mut query: Vec<f32> = near.iter().zip(&noise).map(|(a, b)| a + 0.2 * b).collect();
-            let n = query.iter().map(|x| x * x).sum::<f32>().sqrt();
-            query.iter_mut().for_each(|x| *x /= n);
+            let query = near_to(near, 0.2, 80_000 + q);
             let truth = exact(&items, &query, 10, &HashSet::new());
             let got = index.search_graph(&query, 10, 32);
             assert_eq!(got.len(), 10);
