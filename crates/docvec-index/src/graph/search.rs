@@ -65,6 +65,24 @@ impl<const K: u8> Metric for Exact<'_, K> {
     }
 }
 
+/// Exact through the kernel looked up at run time (a call per distance, not inlined).
+struct Called<'a> {
+    g: &'a Graph,
+    q: &'a [f32],
+}
+
+impl Metric for Called<'_> {
+    #[inline(always)]
+    fn dist(&self, n: u32) -> f32 {
+        self.g.dist(self.q, self.g.vector(n))
+    }
+
+    #[inline(always)]
+    fn ahead(&self, n: u32) {
+        prefetch(self.g.vector(n).as_ptr() as *const u8);
+    }
+}
+
 /// Approximate: `1 - dot` of the query's i16 components and the byte codes.
 struct Codes<'a, const K: u8> {
     g: &'a Graph,
@@ -120,27 +138,9 @@ impl Graph {
         }
     }
 
+    /// The descent of an insert: a few distances a layer, through the run-time kernel.
     pub(super) fn greedy(&self, q: &[f32], cur: Near, layer: u32) -> Near {
-        match self.isa {
-            // SAFETY: `isa` was detected on this CPU.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.greedy_avx512(q, cur, layer) },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { self.greedy_avx2(q, cur, layer) },
-            _ => self.greedy_with(&Exact::<PORTABLE> { g: self, q }, cur, layer),
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn greedy_avx512(&self, q: &[f32], cur: Near, layer: u32) -> Near {
-        self.greedy_with(&Exact::<AVX512> { g: self, q }, cur, layer)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn greedy_avx2(&self, q: &[f32], cur: Near, layer: u32) -> Near {
-        self.greedy_with(&Exact::<AVX2> { g: self, q }, cur, layer)
+        self.greedy_with(&Called { g: self, q }, cur, layer)
     }
 
     /// The best `ef` nodes of `layer` reachable from `start` by exact distance, nearest first. With
@@ -327,20 +327,37 @@ impl Graph {
             found.sort_unstable();
             found
         } else {
-            let mut cur = Near {
-                dist: self.dist(q, self.vector(entry)),
-                node: entry,
-            };
-            for layer in (1..=top).rev() {
-                cur = self.greedy(q, cur, layer);
-            }
-            self.search_layer(q, cur, ef, 0, keep)
+            self.search_f32(q, entry, top, ef, keep)
         };
         sorted.truncate(k);
         sorted
             .into_iter()
             .map(|n| (self.ext(n.node), n.dist))
             .collect()
+    }
+
+    /// The whole search (descent and layer 0) over the f32 vectors.
+    fn search_f32(&self, q: &[f32], entry: u32, top: u32, ef: usize, keep: Keep) -> Vec<Near> {
+        match self.isa {
+            // SAFETY: `isa` was detected on this CPU.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.search_f32_avx512(q, entry, top, ef, keep) },
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { self.search_f32_avx2(q, entry, top, ef, keep) },
+            _ => self.descend_and_walk(&Exact::<PORTABLE> { g: self, q }, entry, top, ef, keep),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn search_f32_avx512(&self, q: &[f32], e: u32, t: u32, ef: usize, keep: Keep) -> Vec<Near> {
+        self.descend_and_walk(&Exact::<AVX512> { g: self, q }, e, t, ef, keep)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn search_f32_avx2(&self, q: &[f32], e: u32, t: u32, ef: usize, keep: Keep) -> Vec<Near> {
+        self.descend_and_walk(&Exact::<AVX2> { g: self, q }, e, t, ef, keep)
     }
 
     /// The whole search (descent and layer 0) over the byte codes.
