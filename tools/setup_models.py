@@ -3,6 +3,13 @@
 
 Idempotent: files already present with the right sha256 are left alone. Needs only python3 + pip.
 
+  python3 tools/setup_models.py                              # the default model and ONNX Runtime
+  python3 tools/setup_models.py --ort 1.31.1 --arch aarch64  # only that ORT library, for that machine
+  python3 tools/setup_models.py --ort 1.20.1                 # an older ORT (JetPack 6 ships 1.20-1.23)
+
+Other ONNX Runtime libraries go to models/onnxruntime-VERSION-ARCH/libonnxruntime.so.VERSION (pinned
+too), so a cross-built docvec or an older-runtime test can load them beside the default one.
+
   models/onnxruntime/libonnxruntime.so.1.31.1   from the `onnxruntime` wheel (ort load-dynamic)
   models/all-MiniLM-L6-v2/model.onnx             exact fp32 graph, rebuilt (see rebuild_fp32_onnx.py)
   models/all-MiniLM-L6-v2/model-int8w.onnx       int8-weight graph, the fallback when the rebuild can't run
@@ -12,6 +19,7 @@ Every file is checked against models/SHA256SUMS (committed). Exit status is non-
 could not be fetched or does not match.
 """
 
+import argparse
 import hashlib
 import os
 import platform
@@ -28,6 +36,8 @@ WHEELS = CACHE / "wheels"
 PYDEPS = CACHE / "pydeps"
 
 ORT_VERSION = "1.31.1"
+# pip's platform tag for the ONNX Runtime wheel of each machine docvec is built for.
+ORT_PLATFORMS = {"x86_64": "manylinux_2_28_x86_64", "aarch64": "manylinux_2_28_aarch64"}
 MODEL_DIR = MODELS / "all-MiniLM-L6-v2"
 ORT_DIR = MODELS / "onnxruntime"
 REBUILD_DEPS = ["onnx==1.23.2", "safetensors==0.8.0", "numpy==2.4.6"]
@@ -81,22 +91,33 @@ def pip(*args: str) -> None:
     subprocess.run(cmd, check=True, env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore"))
 
 
-def wheel(spec: str, binary_for_platform: bool = False) -> Path:
-    """Download one pinned wheel (no dependencies) into the cache and return its path."""
-    name = spec.split("==")[0].replace("-", "_").lower()
-    found = [p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(name + "-")]
-    if found:
-        return found[0]
+def wheel(spec: str, binary_for_platform: bool = False, arch: str | None = None) -> Path:
+    """Download one pinned wheel (no dependencies) into the cache and return its path. `arch` asks for
+    that machine's binary wheel (this one's, or another's for a cross build)."""
+    name, _, version = spec.partition("==")
+    prefix = name.replace("-", "_").lower() + "-" + (version + "-" if version else "")
+
+    def cached() -> list[Path]:
+        return [
+            p
+            for p in WHEELS.glob("*.whl")
+            if p.name.lower().startswith(prefix) and (arch is None or p.name.endswith(f"_{arch}.whl"))
+        ]
+
+    if cached():
+        return cached()[0]
     WHEELS.mkdir(parents=True, exist_ok=True)
     args = ["download", "--no-deps", "-q", "-d", str(WHEELS), spec]
-    if binary_for_platform:
+    if binary_for_platform or arch:
         args += ["--only-binary", ":all:"]
-    log(f"downloading {spec} from PyPI")
+    if arch and arch != platform.machine():
+        py = f"{sys.version_info.major}.{sys.version_info.minor}"
+        args += ["--platform", ORT_PLATFORMS[arch], "--python-version", py]
+    log(f"downloading {spec}{f' for {arch}' if arch else ''} from PyPI")
     pip(*args)
-    found = [p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(name + "-")]
-    if not found:
+    if not cached():
         raise RuntimeError(f"pip reported success but no wheel for {spec} is in {WHEELS}")
-    return found[0]
+    return cached()[0]
 
 
 def extract(whl: Path, member: str, dest: Path) -> None:
@@ -109,21 +130,33 @@ def extract(whl: Path, member: str, dest: Path) -> None:
     tmp.replace(dest)
 
 
-def fetch_onnxruntime() -> None:
-    lib = f"libonnxruntime.so.{ORT_VERSION}"
-    rel = f"onnxruntime/{lib}"
+def ort_dir(version: str, arch: str) -> Path:
+    """Where one ONNX Runtime library goes: the default one in models/onnxruntime/, others beside it."""
+    if version == ORT_VERSION and arch == platform.machine():
+        return ORT_DIR
+    return MODELS / f"onnxruntime-{version}-{arch}"
+
+
+def fetch_onnxruntime(version: str = ORT_VERSION, arch: str | None = None) -> Path:
+    arch = arch or platform.machine()
+    if arch not in ORT_PLATFORMS:
+        raise RuntimeError(f"no ONNX Runtime wheel is known for {arch} (known: {', '.join(ORT_PLATFORMS)})")
+    folder = ort_dir(version, arch)
+    lib = f"libonnxruntime.so.{version}"
+    rel = str((folder / lib).relative_to(MODELS))
     if not verified(rel):
-        whl = wheel(f"onnxruntime=={ORT_VERSION}", binary_for_platform=True)
-        extract(whl, f"onnxruntime/capi/{lib}", ORT_DIR / lib)
+        whl = wheel(f"onnxruntime=={version}", binary_for_platform=True, arch=arch)
+        extract(whl, f"onnxruntime/capi/{lib}", folder / lib)
         if not verified(rel):
             raise RuntimeError(f"{rel} fails its sha256 check after download")
-        log(f"fetched {rel} ({platform.machine()})")
+        log(f"fetched {rel} ({arch})")
     else:
         log(f"{rel}: present and verified")
-    link = ORT_DIR / "libonnxruntime.so"
+    link = folder / "libonnxruntime.so"
     if not link.is_symlink():
         link.unlink(missing_ok=True)
         link.symlink_to(lib)
+    return link
 
 
 def fetch_model() -> None:
@@ -178,7 +211,15 @@ def fetch_model() -> None:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ort", metavar="VERSION", help="fetch only this ONNX Runtime version's library")
+    parser.add_argument("--arch", choices=sorted(ORT_PLATFORMS), help="the machine the library is for")
+    args = parser.parse_args()
     try:
+        if args.ort or args.arch:
+            link = fetch_onnxruntime(args.ort or ORT_VERSION, args.arch)
+            log(f"ready: DOCVEC_ORT_LIBRARY={link}")
+            return 0
         fetch_onnxruntime()
         fetch_model()
     except Exception as err:

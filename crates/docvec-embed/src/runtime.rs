@@ -15,8 +15,9 @@ pub(crate) fn environment(library: &Path) -> Result<&'static Environment, EmbedE
         if !library.exists() {
             return Err(format!(
                 "ONNX Runtime library not found at {} (run `python3 tools/setup_models.py`, or point \
-                 DOCVEC_ORT_LIBRARY at a libonnxruntime.so of version 1.31 or newer)",
-                library.display()
+                 DOCVEC_ORT_LIBRARY at a libonnxruntime.so of version 1.{} or newer)",
+                library.display(),
+                ort::MINOR_VERSION
             ));
         }
         let builder = ort::init_from(library)
