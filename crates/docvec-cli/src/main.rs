@@ -1,8 +1,11 @@
 //! `docvec`: the command-line front of the engine. Parsing arguments, printing, and exit codes live here;
 //! everything else is in `docvec-engine`.
 
+mod eval;
 mod output;
+#[cfg(feature = "server")]
 mod serve;
+mod vectors;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -11,13 +14,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use docvec_engine::{
-    Access, BackfillEvent, BackfillOptions, ChunkFilter, Config, EndpointFilter, Engine,
-    FactFilter, FactKind, IngestEvent, IngestOptions, LogFilter, RebuildEvent, RebuildOptions,
-    StorageMode, TagFilter, TagKind,
+    Access, ChunkFilter, Config, EndpointFilter, Engine, FactFilter, FactKind, IngestEvent,
+    IngestOptions, LogFilter, RebuildEvent, RebuildOptions, StorageMode, TagFilter, TagKind,
 };
+#[cfg(feature = "mirror")]
+use docvec_engine::{BackfillEvent, BackfillOptions};
 
 /// Exit status when a run finished but some files could not be ingested.
 const EXIT_SOME_FAILED: u8 = 2;
+/// Exit status of a request the user must correct (as clap's usage errors).
+const EXIT_BAD_REQUEST: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -65,9 +71,15 @@ enum Command {
         #[arg(long)]
         events: bool,
     },
-    /// Semantic search: the chunks closest in meaning to QUERY.
+    /// Semantic search: the chunks closest in meaning to QUERY (or to your own vectors: --vector).
     Search {
-        query: String,
+        #[arg(required_unless_present = "vector")]
+        query: Option<String>,
+        /// Search with your own vector(s) instead of embedding QUERY: a JSON file holding [0.1, ...]
+        /// or [[...], [...]] (one search each), a .fvecs file, or - for JSON on standard input. With
+        /// QUERY too, hybrid search uses QUERY's words for the keyword side. Needs no model.
+        #[arg(long, value_name = "FILE")]
+        vector: Option<PathBuf>,
         /// Number of hits.
         #[arg(short, default_value_t = 10)]
         k: usize,
@@ -149,6 +161,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a bundle: a consistent copy of the data directory (store, vector index, full-text index
+    /// and a manifest naming the model and its file's sha256) into the new folder OUT, while ingests
+    /// or the server go on. Search it anywhere with `docvec --data-dir OUT search ...`.
+    Export {
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Counts of documents, chunks and vectors.
     Stats {
         #[arg(long)]
@@ -161,18 +181,22 @@ enum Command {
     },
     /// Delete a document by id or path.
     Delete { document: String },
+    #[cfg(feature = "mirror")]
     /// Create or update the Postgres schema of the Supabase mirror (idempotent).
     Migrate,
+    #[cfg(feature = "mirror")]
     /// Send the changes waiting in the outbox to Postgres now (ingest and delete also do this).
     Sync {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "mirror")]
     /// Storage mode, a live probe of Postgres and the outbox backlog.
     Status {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "mirror")]
     /// Copy every document of a local store (a docvec.db or a data directory) to Postgres: batched,
     /// resumable, with a progress bar.
     Backfill {
@@ -203,6 +227,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "mirror")]
     /// Compare the local store with Postgres (counts, per-document hashes, sampled vectors); exits 1
     /// when they differ.
     Parity {
@@ -283,6 +308,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "server")]
     /// Serve the HTTP search API until Ctrl-C / SIGTERM.
     Serve {
         /// Address to listen on [env: DOCVEC_BIND] [default: 127.0.0.1:7700]. A non-loopback address
@@ -290,6 +316,7 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    #[cfg(feature = "server")]
     /// Manage the API keys of `docvec serve`.
     Keys {
         #[command(subcommand)]
@@ -315,20 +342,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<RequestError>().is_some() {
+                ExitCode::from(EXIT_BAD_REQUEST)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    #[cfg_attr(not(feature = "server"), allow(unused_mut))]
     let mut config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
+        #[cfg(feature = "server")]
         Command::Serve { bind } => {
             if let Some(b) = bind {
                 config.server.bind = b;
             }
             serve::serve(config).await
         }
+        #[cfg(feature = "server")]
         Command::Keys { action } => serve::keys(config, action).await,
         Command::Eval {
             corpus,
@@ -337,7 +371,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             modes,
             keep,
             json,
-        } => serve::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
+        } => eval::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
         Command::Ingest {
             paths,
             include,
@@ -397,6 +431,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Search {
             query,
+            vector,
             k,
             tags,
             formats,
@@ -427,20 +462,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 since,
                 until,
             };
+            let vectors = vector.as_deref().map(vectors::read).transpose()?;
             let engine = Engine::open(config, Access::ReadOnly).await?;
+            if let Some(vs) = &vectors {
+                check_dimensions(vs, &engine)?;
+            }
             let hybrid = docvec_engine::HybridOptions::default();
-            let mut results = docvec_engine::capped(k, max_per_document, |n| {
-                engine.search_mode(&query, n, &filter, mode, &hybrid)
-            })
-            .await?;
-            if highlight {
-                engine.add_snippets(&query, &mut results.hits, 240).await?;
+            let queries: Vec<Option<Vec<f32>>> = match vectors {
+                Some(vs) => vs.into_iter().map(Some).collect(),
+                None => vec![None],
+            };
+            let mut answers = Vec::with_capacity(queries.len());
+            for v in queries {
+                let mut results = docvec_engine::capped(k, max_per_document, |n| {
+                    engine.search_input(query.as_deref(), v.clone(), n, &filter, mode, &hybrid)
+                })
+                .await
+                .map_err(request_error)?;
+                if let (true, Some(q)) = (highlight, query.as_deref()) {
+                    engine.add_snippets(q, &mut results.hits, 240).await?;
+                }
+                if let Some(w) = &results.warning {
+                    eprintln!("warning: {w}");
+                }
+                answers.push(results.hits);
             }
-            if let Some(w) = &results.warning {
-                eprintln!("warning: {w}");
-            }
-            emit(json, &results.hits, |v| output::print_hits(v))?;
             engine.close().await?;
+            output::print_answers(json, &answers)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { json } => {
@@ -454,6 +502,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Export { out, json } => {
+            let engine = Engine::open(config, Access::ReadOnly).await?;
+            let report = engine.export_bundle(&out).await;
+            engine.close().await?;
+            emit(json, &report?, output::print_export)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Stats { json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
@@ -550,6 +605,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "mirror")]
         Command::Migrate => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
             let version = engine.migrate_remote().await?;
@@ -557,6 +613,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("remote schema at version {version}");
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "mirror")]
         Command::Sync { json } => {
             let engine = Engine::open(config, Access::ReadWrite).await?;
             let report = engine.drain_outbox().await?;
@@ -573,6 +630,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        #[cfg(feature = "mirror")]
         Command::Status { json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
             let status = engine
@@ -582,6 +640,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             engine.close().await?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "mirror")]
         Command::Backfill {
             from_sqlite,
             dry_run,
@@ -666,6 +725,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "mirror")]
         Command::Parity { sample, json } => {
             let engine = Engine::open(config, Access::ReadOnly).await?;
             let report = engine.parity(sample).await?;
@@ -748,6 +808,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// A request the user must correct (a vector of the wrong dimension, a mode that needs text): exit
+/// status 2, as for clap's usage errors, where other failures exit 1.
+#[derive(Debug)]
+struct RequestError(String);
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+/// The engine's refusals of a request become [`RequestError`]s; other errors stay as they are.
+fn request_error(e: docvec_engine::EngineError) -> anyhow::Error {
+    match e {
+        docvec_engine::EngineError::Config(m) => RequestError(m).into(),
+        other => other.into(),
+    }
+}
+
+/// Every query vector must have the index's dimension; the first that does not is named.
+fn check_dimensions(vectors: &[Vec<f32>], engine: &Engine) -> anyhow::Result<()> {
+    let dim = engine.dimension();
+    if let Some((i, v)) = vectors.iter().enumerate().find(|(_, v)| v.len() != dim) {
+        return Err(RequestError(format!(
+            "--vector: vector {i} has {} dimensions, but this index holds {dim}-dimensional vectors \
+             (model `{}`)",
+            v.len(),
+            engine.model_id()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// Print `value` as pretty JSON, or for people through `human`.

@@ -3,9 +3,11 @@
 use std::io::IsTerminal;
 
 use docvec_engine::{
-    CheckReport, EndpointRow, Engine, FactRow, FileOutcome, IngestReport, LogRow, MirrorStatus,
-    ParityReport, SearchHit, Stats, TableRow, TagCount,
+    CheckReport, EndpointRow, Engine, ExportReport, FactRow, FileOutcome, IngestReport, LogRow,
+    SearchHit, Stats, TableRow, TagCount,
 };
+#[cfg(feature = "mirror")]
+use docvec_engine::{MirrorStatus, ParityReport};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub fn progress_bar(visible: bool, unit: &str) -> ProgressBar {
@@ -112,6 +114,25 @@ pub fn print_check(report: &CheckReport) {
             );
         }
     }
+    if let Some(b) = &report.bundle {
+        let m = &b.manifest;
+        println!(
+            "bundle: made by docvec {} for `{}` ({}-d), {} documents, {} chunks; model file {}",
+            m.docvec_version,
+            m.model_id,
+            m.dimension,
+            m.documents,
+            m.chunks,
+            match b.model_verified {
+                Some(true) => "verified (sha256)",
+                Some(false) => "DIFFERENT",
+                None => "not verified (missing here)",
+            }
+        );
+        for p in &b.problems {
+            println!("  bundle: {p}");
+        }
+    }
     println!(
         "{}",
         if report.consistent {
@@ -120,6 +141,44 @@ pub fn print_check(report: &CheckReport) {
             "INCONSISTENT"
         }
     );
+}
+
+pub fn print_export(r: &ExportReport) {
+    let m = &r.manifest;
+    println!(
+        "bundle {}: {} documents, {} chunks of `{}` ({}-d), {:.1} MB in {:.1}s",
+        r.path.display(),
+        m.documents,
+        m.chunks,
+        m.model_id,
+        m.dimension,
+        r.bytes as f64 / 1e6,
+        r.elapsed_ms as f64 / 1000.0
+    );
+}
+
+/// The hits of each query: as today for one query; for several, numbered (`[{"query": i, "hits":
+/// [...]}, ...]` in JSON), in the order of the query vectors.
+pub fn print_answers(json: bool, answers: &[Vec<SearchHit>]) -> anyhow::Result<()> {
+    match (json, answers) {
+        (true, [one]) => println!("{}", serde_json::to_string_pretty(one)?),
+        (true, many) => {
+            let rows: Vec<serde_json::Value> = many
+                .iter()
+                .enumerate()
+                .map(|(i, hits)| serde_json::json!({"query": i, "hits": hits}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        (false, [one]) => print_hits(one),
+        (false, many) => {
+            for (i, hits) in many.iter().enumerate() {
+                println!("# query {i}");
+                print_hits(hits);
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn print_hits(hits: &[SearchHit]) {
@@ -295,6 +354,7 @@ pub fn print_facts(rows: &[FactRow]) {
     }
 }
 
+#[cfg(feature = "mirror")]
 pub fn print_status(s: &MirrorStatus) {
     println!("storage mode: {}", s.mode);
     match &s.url {
@@ -348,6 +408,7 @@ pub fn print_status(s: &MirrorStatus) {
     }
 }
 
+#[cfg(feature = "mirror")]
 pub fn print_parity(r: &ParityReport) {
     println!("{:20} {:>10} {:>10}", "table", "local", "remote");
     for t in &r.tables {

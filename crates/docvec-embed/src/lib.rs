@@ -8,10 +8,12 @@
 //! on the caller's thread: callers put it on rayon or `spawn_blocking`, never on the async runtime.
 
 mod config;
+mod lazy;
 mod onnx;
 mod runtime;
 
 pub use config::{Device, EmbedderConfig, Pooling};
+pub use lazy::LazyEmbedder;
 pub use onnx::OnnxEmbedder;
 
 use docvec_types::TokenCounter;
@@ -35,6 +37,11 @@ pub trait Embedder: TokenCounter {
     fn max_tokens(&self) -> usize;
     /// Embed each text into a unit-length vector of `dimension()` floats, in input order.
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Be ready to embed: load what a lazy implementation has not loaded yet, so a writer fails before
+    /// its first file rather than inside it. Loaded implementations have nothing to do.
+    fn warm(&self) -> Result<(), EmbedError> {
+        Ok(())
+    }
 }
 
 /// Cosine similarity of two vectors (dot product divided by both norms).

@@ -18,6 +18,9 @@ pub struct CheckReport {
     pub store: StoreCheck,
     pub vector_index: IndexCheck,
     pub text_index: IndexCheck,
+    /// For a bundle (`docvec export`): whether it still holds what its manifest says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<crate::bundle::BundleCheck>,
 }
 
 /// How one index compares with the store's chunks.
@@ -90,11 +93,16 @@ impl Engine {
         .await?;
         let vector_index = IndexCheck::compare(&stored, &vectors);
         let text_index = IndexCheck::compare(&stored, &texts);
+        let bundle = self.check_bundle().await?;
         Ok(CheckReport {
-            consistent: store.is_consistent() && vector_index.agrees() && text_index.agrees(),
+            consistent: store.is_consistent()
+                && vector_index.agrees()
+                && text_index.agrees()
+                && bundle.as_ref().is_none_or(|b| b.problems.is_empty()),
             store,
             vector_index,
             text_index,
+            bundle,
         })
     }
 }

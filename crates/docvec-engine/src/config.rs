@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub bind: String,
     /// Largest JSON request body (413 beyond).
     pub max_body_bytes: usize,
+    /// Largest body of `POST /search/batch` (a thousand 384-d vectors take about 8 MB as JSON).
+    pub max_batch_bytes: usize,
     /// Largest upload request to `POST /documents`, all files together.
     pub max_upload_bytes: usize,
     /// Requests running longer get 408 (uploads and event streams excepted).
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:7700".into(),
             max_body_bytes: 1024 * 1024,
+            max_batch_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024 * 1024,
             request_timeout_secs: 30,
             upload_timeout_secs: 600,
@@ -343,6 +346,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_MAX_BODY_BYTES") {
             srv.max_body_bytes = parse("DOCVEC_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_BATCH_BYTES") {
+            srv.max_batch_bytes = parse("DOCVEC_MAX_BATCH_BYTES", v)?;
         }
         if let Some(v) = get("DOCVEC_MAX_UPLOAD_BYTES") {
             srv.max_upload_bytes = parse("DOCVEC_MAX_UPLOAD_BYTES", v)?;

@@ -124,6 +124,38 @@ impl Engine {
         }
     }
 
+    /// Search with the query's text, the caller's own vector, or both. A vector stands in for the
+    /// embedded text; `hybrid` with a vector and no text searches by the vector alone, and `keyword`
+    /// needs the text.
+    pub async fn search_input(
+        &self,
+        text: Option<&str>,
+        vector: Option<Vec<f32>>,
+        k: usize,
+        filter: &ChunkFilter,
+        mode: SearchMode,
+        opts: &HybridOptions,
+    ) -> Result<SearchResults, EngineError> {
+        let text = text.filter(|t| !t.trim().is_empty());
+        let Some(values) = vector else {
+            return self
+                .search_mode(text.unwrap_or(""), k, filter, mode, opts)
+                .await;
+        };
+        let vector = self.query_vector(values, k).await?;
+        match (mode, text) {
+            (SearchMode::Keyword, None) => Err(EngineError::Config(
+                "keyword search needs the query's text; a vector alone searches in mode `vector`"
+                    .into(),
+            )),
+            (SearchMode::Keyword, Some(t)) => self.search_mode(t, k, filter, mode, opts).await,
+            (SearchMode::Hybrid, Some(t)) => self.hybrid_search(vector, t, k, filter, opts).await,
+            (SearchMode::Vector | SearchMode::Hybrid, _) => {
+                self.search_routed_vector(vector, k, filter).await
+            }
+        }
+    }
+
     fn local_only(&self, what: &str) -> Result<(), EngineError> {
         if self.storage_mode() == StorageMode::Supabase {
             return Err(EngineError::Config(format!(

@@ -7,6 +7,7 @@
 //! process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
 //! `spawn_blocking`, never on the async runtime's threads.
 
+mod bundle;
 mod check;
 mod config;
 mod discover;
@@ -26,9 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 
-use docvec_embed::{Embedder, OnnxEmbedder};
+use docvec_embed::{Embedder, LazyEmbedder};
 use docvec_index::VectorIndex;
 
+pub use bundle::{BUNDLE_MANIFEST, BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
 pub use docvec_store::{
@@ -40,10 +42,11 @@ pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};
 pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
+#[cfg(feature = "mirror")]
 pub use mirror::{
-    BackfillEvent, BackfillOptions, BackfillReport, DrainReport, MirrorConfig, MirrorStatus,
-    ParityReport, SearchResults, StorageMode, TableCount,
+    BackfillEvent, BackfillOptions, BackfillReport, MirrorStatus, ParityReport, TableCount,
 };
+pub use mirror::{DrainReport, MirrorConfig, SearchResults, StorageMode};
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 pub use results::{cap_per_document, capped};
 pub use search::QueryVector;
@@ -77,6 +80,7 @@ pub enum EngineError {
     Store(#[from] docvec_store::StoreError),
     #[error(transparent)]
     Index(#[from] docvec_index::IndexError),
+    #[cfg(feature = "mirror")]
     #[error(transparent)]
     Mirror(#[from] docvec_mirror::MirrorError),
     #[error("I/O error on {path}: {source}")]
@@ -134,6 +138,7 @@ pub struct Engine {
     text: RwLock<Arc<docvec_fulltext::TextIndex>>,
     access: Access,
     /// Postgres, when a connection string is configured (whatever the storage mode).
+    #[cfg(feature = "mirror")]
     mirror: Option<docvec_mirror::Mirror>,
     /// Index log entries at or above this stay unpruned (a rebuild replays them); `i64::MAX` when none runs.
     prune_floor: AtomicI64,
@@ -173,6 +178,7 @@ impl Engine {
             }
         };
         let store = Store::open(&dir.join("docvec.db")).await?;
+        #[cfg(feature = "mirror")]
         let mirror = if config.mirror.url.is_some() || config.mirror.mode.mirrors() {
             Some(docvec_mirror::Mirror::connect_lazy(
                 config.mirror.options()?,
@@ -180,14 +186,14 @@ impl Engine {
         } else {
             None
         };
+        #[cfg(not(feature = "mirror"))]
+        mirror::refuse_remote(&config.mirror)?;
         // Every write made while a mirror is on is recorded for it in the same transaction.
         store.enable_outbox(config.mirror.mode.mirrors() && access == Access::ReadWrite);
         let embedder_config = choose_model(&config, &store).await?;
-        let embedder: Arc<dyn Embedder> =
-            tokio::task::spawn_blocking(move || OnnxEmbedder::load(embedder_config))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))?
-                .map(Arc::new)?;
+        // Loaded when something first embeds (see `warm_model`): searches by keyword or by vector,
+        // `check` and `stats` never load ONNX Runtime.
+        let embedder: Arc<dyn Embedder> = Arc::new(LazyEmbedder::new(embedder_config));
         check_model(&store, embedder.as_ref(), &dir, access).await?;
         let index =
             sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
@@ -199,6 +205,7 @@ impl Engine {
             index: Arc::new(RwLock::new(index)),
             text: RwLock::new(text),
             access,
+            #[cfg(feature = "mirror")]
             mirror,
             prune_floor: AtomicI64::new(i64::MAX),
             rebuilding: tokio::sync::Mutex::new(()),
@@ -212,6 +219,13 @@ impl Engine {
             engine.save_index().await?;
         }
         Ok(engine)
+    }
+
+    /// Load the embedding model now (it is otherwise loaded by the first query or ingest that needs
+    /// it), so that a missing or broken model or runtime is reported before any work starts.
+    pub async fn warm_model(&self) -> Result<(), EngineError> {
+        let embedder = self.embedder();
+        sync::blocking(move || Ok(embedder.warm()?)).await
     }
 
     pub fn config(&self) -> &Config {

@@ -145,6 +145,7 @@ impl Engine {
     }
 
     /// Point the remote at the local model if a switch left that pending. Before any re-sent document.
+    #[cfg(feature = "mirror")]
     pub(crate) async fn finish_mirror_switch(&self) -> Result<(), EngineError> {
         if self.store.get_meta(META_MIRROR_SWITCH).await?.is_none() {
             return Ok(());

@@ -66,7 +66,7 @@ impl Engine {
             EngineError::Config("a rebuild is already running; wait for it to finish".into())
         })?;
         if opts.resync_mirror {
-            self.mirror()?;
+            self.require_mirror()?;
         }
         let started = Instant::now();
         let next = match (&opts.model, opts.reembed) {

@@ -25,6 +25,10 @@ pub(crate) fn check_query(query: &str, k: usize) -> Result<(), EngineError> {
     if query.trim().is_empty() {
         return Err(EngineError::Config("the query is empty".into()));
     }
+    check_k(k)
+}
+
+fn check_k(k: usize) -> Result<(), EngineError> {
     if k == 0 || k > MAX_K {
         return Err(EngineError::Config(format!(
             "k must be between 1 and {MAX_K}, got {k}"
@@ -99,6 +103,43 @@ impl Engine {
             })
         })
         .await
+    }
+
+    /// A query given as the caller's own vector: it must have the index's dimension and finite values,
+    /// and is scaled to unit length as the stored vectors are (so scores are cosine similarities).
+    /// Catches up with the store first, as [`Engine::embed_query`] does.
+    pub async fn query_vector(
+        &self,
+        mut values: Vec<f32>,
+        k: usize,
+    ) -> Result<QueryVector, EngineError> {
+        check_k(k)?;
+        let (model_id, dim) = (self.model_id(), self.dimension());
+        if values.len() != dim {
+            return Err(EngineError::Config(format!(
+                "the query vector has {} dimensions, but this index holds {dim}-dimensional vectors \
+                 (model `{model_id}`)",
+                values.len()
+            )));
+        }
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(EngineError::Config(format!(
+                "the query vector's component {i} is not a finite number"
+            )));
+        }
+        let norm = values.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm == 0.0 || !norm.is_finite() {
+            return Err(EngineError::Config(
+                "the query vector has no direction (all zeros, or too small to scale)".into(),
+            ));
+        }
+        values.iter_mut().for_each(|x| *x /= norm);
+        self.catch_up_if_idle().await?;
+        Ok(QueryVector {
+            model_id,
+            values,
+            text: String::new(),
+        })
     }
 
     /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.

@@ -51,7 +51,7 @@ pub(crate) async fn open_text(
 
 /// Put every stored chunk into `index` (empty, at position 0), recording the log position read first:
 /// changes committed meanwhile are replayed afterwards, and replaying an add is harmless.
-async fn fill(
+pub(crate) async fn fill(
     store: &Store,
     index: &Arc<TextIndex>,
     progress: &(dyn Fn(u64, u64) + Sync),

@@ -13,7 +13,7 @@ mod distance;
 mod graph;
 mod persist;
 mod quant;
-pub use persist::Snapshot;
+pub use persist::{Snapshot, write_atomic};
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -390,6 +390,12 @@ impl VectorIndex {
     /// snapshot was written stay unsaved until the next save.
     pub fn commit_snapshot(&mut self, snap: persist::Snapshot) -> Result<(), IndexError> {
         persist::commit_snapshot(self, snap)
+    }
+
+    /// Write the index as it is now into the new folder `dir`, as a saved index that
+    /// [`VectorIndex::open`] loads there (a bundle's copy). Needs only shared access.
+    pub fn write_copy(&self, dir: &Path) -> Result<(), IndexError> {
+        persist::write_copy(self, dir)
     }
 
     fn check_dimension(&self, v: &[f32]) -> Result<(), IndexError> {

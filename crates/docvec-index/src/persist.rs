@@ -66,21 +66,7 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
         }
-        fs::create_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
-        let file = File::create(tmp.join(GRAPH)).map_err(|e| werr(e.to_string()))?;
-        io::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
-            .map_err(|e| werr(format!("graph: {e}")))?;
-        let mut ids: Vec<u64> = index.ids.iter().map(|&i| i as u64).collect();
-        ids.sort_unstable();
-        let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
-        fs::write(tmp.join("ids.bin"), bytes).map_err(|e| werr(e.to_string()))?;
-        for entry in fs::read_dir(&tmp).map_err(|e| werr(e.to_string()))? {
-            let path = entry.map_err(|e| werr(e.to_string()))?.path();
-            File::open(&path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| werr(format!("fsync {}: {e}", path.display())))?;
-        }
-        sync_dir(&tmp).map_err(|e| werr(e.to_string()))?;
+        write_graph_files(index, &tmp).map_err(werr)?;
         let target = gen_dir(&dir, generation);
         if target.exists() {
             fs::remove_dir_all(&target).map_err(|e| werr(e.to_string()))?;
@@ -98,6 +84,52 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
         changes: index.changes,
         graph_changes: index.graph_changes,
     }))
+}
+
+/// The graph and its id list in `dir` (created), each file and the folder fsynced.
+fn write_graph_files(index: &VectorIndex, dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let file = File::create(dir.join(GRAPH)).map_err(|e| e.to_string())?;
+    io::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
+        .map_err(|e| format!("graph: {e}"))?;
+    let mut ids: Vec<u64> = index.ids.iter().map(|&i| i as u64).collect();
+    ids.sort_unstable();
+    let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
+    fs::write(dir.join("ids.bin"), bytes).map_err(|e| e.to_string())?;
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        File::open(&path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("fsync {}: {e}", path.display()))?;
+    }
+    sync_dir(dir).map_err(|e| e.to_string())
+}
+
+/// Write the index as it is now, saved or not, into the new folder `dir`: its manifest and a first
+/// generation (a bundle's copy; the index's own folder is left alone). Needs only shared access.
+pub(crate) fn write_copy(index: &VectorIndex, dir: &Path) -> Result<(), IndexError> {
+    let werr = |cause: String| IndexError::Write {
+        path: dir.to_path_buf(),
+        cause,
+    };
+    fs::create_dir_all(dir).map_err(|e| werr(e.to_string()))?;
+    let generation = if index.ids.is_empty() {
+        0
+    } else {
+        write_graph_files(index, &gen_dir(dir, 1)).map_err(werr)?;
+        1
+    };
+    let mut deleted: Vec<u64> = index.deleted.iter().map(|&i| i as u64).collect();
+    deleted.sort_unstable();
+    let manifest = Manifest {
+        format: FORMAT,
+        info: index.info.clone(),
+        generation,
+        points: index.ids.len(),
+        deleted,
+    };
+    let json = serde_json::to_vec(&manifest).map_err(|e| werr(e.to_string()))?;
+    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| werr(e.to_string()))
 }
 
 pub(crate) fn commit_snapshot(index: &mut VectorIndex, snap: Snapshot) -> Result<(), IndexError> {

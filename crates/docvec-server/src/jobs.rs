@@ -26,6 +26,8 @@ pub(crate) enum Work {
         force: bool,
     },
     Rebuild(RebuildOptions),
+    /// A bundle of the data directory written to this new folder (`docvec export`).
+    Snapshot(PathBuf),
 }
 
 pub(crate) struct Queued {
@@ -175,6 +177,14 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
                 force,
             } => run_ingest(&state, &engine, job, &staging, files, tags, force).await,
             Work::Rebuild(opts) => run_rebuild(&state, &engine, job, opts).await,
+            Work::Snapshot(out) => {
+                let result = engine
+                    .export_bundle(&out)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
+                    .map_err(|e| e.to_string());
+                state.jobs().finish(&mut job, result).await;
+            }
         }
     }
     rx.close();
@@ -193,7 +203,7 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
 fn children(work: &Work) -> Vec<String> {
     match work {
         Work::Ingest { files, .. } => files.iter().map(|(id, _)| id.clone()).collect(),
-        Work::Rebuild(_) => Vec::new(),
+        Work::Rebuild(_) | Work::Snapshot(_) => Vec::new(),
     }
 }
 

@@ -114,7 +114,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let loader = {
         let state = state.clone();
         tokio::spawn(async move {
-            match Engine::open(config, Access::ReadWrite).await {
+            // Ready means ready to embed: the model is loaded before the first request needs it.
+            let opened = match Engine::open(config, Access::ReadWrite).await {
+                Ok(engine) => engine.warm_model().await.map(|()| engine),
+                Err(e) => Err(e),
+            };
+            match opened {
                 Ok(engine) => {
                     let line = format!(
                         "ready: {} vectors of {} ({}-d)",

@@ -15,6 +15,7 @@ mod logs;
 mod outbox;
 mod read;
 mod schema;
+mod snapshot;
 mod staging;
 mod tables;
 mod write;

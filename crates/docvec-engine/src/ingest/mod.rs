@@ -140,6 +140,7 @@ impl Engine {
         self.require_write()?;
         // Every chunk of this ingest is embedded by one model: a model switch waits for it to end.
         let _model = self.model_gate.read().await;
+        self.warm_model().await?;
         let started = Instant::now();
         let include = globset(&opts.include)?;
         let exclude = globset(&opts.exclude)?;

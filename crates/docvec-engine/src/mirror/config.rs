@@ -113,6 +113,7 @@ impl MirrorConfig {
                 .parse()
                 .map_err(|e| crate::EngineError::Config(format!("DOCVEC_STORAGE_MODE: {e}")))?;
         }
+        #[cfg(feature = "mirror")]
         if let Some(url) = docvec_mirror::url_from_env(get) {
             self.url = Some(url);
         }
@@ -131,6 +132,7 @@ impl MirrorConfig {
     }
 
     /// The options for the mirror's pool, or an error naming what is missing.
+    #[cfg(feature = "mirror")]
     pub fn options(&self) -> Result<docvec_mirror::MirrorOptions, crate::EngineError> {
         let url = self.url.clone().ok_or_else(|| {
             crate::EngineError::Config(format!(

@@ -92,6 +92,38 @@ pub(crate) async fn rebuild(
         id: job.id.clone(),
         work: Work::Rebuild(opts),
     })?;
+    accepted(job)
+}
+
+/// Write a bundle (a consistent copy of the data directory: store, indexes and a manifest naming the
+/// model) into `snapshots/snap-TIME` in the data directory, as `docvec export` does. Answers 202 with
+/// the job; its result names the folder and holds the manifest.
+#[utoipa::path(post, path = "/snapshots", tag = "jobs",
+    responses((status = 202, body = JobAccepted), (status = 503, body = ErrorBody)), security(("api_key" = [])))]
+pub(crate) async fn snapshot(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), ApiError> {
+    let engine = state.engine()?;
+    let name = format!("snap-{}", crate::jobs::now_ms());
+    let out = engine.data_dir().join("snapshots").join(&name);
+    let job = state
+        .jobs()
+        .create(
+            "snapshot",
+            &format!("snapshot: {name}"),
+            serde_json::json!({ "path": out.display().to_string() }),
+            None,
+            0,
+        )
+        .await?;
+    state.jobs().enqueue(Queued {
+        id: job.id.clone(),
+        work: Work::Snapshot(out),
+    })?;
+    accepted(job)
+}
+
+fn accepted(job: JobRow) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), ApiError> {
     let mut headers = HeaderMap::new();
     if let Ok(v) = format!("/jobs/{}", job.id).parse() {
         headers.insert(header::LOCATION, v);
@@ -111,7 +143,7 @@ pub(crate) async fn rebuild(
 pub struct JobParams {
     /// queued, running, succeeded, failed, cancelled.
     pub state: Option<String>,
-    /// ingest, ingest_file, rebuild.
+    /// ingest, ingest_file, rebuild, snapshot.
     pub kind: Option<String>,
     /// Children of this job (the files of an upload).
     pub parent: Option<String>,

@@ -66,7 +66,13 @@ pub(crate) fn router(state: AppState) -> Router {
             "/search",
             read(get(search::get_search).post(search::post_search)),
         )
+        .route(
+            "/search/batch",
+            read(post(search::post_batch))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(srv.max_batch_bytes)),
+        )
         .route("/search/rebuild", admin(post(jobs::rebuild)))
+        .route("/snapshots", admin(post(jobs::snapshot)))
         .route("/documents", read(get(documents::list)).merge(upload))
         .route(
             "/documents/{id}",

@@ -44,7 +44,14 @@ pub struct SearchFilters {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
+    /// The query's text; may be left out when `vector` is given (then `hybrid` searches by the
+    /// vector alone, and `keyword` is refused).
+    #[serde(default)]
     pub query: String,
+    /// Your own query vector, of the index's dimension, instead of embedding `query` (no model is
+    /// run). Scaled to unit length; scores are cosine similarities.
+    #[serde(default)]
+    pub vector: Option<Vec<f32>>,
     /// Hits to return, 1 to 1000.
     #[serde(default = "default_k")]
     pub k: usize,
@@ -201,6 +208,9 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
         .acquire()
         .await
         .map_err(|_| ApiError::internal("search permits closed"))?;
+    if let Some(values) = req.vector.clone() {
+        return by_vector(state, &engine, req, values, &filter, started).await;
+    }
     let embed = || async {
         let t = Instant::now();
         let vector = engine.embed_query(&req.query, req.k).await;
@@ -242,7 +252,41 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
             .add_snippets(&req.query, &mut results.hits, req.snippet_chars)
             .await?;
     }
-    Ok(SearchResponse {
+    Ok(respond(req, results, started))
+}
+
+/// A search given the caller's vector: nothing to embed.
+async fn by_vector(
+    state: &AppState,
+    engine: &docvec_engine::Engine,
+    req: SearchRequest,
+    values: Vec<f32>,
+    filter: &ChunkFilter,
+    started: Instant,
+) -> Result<SearchResponse, ApiError> {
+    let text = Some(req.query.as_str());
+    let mut results = docvec_engine::capped(req.k, req.max_per_document, |n| {
+        let values = values.clone();
+        async move {
+            let t = Instant::now();
+            let r = engine
+                .search_input(text, Some(values), n, filter, req.mode, &req.hybrid)
+                .await?;
+            observe(state, &r, t);
+            Ok(r)
+        }
+    })
+    .await?;
+    if req.highlight && !req.query.trim().is_empty() {
+        engine
+            .add_snippets(&req.query, &mut results.hits, req.snippet_chars)
+            .await?;
+    }
+    Ok(respond(req, results, started))
+}
+
+fn respond(req: SearchRequest, results: SearchResults, started: Instant) -> SearchResponse {
+    SearchResponse {
         hits: results
             .hits
             .into_iter()
@@ -252,7 +296,25 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
         source: results.source.to_string(),
         warning: results.warning,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
+    }
+}
+
+/// Most searches in one batch.
+pub(crate) const MAX_BATCH: usize = 1000;
+
+/// `POST /search/batch`: many searches in one request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Searches, each as the body of `POST /search` (text, vector or both, with its own filters).
+    pub queries: Vec<SearchRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// One answer per search, in the order asked.
+    pub results: Vec<SearchResponse>,
+    pub took_ms: f64,
 }
 
 /// Search with a JSON body.
@@ -276,6 +338,7 @@ pub(crate) async fn get_search(
 ) -> Result<Json<SearchResponse>, ApiError> {
     let req = SearchRequest {
         query: p.q,
+        vector: None,
         k: p.k.unwrap_or(10),
         mode: p.mode.unwrap_or_default(),
         filters: SearchFilters {
@@ -294,4 +357,34 @@ pub(crate) async fn get_search(
         snippet_chars: default_snippet_chars(),
     };
     Ok(Json(run(&state, req).await?))
+}
+
+/// Many searches in one request, answered in order; the first that is wrong fails the batch with a
+/// 400 naming it.
+#[utoipa::path(post, path = "/search/batch", tag = "search", request_body = BatchRequest,
+    responses((status = 200, body = BatchResponse), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn post_batch(
+    State(state): State<AppState>,
+    ApiJson(batch): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let started = Instant::now();
+    if batch.queries.is_empty() || batch.queries.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(format!(
+            "a batch holds 1 to {MAX_BATCH} searches, got {}",
+            batch.queries.len()
+        )));
+    }
+    let mut results = Vec::with_capacity(batch.queries.len());
+    for (i, req) in batch.queries.into_iter().enumerate() {
+        results.push(
+            run(&state, req)
+                .await
+                .map_err(|e| e.prefixed(&format!("queries[{i}]")))?,
+        );
+    }
+    Ok(Json(BatchResponse {
+        results,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }))
 }
