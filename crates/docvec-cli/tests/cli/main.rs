@@ -2,6 +2,7 @@
 //! (`../shared/corpus`, or DOCVEC_CORPUS), skipped with a message where the corpus is absent.
 
 mod crash;
+mod edge;
 mod hostile;
 mod secrets;
 

@@ -8,6 +8,7 @@ mod limits;
 mod private_pg;
 mod remote;
 mod security;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 

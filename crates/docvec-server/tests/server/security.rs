@@ -15,8 +15,8 @@ fn required_role(method: &str, path: &str) -> Option<Option<Role>> {
     use Role::{Admin, Read, Write};
     Some(match (method, path) {
         ("get", "/healthz") | ("get", "/readyz") => None,
-        ("get" | "post", "/search") => Some(Read),
-        ("post", "/search/rebuild") => Some(Admin),
+        ("get" | "post", "/search") | ("post", "/search/batch") => Some(Read),
+        ("post", "/search/rebuild" | "/snapshots") => Some(Admin),
         ("get", "/documents") | ("get", "/documents/{id}") => Some(Read),
         ("post", "/documents") | ("delete", "/documents/{id}") => Some(Write),
         ("get", "/logs" | "/apis" | "/tags" | "/facts" | "/evidence/{id}") => Some(Read),
