@@ -1,7 +1,8 @@
 //! Dot products of unit vectors (cosine similarity), the one distance docvec needs. On x86-64 the
 //! widest instruction set this CPU has (AVX-512 with a masked tail, or AVX2 with FMA) is picked once at
-//! run time, so one binary runs everywhere and fast where it can; elsewhere a loop the compiler
-//! vectorises for the target's baseline (NEON on aarch64, e.g. Jetson).
+//! run time, so one binary runs everywhere and fast where it can. On aarch64 (e.g. Jetson, Graviton)
+//! NEON is baseline, so its kernel needs no check; only the int8 walk's `sdot` is looked for at run
+//! time. Elsewhere a loop the compiler vectorises for the target's baseline.
 
 use std::sync::OnceLock;
 
@@ -122,49 +123,99 @@ pub(crate) fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// The widest instruction set this CPU has for dot products, found once.
+#[cfg(target_arch = "aarch64")]
+#[inline]
+pub(crate) fn dot_neon(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::aarch64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    // SAFETY: every load reads 4 floats at i < n - 3 of both slices; NEON is baseline on aarch64.
+    unsafe {
+        // Four accumulators: an FMA waits for its accumulator's last one (4 cycles on Cortex-A76).
+        let mut acc = [vdupq_n_f32(0.0); 4];
+        while i + 16 <= n {
+            for (u, s) in acc.iter_mut().enumerate() {
+                let j = i + 4 * u;
+                *s = vfmaq_f32(*s, vld1q_f32(pa.add(j)), vld1q_f32(pb.add(j)));
+            }
+            i += 16;
+        }
+        while i + 4 <= n {
+            acc[0] = vfmaq_f32(acc[0], vld1q_f32(pa.add(i)), vld1q_f32(pb.add(i)));
+            i += 4;
+        }
+        let v = vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]));
+        let mut sum = vaddvq_f32(v);
+        while i < n {
+            sum += a[i] * b[i];
+            i += 1;
+        }
+        sum
+    }
+}
+
+/// The instruction set the walks are compiled for, found once: on x86-64 the widest this CPU has for
+/// dot products; on aarch64 NEON, with `NeonDot` where the CPU has `sdot` for the int8 walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Isa {
+    #[cfg(target_arch = "x86_64")]
     Avx512,
+    #[cfg(target_arch = "x86_64")]
     Avx2,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+    #[cfg(target_arch = "aarch64")]
+    NeonDot,
+    #[cfg(not(target_arch = "aarch64"))]
     Portable,
 }
 
 pub(crate) fn isa() -> Isa {
     static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return Isa::Avx2;
-            }
-        }
+    *ISA.get_or_init(detect)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> Isa {
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        Isa::Avx512
+    } else if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+    {
+        Isa::Avx2
+    } else {
         Isa::Portable
-    })
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn detect() -> Isa {
+    // `sdot` is optional before Armv8.4 (Cortex-A53/A72 lack it; A55, A76 and later have it).
+    if std::arch::is_aarch64_feature_detected!("dotprod") {
+        Isa::NeonDot
+    } else {
+        Isa::Neon
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn detect() -> Isa {
+    Isa::Portable
 }
 
 /// The fastest dot product this CPU runs, chosen once.
 pub(crate) fn kernel() -> Kernel {
-    static KERNEL: OnceLock<Kernel> = OnceLock::new();
-    *KERNEL.get_or_init(|| {
+    match isa() {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return dot_avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return dot_avx2;
-            }
-        }
-        dot_portable
-    })
+        Isa::Avx512 => dot_avx512,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => dot_avx2,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon | Isa::NeonDot => dot_neon,
+        #[cfg(not(target_arch = "aarch64"))]
+        Isa::Portable => dot_portable,
+    }
 }
 
 /// Dot product of `a` and `b` (cosine similarity when both are unit length).
@@ -184,32 +235,57 @@ pub fn distance(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
+    /// Every kernel this CPU runs, beside the portable one.
+    fn kernels() -> Vec<(&'static str, Kernel)> {
+        let mut k: Vec<(&'static str, Kernel)> = vec![("chosen", kernel())];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                k.push(("avx512", dot_avx512));
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                k.push(("avx2", dot_avx2));
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        k.push(("neon", dot_neon));
+        k
+    }
+
     #[test]
-    fn every_kernel_agrees_with_the_plain_sum() {
-        for n in [0, 1, 7, 8, 31, 50, 384, 1024, 1027] {
+    fn every_kernel_agrees_with_the_plain_sum_and_the_portable_kernel() {
+        // Every tail length of every kernel (up to 4 x 16 lanes and beyond), and the usual dimensions.
+        for n in (0..=70).chain([384, 1024, 1027]) {
             let a: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32 - 6.0) / 7.0).collect();
             let b: Vec<f32> = (0..n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 5.0).collect();
             let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            let mut kernels = vec![dot(&a, &b), dot_portable(&a, &b)];
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    kernels.push(unsafe { dot_avx512(&a, &b) });
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    kernels.push(unsafe { dot_avx2(&a, &b) });
-                }
-            }
-            for got in kernels {
+            let portable = dot_portable(&a, &b);
+            let close = |got: f32, want: f32| (got - want).abs() <= 1e-3 * (1.0 + want.abs());
+            assert!(
+                close(portable, plain),
+                "{n}: portable {portable} vs {plain}"
+            );
+            assert!(close(dot(&a, &b), plain), "{n}: dot");
+            for (name, k) in kernels() {
+                // SAFETY: `kernels` lists only kernels whose CPU features were detected.
+                let got = unsafe { k(&a, &b) };
+                assert!(close(got, plain), "{n}: {name} {got} vs {plain}");
                 assert!(
-                    (got - plain).abs() <= 1e-3 * (1.0 + plain.abs()),
-                    "{n}: {got} vs {plain}"
+                    close(got, portable),
+                    "{n}: {name} {got} vs portable {portable}"
                 );
             }
         }
         let v = [0.6f32, 0.8];
         assert_eq!(distance(&v, &v), 0.0);
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[test]
+    fn the_neon_kernels_are_picked_with_sdot_where_detected() {
+        let dotprod = std::arch::is_aarch64_feature_detected!("dotprod");
+        assert_eq!(isa(), if dotprod { Isa::NeonDot } else { Isa::Neon });
     }
 }

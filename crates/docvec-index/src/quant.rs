@@ -3,13 +3,19 @@
 //! byte per component, a quarter of the f32 bytes, and the final candidates are re-ranked with the
 //! exact f32 vectors. Each vector has its own scale (its largest component maps to 127), so no training
 //! pass is needed and a graph that grows one insert at a time quantizes as well as one built at once.
-//! The query keeps 15 bits a component (i16), so the only rounding is the stored side's.
+//! The query keeps 15 bits a component (i16, up to [`TOP`]), so the only rounding is the stored side's.
+//! Every kernel's sum is the exact integer one, whatever the instruction set.
 //!
 //! A vector's code block is its codes, zeros, and in the last four bytes its step (the value of one
 //! code): one load brings both, and the query's zeros past its last component cancel the step's
 //! bytes in the sum. At 50 dimensions the block is one cache line.
 
 use crate::distance::Isa;
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(target_arch = "aarch64")]
+pub(crate) use neon::{dot_neon, dot_sdot};
 
 /// Code blocks are a multiple of this many bytes: whole 256-bit loads, no tail loop.
 pub(crate) const LANES: usize = 32;
@@ -48,20 +54,46 @@ fn round(x: f32, top: f32) -> f32 {
     ((x + 0.5f32.copysign(x)) as i32 as f32).clamp(-top, top)
 }
 
+/// The largest query component: i16's less 128, so that every component is exactly `hi * 256 + lo`
+/// with both signed bytes (32,639 = 127 * 256 + 127), the form `sdot` multiplies (see `neon.rs`). Its
+/// step is 0.4% coarser than at i16::MAX, against the codes' steps of 1/127 of their largest component.
+const TOP: usize = i16::MAX as usize - 128;
+
 /// A query made ready for the walk: i16 components (zeros up to the code block's length) and their
-/// step.
+/// step; on aarch64 also their low and high bytes, for `sdot`.
 #[derive(Default)]
 pub(crate) struct Query {
     pub(crate) codes: Vec<i16>,
     pub(crate) step: f32,
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) lo: Vec<i8>,
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) hi: Vec<i8>,
 }
 
 impl Query {
-    /// Make this the query for `v`, reusing the buffer.
+    pub(crate) const fn new() -> Self {
+        Self {
+            codes: Vec::new(),
+            step: 0.0,
+            #[cfg(target_arch = "aarch64")]
+            lo: Vec::new(),
+            #[cfg(target_arch = "aarch64")]
+            hi: Vec::new(),
+        }
+    }
+
+    /// Make this the query for `v`, reusing the buffers.
     pub(crate) fn set(&mut self, v: &[f32]) {
+        self.quantize(v);
+        #[cfg(target_arch = "aarch64")]
+        self.split();
+    }
+
+    fn quantize(&mut self, v: &[f32]) {
         let len = block(v.len());
         // The i32 sum of `len` products |q| * 127 must not overflow.
-        let top = (i32::MAX as usize / (127 * len)).min(i16::MAX as usize) as f32;
+        let top = (i32::MAX as usize / (127 * len)).min(TOP) as f32;
         let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
         self.codes.clear();
         self.codes.resize(len, 0);
@@ -74,6 +106,19 @@ impl Query {
             *o = round(x * s, top) as i16;
         }
         self.step = max / top;
+    }
+
+    /// Each component as `hi * 256 + lo`, both signed bytes (`lo` its low byte): exact up to [`TOP`].
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) fn split(&mut self) {
+        self.lo.clear();
+        self.hi.clear();
+        for &q in &self.codes {
+            let lo = q as i8;
+            self.lo.push(lo);
+            // |q| <= TOP: `q - lo` fits an i16 and is a multiple of 256 within 127 * 256 of zero.
+            self.hi.push(((q - lo as i16) >> 8) as i8);
+        }
     }
 }
 
@@ -173,6 +218,49 @@ mod tests {
         v
     }
 
+    /// A code block as the walk reads it.
+    fn bytes(words: &[u32]) -> Vec<i8> {
+        words
+            .iter()
+            .flat_map(|w| w.to_ne_bytes())
+            .map(|b| b as i8)
+            .collect()
+    }
+
+    /// The sum of every code kernel this CPU runs (the portable one first), each by name.
+    fn kernels(q: &Query, c: &[i8]) -> Vec<(&'static str, i32)> {
+        let mut got = vec![("portable", dot_portable(&q.codes, c))];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                got.push(("avx2", unsafe { dot_avx2(&q.codes, c) }));
+            }
+            if avx512_usable(crate::distance::isa()) {
+                got.push(("avx512", unsafe { dot_avx512(&q.codes, c) }));
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            got.push(("neon", dot_neon(&q.codes, c)));
+            if std::arch::is_aarch64_feature_detected!("dotprod") {
+                got.push(("sdot", unsafe { dot_sdot(&q.lo, &q.hi, c) }));
+            }
+        }
+        got
+    }
+
+    /// The portable kernel's sum, after checking that every other kernel's is the same.
+    fn agreed(q: &Query, c: &[i8], what: &str) -> i32 {
+        let got = kernels(q, c);
+        for (name, sum) in &got {
+            assert_eq!(
+                *sum, got[0].1,
+                "{what}: {name} disagrees with the portable kernel"
+            );
+        }
+        got[0].1
+    }
+
     #[test]
     fn quantized_dot_products_stay_close_to_the_exact_ones() {
         for dim in [1, 3, 50, 384, 1024, 4096] {
@@ -180,29 +268,12 @@ mod tests {
                 let (a, b) = (unit(seed, dim), unit(seed + 1000, dim));
                 let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
                 let words = encode(&b);
-                let codes: Vec<i8> = words
-                    .iter()
-                    .flat_map(|w| w.to_ne_bytes())
-                    .map(|b| b as i8)
-                    .collect();
+                let codes = bytes(&words);
                 assert_eq!(codes.len(), block(dim));
                 let step = f32::from_bits(*words.last().unwrap());
                 let mut q = Query::default();
                 q.set(&a);
-                let mut got = vec![dot_portable(&q.codes, &codes)];
-                #[cfg(target_arch = "x86_64")]
-                {
-                    if std::arch::is_x86_feature_detected!("avx2") {
-                        got.push(unsafe { dot_avx2(&q.codes, &codes) });
-                    }
-                    if avx512_usable(crate::distance::isa()) {
-                        got.push(unsafe { dot_avx512(&q.codes, &codes) });
-                    }
-                }
-                for g in &got {
-                    assert_eq!(*g, got[0], "kernels disagree at {dim}");
-                }
-                let approx = got[0] as f32 * step * q.step;
+                let approx = agreed(&q, &codes, &format!("{dim}")) as f32 * step * q.step;
                 // Half a code step per component of a unit vector, summed as independent errors.
                 let bound = 0.5 * (step + q.step) * (dim as f32).sqrt() + 1e-4;
                 assert!(
@@ -210,6 +281,69 @@ mod tests {
                     "{dim}: {approx} vs {exact} (bound {bound})"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_code_kernel_matches_the_portable_one_at_every_dimension() {
+        // Every dimension up to two code blocks and a bit (each kernel's tail), and a common one.
+        let mut q = Query::default();
+        for dim in (0..=70).chain([384]) {
+            for seed in 1..4 {
+                q.set(&unit(seed, dim));
+                let codes = bytes(&encode(&unit(seed + 500, dim)));
+                agreed(&q, &codes, &format!("{dim}, seed {seed}"));
+            }
+        }
+    }
+
+    /// Every kernel's sum of `q` and `c` is the exact one.
+    fn exact_sum(q: Vec<i16>, c: &[i8], what: &str) {
+        let want: i64 = q.iter().zip(c).map(|(&a, &b)| a as i64 * b as i64).sum();
+        let query = Query {
+            codes: q,
+            ..Query::new()
+        };
+        #[cfg(target_arch = "aarch64")]
+        let query = {
+            let mut query = query;
+            query.split();
+            query
+        };
+        assert_eq!(agreed(&query, c, what) as i64, want, "{what}");
+    }
+
+    #[test]
+    fn code_kernels_are_exact_at_the_largest_sums() {
+        // Queries at their largest (with every low byte), codes at +-127, the step's bytes at the end.
+        for dim in [1, 31, 64, 384, 4096] {
+            let len = block(dim);
+            let top = (i32::MAX as usize / (127 * len)).min(TOP) as i16;
+            for sign in [1i16, -1] {
+                let q = |i: usize| {
+                    if i < dim {
+                        sign * (top - (i % 256) as i16)
+                    } else {
+                        0
+                    }
+                };
+                let mut c: Vec<i8> = (0..len)
+                    .map(|i| if i % 3 == 0 { -127 } else { 127 })
+                    .collect();
+                c[len - 4..].copy_from_slice(&[-128, 127, -1, -128]);
+                exact_sum(
+                    (0..len).map(q).collect(),
+                    &c,
+                    &format!("{dim}, {sign}, mixed"),
+                );
+                c[..len - 4].fill(127);
+                exact_sum((0..len).map(q).collect(), &c, &format!("{dim}, {sign}"));
+            }
+        }
+        // A sum within 0.03% of i32's range, of components whose split is (+-127, -128).
+        for q in [32_384i16, -32_384] {
+            let codes = (0..544).map(|i| if i < 522 { q } else { 0 }).collect();
+            exact_sum(codes, &[127; 544], &format!("{q} x 522"));
         }
     }
 

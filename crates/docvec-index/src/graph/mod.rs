@@ -50,7 +50,8 @@ pub(crate) struct Graph {
     walk_words: usize,
     /// The f32 vectors of a quantized graph, `dim` words a node.
     full: Option<Slabs<AtomicU32>>,
-    /// Whether the byte-code walk may use AVX-512 (it needs AVX-512 BW too).
+    /// Whether the byte-code walk may use AVX-512 (it needs AVX-512 BW too); read on x86_64 only.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     codes_avx512: bool,
     /// Entry node (low 32 bits) and the top layer (high 32 bits), or `NO_ENTRY`.
     entry: AtomicU64,

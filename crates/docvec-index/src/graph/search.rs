@@ -6,113 +6,25 @@
 use std::cmp::Reverse;
 use std::sync::atomic::Ordering;
 
+mod metric;
+
 use super::Graph;
 use super::parts::{Near, SCRATCH, Scratch, prefetch};
-use crate::distance::{self, Isa};
-use crate::quant::{self, Query};
+use crate::distance::Isa;
+use crate::quant::Query;
+use metric::*;
 
 /// A filter on the caller's ids: only accepted nodes enter the results.
 pub(crate) type Keep<'a> = Option<&'a dyn Fn(u64) -> bool>;
 
 thread_local! {
     /// Each thread's query buffer, so a search allocates no codes.
-    static QUERY: std::cell::Cell<Query> = const { std::cell::Cell::new(Query { codes: Vec::new(), step: 0.0 }) };
+    static QUERY: std::cell::Cell<Query> = const { std::cell::Cell::new(Query::new()) };
 }
 
 /// How many of the byte-code walk's best candidates the f32 vectors re-rank for a top `k`.
 pub(crate) fn rerank_depth(k: usize) -> usize {
     (3 * k).max(k + 20)
-}
-
-/// Kernels as const parameters, so each walk is one monomorphic function whose distance inlines
-/// (closures passed into a `target_feature` function were left as calls: perf showed them).
-const AVX512: u8 = 0;
-const AVX2: u8 = 1;
-const PORTABLE: u8 = 2;
-
-/// How a walk measures a node against the query, and asks for a node's data ahead of time.
-trait Metric {
-    fn dist(&self, n: u32) -> f32;
-    fn ahead(&self, n: u32);
-}
-
-/// Exact: `1 - dot` over the f32 vectors.
-struct Exact<'a, const K: u8> {
-    g: &'a Graph,
-    q: &'a [f32],
-}
-
-impl<const K: u8> Metric for Exact<'_, K> {
-    #[inline(always)]
-    fn dist(&self, n: u32) -> f32 {
-        let v = self.g.vector(n);
-        // SAFETY: a walk is instantiated with `K` only for the instruction set detected on this CPU.
-        let dot = unsafe {
-            match K {
-                #[cfg(target_arch = "x86_64")]
-                AVX512 => distance::dot_avx512(self.q, v),
-                #[cfg(target_arch = "x86_64")]
-                AVX2 => distance::dot_avx2(self.q, v),
-                _ => distance::dot_portable(self.q, v),
-            }
-        };
-        (1.0 - dot).max(0.0)
-    }
-
-    #[inline(always)]
-    fn ahead(&self, n: u32) {
-        prefetch(self.g.vector(n).as_ptr() as *const u8);
-    }
-}
-
-/// Exact through the kernel looked up at run time (a call per distance, not inlined).
-struct Called<'a> {
-    g: &'a Graph,
-    q: &'a [f32],
-}
-
-impl Metric for Called<'_> {
-    #[inline(always)]
-    fn dist(&self, n: u32) -> f32 {
-        self.g.dist(self.q, self.g.vector(n))
-    }
-
-    #[inline(always)]
-    fn ahead(&self, n: u32) {
-        prefetch(self.g.vector(n).as_ptr() as *const u8);
-    }
-}
-
-/// Approximate: `1 - dot` of the query's i16 components and the byte codes.
-struct Codes<'a, const K: u8> {
-    g: &'a Graph,
-    q: &'a Query,
-}
-
-impl<const K: u8> Metric for Codes<'_, K> {
-    #[inline(always)]
-    fn dist(&self, n: u32) -> f32 {
-        let codes = self.g.codes(n);
-        let tail: [u8; 4] = std::array::from_fn(|i| codes[codes.len() - 4 + i] as u8);
-        let step = f32::from_ne_bytes(tail);
-        let q = &self.q.codes;
-        // SAFETY: as for `Exact` (AVX512 only where AVX-512 BW was detected too).
-        let dot = unsafe {
-            match K {
-                #[cfg(target_arch = "x86_64")]
-                AVX512 => quant::dot_avx512(q, codes),
-                #[cfg(target_arch = "x86_64")]
-                AVX2 => quant::dot_avx2(q, codes),
-                _ => quant::dot_portable(q, codes),
-            }
-        };
-        (1.0 - self.q.step * step * dot as f32).max(0.0)
-    }
-
-    #[inline(always)]
-    fn ahead(&self, n: u32) {
-        prefetch(self.g.codes(n).as_ptr() as *const u8);
-    }
 }
 
 impl Graph {
@@ -159,7 +71,12 @@ impl Graph {
             Isa::Avx512 => unsafe { self.search_layer_avx512(q, start, ef, layer, keep) },
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { self.search_layer_avx2(q, start, ef, layer, keep) },
-            _ => self.walk(&Exact::<PORTABLE> { g: self, q }, start, ef, layer, keep),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon | Isa::NeonDot => {
+                self.walk(&Exact::<NEON> { g: self, q }, start, ef, layer, keep)
+            }
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Portable => self.walk(&Exact::<PORTABLE> { g: self, q }, start, ef, layer, keep),
         }
     }
 
@@ -344,7 +261,14 @@ impl Graph {
             Isa::Avx512 => unsafe { self.search_f32_avx512(q, entry, top, ef, keep) },
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => unsafe { self.search_f32_avx2(q, entry, top, ef, keep) },
-            _ => self.descend_and_walk(&Exact::<PORTABLE> { g: self, q }, entry, top, ef, keep),
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon | Isa::NeonDot => {
+                self.descend_and_walk(&Exact::<NEON> { g: self, q }, entry, top, ef, keep)
+            }
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Portable => {
+                self.descend_and_walk(&Exact::<PORTABLE> { g: self, q }, entry, top, ef, keep)
+            }
         }
     }
 
@@ -363,15 +287,29 @@ impl Graph {
     /// The whole search (descent and layer 0) over the byte codes.
     fn search_codes(&self, q: &Query, entry: u32, top: u32, ef: usize, keep: Keep) -> Vec<Near> {
         match self.isa {
-            // SAFETY: `isa` and the extra AVX-512 feature were detected on this CPU.
+            // SAFETY: `isa` (with `sdot` for `NeonDot`) and the extra AVX-512 feature were detected on
+            // this CPU.
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 if self.codes_avx512 => unsafe {
                 self.search_codes_avx512(q, entry, top, ef, keep)
             },
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 | Isa::Avx2 => unsafe { self.search_codes_avx2(q, entry, top, ef, keep) },
-            _ => self.descend_and_walk(&Codes::<PORTABLE> { g: self, q }, entry, top, ef, keep),
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonDot => unsafe { self.search_codes_sdot(q, entry, top, ef, keep) },
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => self.descend_and_walk(&Codes::<NEON> { g: self, q }, entry, top, ef, keep),
+            #[cfg(not(target_arch = "aarch64"))]
+            Isa::Portable => {
+                self.descend_and_walk(&Codes::<PORTABLE> { g: self, q }, entry, top, ef, keep)
+            }
         }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    #[target_feature(enable = "dotprod")]
+    fn search_codes_sdot(&self, q: &Query, e: u32, t: u32, ef: usize, keep: Keep) -> Vec<Near> {
+        self.descend_and_walk(&Codes::<NEON_DOT> { g: self, q }, e, t, ef, keep)
     }
 
     #[cfg(target_arch = "x86_64")]
