@@ -1,328 +1,33 @@
 //! `docvec`: the command-line front of the engine. Parsing arguments, printing, and exit codes live here;
 //! everything else is in `docvec-engine`.
 
+mod args;
 mod eval;
 mod output;
+mod request;
 #[cfg(feature = "server")]
 mod serve;
 mod vectors;
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
+
+use args::{Cli, Command};
 use docvec_engine::{
     Access, ChunkFilter, Config, EndpointFilter, Engine, FactFilter, FactKind, IngestEvent,
     IngestOptions, LogFilter, RebuildEvent, RebuildOptions, StorageMode, TagFilter, TagKind,
 };
 #[cfg(feature = "mirror")]
 use docvec_engine::{BackfillEvent, BackfillOptions};
+use request::{RequestError, request_error};
 
 /// Exit status when a run finished but some files could not be ingested.
 const EXIT_SOME_FAILED: u8 = 2;
 /// Exit status of a request the user must correct (as clap's usage errors).
 const EXIT_BAD_REQUEST: u8 = 2;
-
-#[derive(Parser)]
-#[command(
-    name = "docvec",
-    version,
-    about = "Document ingestion and vector search, offline."
-)]
-struct Cli {
-    /// Data directory holding the store and the index [env: DOCVEC_DATA_DIR] [default: ./docvec-data]
-    #[arg(long, global = true)]
-    data_dir: Option<PathBuf>,
-    /// TOML configuration file [default: ./docvec.toml when present]
-    #[arg(long, global = true, env = "DOCVEC_CONFIG")]
-    config: Option<PathBuf>,
-    /// More logging (-v info, -vv debug); DOCVEC_LOG takes a tracing filter.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Ingest files and folders (recursively) into the data directory.
-    Ingest {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Only files in folders matching this glob (repeatable), e.g. '**/*.md'.
-        #[arg(long)]
-        include: Vec<String>,
-        /// Skip files matching this glob (repeatable).
-        #[arg(long)]
-        exclude: Vec<String>,
-        /// Tag every ingested document (repeatable).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Re-ingest files whose content has not changed.
-        #[arg(long)]
-        force: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Print a JSON line on stdout for each file the moment it is stored (committed: it survives a
-        /// crash from then on) or has failed, for scripts that follow a long ingest.
-        #[arg(long)]
-        events: bool,
-    },
-    /// Semantic search: the chunks closest in meaning to QUERY (or to your own vectors: --vector).
-    Search {
-        #[arg(required_unless_present = "vector")]
-        query: Option<String>,
-        /// Search with your own vector(s) instead of embedding QUERY: a JSON file holding [0.1, ...]
-        /// or [[...], [...]] (one search each), a .fvecs file, or - for JSON on standard input. With
-        /// QUERY too, hybrid search uses QUERY's words for the keyword side. Needs no model.
-        #[arg(long, value_name = "FILE")]
-        vector: Option<PathBuf>,
-        /// Number of hits.
-        #[arg(short, default_value_t = 10)]
-        k: usize,
-        /// Only chunks carrying this tag, on their document or themselves (repeatable: all must match).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Only documents of this format: pdf, markdown, html, text, log, csv, spreadsheet, openapi,
-        /// postman (repeatable: any may match).
-        #[arg(long = "format")]
-        formats: Vec<String>,
-        /// Only this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Only documents whose path starts with this.
-        #[arg(long)]
-        path_prefix: Option<String>,
-        /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
-        #[arg(long, default_value = "hybrid")]
-        mode: docvec_engine::SearchMode,
-        /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
-        #[arg(long)]
-        log_level: Option<String>,
-        /// Only chunks of logs holding an entry at or after this ISO 8601 time.
-        #[arg(long)]
-        since: Option<String>,
-        /// Only chunks of logs holding an entry at or before this ISO 8601 time.
-        #[arg(long)]
-        until: Option<String>,
-        /// At most this many hits of one document (0: no limit).
-        #[arg(long, default_value_t = 0)]
-        max_per_document: usize,
-        /// Show the passage where the query's words stand, matches in [brackets] (or in bold on a
-        /// terminal).
-        #[arg(long)]
-        highlight: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List tags (formats, tags given at ingest, keyphrases) with how many documents and chunks carry
-    /// them.
-    Tags {
-        /// Only tags of this kind: format, user or keyphrase.
-        #[arg(long)]
-        kind: Option<String>,
-        /// Only tags of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Only tags starting with this.
-        #[arg(long)]
-        prefix: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List facts (Label: value lines, numeric table cells) with the evidence of where each stands.
-    Facts {
-        /// Only facts of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Only facts with this key (label or column header; case and spacing ignored).
-        #[arg(long)]
-        key: Option<String>,
-        /// Only facts about this subject (a table row's label).
-        #[arg(long)]
-        subject: Option<String>,
-        /// Only table_cell or label_value facts.
-        #[arg(long)]
-        kind: Option<String>,
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Check the data directory after a crash or a copy: the database file is sound, every document
-    /// is whole (each chunk with its vector) and both indexes hold exactly the stored chunks once the
-    /// start-up catch-up has run. Exit status 1 when something is inconsistent.
-    Check {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Write a bundle: a consistent copy of the data directory (store, vector index, full-text index
-    /// and a manifest naming the model and its file's sha256) into the new folder OUT, while ingests
-    /// or the server go on. Search it anywhere with `docvec --data-dir OUT search ...`.
-    Export {
-        out: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Counts of documents, chunks and vectors.
-    Stats {
-        #[arg(long)]
-        json: bool,
-    },
-    /// List the stored documents.
-    Documents {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Delete a document by id or path.
-    Delete { document: String },
-    #[cfg(feature = "mirror")]
-    /// Create or update the Postgres schema of the Supabase mirror (idempotent).
-    Migrate,
-    #[cfg(feature = "mirror")]
-    /// Send the changes waiting in the outbox to Postgres now (ingest and delete also do this).
-    Sync {
-        #[arg(long)]
-        json: bool,
-    },
-    #[cfg(feature = "mirror")]
-    /// Storage mode, a live probe of Postgres and the outbox backlog.
-    Status {
-        #[arg(long)]
-        json: bool,
-    },
-    #[cfg(feature = "mirror")]
-    /// Copy every document of a local store (a docvec.db or a data directory) to Postgres: batched,
-    /// resumable, with a progress bar.
-    Backfill {
-        #[arg(long = "from-sqlite", value_name = "PATH")]
-        from_sqlite: PathBuf,
-        /// Count what would be copied; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Empty the remote first.
-        #[arg(long)]
-        reset: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Rebuild the local indexes from the store (a fresh HNSW graph and full-text index), optionally
-    /// embedding every chunk again first, with the model in use or another configured one.
-    Rebuild {
-        /// Embed every chunk again with the model in use (after its files changed).
-        #[arg(long)]
-        reembed: bool,
-        /// Switch to this configured model (`default` for [model], or a [models.NAME] name): every chunk
-        /// is embedded with it and the index is built at its dimension.
-        #[arg(long, value_name = "NAME")]
-        model: Option<String>,
-        /// Send every document to the Postgres mirror again afterwards.
-        #[arg(long)]
-        resync_mirror: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    #[cfg(feature = "mirror")]
-    /// Compare the local store with Postgres (counts, per-document hashes, sampled vectors); exits 1
-    /// when they differ.
-    Parity {
-        /// Vectors to compare.
-        #[arg(long, default_value_t = 200)]
-        sample: i64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List the tables of ingested documents (CSV files), with their columns and first rows.
-    Tables {
-        /// Only tables of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Rows to show of each table (all rows with --json).
-        #[arg(long, default_value_t = 5)]
-        rows: usize,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List entries of ingested log files.
-    Logs {
-        /// TRACE, DEBUG, INFO, NOTICE, WARN, ERROR or FATAL (Android's E, syslog's err ... are mapped).
-        #[arg(long)]
-        level: Option<String>,
-        /// Entries at or after this ISO 8601 time (2008-11-09, 2008-11-09T20:36).
-        #[arg(long)]
-        since: Option<String>,
-        /// Entries at or before this ISO 8601 time.
-        #[arg(long)]
-        until: Option<String>,
-        /// Component (logger, class, program), with its sub-components.
-        #[arg(long)]
-        component: Option<String>,
-        /// Text the message contains.
-        #[arg(long)]
-        grep: Option<String>,
-        /// Only entries of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// At most this many entries.
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List the operations of ingested API descriptions (OpenAPI, Swagger, Postman).
-    Endpoints {
-        /// Only this HTTP method.
-        #[arg(long)]
-        method: Option<String>,
-        /// Only paths starting with this.
-        #[arg(long)]
-        path_prefix: Option<String>,
-        /// Only endpoints of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Measure retrieval quality on a collection with judgements (BEIR: corpus.jsonl, queries.jsonl,
-    /// qrels.tsv; or TREC: <DOC> files, <top> topics, `qid 0 docid rel` qrels). The corpus is ingested
-    /// into a fresh data directory; prints nDCG@10, recall@100, MRR@10 and latency percentiles.
-    Eval {
-        /// Corpus file (or folder of TREC files).
-        #[arg(long)]
-        corpus: PathBuf,
-        #[arg(long)]
-        queries: PathBuf,
-        #[arg(long)]
-        qrels: PathBuf,
-        /// Search mode(s) to evaluate (repeatable): vector, keyword, hybrid [default: hybrid].
-        #[arg(long = "mode")]
-        modes: Vec<docvec_engine::SearchMode>,
-        /// Keep the evaluation's data directory here instead of a temporary one.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
-    #[cfg(feature = "server")]
-    /// Serve the HTTP search API until Ctrl-C / SIGTERM.
-    Serve {
-        /// Address to listen on [env: DOCVEC_BIND] [default: 127.0.0.1:7700]. A non-loopback address
-        /// needs an API key to exist first.
-        #[arg(long)]
-        bind: Option<String>,
-    },
-    #[cfg(feature = "server")]
-    /// Manage the API keys of `docvec serve`.
-    Keys {
-        #[command(subcommand)]
-        action: serve::KeysAction,
-    },
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -465,7 +170,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let vectors = vector.as_deref().map(vectors::read).transpose()?;
             let engine = Engine::open(config, Access::ReadOnly).await?;
             if let Some(vs) = &vectors {
-                check_dimensions(vs, &engine)?;
+                vectors::check_dimensions(vs, &engine)?;
             }
             let hybrid = docvec_engine::HybridOptions::default();
             let queries: Vec<Option<Vec<f32>>> = match vectors {
@@ -808,42 +513,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
-}
-
-/// A request the user must correct (a vector of the wrong dimension, a mode that needs text): exit
-/// status 2, as for clap's usage errors, where other failures exit 1.
-#[derive(Debug)]
-struct RequestError(String);
-
-impl std::fmt::Display for RequestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RequestError {}
-
-/// The engine's refusals of a request become [`RequestError`]s; other errors stay as they are.
-fn request_error(e: docvec_engine::EngineError) -> anyhow::Error {
-    match e {
-        docvec_engine::EngineError::Config(m) => RequestError(m).into(),
-        other => other.into(),
-    }
-}
-
-/// Every query vector must have the index's dimension; the first that does not is named.
-fn check_dimensions(vectors: &[Vec<f32>], engine: &Engine) -> anyhow::Result<()> {
-    let dim = engine.dimension();
-    if let Some((i, v)) = vectors.iter().enumerate().find(|(_, v)| v.len() != dim) {
-        return Err(RequestError(format!(
-            "--vector: vector {i} has {} dimensions, but this index holds {dim}-dimensional vectors \
-             (model `{}`)",
-            v.len(),
-            engine.model_id()
-        ))
-        .into());
-    }
-    Ok(())
 }
 
 /// Print `value` as pretty JSON, or for people through `human`.

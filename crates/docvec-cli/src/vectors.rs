@@ -7,6 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use crate::request::RequestError;
+
 /// Most vectors one file may hold: each is one search.
 const MAX_QUERIES: usize = 100_000;
 
@@ -95,6 +97,24 @@ fn parse_fvecs(bytes: &[u8]) -> anyhow::Result<Vec<Vec<f32>>> {
         at = end;
     }
     Ok(out)
+}
+
+/// Every query vector must have the index's dimension; the first that does not is named.
+pub fn check_dimensions(
+    vectors: &[Vec<f32>],
+    engine: &docvec_engine::Engine,
+) -> anyhow::Result<()> {
+    let dim = engine.dimension();
+    if let Some((i, v)) = vectors.iter().enumerate().find(|(_, v)| v.len() != dim) {
+        return Err(RequestError(format!(
+            "--vector: vector {i} has {} dimensions, but this index holds {dim}-dimensional vectors \
+             (model `{}`)",
+            v.len(),
+            engine.model_id()
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ use docvec_index::{HnswParams, Quantization};
 
 use crate::EngineError;
 
+mod sections;
+
+pub use sections::{IngestConfig, ModelConfig, ServerConfig};
+
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -22,127 +26,6 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub mirror: crate::MirrorConfig,
     pub server: ServerConfig,
-}
-
-/// `docvec serve`: where it listens and the limits it applies to each request.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// Address and port. A non-loopback address is refused until an API key exists.
-    pub bind: String,
-    /// Largest JSON request body (413 beyond).
-    pub max_body_bytes: usize,
-    /// Largest body of `POST /search/batch` (a thousand 384-d vectors take about 8 MB as JSON).
-    pub max_batch_bytes: usize,
-    /// Largest upload request to `POST /documents`, all files together.
-    pub max_upload_bytes: usize,
-    /// Requests running longer get 408 (uploads and event streams excepted).
-    pub request_timeout_secs: u64,
-    /// Uploads running longer get 408.
-    pub upload_timeout_secs: u64,
-    /// Searches embedding their query at once; more wait their turn (0 = one per core).
-    pub max_concurrent_searches: usize,
-    /// Origins allowed to call the API from a browser; empty = none (CORS closed).
-    pub cors_origins: Vec<String>,
-    /// How long `/config` and `/readyz` wait for Postgres to answer.
-    pub probe_timeout_ms: u64,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:7700".into(),
-            max_body_bytes: 1024 * 1024,
-            max_batch_bytes: 16 * 1024 * 1024,
-            max_upload_bytes: 512 * 1024 * 1024,
-            request_timeout_secs: 30,
-            upload_timeout_secs: 600,
-            max_concurrent_searches: 0,
-            cors_origins: Vec::new(),
-            probe_timeout_ms: 2000,
-        }
-    }
-}
-
-/// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    pub id: Option<String>,
-    pub path: Option<PathBuf>,
-    pub tokenizer: Option<PathBuf>,
-    pub ort_library: Option<PathBuf>,
-    pub dimension: usize,
-    pub max_tokens: usize,
-    pub pooling: Pooling,
-    pub normalize: bool,
-    pub device: Device,
-    /// ONNX Runtime intra-op threads; 0 = one per core.
-    pub threads: usize,
-    /// Tokens per inference call. On CPU, 512-2048 runs fastest and keeps memory low (the gnuplot manual,
-    /// 1210 chunks on 2 cores: 27.6 s and 441 MB RSS at 1024 against 33.4 s and 1.5 GB at 8192).
-    pub batch_tokens: usize,
-    /// Directory holding `all-MiniLM-L6-v2/` and `onnxruntime/`; found automatically when unset.
-    pub models_dir: Option<PathBuf>,
-}
-
-impl Default for ModelConfig {
-    fn default() -> Self {
-        Self {
-            id: None,
-            path: None,
-            tokenizer: None,
-            ort_library: None,
-            dimension: 384,
-            max_tokens: 256,
-            pooling: Pooling::Mean,
-            normalize: true,
-            device: Device::Cpu,
-            threads: 0,
-            batch_tokens: 1024,
-            models_dir: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IngestConfig {
-    pub max_file_bytes: u64,
-    pub pdf_password: Option<String>,
-    pub follow_symlinks: bool,
-    /// Rows read from one table (CSV file or sheet).
-    pub max_table_rows: usize,
-    /// Bytes a compressed container (XLSX, ODS) may inflate to before it is refused as a zip bomb.
-    pub max_decompressed_bytes: u64,
-    /// Deepest nesting of arrays and objects an API description (JSON or YAML) may have.
-    pub max_nesting_depth: usize,
-    /// Keyphrase tags kept per document and per chunk (0 turns them off).
-    pub keyphrases_per_document: usize,
-    pub keyphrases_per_chunk: usize,
-    /// Facts kept per document; the rest are left out with a warning.
-    pub max_facts_per_document: usize,
-    /// Read and parse files on every core while earlier ones are embedded and stored. `false` reads one
-    /// file at a time and reads the next only once the writer has taken the last one in (and embedded
-    /// it when a batch filled): the baseline the ingest bench times the pipeline against.
-    pub pipeline: bool,
-}
-
-impl Default for IngestConfig {
-    fn default() -> Self {
-        Self {
-            max_file_bytes: 256 * 1024 * 1024,
-            pdf_password: None,
-            follow_symlinks: true,
-            max_table_rows: 1_000_000,
-            max_decompressed_bytes: 1024 * 1024 * 1024,
-            max_nesting_depth: 64,
-            keyphrases_per_document: 10,
-            keyphrases_per_chunk: 5,
-            max_facts_per_document: 10_000,
-            pipeline: true,
-        }
-    }
 }
 
 /// The TOML file's shape; every key is optional.
