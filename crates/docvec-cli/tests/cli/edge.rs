@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{corpus, docvec, json, root};
+use super::{corpus, docvec, docvec_command, json, root};
 
 /// An ONNX Runtime library fetched by `setup_models.py --ort VERSION`; a skip outside CI, a failure in
 /// it (tools/test.sh fetches them).
@@ -38,12 +38,7 @@ fn samples_dir() -> (tempfile::TempDir, PathBuf) {
 
 /// `docvec` with a broken ONNX Runtime path: anything that loads the runtime fails.
 fn without_runtime(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_docvec"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .current_dir(root())
-        .env_remove("DOCVEC_CONFIG")
+    docvec_command(data, args)
         .env("DOCVEC_ORT_LIBRARY", "/nonexistent/libonnxruntime.so")
         .output()
         .expect("docvec runs")
@@ -234,12 +229,7 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
     ];
     let current = json(&docvec(&data, &query));
     let with = |lib: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_docvec"))
-            .arg("--data-dir")
-            .arg(&data)
-            .args(query)
-            .current_dir(root())
-            .env_remove("DOCVEC_CONFIG")
+        docvec_command(&data, &query)
             .env("DOCVEC_ORT_LIBRARY", lib)
             .output()
             .unwrap()
@@ -275,15 +265,10 @@ fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
     assert!(first.status.success());
     // A long ingest in another process while the bundle is written: over a thousand chunks, so it
     // commits in several batches and the export starts after the first.
-    let mut ingest = Command::new(env!("CARGO_BIN_EXE_docvec"))
-        .arg("--data-dir")
-        .arg(data.path())
-        .args(["ingest", "--events"])
+    let mut ingest = docvec_command(data.path(), &["ingest", "--events"])
         .arg(corpus.join("docs"))
         .arg(corpus.join("logs/Apache/Apache_2k.log"))
         .arg(corpus.join("logs/OpenSSH/OpenSSH_2k.log"))
-        .current_dir(root())
-        .env_remove("DOCVEC_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -1,6 +1,6 @@
 //! The Supabase mirror against a real PostgreSQL with pgvector: the README's test command starts one
 //! (tools/pg.sh) and exports DOCVEC_TEST_DATABASE_URL; each test gets a database of its own. Without it
-//! these tests say SKIPPED and pass.
+//! these tests say SKIPPED and pass (outside CI; under CI=true they fail).
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,10 @@ fn corpus_api() -> Option<PathBuf> {
 /// A fresh database on the test server, or None (with a message) when there is no server.
 async fn fresh_database(server: Option<String>) -> Option<String> {
     let Some(server) = server.or_else(|| std::env::var("DOCVEC_TEST_DATABASE_URL").ok()) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI a missing prerequisite fails the run"
+        );
         eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
         return None;
     };
@@ -188,10 +192,18 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
 /// (with a message) without a test server or the corpus.
 async fn crashable_remote() -> Option<(tempfile::TempDir, PrivateServer, String, PathBuf)> {
     if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI a missing prerequisite fails the run"
+        );
         eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
         return None;
     }
     let Some(api) = corpus_api() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI a missing prerequisite fails the run"
+        );
         eprintln!("SKIPPED: no ../shared/corpus/api");
         return None;
     };
@@ -401,6 +413,10 @@ async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it() {
     if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI a missing prerequisite fails the run"
+        );
         eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
         return;
     }

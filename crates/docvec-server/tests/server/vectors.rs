@@ -16,8 +16,8 @@ fn ids(r: &Value) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
+/// A server on a fresh data directory holding the repository's samples, uploaded through the API.
+async fn serving_samples() -> (tempfile::TempDir, TestServer, Vec<std::path::PathBuf>) {
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(data.path())).await;
     let samples: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples"))
@@ -27,6 +27,12 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
     let accepted = s.upload(&samples, None).await;
     let (_, done) = s.follow(accepted["job_id"].as_str().unwrap(), None).await;
     assert_eq!(done["state"], "succeeded", "{done}");
+    (data, s, samples)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
+    let (data, s, _) = serving_samples().await;
 
     // The query embedded by a reader of the same directory: what an app with its own embedder holds.
     let reader = Engine::open(config(data.path()), Access::ReadOnly)
@@ -147,14 +153,7 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_admin_snapshot_is_a_bundle_that_answers_as_the_server() {
-    let data = tempfile::tempdir().unwrap();
-    let s = TestServer::start(config(data.path())).await;
-    let samples: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    let accepted = s.upload(&samples, None).await;
-    s.follow(accepted["job_id"].as_str().unwrap(), None).await;
+    let (data, s, samples) = serving_samples().await;
     let resp = s.post("/snapshots", None).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let accepted: Value = resp.json().await.unwrap();
