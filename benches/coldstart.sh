@@ -18,7 +18,7 @@ venv=tools/.venv-bench
 data=tools/.cache/coldstart-$n
 [ -f "$data/base.fvecs" ] || "$venv/bin/python" benches/ann/make_clustered.py "$data" "$n" >/dev/null
 cargo build --release --quiet -p docvec-index --example cold_start
-bin=target/release/examples/cold_start
+bin=${CARGO_TARGET_DIR:-target}/release/examples/cold_start
 [ -f "$data/docvec/MANIFEST.json" ] || "$bin" build "$data" "$data/docvec" "$m" "$efc"
 [ -f "$data/peers/faiss.index" ] || "$venv/bin/python" benches/coldstart/peer.py build "$data" "$data/peers" "$m" "$efc"
 du -sh "$data/docvec" "$data/peers/hnswlib.bin" "$data/peers/faiss.index" >&2

@@ -3,7 +3,7 @@
 //! persisted crash-safely in the data directory together with the model id and dimension it was built
 //! with and the last store log entry it applied.
 //!
-//! On disk: `MANIFEST.json` names the current generation directory (`gen-N/`: `graph.bin`, `ids.bin`). A save
+//! On disk: `MANIFEST.json` names the current generation directory (`gen-N/graph.bin`, mapped at load). A save
 //! writes a new generation into a temporary directory, fsyncs it, renames it into place and only then
 //! replaces the manifest (temp file, fsync, rename), so a crash leaves the old or the new index, never a
 //! torn one. HNSW cannot delete nodes: removed ids are tombstoned and filtered out during the graph
@@ -169,6 +169,17 @@ impl VectorIndex {
     /// setting of the loaded graph's memory, not of its shape: nothing is rebuilt).
     pub fn open_with(dir: &Path, quantization: Quantization) -> Result<Option<Self>, IndexError> {
         persist::load(dir, Some(quantization))
+    }
+
+    /// Check what the open left unchecked: the f32 vectors a loaded graph re-ranks with are summed
+    /// here, not at load (that would read all of them from the disk). For `docvec check`.
+    pub fn verify(&self) -> Result<(), IndexError> {
+        self.graph
+            .verify_file()
+            .map_err(|cause| IndexError::Unreadable {
+                path: self.dir.clone(),
+                cause: format!("graph: {cause}"),
+            })
     }
 
     pub fn info(&self) -> &IndexInfo {
@@ -422,6 +433,8 @@ fn new_graph(dimension: usize, params: &HnswParams, expected: usize) -> Graph {
     )
 }
 
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::graph::io;
+use crate::graph::{file, legacy, load as graph_load};
 use crate::{IndexError, IndexInfo, Quantization, VectorIndex, new_graph};
 
 const MANIFEST: &str = "MANIFEST.json";
-/// 2: docvec's own graph file (1 was hnsw_rs's dump; such an index is rebuilt from the store).
-const FORMAT: u32 = 2;
+/// 3: the graph file laid out as memory, loaded by map (`graph/file.rs`). 2: docvec's first graph
+/// file plus an id list, still read; the next save writes format 3. 1 was hnsw_rs's dump: such an
+/// index is rebuilt from the store.
+const FORMAT: u32 = 3;
+const FORMAT_2: u32 = 2;
 const GRAPH: &str = "graph.bin";
 
 #[derive(Serialize, Deserialize)]
@@ -86,16 +89,12 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
     }))
 }
 
-/// The graph and its id list in `dir` (created), each file and the folder fsynced.
+/// The graph file in `dir` (created), the file and the folder fsynced.
 fn write_graph_files(index: &VectorIndex, dir: &Path) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let file = File::create(dir.join(GRAPH)).map_err(|e| e.to_string())?;
-    io::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
+    file::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
         .map_err(|e| format!("graph: {e}"))?;
-    let mut ids: Vec<u64> = index.ids.iter().map(|&i| i as u64).collect();
-    ids.sort_unstable();
-    let bytes: Vec<u8> = ids.iter().flat_map(|i| i.to_le_bytes()).collect();
-    fs::write(dir.join("ids.bin"), bytes).map_err(|e| e.to_string())?;
     for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
         let path = entry.map_err(|e| e.to_string())?.path();
         File::open(&path)
@@ -187,9 +186,9 @@ pub(crate) fn load(
     if let Some(q) = quantization {
         manifest.info.params.quantization = q;
     }
-    if manifest.format != FORMAT {
+    if manifest.format != FORMAT && manifest.format != FORMAT_2 {
         return Err(unreadable(format!(
-            "index format {} (this docvec reads {FORMAT})",
+            "index format {} (this docvec reads {FORMAT_2} and {FORMAT})",
             manifest.format
         )));
     }
@@ -200,26 +199,21 @@ pub(crate) fn load(
         )
     } else {
         let gdir = gen_dir(dir, manifest.generation);
-        let raw_ids =
-            fs::read(gdir.join("ids.bin")).map_err(|e| unreadable(format!("ids: {e}")))?;
-        if !raw_ids.len().is_multiple_of(8) {
-            return Err(unreadable("ids file is truncated".into()));
+        let (dim, q) = (manifest.info.dimension, manifest.info.params.quantization);
+        let graph = if manifest.format == FORMAT_2 {
+            let file =
+                File::open(gdir.join(GRAPH)).map_err(|e| unreadable(format!("graph: {e}")))?;
+            legacy::read(BufReader::with_capacity(1 << 20, file), dim, q)
+        } else {
+            graph_load::load(&gdir.join(GRAPH), dim, q)
         }
-        let ids: HashSet<usize> = raw_ids
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
-            .collect();
-        let file = File::open(gdir.join(GRAPH)).map_err(|e| unreadable(format!("graph: {e}")))?;
-        let graph = io::read(
-            BufReader::with_capacity(1 << 20, file),
-            manifest.info.dimension,
-            manifest.info.params.quantization,
-        )
         .map_err(|e| unreadable(format!("graph: {e}")))?;
+        // Every node's id is in the graph; a format-2 index also listed them apart.
+        let ids: HashSet<usize> = graph.points().map(|(id, _)| id as usize).collect();
         let points = graph.len();
         if points != ids.len() || ids.len() != manifest.points {
             return Err(unreadable(format!(
-                "graph holds {points} points, id list {}, manifest {}",
+                "graph holds {points} points ({} distinct ids), manifest {}",
                 ids.len(),
                 manifest.points
             )));
@@ -234,8 +228,9 @@ pub(crate) fn load(
         ids,
         deleted,
         generation: manifest.generation,
-        changes: 0,
-        graph_changes: 0,
+        // A format-2 index is saved again (as format 3) at the first save.
+        changes: u64::from(manifest.format != FORMAT),
+        graph_changes: u64::from(manifest.format != FORMAT),
         saved_changes: 0,
         saved_graph_changes: 0,
     }))

@@ -1,6 +1,6 @@
 use super::*;
 
-fn unit(seed: u64, dim: usize) -> Vec<f32> {
+pub(crate) fn unit(seed: u64, dim: usize) -> Vec<f32> {
     // xorshift: deterministic pseudo-random vectors without a rand dependency.
     let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
     let mut v: Vec<f32> = (0..dim)
@@ -284,10 +284,10 @@ fn inserts_on_many_threads_while_searching_keep_the_graph_whole_and_saved_as_bui
         );
     }
 
-    // One flipped bit in a vector (header 32 bytes, then the first node's id and layer) is caught.
+    // One flipped bit in the first node's codes (the data section follows the 4 KiB header) is caught.
     let path = dir.path().join("gen-1/graph.bin");
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[32 + 12 + 9] ^= 0x40;
+    bytes[4096 + 9] ^= 0x40;
     std::fs::write(&path, bytes).unwrap();
     let err = VectorIndex::open(dir.path())
         .err()

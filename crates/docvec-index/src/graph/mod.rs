@@ -10,7 +10,9 @@
 //! and the f32 vectors in a slab of their own: the walk reads a quarter of the bytes, and only
 //! inserts and the final re-rank touch the f32 vectors.
 
-pub(crate) mod io;
+pub(crate) mod file;
+pub(crate) mod legacy;
+pub(crate) mod load;
 mod parts;
 mod search;
 
@@ -20,7 +22,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::Quantization;
 use crate::distance::{self, Isa, Kernel, kernel};
 use crate::quant;
-use parts::{Line, Near, Node, Slabs};
+use parts::{FileMap, Line, Near, Node, Region, Slabs};
 
 /// Highest layer a node may get; ample for billions of nodes at M = 16.
 const MAX_LEVEL: u32 = 15;
@@ -57,6 +59,8 @@ pub(crate) struct Graph {
     entry: AtomicU64,
     /// Held by an insert that may raise the top layer.
     entry_lock: Mutex<()>,
+    /// The file a loaded graph is mapped from and the section of it the load did not sum.
+    unverified: Option<(std::sync::Arc<FileMap>, file::Section)>,
 }
 
 /// The graph's settings, as saved with it.
@@ -70,16 +74,41 @@ pub(crate) struct Shape {
 
 impl Graph {
     pub(crate) fn new(shape: Shape, expected: usize) -> Self {
-        let m = shape.m.max(2);
         let first = expected.max(64);
-        let (walk_words, full) = match shape.quantization {
-            Quantization::None => (shape.dim, None),
-            Quantization::Int8 => (
-                quant::block(shape.dim) / 4,
-                Some(Slabs::new(first, shape.dim, zero)),
-            ),
-        };
-        let lines = (walk_words + 1 + 2 * m).div_ceil(Line::WORDS);
+        let walk_words = Self::walk_words(shape.dim, shape.quantization);
+        let lines = Self::lines(walk_words, shape.m.max(2));
+        let full = (shape.quantization == Quantization::Int8)
+            .then(|| Region::Owned((0..first * shape.dim).map(|_| zero()).collect()));
+        let data = Region::Owned((0..first * lines).map(|_| Line::zero()).collect());
+        let nodes = Slabs::new(first, 1, Node::empty);
+        Self::assemble(shape, first, nodes, data, full)
+    }
+
+    /// Words of the walk's part of a node's data: the vector, or when quantized its code block.
+    fn walk_words(dim: usize, quantization: Quantization) -> usize {
+        match quantization {
+            Quantization::None => dim,
+            Quantization::Int8 => quant::block(dim) / 4,
+        }
+    }
+
+    /// Cache lines of a node's data: the walk's words, the layer-0 link count and `2 m` slots.
+    fn lines(walk_words: usize, m: usize) -> usize {
+        (walk_words + 1 + 2 * m).div_ceil(Line::WORDS)
+    }
+
+    /// A graph over storage whose first `first` slots are `data` and `full` (allocated or mapped),
+    /// holding no node yet (`count` is 0; a load sets it once the slots are filled).
+    fn assemble(
+        shape: Shape,
+        first: usize,
+        nodes: Slabs<Node>,
+        data: Region<Line>,
+        full: Option<Region<AtomicU32>>,
+    ) -> Self {
+        let m = shape.m.max(2);
+        let walk_words = Self::walk_words(shape.dim, shape.quantization);
+        let lines = Self::lines(walk_words, m);
         Self {
             dot: kernel(),
             isa: distance::isa(),
@@ -90,12 +119,13 @@ impl Graph {
             ef_construction: shape.ef_construction.max(m),
             level_mult: 1.0 / (m as f64).ln(),
             count: AtomicUsize::new(0),
-            nodes: Slabs::new(first, 1, Node::empty),
-            data: Slabs::new(first, lines, Line::zero),
+            nodes,
+            data: Slabs::with_first(data, first, lines, Line::zero),
             walk_words,
-            full,
+            full: full.map(|f| Slabs::with_first(f, first, shape.dim, zero)),
             entry: AtomicU64::new(NO_ENTRY),
             entry_lock: Mutex::new(()),
+            unverified: None,
         }
     }
 

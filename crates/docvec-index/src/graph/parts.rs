@@ -12,11 +12,11 @@ use super::NOT_READY;
 /// Slabs double in size: this many cover any count that fits in memory.
 const SLABS: usize = 40;
 
-/// Append-only storage of `stride` elements per slot whose slots never move: a first slab sized for
-/// the graph as built or loaded (no slack), then slabs of `GROWTH << s` slots allocated the first time a
-/// slot in them is needed.
+/// Append-only storage of `stride` elements per slot whose slots never move: a first region sized for
+/// the graph as built or loaded (no slack; a loaded graph's is mapped from its file), then slabs of
+/// `GROWTH << s` slots allocated the first time a slot in them is needed.
 pub(super) struct Slabs<T> {
-    first: Box<[T]>,
+    first: Region<T>,
     first_len: usize,
     slabs: [OnceLock<Box<[T]>>; SLABS],
     stride: usize,
@@ -28,8 +28,20 @@ const GROWTH_SHIFT: u32 = 10;
 
 impl<T> Slabs<T> {
     pub(super) fn new(first_len: usize, stride: usize, init: fn() -> T) -> Self {
+        let first = Region::Owned((0..first_len * stride).map(|_| init()).collect());
+        Self::with_first(first, first_len, stride, init)
+    }
+
+    /// Slabs whose first `first_len` slots are `first` (`first_len * stride` elements).
+    pub(super) fn with_first(
+        first: Region<T>,
+        first_len: usize,
+        stride: usize,
+        init: fn() -> T,
+    ) -> Self {
+        assert_eq!(first.as_slice().len(), first_len * stride);
         Self {
-            first: (0..first_len * stride).map(|_| init()).collect(),
+            first,
             first_len,
             slabs: std::array::from_fn(|_| OnceLock::new()),
             stride,
@@ -37,10 +49,15 @@ impl<T> Slabs<T> {
         }
     }
 
+    /// Elements a slot.
+    pub(super) fn stride(&self) -> usize {
+        self.stride
+    }
+
     #[inline(always)]
     pub(super) fn slot(&self, i: usize) -> &[T] {
         if i < self.first_len {
-            return &self.first[i * self.stride..(i + 1) * self.stride];
+            return &self.first.as_slice()[i * self.stride..(i + 1) * self.stride];
         }
         let i = i - self.first_len;
         let j = (i >> GROWTH_SHIFT) + 1;
@@ -54,6 +71,89 @@ impl<T> Slabs<T> {
         &slab[offset * self.stride..(offset + 1) * self.stride]
     }
 }
+
+/// A graph file mapped copy-on-write (a private mapping: changes made in memory reach neither the file
+/// nor other processes, and pages never touched are never read).
+pub(crate) struct FileMap {
+    /// Taken once from the writable map, so stores through it are allowed.
+    base: *mut u8,
+    len: usize,
+    _map: memmap2::MmapMut,
+}
+
+// SAFETY: the map is owned here and freed on drop; what is shared through `base` is reached only as
+// `Plain` atomics and bytes that are never written (see `Region::as_slice`).
+unsafe impl Send for FileMap {}
+unsafe impl Sync for FileMap {}
+
+impl FileMap {
+    pub(crate) fn new(mut map: memmap2::MmapMut) -> Self {
+        Self {
+            base: map.as_mut_ptr(),
+            len: map.len(),
+            _map: map,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: the whole map, alive as long as `self`. Callers read the parts nothing writes (a
+        // load reads before the graph exists; later only mapped atomics are written, through `Region`).
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
+    }
+}
+
+/// The first slots of a [`Slabs`]: allocated, or a part of a mapped graph file.
+pub(super) enum Region<T> {
+    Owned(Box<[T]>),
+    Mapped {
+        map: std::sync::Arc<FileMap>,
+        offset: usize,
+        len: usize,
+        _of: std::marker::PhantomData<T>,
+    },
+}
+
+impl<T: Plain> Region<T> {
+    /// `len` elements of `map` from byte `offset`; `None` when that is not aligned for `T` or runs past
+    /// the map.
+    pub(super) fn mapped(map: std::sync::Arc<FileMap>, offset: usize, len: usize) -> Option<Self> {
+        let end = len
+            .checked_mul(std::mem::size_of::<T>())?
+            .checked_add(offset)?;
+        let aligned = (map.base as usize + offset).is_multiple_of(std::mem::align_of::<T>());
+        (end <= map.len && aligned).then_some(Region::Mapped {
+            map,
+            offset,
+            len,
+            _of: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T> Region<T> {
+    #[inline(always)]
+    fn as_slice(&self) -> &[T] {
+        match self {
+            Region::Owned(b) => b,
+            // SAFETY: `mapped` checked bounds and alignment, and only `Plain` types (any bit pattern
+            // valid, no drop) are mapped. The map is writable, so the atomics' stores are allowed, and
+            // it lives as long as this region.
+            Region::Mapped {
+                map, offset, len, ..
+            } => unsafe { std::slice::from_raw_parts(map.base.add(*offset) as *const T, *len) },
+        }
+    }
+}
+
+/// Types that may be read straight from a file's bytes: every bit pattern is a valid value and
+/// dropping one does nothing.
+///
+/// # Safety
+/// Only for such types.
+pub(super) unsafe trait Plain {}
+// SAFETY: both are plain words of any bit pattern.
+unsafe impl Plain for AtomicU32 {}
+unsafe impl Plain for Line {}
 
 /// One cache line of words: a node's data starts on a line, so a vector (or a quantized vector's
 /// codes) touches as few lines as its length allows.

@@ -1,12 +1,13 @@
-//! The graph on disk: a header, then per node its id, layer, vector and links, then a checksum.
-//! Written only by a save into a fresh generation directory (then fsynced); read whole.
+//! The graph file of docvec 0.x's index format 2: a header, then per node its id, layer, vector and
+//! links, then a checksum. No longer written (see `file.rs`), still read, so an upgrade keeps the
+//! index instead of rebuilding it: the next save writes the current format.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::atomic::Ordering;
 
 use super::{Graph, NO_ENTRY, NOT_READY, Shape};
 
-const MAGIC: &[u8; 8] = b"DVHNSW01";
+pub(crate) const MAGIC: &[u8; 8] = b"DVHNSW01";
 
 /// FNV-style over 8-byte words of the whole stream (however it is cut into writes): catches a torn
 /// or altered file at memory speed.
@@ -56,65 +57,6 @@ impl Sum {
     }
 }
 
-struct Out<W: Write> {
-    w: W,
-    sum: Sum,
-}
-impl<W: Write> Out<W> {
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.sum.add(bytes);
-        self.w.write_all(bytes)
-    }
-    fn u32(&mut self, v: u32) -> std::io::Result<()> {
-        self.put(&v.to_le_bytes())
-    }
-}
-
-/// Write every published node. Nodes still being inserted by another thread are left out, and so
-/// are links to them.
-pub(crate) fn write(g: &Graph, w: impl Write) -> std::io::Result<()> {
-    let mut out = Out { w, sum: Sum::new() };
-    // Renumber published nodes densely: a slot reserved by a running insert may sit among them.
-    let used = g.capacity_used();
-    let mut renumber = vec![u32::MAX; used];
-    let mut order = Vec::with_capacity(used);
-    for i in 0..used as u32 {
-        if g.ext(i) != NOT_READY {
-            renumber[i as usize] = order.len() as u32;
-            order.push(i);
-        }
-    }
-    let (entry, top) = match g.load_entry() {
-        Some((e, t)) if renumber[e as usize] != u32::MAX => (renumber[e as usize], t),
-        _ => (u32::MAX, 0),
-    };
-    out.put(MAGIC)?;
-    for v in [g.dim, g.m, g.ef_construction, order.len()] {
-        out.u32(v as u32)?;
-    }
-    out.u32(entry)?;
-    out.u32(top)?;
-    let mut links = Vec::new();
-    for &i in &order {
-        out.put(&g.ext(i).to_le_bytes())?;
-        let level = g.node(i).level.load(Ordering::Acquire);
-        out.u32(level)?;
-        let v: Vec<u8> = g.vector(i).iter().flat_map(|x| x.to_le_bytes()).collect();
-        out.put(&v)?;
-        for layer in 0..=level {
-            g.neighbours(i, layer, &mut links);
-            links.retain(|&n| renumber[n as usize] != u32::MAX);
-            out.u32(links.len() as u32)?;
-            for &n in &links {
-                out.u32(renumber[n as usize])?;
-            }
-        }
-    }
-    let sum = out.sum.finish();
-    out.w.write_all(&sum.to_le_bytes())?;
-    out.w.flush()
-}
-
 struct In<R: Read> {
     r: R,
     sum: Sum,
@@ -140,7 +82,7 @@ impl<R: Read> In<R> {
     }
 }
 
-/// Read a graph written by [`write`], checking its shape, every link and the checksum.
+/// Read a format-2 graph, checking its shape, every link and the checksum.
 pub(crate) fn read(
     r: impl Read,
     expect_dim: usize,
@@ -226,4 +168,39 @@ pub(crate) fn read(
         g.entry.store(NO_ENTRY, Ordering::Release);
     }
     Ok(g)
+}
+
+/// The format-2 writer, kept to make fixtures for the tests of the reader above (a graph with every
+/// node published; no renumbering).
+#[cfg(test)]
+pub(crate) fn write(g: &Graph, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    let mut sum = Sum::new();
+    let mut put = |bytes: &[u8]| {
+        sum.add(bytes);
+        w.write_all(bytes)
+    };
+    put(MAGIC)?;
+    let (entry, top) = g.load_entry().unwrap_or((u32::MAX, 0));
+    for v in [g.dim, g.m, g.ef_construction, g.capacity_used()] {
+        put(&(v as u32).to_le_bytes())?;
+    }
+    put(&entry.to_le_bytes())?;
+    put(&top.to_le_bytes())?;
+    let mut links = Vec::new();
+    for i in 0..g.capacity_used() as u32 {
+        put(&g.ext(i).to_le_bytes())?;
+        let level = g.node(i).level.load(Ordering::Acquire);
+        put(&level.to_le_bytes())?;
+        let v: Vec<u8> = g.vector(i).iter().flat_map(|x| x.to_le_bytes()).collect();
+        put(&v)?;
+        for layer in 0..=level {
+            g.neighbours(i, layer, &mut links);
+            put(&(links.len() as u32).to_le_bytes())?;
+            for &n in &links {
+                put(&n.to_le_bytes())?;
+            }
+        }
+    }
+    let sum = sum.finish();
+    w.write_all(&sum.to_le_bytes())
 }
