@@ -13,6 +13,8 @@ python3 tools/setup_models.py
 # The oldest ONNX Runtime docvec supports and one too old, for the CLI tests of both.
 python3 tools/setup_models.py --ort 1.20.1 >/dev/null
 python3 tools/setup_models.py --ort 1.19.2 >/dev/null
+# pdftotext, the reference the PDF tests score docvec's text against (Debian's poppler-utils; as root).
+command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The slim edge build (no server, no Postgres client) must keep building cleanly too.

@@ -31,6 +31,10 @@ fn main() {
                         t.column_types
                     );
                 }
+                let titled = doc.sections.iter().filter(|s| s.heading.is_some());
+                for s in titled.take(12) {
+                    println!("    section: {:.100}", s.heading_path.join(" > "));
+                }
                 if let Some(b) = doc.sections.iter().flat_map(|s| &s.blocks).next() {
                     println!("    first block: {:.200}", b.text);
                 }

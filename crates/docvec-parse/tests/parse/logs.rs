@@ -1,31 +1,7 @@
-//! Parsers against real files with known answers from `../shared/corpus` (skipped with a message when
-//! the corpus is absent): every line of the loghub logs against loghub's structured ground truth.
-
-use std::path::PathBuf;
+//! Every line of the loghub logs against loghub's structured ground truth.
 
 use docvec_parse::{ParseOptions, parse_file};
 use docvec_types::LogEntry;
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("DOCVEC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-        });
-    if dir.join("logs").is_dir() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!(
-            "SKIPPED: no corpus at {} (set DOCVEC_CORPUS or check out ../shared)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// Which parsed field each ground-truth column is compared with.
 #[derive(Clone, Copy)]
@@ -59,7 +35,9 @@ fn canonical(level: &str) -> String {
 
 /// Parse `<system>_2k.log` and compare every entry with `<system>_2k.log_structured.csv`.
 fn check(system: &str, columns: &[(&str, Field)]) {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = crate::corpus("logs") else {
+        return;
+    };
     let dir = corpus.join("logs").join(system);
     let (_, doc) = parse_file(
         &dir.join(format!("{system}_2k.log")),
