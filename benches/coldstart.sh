@@ -20,12 +20,15 @@ data=tools/.cache/coldstart-$n
 cargo build --release --quiet -p docvec-index --example cold_start
 bin=${CARGO_TARGET_DIR:-target}/release/examples/cold_start
 [ -f "$data/docvec/MANIFEST.json" ] || "$bin" build "$data" "$data/docvec" "$m" "$efc"
+# The f32 walk saved as such (opening the int8 file with the f32 walk would convert it at load).
+[ -f "$data/docvec-f32/MANIFEST.json" ] \
+    || DOCVEC_HNSW_QUANTIZATION=none "$bin" build "$data" "$data/docvec-f32" "$m" "$efc"
 [ -f "$data/peers/faiss.index" ] || "$venv/bin/python" benches/coldstart/peer.py build "$data" "$data/peers" "$m" "$efc"
-du -sh "$data/docvec" "$data/peers/hnswlib.bin" "$data/peers/faiss.index" >&2
+du -sh "$data/docvec" "$data/docvec-f32" "$data/peers/hnswlib.bin" "$data/peers/faiss.index" >&2
 out=$(mktemp)
 for run in $(seq "${RUNS:-3}"); do
     "$bin" open "$data/docvec" "$data/query.fvecs" | tee -a "$out"
-    DOCVEC_HNSW_QUANTIZATION=none "$bin" open "$data/docvec" "$data/query.fvecs" | tee -a "$out"
+    DOCVEC_HNSW_QUANTIZATION=none "$bin" open "$data/docvec-f32" "$data/query.fvecs" | tee -a "$out"
     for engine in hnswlib faiss faiss-mmap; do
         "$venv/bin/python" benches/coldstart/peer.py open "$engine" "$data/peers" "$data/query.fvecs" | tee -a "$out"
     done

@@ -16,12 +16,21 @@ const SLABS: usize = 40;
 /// the graph as built or loaded (no slack; a loaded graph's is mapped from its file), then slabs of
 /// `GROWTH << s` slots allocated the first time a slot in them is needed.
 pub(super) struct Slabs<T> {
-    first: Region<T>,
+    /// The first region's elements, taken once: a slot lookup costs what a boxed slice's does.
+    first_ptr: *const T,
+    first_elems: usize,
+    /// Owns what `first_ptr` points into.
+    _first: Region<T>,
     first_len: usize,
     slabs: [OnceLock<Box<[T]>>; SLABS],
     stride: usize,
     init: fn() -> T,
 }
+
+// SAFETY: `first_ptr` only points into `_first`, owned here; shared access hands out `&T` as a
+// boxed slice would, so the slabs are as thread-safe as their elements.
+unsafe impl<T: Send + Sync> Send for Slabs<T> {}
+unsafe impl<T: Send + Sync> Sync for Slabs<T> {}
 
 /// log2 of the first growth slab's slots.
 const GROWTH_SHIFT: u32 = 10;
@@ -39,9 +48,12 @@ impl<T> Slabs<T> {
         stride: usize,
         init: fn() -> T,
     ) -> Self {
-        assert_eq!(first.as_slice().len(), first_len * stride);
+        let elems = first.as_slice();
+        assert_eq!(elems.len(), first_len * stride);
         Self {
-            first,
+            first_ptr: elems.as_ptr(),
+            first_elems: elems.len(),
+            _first: first,
             first_len,
             slabs: std::array::from_fn(|_| OnceLock::new()),
             stride,
@@ -57,7 +69,10 @@ impl<T> Slabs<T> {
     #[inline(always)]
     pub(super) fn slot(&self, i: usize) -> &[T] {
         if i < self.first_len {
-            return &self.first.as_slice()[i * self.stride..(i + 1) * self.stride];
+            // SAFETY: `first_ptr` and `first_elems` describe `_first`'s elements, which never move
+            // (a boxed slice or a mapping) and live as long as `self`.
+            let first = unsafe { std::slice::from_raw_parts(self.first_ptr, self.first_elems) };
+            return &first[i * self.stride..(i + 1) * self.stride];
         }
         let i = i - self.first_len;
         let j = (i >> GROWTH_SHIFT) + 1;
