@@ -105,7 +105,10 @@ pub fn print_check(report: &CheckReport) {
         ("vector index", &report.vector_index),
         ("full-text index", &report.text_index),
     ] {
-        if c.agrees() {
+        if let Some(why) = &c.damaged {
+            println!("{name}: DAMAGED: {why}");
+        }
+        if c.missing == 0 && c.extra == 0 {
             println!("{name}: {} entries, as stored", c.entries);
         } else {
             println!(

@@ -33,6 +33,10 @@ pub struct IndexCheck {
     pub extra: usize,
     /// A few of the ids behind `missing` and `extra`.
     pub examples: Vec<i64>,
+    /// Why the index's files are damaged, when they are (the vector index's re-ranking vectors are
+    /// summed here, not at open).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
 }
 
 impl IndexCheck {
@@ -71,7 +75,7 @@ impl IndexCheck {
     }
 
     pub fn agrees(&self) -> bool {
-        self.missing == 0 && self.extra == 0
+        self.missing == 0 && self.extra == 0 && self.damaged.is_none()
     }
 }
 
@@ -84,14 +88,19 @@ impl Engine {
         let stored = self.store.chunk_ids().await?;
         let index = self.index.clone();
         let text = self.text_index();
-        let (vectors, texts) = blocking(move || {
-            let mut vectors: Vec<i64> = index.read().map_err(poisoned)?.ids().collect();
+        let (vectors, damaged, texts) = blocking(move || {
+            let index = index.read().map_err(poisoned)?;
+            let damaged = index.verify().err().map(|e| e.to_string());
+            let mut vectors: Vec<i64> = index.ids().collect();
             vectors.sort_unstable();
             let texts = text.ids().map_err(crate::text::text_err)?;
-            Ok((vectors, texts))
+            Ok((vectors, damaged, texts))
         })
         .await?;
-        let vector_index = IndexCheck::compare(&stored, &vectors);
+        let vector_index = IndexCheck {
+            damaged,
+            ..IndexCheck::compare(&stored, &vectors)
+        };
         let text_index = IndexCheck::compare(&stored, &texts);
         let bundle = self.check_bundle().await?;
         Ok(CheckReport {
