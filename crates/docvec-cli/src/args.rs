@@ -294,6 +294,11 @@ pub(crate) enum Command {
         /// needs an API key to exist first.
         #[arg(long)]
         bind: Option<String>,
+        /// Serve searches and reads only, writing nothing to the data directory: a bundle, or a
+        /// directory on read-only media. Uploads, deletes, rebuilds, snapshots and key changes answer
+        /// 403 `read_only` [env: DOCVEC_SERVER_READ_ONLY] [config: server.read_only].
+        #[arg(long)]
+        read_only: bool,
     },
     #[cfg(feature = "server")]
     /// Manage the API keys of `docvec serve`.

@@ -61,9 +61,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
         #[cfg(feature = "server")]
-        Command::Serve { bind } => {
+        Command::Serve { bind, read_only } => {
             if let Some(b) = bind {
                 config.server.bind = b;
+            }
+            if read_only {
+                config.server.read_only = true;
             }
             serve::serve(config).await
         }
@@ -198,7 +201,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Check { json } => {
             // As a writer, so the check sees what every start makes of the directory: the catch-up.
-            let engine = Engine::open(config, Access::ReadWrite).await?;
+            // One this process cannot write (a bundle on read-only media) is checked as it is.
+            let dir = &config.data_dir;
+            let access = if dir.is_dir() && !docvec_engine::dir_writable(dir) {
+                eprintln!("{} is not writable: checking it read-only", dir.display());
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            };
+            let engine = Engine::open(config, access).await?;
             let report = engine.check().await?;
             engine.close().await?;
             emit(json, &report, output::print_check)?;

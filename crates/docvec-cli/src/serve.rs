@@ -30,8 +30,13 @@ pub enum KeysAction {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let read_only = config.server.read_only;
     let server = docvec_server::start(config).await?;
-    eprintln!("docvec serving on http://{} (Ctrl-C stops)", server.addr());
+    eprintln!(
+        "docvec serving on http://{} ({}Ctrl-C stops)",
+        server.addr(),
+        if read_only { "read-only; " } else { "" }
+    );
     // Scripts and supervisors wait for this line rather than polling /readyz.
     server
         .run_until_signal(|| eprintln!("docvec ready"))

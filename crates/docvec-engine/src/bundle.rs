@@ -106,7 +106,9 @@ impl Engine {
         self.store.snapshot_into(&db).await?;
         drop((_saving, _catch_up));
 
-        let copy = Store::open(&db).await?;
+        // Read-only: the copy stays in rollback journal mode as `VACUUM INTO` wrote it, so a bundle
+        // needs no -wal/-shm beside it and is searched without writing (`Store::open_read_only`).
+        let copy = Store::open_read_only(&db).await?;
         let filled = fill_text(&copy, &dir.join("fulltext")).await;
         let counts = copy.stats().await;
         let log_position = copy.last_log_seq().await;

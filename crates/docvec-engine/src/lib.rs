@@ -36,7 +36,7 @@ pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig}
 pub use docvec_store::{
     ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
     FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
-    TagFilter,
+    TagFilter, dir_writable,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};
@@ -88,6 +88,10 @@ pub enum EngineError {
         path: String,
         source: std::io::Error,
     },
+    /// A change asked of an engine (or a server) that opened the data directory read-only; the message
+    /// says what was refused.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
     /// A job was asked to stop (server shutdown) and stopped at a safe point.
     #[error("stopped before it finished: docvec is shutting down")]
     Cancelled,
@@ -121,7 +125,9 @@ impl EngineError {
 /// Whether this engine may change the data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Search and read. Several readers and one writer may share a data directory.
+    /// Search and read. Several readers and one writer may share a data directory. Writes nothing to
+    /// it (the store is opened with [`Store::open_read_only`], the indexes are only read), so a bundle
+    /// or a directory on read-only media can be searched; changes fail with [`EngineError::ReadOnly`].
     ReadOnly,
     /// Ingest and delete; holds the directory's lock while open.
     ReadWrite,
@@ -177,7 +183,11 @@ impl Engine {
                 None
             }
         };
-        let store = Store::open(&dir.join("docvec.db")).await?;
+        let db = dir.join("docvec.db");
+        let store = match access {
+            Access::ReadWrite => Store::open(&db).await?,
+            Access::ReadOnly => Store::open_read_only(&db).await?,
+        };
         #[cfg(feature = "mirror")]
         let mirror = if config.mirror.url.is_some() || config.mirror.mode.mirrors() {
             Some(docvec_mirror::Mirror::connect_lazy(
@@ -269,7 +279,7 @@ impl Engine {
 
     /// Delete a document by id or path. Returns its path and the number of chunks removed.
     pub async fn delete(&self, id_or_path: &str) -> Result<Option<(String, u64)>, EngineError> {
-        self.require_write()?;
+        self.require_write("deleting a document")?;
         let key = match std::fs::canonicalize(id_or_path) {
             Ok(p) => p.to_string_lossy().into_owned(),
             Err(_) => id_or_path.to_string(),
@@ -340,12 +350,14 @@ impl Engine {
         Ok(())
     }
 
-    fn require_write(&self) -> Result<(), EngineError> {
+    /// Refuse `what` (a change) on an engine opened read-only.
+    pub(crate) fn require_write(&self, what: &str) -> Result<(), EngineError> {
         match self.access {
             Access::ReadWrite => Ok(()),
-            Access::ReadOnly => Err(EngineError::Internal(
-                "this engine was opened read-only".into(),
-            )),
+            Access::ReadOnly => Err(EngineError::ReadOnly(format!(
+                "{what} needs the data directory {} opened read-write, and it was opened read-only",
+                self.config.data_dir.display()
+            ))),
         }
     }
 }

@@ -61,7 +61,7 @@ impl Engine {
         progress: &(dyn Fn(RebuildEvent) + Sync),
         cancel: &AtomicBool,
     ) -> Result<RebuildReport, EngineError> {
-        self.require_write()?;
+        self.require_write("rebuilding the index")?;
         let _one = self.rebuilding.try_lock().map_err(|_| {
             EngineError::Config("a rebuild is already running; wait for it to finish".into())
         })?;

@@ -3,6 +3,7 @@
 //! the last entry it applied in the payload of the very commit that applied it, so after a crash it
 //! holds exactly the changes up to that entry and catches up from there. One writer, many readers.
 
+mod read_only;
 mod snippet;
 
 use std::collections::HashSet;
@@ -122,7 +123,8 @@ impl TextIndex {
     }
 
     /// Open for searching only, beside a writer in another process; `refresh` picks up its commits. With
-    /// no index on disk yet, an empty one in memory stands in.
+    /// no index on disk yet, an empty one in memory stands in. Writes nothing to `dir`, so it works on
+    /// read-only media.
     pub fn open_read_only(dir: &Path) -> Result<Self, TextIndexError> {
         let err = |cause: String| TextIndexError::Io {
             path: dir.to_path_buf(),
@@ -131,7 +133,8 @@ impl TextIndex {
         let (schema, id, text) = schema();
         let on_disk = dir.join("meta.json").exists();
         let index = if on_disk {
-            let d = MmapDirectory::open(dir).map_err(|e| err(e.to_string()))?;
+            // Nothing is written, not even the lock file a tantivy reader makes (see `read_only`).
+            let d = read_only::ReadOnlyDirectory::open(dir).map_err(err)?;
             Index::open(d).map_err(|e| err(e.to_string()))?
         } else {
             Index::create_in_ram(schema)

@@ -78,3 +78,45 @@ fn a_damaged_index_is_recreated_empty() {
     let idx = TextIndex::open(dir.path()).unwrap();
     assert_eq!((idx.applied_seq(), idx.len()), (0, 0));
 }
+
+/// Every file in `dir` with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_read_only_open_searches_and_refreshes_without_writing_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let idx = TextIndex::open(dir.path()).unwrap();
+        idx.apply(0, &[chunk(1, "alpha pump"), chunk(2, "beta valve")], &[], 2)
+            .unwrap();
+    }
+    // With the reader's lock file and without it (creating it would be a write).
+    for remove_lock in [false, true] {
+        if remove_lock {
+            std::fs::remove_file(dir.path().join(".tantivy-meta.lock")).unwrap();
+        }
+        let before = files(dir.path());
+        let ro = TextIndex::open_read_only(dir.path()).unwrap();
+        assert_eq!(ro.applied_seq(), 2);
+        ro.refresh().unwrap();
+        assert_eq!(
+            ro.search("pump", 2, None).unwrap().first().map(|h| h.0),
+            Some(1)
+        );
+        assert!(ro.apply(2, &[chunk(3, "gamma")], &[], 3).is_err());
+        drop(ro);
+        assert!(
+            files(dir.path()) == before,
+            "files changed (lock removed: {remove_lock})"
+        );
+    }
+}

@@ -28,7 +28,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `payload_too_large`, `timeout`, `not_ready`, `remote_unavailable`, `conflict`, `internal` ...
+    /// `payload_too_large`, `timeout`, `not_ready`, `remote_unavailable`, `conflict`, `read_only`,
+    /// `internal` ...
     pub code: String,
     pub message: String,
 }
@@ -76,6 +77,8 @@ impl From<EngineError> for ApiError {
             EngineError::Config(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             EngineError::Busy(_) => (StatusCode::CONFLICT, "conflict"),
             EngineError::ModelMismatch { .. } => (StatusCode::CONFLICT, "model_mismatch"),
+            // Served read-only (`--read-only`): the request is understood and will not be done.
+            EngineError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
             EngineError::Mirror(_) => (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable"),
             EngineError::Cancelled => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             EngineError::Embed(_)

@@ -43,6 +43,11 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(
+        "the data directory {0} is not writable (a read-only mount, or its permissions): serve it \
+         with `docvec serve --read-only` (searches and reads only), or give this user write access"
+    )]
+    NotWritable(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("the server failed: {0}")]
@@ -60,7 +65,10 @@ pub struct RunningServer {
     ready: watch::Receiver<Option<Result<(), String>>>,
 }
 
-/// Bind `config.server.bind`, start serving, and load the engine in the background.
+/// Bind `config.server.bind`, start serving, and load the engine in the background. With
+/// `[server] read_only` (`--read-only`) nothing is written to the data directory: it is not created,
+/// the store is opened read-only, jobs and uploads left by an earlier run stay as they are, and every
+/// route that changes data answers 403 `read_only`.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let bind = config.server.bind.clone();
     let addr: SocketAddr = tokio::net::lookup_host(&bind)
@@ -69,29 +77,44 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .and_then(|mut a| a.next())
         .ok_or_else(|| ServerError::BadAddress(bind.clone()))?;
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::Io {
-        path: data_dir.display().to_string(),
-        source: e,
-    })?;
-    let store = Store::open(&data_dir.join("docvec.db"))
-        .await
-        .map_err(EngineError::from)?;
+    let read_only = config.server.read_only;
+    let store = if read_only {
+        Store::open_read_only(&data_dir.join("docvec.db"))
+            .await
+            .map_err(EngineError::from)?
+    } else {
+        // An existing directory this process cannot write would fail later, less clearly.
+        if data_dir.is_dir() && !docvec_engine::dir_writable(&data_dir) {
+            return Err(ServerError::NotWritable(data_dir.display().to_string()));
+        }
+        std::fs::create_dir_all(&data_dir).map_err(|e| EngineError::Io {
+            path: data_dir.display().to_string(),
+            source: e,
+        })?;
+        Store::open(&data_dir.join("docvec.db"))
+            .await
+            .map_err(EngineError::from)?
+    };
     let keys_required = !addr.ip().is_loopback();
     let (live_keys, _) = store.check_api_key(None).await.map_err(EngineError::from)?;
     if keys_required && live_keys == 0 {
         return Err(ServerError::OpenNonLoopback(addr));
     }
-    let interrupted = store
-        .fail_interrupted_jobs(
-            "interrupted: docvec stopped before the job finished; start it again",
-        )
-        .await
-        .map_err(EngineError::from)?;
-    if interrupted > 0 {
-        tracing::warn!("{interrupted} job(s) left unfinished by the last run are marked failed");
+    if !read_only {
+        let interrupted = store
+            .fail_interrupted_jobs(
+                "interrupted: docvec stopped before the job finished; start it again",
+            )
+            .await
+            .map_err(EngineError::from)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                "{interrupted} job(s) left unfinished by the last run are marked failed"
+            );
+        }
+        // Uploads of interrupted jobs were never ingested.
+        let _ = std::fs::remove_dir_all(jobs::staging_dir(&data_dir));
     }
-    // Uploads of interrupted jobs were never ingested.
-    let _ = std::fs::remove_dir_all(jobs::staging_dir(&data_dir));
 
     let listener = TcpListener::bind(addr)
         .await
@@ -115,7 +138,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         let state = state.clone();
         tokio::spawn(async move {
             // Ready means ready to embed: the model is loaded before the first request needs it.
-            let opened = match Engine::open(config, Access::ReadWrite).await {
+            let access = if read_only {
+                Access::ReadOnly
+            } else {
+                Access::ReadWrite
+            };
+            let opened = match Engine::open(config, access).await {
                 Ok(engine) => engine.warm_model().await.map(|()| engine),
                 Err(e) => Err(e),
             };
@@ -151,7 +179,14 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             })
             .await
     });
-    tracing::info!("docvec listening on http://{addr}");
+    if read_only {
+        tracing::info!(
+            "docvec listening on http://{addr}, read-only: {} is not written to",
+            data_dir.display()
+        );
+    } else {
+        tracing::info!("docvec listening on http://{addr}");
+    }
     Ok(RunningServer {
         addr,
         state,

@@ -82,6 +82,11 @@ impl AppState {
         self.inner.keys_required
     }
 
+    /// Serving the data directory read-only (`docvec serve --read-only`): nothing may change it.
+    pub(crate) fn read_only(&self) -> bool {
+        self.inner.config.server.read_only
+    }
+
     pub(crate) fn uptime_secs(&self) -> f64 {
         self.inner.started.elapsed().as_secs_f64()
     }

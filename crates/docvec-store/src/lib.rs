@@ -14,6 +14,7 @@ mod filter;
 mod logs;
 mod outbox;
 mod read;
+mod read_only;
 mod schema;
 mod snapshot;
 mod staging;
@@ -37,6 +38,7 @@ pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow, check_time_bound};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
 pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
+pub use read_only::dir_writable;
 pub use staging::ModelSwitch;
 pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
@@ -51,6 +53,30 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("no docvec store at {path}")]
+    Missing { path: String },
+    #[error("{path} is not a docvec store (it holds no docvec schema)")]
+    NotAStore { path: String },
+    /// Opened read-only, a store needing migrations cannot be brought up to date.
+    #[error(
+        "the store at {path} was made by an older docvec (schema version {found}; this docvec's is \
+         {current}) and cannot be upgraded read-only: open it read-write once with this docvec, where \
+         it is writable (`docvec check`, or `docvec serve` without --read-only), to upgrade it"
+    )]
+    SchemaOlder {
+        path: String,
+        found: i64,
+        current: i64,
+    },
+    #[error(
+        "the store at {path} was made by a newer docvec (schema version {found}; this docvec knows up to \
+         {current}): use that docvec release or a later one"
+    )]
+    SchemaNewer {
+        path: String,
+        found: i64,
+        current: i64,
+    },
 }
 
 /// The SQLite store of one data directory.

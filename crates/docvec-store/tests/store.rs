@@ -768,3 +768,122 @@ async fn the_check_finds_partial_documents_and_missing_vectors() {
     assert_eq!(torn.partial_documents, vec!["/b.md".to_string()]);
     assert!(torn.integrity_errors.is_empty());
 }
+
+/// Every file in `dir` (not recursive) with its bytes.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_rollback_journal_copy_opened_read_only_is_read_and_never_written() {
+    let (_dir, store) = open().await;
+    let meta = serde_json::Map::new();
+    let v = [0.6f32, 0.8];
+    store
+        .put_document(&doc(
+            "/a.md",
+            "h1",
+            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
+            &meta,
+        ))
+        .await
+        .unwrap();
+    store.set_meta("model_id", "m").await.unwrap();
+    let seq = store.last_log_seq().await.unwrap();
+    // A bundle's store: `VACUUM INTO` writes it in rollback journal mode.
+    let copies = tempfile::tempdir().unwrap();
+    let copy = copies.path().join("docvec.db");
+    store.snapshot_into(&copy).await.unwrap();
+    store.close().await;
+    let before = files(copies.path());
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["docvec.db"]);
+    let header = &before["docvec.db"][18..20];
+    assert_eq!(header, [1, 1], "rollback journal mode, not WAL");
+
+    let ro = Store::open_read_only(&copy).await.unwrap();
+    // Two at once, as the server's and the engine's stores are.
+    let other = Store::open_read_only(&copy).await.unwrap();
+    assert_eq!(ro.get_meta("model_id").await.unwrap().as_deref(), Some("m"));
+    assert_eq!(ro.list_documents().await.unwrap().len(), 1);
+    assert_eq!(other.stats().await.unwrap().chunks, 2);
+    assert_eq!(other.last_log_seq().await.unwrap(), seq);
+    // Writes through it fail, and leave nothing behind.
+    let err = ro.set_meta("model_id", "changed").await.unwrap_err();
+    assert!(err.to_string().contains("readonly"), "{err}");
+    assert!(ro.delete_document("/a.md").await.is_err());
+    assert_eq!(ro.get_meta("model_id").await.unwrap().as_deref(), Some("m"));
+    ro.close().await;
+    other.close().await;
+    assert!(
+        files(copies.path()) == before,
+        "the copy changed, or files appeared beside it: {:?}",
+        files(copies.path()).keys().collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_open_refuses_a_missing_file_and_a_schema_it_cannot_use() {
+    use docvec_store::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+
+    let missing = dir.path().join("none.db");
+    let err = match Store::open_read_only(&missing).await {
+        Err(e) => e,
+        Ok(_) => panic!("opened a missing file"),
+    };
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    assert!(err.to_string().contains("none.db"), "{err}");
+    assert!(!missing.exists(), "nothing is created");
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let err = Store::open_read_only(&empty).await.err().unwrap();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+
+    // A store one migration behind, as an older docvec left it: only a read-write open upgrades it.
+    let path = dir.path().join("docvec.db");
+    Store::open(&path).await.unwrap().close().await;
+    let raw = sqlx::sqlite::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    let err = Store::open_read_only(&path).await.err().unwrap();
+    match &err {
+        StoreError::SchemaOlder { found, current, .. } => assert_eq!(found + 1, *current),
+        other => panic!("{other:?}"),
+    }
+    let message = err.to_string();
+    assert!(
+        message.contains("older docvec") && message.contains("read-write"),
+        "{message}"
+    );
+    // One from a later docvec.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+    let err = Store::open_read_only(&path).await.err().unwrap();
+    assert!(
+        matches!(err, StoreError::SchemaNewer { found: 9999, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("newer docvec"), "{err}");
+}

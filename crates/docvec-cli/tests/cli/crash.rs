@@ -230,13 +230,22 @@ pub(crate) fn serve_logged(
     data: &Path,
     env: &[(&str, &str)],
 ) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docvec"))
-        .arg("--data-dir")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docvec"));
+    cmd.arg("--data-dir")
         .arg(data)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .current_dir(root())
         .env_remove("DOCVEC_CONFIG")
-        .envs(env.iter().copied())
+        .envs(env.iter().copied());
+    serve_command(cmd)
+}
+
+/// Start `cmd`, a `docvec serve` on a free loopback port, and wait until it serves (as
+/// [`serve_logged`]).
+pub(crate) fn serve_command(
+    mut cmd: Command,
+) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -24,7 +24,7 @@ fn ort_library(version: &str) -> Option<PathBuf> {
     None
 }
 
-fn samples_dir() -> (tempfile::TempDir, PathBuf) {
+pub(super) fn samples_dir() -> (tempfile::TempDir, PathBuf) {
     let data = tempfile::tempdir().unwrap();
     let out = docvec(data.path(), &["ingest", "samples"]);
     assert!(

@@ -4,6 +4,7 @@
 mod crash;
 mod edge;
 mod hostile;
+mod read_only;
 mod secrets;
 
 use std::path::{Path, PathBuf};

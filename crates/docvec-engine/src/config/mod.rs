@@ -242,6 +242,9 @@ impl Config {
         if let Some(v) = get("DOCVEC_MAX_CONCURRENT_SEARCHES") {
             srv.max_concurrent_searches = parse("DOCVEC_MAX_CONCURRENT_SEARCHES", v)?;
         }
+        if let Some(v) = get("DOCVEC_SERVER_READ_ONLY") {
+            srv.read_only = parse("DOCVEC_SERVER_READ_ONLY", v)?;
+        }
         if let Some(v) = get("DOCVEC_CORS_ORIGINS") {
             srv.cors_origins = v
                 .split(',')
@@ -417,6 +420,10 @@ mod tests {
             .apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into()))
             .unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
+        assert!(!cfg.server.read_only, "the default");
+        cfg.apply_env(|k| (k == "DOCVEC_SERVER_READ_ONLY").then(|| "true".into()))
+            .unwrap();
+        assert!(cfg.server.read_only);
         assert_eq!(cfg.hnsw.quantization, Quantization::Int8, "the default");
         cfg.apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "none".into()))
             .unwrap();

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub cors_origins: Vec<String>,
     /// How long `/config` and `/readyz` wait for Postgres to answer.
     pub probe_timeout_ms: u64,
+    /// Serve searches and reads only, writing nothing to the data directory (a bundle, read-only
+    /// media); every route that changes data answers 403 `read_only`.
+    pub read_only: bool,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +45,7 @@ impl Default for ServerConfig {
             max_concurrent_searches: 0,
             cors_origins: Vec::new(),
             probe_timeout_ms: 2000,
+            read_only: false,
         }
     }
 }

@@ -137,7 +137,7 @@ impl Engine {
         opts: &IngestOptions,
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
     ) -> Result<IngestReport, EngineError> {
-        self.require_write()?;
+        self.require_write("ingesting")?;
         // Every chunk of this ingest is embedded by one model: a model switch waits for it to end.
         let _model = self.model_gate.read().await;
         self.warm_model().await?;

@@ -56,6 +56,8 @@ impl Engine {
     /// it, so the remote never applies them out of order). Each replay sends the document's current
     /// local state, so replaying twice is harmless.
     pub async fn drain_outbox(&self) -> Result<DrainReport, EngineError> {
+        // Each item sent is marked done in the store.
+        self.require_write("sending the outbox to Postgres")?;
         let mirror = self.mirror()?;
         let mut report = DrainReport::default();
         let ready = async {

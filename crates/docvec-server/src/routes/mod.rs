@@ -8,10 +8,11 @@ pub(crate) mod search;
 
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::middleware::{Next, from_fn_with_state, map_response};
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -36,6 +37,26 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     }
 }
 
+/// Refuse a route that changes the data directory (or the keys in it) when serving read-only, before
+/// any of its work (an upload's body is not read): 403 `read_only`, saying why. Runs after the key
+/// check, so a client without a valid key still learns only that.
+async fn refuse_when_read_only(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if state.read_only() {
+        return Err(docvec_engine::EngineError::ReadOnly(format!(
+            "{} {} would change the data directory, which this docvec serves read-only \
+             (--read-only); searches and reads work, and writes need a docvec serving it read-write",
+            req.method(),
+            req.uri().path()
+        ))
+        .into());
+    }
+    Ok(next.run(req).await)
+}
+
 pub(crate) fn router(state: AppState) -> Router {
     let srv = &state.config().server;
     let timeout = |secs: u64| {
@@ -46,18 +67,28 @@ pub(crate) fn router(state: AppState) -> Router {
         m.layer(request_timeout)
             .route_layer(from_fn_with_state(state.clone(), require_read))
     };
+    // Routes that change data: refused when serving read-only (inside the key check, which runs first).
+    let changes = |m: MethodRouter<AppState>| {
+        m.route_layer(from_fn_with_state(state.clone(), refuse_when_read_only))
+    };
     let write = |m: MethodRouter<AppState>| {
-        m.layer(request_timeout)
+        changes(m.layer(request_timeout))
             .route_layer(from_fn_with_state(state.clone(), require_write))
     };
     let admin = |m: MethodRouter<AppState>| {
         m.layer(request_timeout)
             .route_layer(from_fn_with_state(state.clone(), require_admin))
     };
-    let upload = post(documents::upload)
-        .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(srv.max_upload_bytes))
-        .layer(timeout(srv.upload_timeout_secs))
-        .route_layer(from_fn_with_state(state.clone(), require_write));
+    let admin_change = |m: MethodRouter<AppState>| {
+        changes(m.layer(request_timeout))
+            .route_layer(from_fn_with_state(state.clone(), require_admin))
+    };
+    let upload = changes(
+        post(documents::upload)
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(srv.max_upload_bytes))
+            .layer(timeout(srv.upload_timeout_secs)),
+    )
+    .route_layer(from_fn_with_state(state.clone(), require_write));
     // Event streams last as long as their job: no timeout.
     let events = get(jobs::events).route_layer(from_fn_with_state(state.clone(), require_read));
 
@@ -71,8 +102,8 @@ pub(crate) fn router(state: AppState) -> Router {
             read(post(search::post_batch))
                 .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(srv.max_batch_bytes)),
         )
-        .route("/search/rebuild", admin(post(jobs::rebuild)))
-        .route("/snapshots", admin(post(jobs::snapshot)))
+        .route("/search/rebuild", admin_change(post(jobs::rebuild)))
+        .route("/snapshots", admin_change(post(jobs::snapshot)))
         .route("/documents", read(get(documents::list)).merge(upload))
         .route(
             "/documents/{id}",
@@ -88,8 +119,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/jobs/{id}/events", events)
         .route("/config", read(get(ops::config)))
         .route("/metrics", read(get(ops::metrics)))
-        .route("/keys", admin(get(ops::list_keys).post(ops::create)))
-        .route("/keys/{id}", admin(axum::routing::delete(ops::revoke)))
+        .route(
+            "/keys",
+            admin(get(ops::list_keys)).merge(admin_change(post(ops::create))),
+        )
+        .route(
+            "/keys/{id}",
+            admin_change(axum::routing::delete(ops::revoke)),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(openapi))

@@ -86,6 +86,8 @@ pub(crate) async fn config(
     }
     Ok(Json(serde_json::json!({
         "storage_mode": engine.storage_mode().as_str(),
+        // `docvec serve --read-only`: routes that change data answer 403 `read_only`.
+        "read_only": state.read_only(),
         "model": {
             "id": engine.model_id(),
             "dimension": engine.dimension(),

@@ -6,6 +6,7 @@ mod jobs;
 mod limits;
 #[path = "../../../../tests/support/private_pg.rs"]
 mod private_pg;
+mod readonly;
 mod remote;
 mod security;
 mod vectors;

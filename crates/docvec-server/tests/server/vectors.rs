@@ -7,7 +7,7 @@ use docvec_engine::{Access, Engine};
 
 use crate::{TestServer, config, error_code};
 
-fn ids(r: &Value) -> Vec<i64> {
+pub(crate) fn ids(r: &Value) -> Vec<i64> {
     r["hits"]
         .as_array()
         .unwrap()
@@ -17,7 +17,7 @@ fn ids(r: &Value) -> Vec<i64> {
 }
 
 /// A server on a fresh data directory holding the repository's samples, uploaded through the API.
-async fn serving_samples() -> (tempfile::TempDir, TestServer, Vec<std::path::PathBuf>) {
+pub(crate) async fn serving_samples() -> (tempfile::TempDir, TestServer, Vec<std::path::PathBuf>) {
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(data.path())).await;
     let samples: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples"))
