@@ -6,6 +6,10 @@
 //! Postgres transaction. Replays are idempotent (a document's rows are keyed by its stable id and
 //! ordinals), so an interrupted replay or backfill simply runs again. Transient failures (connection
 //! lost, server restarting) are retried with backoff within a time bound, then left in the outbox.
+//!
+//! Everything lives in the schema `docvec`, private by default (row-level security on every table, no
+//! grants to Supabase's API roles); apps search it through `docvec.match_chunks` and
+//! `docvec.hybrid_match_chunks` once `migrations/supabase/read_only_search.sql` opts them in.
 
 mod migrate;
 mod read;

@@ -66,12 +66,22 @@ impl Mirror {
             let version: String = sqlx::query_scalar("SHOW server_version")
                 .fetch_one(&mut *conn)
                 .await?;
-            let meta: Vec<(String, String)> = sqlx::query_as(
-                "SELECT key, value FROM docvec_meta WHERE key IN ('schema_version', 'model_id')",
+            // A deployment made before schema docvec keeps its bookkeeping in `public` until migrated.
+            let table: Option<String> = sqlx::query_scalar(
+                "SELECT CASE WHEN to_regclass('docvec.docvec_meta') IS NOT NULL THEN 'docvec.docvec_meta'
+                             WHEN to_regclass('public.docvec_meta') IS NOT NULL THEN 'public.docvec_meta' END",
             )
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap_or_default();
+            .fetch_one(&mut *conn)
+            .await?;
+            let meta: Vec<(String, String)> = match table {
+                Some(table) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT key, value FROM {table} WHERE key IN ('schema_version', 'model_id')"
+                )))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_default(),
+                None => Vec::new(),
+            };
             Ok::<_, MirrorError>((version, meta))
         };
         match tokio::time::timeout(timeout, run).await {
@@ -112,16 +122,16 @@ impl Mirror {
         let rows = sqlx::query(
             "SELECT c.document_id, c.key, c.text, c.page_start, d.path, d.title, d.format,
                     s.heading_path, (1 - (c.embedding <=> $1))::float4 AS score
-             FROM search_chunks c
-             JOIN documents d ON d.id = c.document_id
-             LEFT JOIN document_sections s ON s.document_id = c.document_id AND s.ordinal = c.section
+             FROM docvec.search_chunks c
+             JOIN docvec.documents d ON d.id = c.document_id
+             LEFT JOIN docvec.document_sections s ON s.document_id = c.document_id AND s.ordinal = c.section
              WHERE (cardinality($3::text[]) = 0 OR d.format = ANY($3))
                AND ($4::text IS NULL OR d.id = $4 OR d.path = $4)
                AND ($5::text IS NULL OR starts_with(d.path, $5))
                AND NOT EXISTS (
                    SELECT 1 FROM unnest($6::text[]) AS wanted(tag)
                    WHERE NOT EXISTS (
-                       SELECT 1 FROM tags t WHERE t.document_id = c.document_id AND t.tag = wanted.tag
+                       SELECT 1 FROM docvec.tags t WHERE t.document_id = c.document_id AND t.tag = wanted.tag
                          AND (t.chunk_ordinal IS NULL OR t.chunk_ordinal = c.ordinal)))
              ORDER BY c.embedding <=> $1
              LIMIT $2",
@@ -170,10 +180,11 @@ impl Mirror {
     pub async fn table_counts(&self) -> Result<Vec<(String, i64)>, MirrorError> {
         let mut out = Vec::new();
         for table in COUNTED_TABLES {
-            let n: i64 =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&self.pool)
-                    .await?;
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM docvec.{table}"
+            )))
+            .fetch_one(&self.pool)
+            .await?;
             out.push((table.to_string(), n));
         }
         Ok(out)
@@ -183,9 +194,9 @@ impl Mirror {
     pub async fn document_digests(&self) -> Result<HashMap<String, DocumentDigest>, MirrorError> {
         let rows = sqlx::query(
             "SELECT d.id, d.content_hash, d.chunk_count::int8 AS chunk_count,
-                    COALESCE((SELECT string_agg(c.key, ',' ORDER BY c.ordinal) FROM search_chunks c
+                    COALESCE((SELECT string_agg(c.key, ',' ORDER BY c.ordinal) FROM docvec.search_chunks c
                               WHERE c.document_id = d.id), '') AS keys
-             FROM documents d",
+             FROM docvec.documents d",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -212,7 +223,7 @@ impl Mirror {
         let docs: Vec<&str> = chunks.iter().map(|(d, _)| d.as_str()).collect();
         let ordinals: Vec<i32> = chunks.iter().map(|(_, o)| *o).collect();
         let rows = sqlx::query(
-            "SELECT c.document_id, c.ordinal, c.embedding FROM search_chunks c
+            "SELECT c.document_id, c.ordinal, c.embedding FROM docvec.search_chunks c
              JOIN UNNEST($1::text[], $2::int4[]) AS w(document_id, ordinal)
                ON w.document_id = c.document_id AND w.ordinal = c.ordinal",
         )

@@ -68,11 +68,17 @@ async fn migrations_apply_to_an_empty_database_and_again() {
     };
     let data = tempfile::tempdir().unwrap();
     let e = engine(data.path(), &url, StorageMode::Local).await;
-    assert_eq!(e.migrate_remote().await.unwrap(), 2);
-    assert_eq!(e.migrate_remote().await.unwrap(), 2);
+    assert_eq!(
+        e.migrate_remote().await.unwrap(),
+        docvec_mirror::SCHEMA_VERSION
+    );
+    assert_eq!(
+        e.migrate_remote().await.unwrap(),
+        docvec_mirror::SCHEMA_VERSION
+    );
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'docvec' ORDER BY 1",
     )
     .fetch_all(&mut conn)
     .await
@@ -101,7 +107,7 @@ async fn migrations_apply_to_an_empty_database_and_again() {
     .unwrap();
     assert!(index.unwrap().contains("vector_cosine_ops"));
     let dim: String = sqlx::query_scalar(
-        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'search_chunks'::regclass AND attname = 'embedding'",
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'docvec.search_chunks'::regclass AND attname = 'embedding'",
     )
     .fetch_one(&mut conn)
     .await
@@ -186,6 +192,74 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
         );
         r.close().await.unwrap();
     }
+}
+
+/// The SQL functions apps call over Supabase's RPC, on documents and vectors docvec mirrored, with the
+/// model's own query embeddings: they answer as docvec's own search does.
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
+    let Some(url) = fresh_database(None).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let e = engine(data.path(), &url, StorageMode::DualWrite).await;
+    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+        .await
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // pgvector's text form, as supabase-js sends an array.
+    let literal = |v: &[f32]| {
+        let parts: Vec<String> = v.iter().map(f32::to_string).collect();
+        format!("[{}]", parts.join(","))
+    };
+    for query in [
+        "how does a graph index find similar vectors",
+        "which moon is bigger than a planet",
+        "baking a loaf with wild yeast",
+    ] {
+        let local = e.search(query, 3).await.unwrap();
+        let q = e.embed_query(query, 3).await.unwrap();
+        let rows: Vec<(String, String, f64)> = sqlx::query_as(
+            "SELECT id, path, similarity FROM docvec.match_chunks($1::vector, 3, '{}')",
+        )
+        .bind(literal(&q.values))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let local_keys: Vec<&str> = local.iter().map(|h| h.chunk_key.as_str()).collect();
+        assert_eq!(keys, local_keys, "{query}");
+        assert_eq!(rows[0].1, local[0].document_path);
+        assert!((rows[0].2 - local[0].score as f64).abs() < 1e-4, "{query}");
+
+        // The hybrid function with the same words: the document local search puts first, first.
+        let top: (String, Option<f32>) = sqlx::query_as(
+            "SELECT path, text_rank FROM docvec.hybrid_match_chunks($1, $2::vector, 3)",
+        )
+        .bind(query)
+        .bind(literal(&q.values))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(top.0, local[0].document_path, "{query}");
+    }
+    // Filters as docvec's: a format, and a tag (the format is one of each document's tags).
+    let q = e.embed_query("planets and moons", 5).await.unwrap();
+    for filter in [r#"{"format": "markdown"}"#, r#"{"tags": ["Markdown"]}"#] {
+        let formats: Vec<String> =
+            sqlx::query_scalar("SELECT format FROM docvec.match_chunks($1::vector, 5, $2::jsonb)")
+                .bind(literal(&q.values))
+                .bind(filter)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert!(!formats.is_empty(), "{filter}");
+        assert!(
+            formats.iter().all(|f| f == "markdown"),
+            "{filter}: {formats:?}"
+        );
+    }
+    e.close().await.unwrap();
 }
 
 /// A private Postgres the test may crash, a fresh database on it and the corpus's API folder; `None`
@@ -402,7 +476,7 @@ async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
     assert_eq!(parity.differences(), 0, "{parity:#?}");
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let index: bool =
-        sqlx::query_scalar("SELECT to_regclass('search_chunks_embedding_hnsw') IS NOT NULL")
+        sqlx::query_scalar("SELECT to_regclass('docvec.search_chunks_embedding_hnsw') IS NOT NULL")
             .fetch_one(&mut conn)
             .await
             .unwrap();
@@ -438,7 +512,7 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
     let remote_model = |url: String| async move {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         let model: String =
-            sqlx::query_scalar("SELECT value FROM docvec_meta WHERE key = 'model_id'")
+            sqlx::query_scalar("SELECT value FROM docvec.docvec_meta WHERE key = 'model_id'")
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
@@ -482,13 +556,13 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
     mirror.switch_model("tiny", 8).await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let column = "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
-                  WHERE attrelid = 'search_chunks'::regclass AND attname = 'embedding'";
+                  WHERE attrelid = 'docvec.search_chunks'::regclass AND attname = 'embedding'";
     let dim: String = sqlx::query_scalar(column)
         .fetch_one(&mut conn)
         .await
         .unwrap();
     assert_eq!(dim, "vector(8)");
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_chunks")
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM docvec.search_chunks")
         .fetch_one(&mut conn)
         .await
         .unwrap();
