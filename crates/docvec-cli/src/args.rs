@@ -304,6 +304,6 @@ pub(crate) enum Command {
     /// Manage the API keys of `docvec serve`.
     Keys {
         #[command(subcommand)]
-        action: crate::serve::KeysAction,
+        action: crate::commands::serve::KeysAction,
     },
 }

@@ -13,10 +13,13 @@ impl std::fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// The engine's refusals of a request become [`RequestError`]s; other errors stay as they are.
+/// The engine's refusals of a request ([`EngineError::InvalidRequest`]) become [`RequestError`]s;
+/// other errors stay as they are.
+///
+/// [`EngineError::InvalidRequest`]: docvec_engine::EngineError::InvalidRequest
 pub(crate) fn request_error(e: docvec_engine::EngineError) -> anyhow::Error {
     match e {
-        docvec_engine::EngineError::Config(m) => RequestError(m).into(),
+        docvec_engine::EngineError::InvalidRequest(m) => RequestError(m).into(),
         other => other.into(),
     }
 }

@@ -6,13 +6,16 @@
 //! by token budget after sorting inputs by length (so short texts are not padded to the longest one in a
 //! random batch), pools and normalises as the model's sentence-transformers config prescribes, and runs
 //! on the caller's thread: callers put it on rayon or `spawn_blocking`, never on the async runtime.
+//! [`HashEmbedder`] is a deterministic stand-in without a model, for tests and examples.
 
 mod config;
+mod hash;
 mod lazy;
 mod onnx;
 mod runtime;
 
 pub use config::{Device, EmbedderConfig, Pooling};
+pub use hash::HashEmbedder;
 pub use lazy::LazyEmbedder;
 pub use onnx::OnnxEmbedder;
 

@@ -21,10 +21,8 @@ use docvec_fulltext::TextIndex;
 use docvec_store::Store;
 
 use crate::sync::{blocking, poisoned};
-use crate::{Engine, EngineError};
+use crate::{DataDir, Engine, EngineError};
 
-/// The manifest's file name in a bundle.
-pub const BUNDLE_MANIFEST: &str = "BUNDLE.json";
 const BUNDLE_FORMAT: u32 = 1;
 
 /// `BUNDLE.json`: what a bundle holds and what it needs.
@@ -95,21 +93,22 @@ impl Engine {
         let _saving = self.saving.lock().await;
         let _catch_up = self.catching_up.lock().await;
         let index = self.index.clone();
-        let index_dir = dir.join("index");
+        let layout = DataDir::new(dir);
+        let index_dir = layout.index();
         let index_position = blocking(move || {
             let index = index.read().map_err(poisoned)?;
             index.write_copy(&index_dir)?;
             Ok(index.info().applied_seq)
         })
         .await?;
-        let db = dir.join("docvec.db");
+        let db = layout.store();
         self.store.snapshot_into(&db).await?;
         drop((_saving, _catch_up));
 
         // Read-only: the copy stays in rollback journal mode as `VACUUM INTO` wrote it, so a bundle
         // needs no -wal/-shm beside it and is searched without writing (`Store::open_read_only`).
         let copy = Store::open_read_only(&db).await?;
-        let filled = fill_text(&copy, &dir.join("fulltext")).await;
+        let filled = fill_text(&copy, &layout.fulltext()).await;
         let counts = copy.stats().await;
         let log_position = copy.last_log_seq().await;
         copy.close().await;
@@ -139,7 +138,7 @@ impl Engine {
         };
         let json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let path = dir.join(BUNDLE_MANIFEST);
+        let path = layout.bundle_manifest();
         blocking(move || {
             docvec_index::write_atomic(&path, &json).map_err(|e| EngineError::io(&path, e))
         })
@@ -220,7 +219,7 @@ impl Engine {
 
 /// The bundle manifest of a data directory, if it is a bundle.
 pub fn read_manifest(data_dir: &Path) -> Result<Option<BundleManifest>, EngineError> {
-    let path = data_dir.join(BUNDLE_MANIFEST);
+    let path = DataDir::new(data_dir).bundle_manifest();
     match std::fs::read(&path) {
         Ok(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| {
             EngineError::Config(format!("{} is not a bundle manifest: {e}", path.display()))
@@ -257,7 +256,7 @@ fn refuse_existing(out: &Path) -> Result<(), EngineError> {
         Err(_) => true,
     };
     if non_empty {
-        return Err(EngineError::Config(format!(
+        return Err(EngineError::Conflict(format!(
             "{} exists and is not an empty folder; a bundle is written to a new one",
             out.display()
         )));
@@ -269,7 +268,7 @@ fn refuse_existing(out: &Path) -> Result<(), EngineError> {
 fn partial_dir(out: &Path) -> Result<PathBuf, EngineError> {
     let name = out
         .file_name()
-        .ok_or_else(|| EngineError::Config(format!("{} names no folder", out.display())))?;
+        .ok_or_else(|| EngineError::InvalidRequest(format!("{} names no folder", out.display())))?;
     Ok(out.with_file_name(format!(".{}.partial", name.to_string_lossy())))
 }
 

@@ -23,11 +23,14 @@ pub(crate) fn globset(patterns: &[String]) -> Result<Option<GlobSet>, EngineErro
     }
     let mut b = GlobSetBuilder::new();
     for p in patterns {
-        b.add(Glob::new(p).map_err(|e| EngineError::Config(format!("bad glob `{p}`: {e}")))?);
+        b.add(
+            Glob::new(p)
+                .map_err(|e| EngineError::InvalidRequest(format!("bad glob `{p}`: {e}")))?,
+        );
     }
     b.build()
         .map(Some)
-        .map_err(|e| EngineError::Config(e.to_string()))
+        .map_err(|e| EngineError::InvalidRequest(e.to_string()))
 }
 
 /// Walk `inputs`. Files named directly are always taken (a wrong type is reported by the parser);

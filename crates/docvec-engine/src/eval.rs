@@ -44,7 +44,7 @@ fn read(path: &Path) -> Result<String, EngineError> {
 }
 
 fn bad(path: &Path, line: usize, why: impl std::fmt::Display) -> EngineError {
-    EngineError::Config(format!("{}:{line}: {why}", path.display()))
+    EngineError::InvalidRequest(format!("{}:{line}: {why}", path.display()))
 }
 
 /// Text between `<tag>` and `</tag>` for each occurrence, trimmed.
@@ -167,7 +167,7 @@ impl Collection {
             }
         }
         if c.documents.is_empty() || c.queries.is_empty() || c.qrels.is_empty() {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::InvalidRequest(format!(
                 "the collection is incomplete: {} documents, {} queries, {} judged queries",
                 c.documents.len(),
                 c.queries.len(),
@@ -278,7 +278,7 @@ impl Engine {
             )
             .await?;
         if let Some((path, cause)) = report.failures().next() {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::InvalidRequest(format!(
                 "the collection did not ingest: {}: {cause}",
                 path.display()
             )));

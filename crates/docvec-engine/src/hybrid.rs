@@ -144,7 +144,7 @@ impl Engine {
         };
         let vector = self.query_vector(values, k).await?;
         match (mode, text) {
-            (SearchMode::Keyword, None) => Err(EngineError::Config(
+            (SearchMode::Keyword, None) => Err(EngineError::InvalidRequest(
                 "keyword search needs the query's text; a vector alone searches in mode `vector`"
                     .into(),
             )),
@@ -158,7 +158,7 @@ impl Engine {
 
     fn local_only(&self, what: &str) -> Result<(), EngineError> {
         if self.storage_mode() == StorageMode::Supabase {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::InvalidRequest(format!(
                 "{what} search needs the local full-text index, which `supabase` mode does not keep; use mode `vector`"
             )));
         }

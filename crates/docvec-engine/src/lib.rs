@@ -1,15 +1,13 @@
 //! The engine: ties parsing, chunking, embedding, the SQLite store and the HNSW index into the operations
 //! users run (ingest, search, delete, stats), over one data directory.
 //!
-//! Data directory layout: `docvec.db` (SQLite, the source of truth), `index/` (the HNSW index) and
-//! `fulltext/` (the tantivy BM25 index), both derived from the store and rebuilt from it whenever they
-//! are missing, stale or unreadable, `uploads/` (files sent to the server), `LOCK` (held by the one
-//! process that writes). CPU-heavy work (parsing, embedding, HNSW) runs on rayon or
-//! `spawn_blocking`, never on the async runtime's threads.
+//! The data directory's layout is [`DataDir`]'s. CPU-heavy work (parsing, embedding, HNSW) runs on
+//! rayon or `spawn_blocking`, never on the async runtime's threads.
 
 mod bundle;
 mod check;
 mod config;
+mod data_dir;
 mod discover;
 mod eval;
 mod hybrid;
@@ -27,12 +25,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, RwLock};
 
-use docvec_embed::{Embedder, LazyEmbedder};
+use docvec_embed::LazyEmbedder;
 use docvec_index::VectorIndex;
 
-pub use bundle::{BUNDLE_MANIFEST, BundleManifest, ExportReport, read_manifest};
+pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
+pub use data_dir::{BUNDLE_MANIFEST, DataDir};
+pub use docvec_embed::{Embedder, HashEmbedder};
 pub use docvec_store::{
     ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
     FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
@@ -55,9 +55,23 @@ pub use search::QueryVector;
 /// [`IngestReport`] and the batch goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// A mistake in the configuration or the request; the message says how to fix it.
+    /// A mistake in the configuration (file, environment, model files); the message says how to fix
+    /// it.
     #[error("{0}")]
     Config(String),
+    /// A request the caller must correct (an empty query, k out of range, a malformed filter or date
+    /// bound, a vector of the wrong dimension, a model name that is not configured); the message says
+    /// what is wrong.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// What the request names does not exist (a data directory without docvec data, a store to copy
+    /// from).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is sound but clashes with the state of things now (a rebuild already running, a
+    /// model switched under a running process, an output folder that is already there).
+    #[error("{0}")]
+    Conflict(String),
     #[error(
         "the data directory {data_dir} holds vectors of model `{stored}` ({stored_dim}-d), but the configured model is \
          `{configured}` ({configured_dim}-d); configure that model (as [model], or as a [models.NAME] table with its \
@@ -107,7 +121,7 @@ pub(crate) fn check_time_bounds(
     for (name, bound) in [("since", since), ("until", until)] {
         if let Some(b) = bound {
             docvec_store::check_time_bound(b)
-                .map_err(|e| EngineError::Config(format!("{name}: {e}")))?;
+                .map_err(|e| EngineError::InvalidRequest(format!("{name}: {e}")))?;
         }
     }
     Ok(())
@@ -167,23 +181,47 @@ impl Engine {
     /// Open the data directory (creating it for [`Access::ReadWrite`]), load the model, and bring the
     /// vector index up to date with the store.
     pub async fn open(config: Config, access: Access) -> Result<Self, EngineError> {
-        let dir = config.data_dir.clone();
+        Self::open_inner(config, access, None).await
+    }
+
+    /// [`Engine::open`] with `embedder` instead of the configured model: it embeds queries and new
+    /// chunks, and the data directory records its model id and dimension as for any model (a
+    /// directory of another model is refused with [`EngineError::ModelMismatch`]). For tests and
+    /// examples (with [`docvec_embed::HashEmbedder`], no model files are needed) and for applications
+    /// with an embedder of their own. A rebuild that embeds again (`reembed`, or a switch to another
+    /// model) still loads the configured model by name.
+    pub async fn open_with(
+        config: Config,
+        access: Access,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Self, EngineError> {
+        Self::open_inner(config, access, Some(embedder)).await
+    }
+
+    /// Open with `embedder`, or, without one, with the configured model the directory's vectors come
+    /// from.
+    async fn open_inner(
+        config: Config,
+        access: Access,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Self, EngineError> {
+        let dir = DataDir::new(&config.data_dir);
         let lock = match access {
             Access::ReadWrite => {
-                std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+                std::fs::create_dir_all(dir.root()).map_err(|e| EngineError::io(dir.root(), e))?;
                 Some(lock_dir(&dir)?)
             }
             Access::ReadOnly => {
-                if !dir.join("docvec.db").exists() {
-                    return Err(EngineError::Config(format!(
+                if !dir.store().exists() {
+                    return Err(EngineError::NotFound(format!(
                         "no docvec data in {} (run `docvec ingest PATH...` first, or pass --data-dir)",
-                        dir.display()
+                        dir.root().display()
                     )));
                 }
                 None
             }
         };
-        let db = dir.join("docvec.db");
+        let db = dir.store();
         let store = match access {
             Access::ReadWrite => Store::open(&db).await?,
             Access::ReadOnly => Store::open_read_only(&db).await?,
@@ -200,13 +238,14 @@ impl Engine {
         mirror::refuse_remote(&config.mirror)?;
         // Every write made while a mirror is on is recorded for it in the same transaction.
         store.enable_outbox(config.mirror.mode.mirrors() && access == Access::ReadWrite);
-        let embedder_config = choose_model(&config, &store).await?;
-        // Loaded when something first embeds (see `warm_model`): searches by keyword or by vector,
-        // `check` and `stats` never load ONNX Runtime.
-        let embedder: Arc<dyn Embedder> = Arc::new(LazyEmbedder::new(embedder_config));
-        check_model(&store, embedder.as_ref(), &dir, access).await?;
-        let index =
-            sync::open_index(&store, embedder.as_ref(), &dir.join("index"), &config.hnsw).await?;
+        let embedder: Arc<dyn Embedder> = match embedder {
+            Some(given) => given,
+            // Loaded when something first embeds (see `warm_model`): searches by keyword or by
+            // vector, `check` and `stats` never load ONNX Runtime.
+            None => Arc::new(LazyEmbedder::new(choose_model(&config, &store).await?)),
+        };
+        check_model(&store, embedder.as_ref(), dir.root(), access).await?;
+        let index = sync::open_index(&store, embedder.as_ref(), &dir.index(), &config.hnsw).await?;
         let text = text::open_text(&dir, access).await?;
         let engine = Engine {
             config,
@@ -244,6 +283,11 @@ impl Engine {
 
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
+    }
+
+    /// The data directory's layout: where its store, indexes, lock, uploads and snapshots lie.
+    pub fn layout(&self) -> DataDir {
+        DataDir::new(&self.config.data_dir)
     }
 
     pub fn model_id(&self) -> String {
@@ -363,8 +407,8 @@ impl Engine {
 }
 
 /// Take the data directory's write lock without waiting.
-fn lock_dir(dir: &Path) -> Result<File, EngineError> {
-    let path = dir.join("LOCK");
+fn lock_dir(dir: &DataDir) -> Result<File, EngineError> {
+    let path = dir.lock();
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -373,7 +417,9 @@ fn lock_dir(dir: &Path) -> Result<File, EngineError> {
         .map_err(|e| EngineError::io(&path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.display().to_string())),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(EngineError::Busy(dir.root().display().to_string()))
+        }
         Err(std::fs::TryLockError::Error(e)) => Err(EngineError::io(&path, e)),
     }
 }

@@ -162,7 +162,7 @@ impl Engine {
     pub(crate) async fn check_model_unchanged(&self) -> Result<(), EngineError> {
         let current = self.model_id();
         match self.store.get_meta(META_MODEL).await? {
-            Some(stored) if stored != current => Err(EngineError::Config(format!(
+            Some(stored) if stored != current => Err(EngineError::Conflict(format!(
                 "the data directory was switched to the model `{stored}` while this process ran with \
                  `{current}`; start it again"
             ))),

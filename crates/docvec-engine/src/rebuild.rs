@@ -63,7 +63,7 @@ impl Engine {
     ) -> Result<RebuildReport, EngineError> {
         self.require_write("rebuilding the index")?;
         let _one = self.rebuilding.try_lock().map_err(|_| {
-            EngineError::Config("a rebuild is already running; wait for it to finish".into())
+            EngineError::Conflict("a rebuild is already running; wait for it to finish".into())
         })?;
         if opts.resync_mirror {
             self.require_mirror()?;
@@ -90,7 +90,7 @@ impl Engine {
         let start_seq = self.store.last_log_seq().await?;
         self.prune_floor.store(start_seq, Ordering::SeqCst);
         let _floor = FloorGuard(self);
-        let dir = self.config.data_dir.join("index");
+        let dir = self.layout().index();
         let (embedder, source) = match &next {
             Some(next) => (next.clone(), Vectors::Staged),
             None => (self.embedder(), Vectors::Stored),

@@ -23,14 +23,14 @@ pub const MAX_K: usize = 1000;
 /// A query must have words, and k be within 1..=MAX_K.
 pub(crate) fn check_query(query: &str, k: usize) -> Result<(), EngineError> {
     if query.trim().is_empty() {
-        return Err(EngineError::Config("the query is empty".into()));
+        return Err(EngineError::InvalidRequest("the query is empty".into()));
     }
     check_k(k)
 }
 
 fn check_k(k: usize) -> Result<(), EngineError> {
     if k == 0 || k > MAX_K {
-        return Err(EngineError::Config(format!(
+        return Err(EngineError::InvalidRequest(format!(
             "k must be between 1 and {MAX_K}, got {k}"
         )));
     }
@@ -116,20 +116,20 @@ impl Engine {
         check_k(k)?;
         let (model_id, dim) = (self.model_id(), self.dimension());
         if values.len() != dim {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::InvalidRequest(format!(
                 "the query vector has {} dimensions, but this index holds {dim}-dimensional vectors \
                  (model `{model_id}`)",
                 values.len()
             )));
         }
         if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::InvalidRequest(format!(
                 "the query vector's component {i} is not a finite number"
             )));
         }
         let norm = values.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm == 0.0 || !norm.is_finite() {
-            return Err(EngineError::Config(
+            return Err(EngineError::InvalidRequest(
                 "the query vector has no direction (all zeros, or too small to scale)".into(),
             ));
         }
@@ -177,7 +177,7 @@ impl Engine {
                 let current = embedder.read().map_err(poisoned)?.clone();
                 current.embed(&[query.text.as_str()])?.remove(0)
             } else {
-                return Err(EngineError::Config(format!(
+                return Err(EngineError::Conflict(format!(
                     "the query was embedded by `{}`, but the index holds vectors of `{}`",
                     query.model_id,
                     index.info().model_id

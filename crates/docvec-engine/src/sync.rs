@@ -217,7 +217,7 @@ impl Engine {
                 let fresh = open_index(
                     &self.store,
                     self.embedder().as_ref(),
-                    &self.config.data_dir.join("index"),
+                    &self.layout().index(),
                     &self.config.hnsw,
                 )
                 .await?;

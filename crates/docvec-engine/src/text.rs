@@ -3,7 +3,6 @@
 //! the index misses (it was pruned, or the index is new or was damaged) the index is refilled from the
 //! store's chunks. A rebuild fills a fresh index beside the serving one and swaps it in.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -11,14 +10,10 @@ use docvec_fulltext::{TextChunk, TextIndex};
 use docvec_store::Store;
 
 use crate::sync::{blocking, net_effect};
-use crate::{Engine, EngineError};
+use crate::{DataDir, Engine, EngineError};
 
 const LOG_PAGE: i64 = 5000;
 const FILL_PAGE: i64 = 5000;
-
-pub(crate) fn text_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("fulltext")
-}
 
 pub(crate) fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
     EngineError::Internal(e.to_string())
@@ -27,10 +22,10 @@ pub(crate) fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
 /// Open the full-text index, clearing what an interrupted rebuild left beside it. A read-only engine
 /// only reads what the writing process commits.
 pub(crate) async fn open_text(
-    data_dir: &Path,
+    data_dir: &DataDir,
     access: crate::Access,
 ) -> Result<Arc<TextIndex>, EngineError> {
-    let dir = text_dir(data_dir);
+    let dir = data_dir.fulltext();
     if access == crate::Access::ReadOnly {
         return blocking(move || {
             TextIndex::open_read_only(&dir)
@@ -39,7 +34,7 @@ pub(crate) async fn open_text(
         })
         .await;
     }
-    let leftovers = [data_dir.join("fulltext.new"), data_dir.join("fulltext.old")];
+    let leftovers = [data_dir.fulltext_new(), data_dir.fulltext_old()];
     blocking(move || {
         for d in leftovers.iter().filter(|d| d.exists()) {
             std::fs::remove_dir_all(d).map_err(|e| EngineError::io(d, e))?;
@@ -143,8 +138,8 @@ impl Engine {
         progress: &(dyn Fn(u64, u64) + Sync),
         cancel: &AtomicBool,
     ) -> Result<(), EngineError> {
-        let data_dir = self.config.data_dir.clone();
-        let fresh_dir = data_dir.join("fulltext.new");
+        let data_dir = self.layout();
+        let fresh_dir = data_dir.fulltext_new();
         let fd = fresh_dir.clone();
         let fresh = blocking(move || {
             if fd.exists() {
@@ -155,8 +150,8 @@ impl Engine {
         .await?;
         fill(&self.store, &fresh, progress, Some(cancel)).await?;
         drop(fresh);
-        let live = text_dir(&data_dir);
-        let old = data_dir.join("fulltext.old");
+        let live = data_dir.fulltext();
+        let old = data_dir.fulltext_old();
         let swapped = blocking(move || {
             if old.exists() {
                 std::fs::remove_dir_all(&old).map_err(|e| EngineError::io(&old, e))?;

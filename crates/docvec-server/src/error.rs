@@ -74,8 +74,13 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let message = e.to_string();
         let (status, code) = match &e {
+            // The caller's request is wrong.
+            EngineError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            // A configuration problem surfacing through a request (a mode the configured storage
+            // does not serve, no Postgres configured) is answered as the request's, as it always was.
             EngineError::Config(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            EngineError::Busy(_) => (StatusCode::CONFLICT, "conflict"),
+            EngineError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            EngineError::Conflict(_) | EngineError::Busy(_) => (StatusCode::CONFLICT, "conflict"),
             EngineError::ModelMismatch { .. } => (StatusCode::CONFLICT, "model_mismatch"),
             // Served read-only (`--read-only`): the request is understood and will not be done.
             EngineError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
@@ -191,4 +196,88 @@ pub(crate) async fn json_errors(response: Response) -> Response {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(e: EngineError) -> (StatusCode, &'static str, String) {
+        let api = ApiError::from(e);
+        (api.status, api.code, api.message)
+    }
+
+    #[test]
+    fn an_invalid_request_is_a_400() {
+        let (status, code, message) =
+            mapped(EngineError::InvalidRequest("the query is empty".into()));
+        assert_eq!((status, code), (StatusCode::BAD_REQUEST, "bad_request"));
+        assert_eq!(message, "the query is empty");
+    }
+
+    #[test]
+    fn a_missing_thing_is_a_404() {
+        let (status, code, message) = mapped(EngineError::NotFound("no docvec store at /x".into()));
+        assert_eq!((status, code), (StatusCode::NOT_FOUND, "not_found"));
+        assert_eq!(message, "no docvec store at /x");
+    }
+
+    #[test]
+    fn a_conflict_is_a_409() {
+        let (status, code, message) = mapped(EngineError::Conflict(
+            "a rebuild is already running; wait for it to finish".into(),
+        ));
+        assert_eq!((status, code), (StatusCode::CONFLICT, "conflict"));
+        assert!(
+            message.starts_with("a rebuild is already running"),
+            "{message}"
+        );
+        let (status, code, _) = mapped(EngineError::Busy("/data".into()));
+        assert_eq!((status, code), (StatusCode::CONFLICT, "conflict"));
+    }
+
+    #[test]
+    fn a_read_only_refusal_is_a_403() {
+        let (status, code, message) = mapped(EngineError::ReadOnly("deleting a document".into()));
+        assert_eq!((status, code), (StatusCode::FORBIDDEN, "read_only"));
+        assert_eq!(message, "read-only: deleting a document");
+    }
+
+    #[test]
+    fn a_configuration_problem_keeps_its_400() {
+        let (status, code, _) = mapped(EngineError::Config("no Postgres configured".into()));
+        assert_eq!((status, code), (StatusCode::BAD_REQUEST, "bad_request"));
+    }
+
+    #[test]
+    fn an_internal_fault_is_a_500() {
+        let (status, code, message) = mapped(EngineError::Internal("index still shared".into()));
+        assert_eq!(
+            (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+        assert_eq!(message, "internal error: index still shared");
+    }
+
+    #[test]
+    fn other_engine_errors_keep_their_codes() {
+        let (status, code, _) = mapped(EngineError::Cancelled);
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+        );
+        let (status, code, _) = mapped(EngineError::ModelMismatch {
+            data_dir: "/data".into(),
+            stored: "a".into(),
+            stored_dim: 384,
+            configured: "b".into(),
+            configured_dim: 768,
+        });
+        assert_eq!((status, code), (StatusCode::CONFLICT, "model_mismatch"));
+        let io = EngineError::Io {
+            path: "/data".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        assert_eq!(mapped(io).0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

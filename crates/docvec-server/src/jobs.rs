@@ -207,15 +207,6 @@ fn children(work: &Work) -> Vec<String> {
     }
 }
 
-/// Where uploaded files live once their job runs: documents keep pointing at them.
-pub(crate) fn uploads_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("uploads")
-}
-
-pub(crate) fn staging_dir(data_dir: &Path) -> PathBuf {
-    uploads_dir(data_dir).join(".staging")
-}
-
 async fn run_ingest(
     state: &AppState,
     engine: &Engine,
@@ -226,7 +217,7 @@ async fn run_ingest(
     force: bool,
 ) {
     let jobs = state.jobs();
-    let uploads = uploads_dir(engine.data_dir());
+    let uploads = engine.layout().uploads();
     let mut by_name: HashMap<String, JobRow> = HashMap::new();
     let mut paths = Vec::new();
     for (child_id, name) in &files {

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use docvec_engine::{Access, Config, Engine, EngineError, Store};
+use docvec_engine::{Access, Config, DataDir, Engine, EngineError, Store};
 
 pub use auth::{NewKey, Role, create_key};
 
@@ -79,7 +79,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let data_dir = config.data_dir.clone();
     let read_only = config.server.read_only;
     let store = if read_only {
-        Store::open_read_only(&data_dir.join("docvec.db"))
+        Store::open_read_only(&DataDir::new(&data_dir).store())
             .await
             .map_err(EngineError::from)?
     } else {
@@ -91,7 +91,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             path: data_dir.display().to_string(),
             source: e,
         })?;
-        Store::open(&data_dir.join("docvec.db"))
+        Store::open(&DataDir::new(&data_dir).store())
             .await
             .map_err(EngineError::from)?
     };
@@ -113,7 +113,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             );
         }
         // Uploads of interrupted jobs were never ingested.
-        let _ = std::fs::remove_dir_all(jobs::staging_dir(&data_dir));
+        let _ = std::fs::remove_dir_all(DataDir::new(&data_dir).staging());
     }
 
     let listener = TcpListener::bind(addr)

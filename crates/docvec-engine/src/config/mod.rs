@@ -280,7 +280,7 @@ impl Config {
         }
         let mut known = vec![DEFAULT_MODEL.to_string()];
         known.extend(self.models.keys().cloned());
-        Err(EngineError::Config(format!(
+        Err(EngineError::InvalidRequest(format!(
             "no model `{name}` is configured (configured: {}); add a [models.{name}] table to docvec.toml",
             known.join(", ")
         )))

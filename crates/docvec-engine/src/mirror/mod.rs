@@ -71,7 +71,7 @@ impl Engine {
         let log_filter =
             filter.log_level.is_some() || filter.since.is_some() || filter.until.is_some();
         if log_filter && mode == StorageMode::Supabase {
-            return Err(EngineError::Config(
+            return Err(EngineError::InvalidRequest(
                 "log level and time filters are answered by the local index only; the Postgres schema \
                  does not record which log entries a chunk holds"
                     .into(),

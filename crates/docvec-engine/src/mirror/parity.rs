@@ -83,12 +83,12 @@ impl Engine {
         let started = std::time::Instant::now();
         let mirror = self.mirror()?;
         let path = if source.is_dir() {
-            source.join("docvec.db")
+            crate::DataDir::new(source).store()
         } else {
             source.to_path_buf()
         };
         if !path.exists() {
-            return Err(EngineError::Config(format!(
+            return Err(EngineError::NotFound(format!(
                 "no docvec store at {}",
                 path.display()
             )));

@@ -1,11 +1,22 @@
-//! The engine end to end with the real model on real files (the repo's samples/ and files the tests
-//! write). Needs `python3 tools/setup_models.py` (the README's test command runs it first).
+//! The engine end to end on real files (the repo's samples/ and files the tests write). Tests of the
+//! engine's own machinery (storage, replay, recovery, filters, refusals) embed with `HashEmbedder`,
+//! words hashed into vectors, and need no model; those that check what a model finds by meaning (here
+//! and in `models`, `mirror`) use the real one and need `python3 tools/setup_models.py` (the README's
+//! test command runs it first).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use docvec_engine::{
-    Access, Config, Engine, EngineError, FileOutcome, IngestOptions, IngestReport,
+    Access, Config, Embedder, Engine, EngineError, FileOutcome, HashEmbedder, IngestOptions,
+    IngestReport,
 };
+
+/// Dimensions of the stand-in model: enough that the few words of a query rarely share a component
+/// with the other words of a chunk.
+const DIM: usize = 1024;
+/// The model id `HashEmbedder::new(DIM)` records.
+const HASHED: &str = "hash-1024";
 
 pub(crate) fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples")
@@ -19,6 +30,18 @@ async fn open(data: &Path, access: Access) -> Engine {
     Engine::open(config(data), access)
         .await
         .unwrap_or_else(|e| panic!("{e} (run `python3 tools/setup_models.py`)"))
+}
+
+/// The stand-in model: words hashed into `DIM` dimensions.
+pub(crate) fn hashed() -> Arc<dyn Embedder> {
+    Arc::new(HashEmbedder::new(DIM))
+}
+
+/// Open with the stand-in model: for tests of the engine, not of what a model finds.
+pub(crate) async fn open_hashed(data: &Path, access: Access) -> Engine {
+    Engine::open_with(config(data), access, hashed())
+        .await
+        .unwrap()
 }
 
 pub(crate) async fn ingest(engine: &Engine, paths: &[PathBuf]) -> IngestReport {
@@ -89,7 +112,7 @@ async fn unchanged_files_do_no_work_and_changed_files_replace_their_old_version(
         format!("# Notes\n\n## Cats\n\nCats sleep most of the day.\n\n## Topic\n\n{topic}\n")
     };
     std::fs::write(&file, para("The harbour freezes over in January.")).unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     let first = ingest(&engine, &[docs.path().to_path_buf()]).await;
     assert!(
         matches!(first.files[0].1, FileOutcome::Added { chunks: 2, .. }),
@@ -146,7 +169,7 @@ async fn assert_bread_is_gone(engine: &Engine) {
 #[tokio::test(flavor = "multi_thread")]
 async fn deleted_documents_never_come_back() {
     let data = tempfile::tempdir().unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     ingest(&engine, &[samples()]).await;
     let bread = samples().join("sourdough-bread.txt");
     let (path, chunks) = engine
@@ -160,7 +183,7 @@ async fn deleted_documents_never_come_back() {
     engine.close().await.unwrap();
 
     // Nor after a restart, when the index is loaded from disk.
-    let engine = open(data.path(), Access::ReadOnly).await;
+    let engine = open_hashed(data.path(), Access::ReadOnly).await;
     assert_bread_is_gone(&engine).await;
 }
 
@@ -168,13 +191,13 @@ async fn deleted_documents_never_come_back() {
 async fn the_index_is_rebuilt_when_missing_or_damaged() {
     let data = tempfile::tempdir().unwrap();
     {
-        let engine = open(data.path(), Access::ReadWrite).await;
+        let engine = open_hashed(data.path(), Access::ReadWrite).await;
         ingest(&engine, &[samples()]).await;
         engine.close().await.unwrap();
     }
     let total = |e: &Engine| e.index_len();
     std::fs::remove_dir_all(data.path().join("index")).unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     let n = total(&engine);
     assert!(n > 0);
     assert!(
@@ -185,7 +208,7 @@ async fn the_index_is_rebuilt_when_missing_or_damaged() {
     engine.close().await.unwrap();
 
     std::fs::write(data.path().join("index/MANIFEST.json"), b"garbage").unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     assert_eq!(total(&engine), n);
     engine.close().await.unwrap();
 
@@ -195,7 +218,7 @@ async fn the_index_is_rebuilt_when_missing_or_damaged() {
             std::fs::write(p.join("hnsw.hnsw.data"), b"truncated").unwrap();
         }
     }
-    let engine = open(data.path(), Access::ReadOnly).await;
+    let engine = open_hashed(data.path(), Access::ReadOnly).await;
     assert_eq!(total(&engine), n);
     assert!(
         top_path(&engine, "planets orbiting the sun")
@@ -207,9 +230,9 @@ async fn the_index_is_rebuilt_when_missing_or_damaged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reader_sees_what_a_writer_ingested_after_it_opened() {
     let data = tempfile::tempdir().unwrap();
-    let writer = open(data.path(), Access::ReadWrite).await;
+    let writer = open_hashed(data.path(), Access::ReadWrite).await;
     ingest(&writer, &[samples().join("sourdough-bread.txt")]).await;
-    let reader = open(data.path(), Access::ReadOnly).await;
+    let reader = open_hashed(data.path(), Access::ReadOnly).await;
     assert_eq!(reader.index_len(), writer.index_len());
     // The writer adds a document (and saves its index, pruning the log) after the reader loaded its
     // index; the reader's next search brings its index up to date.
@@ -238,7 +261,7 @@ async fn bad_files_are_reported_and_the_batch_goes_on() {
         b"# Good\n\nA perfectly fine file about lighthouses.",
     )
     .unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     let missing = docs.path().join("missing.md");
     let report = ingest(&engine, &[docs.path().to_path_buf(), missing.clone()]).await;
     let cause = |name: &str| {
@@ -274,7 +297,9 @@ async fn ingest_without_the_pipeline_stores_the_same_documents() {
         let data = tempfile::tempdir().unwrap();
         let mut cfg = config(data.path());
         cfg.ingest.pipeline = pipeline;
-        let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+        let engine = Engine::open_with(cfg, Access::ReadWrite, hashed())
+            .await
+            .unwrap();
         let report = ingest(&engine, &[docs.path().to_path_buf()]).await;
         assert!(
             top_path(&engine, "baking a loaf with wild yeast")
@@ -303,50 +328,50 @@ async fn ingest_without_the_pipeline_stores_the_same_documents() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_data_dir_belongs_to_one_model_and_one_writer() {
     let data = tempfile::tempdir().unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     ingest(&engine, &[samples().join("docvec-quickstart.md")]).await;
-    let busy = Engine::open(config(data.path()), Access::ReadWrite)
+    let busy = Engine::open_with(config(data.path()), Access::ReadWrite, hashed())
         .await
         .err()
         .expect("second writer refused");
     assert!(matches!(busy, EngineError::Busy(_)), "{busy}");
     engine.close().await.unwrap();
 
-    let mut other = config(data.path());
-    other.model.id = Some("some-other-model".into());
-    let err = Engine::open(other, Access::ReadOnly)
+    let other = Arc::new(HashEmbedder::new(DIM).with_model_id("some-other-model"));
+    let err = Engine::open_with(config(data.path()), Access::ReadOnly, other)
         .await
         .err()
         .expect("model mismatch refused");
     assert!(matches!(err, EngineError::ModelMismatch { .. }), "{err}");
-    assert!(
-        err.to_string().contains("all-MiniLM-L6-v2")
-            && err.to_string().contains("some-other-model")
-    );
+    assert!(err.to_string().contains(HASHED) && err.to_string().contains("some-other-model"));
 
-    let engine = open(data.path(), Access::ReadOnly).await;
+    let engine = open_hashed(data.path(), Access::ReadOnly).await;
     let err = engine
-        .search_vector(vec![0.0; 384], "some-other-model", 3)
+        .search_vector(vec![0.0; DIM], "some-other-model", 3)
         .await
         .unwrap_err();
     assert!(
         err.to_string().contains("embedded by `some-other-model`"),
         "{err}"
     );
-    assert!(engine.search("   ", 3).await.is_err());
+    assert!(matches!(err, EngineError::Conflict(_)), "{err}");
+    let err = engine.search("   ", 3).await.unwrap_err();
+    assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
+    let err = engine.search("bread", 0).await.unwrap_err();
+    assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open() {
     let data = tempfile::tempdir().unwrap();
     {
-        let engine = open(data.path(), Access::ReadWrite).await;
+        let engine = open_hashed(data.path(), Access::ReadWrite).await;
         ingest(&engine, &[samples().join("sourdough-bread.txt")]).await;
         engine.close().await.unwrap();
     }
     // What a crash between the store commit and the index save leaves: a committed document whose
     // chunks only the store's log knows about.
-    let mut vector = vec![0.0f32; 384];
+    let mut vector = vec![0.0f32; DIM];
     vector[7] = 1.0;
     {
         let store = docvec_store::Store::open(&data.path().join("docvec.db"))
@@ -362,7 +387,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
             size_bytes: 1,
             metadata: &meta,
             tags: &[],
-            model_id: "all-MiniLM-L6-v2",
+            model_id: HASHED,
             sections: vec![docvec_store::NewSection {
                 heading: None,
                 level: 0,
@@ -393,11 +418,8 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
         store.put_document(&doc).await.unwrap();
         store.close().await;
     }
-    let engine = open(data.path(), Access::ReadWrite).await;
-    let hits = engine
-        .search_vector(vector, "all-MiniLM-L6-v2", 1)
-        .await
-        .unwrap();
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
+    let hits = engine.search_vector(vector, HASHED, 1).await.unwrap();
     assert_eq!(hits[0].text, "committed before the crash");
     assert!((hits[0].score - 1.0).abs() < 1e-4);
     engine.close().await.unwrap();

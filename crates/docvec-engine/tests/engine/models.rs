@@ -159,6 +159,7 @@ async fn an_unknown_or_cancelled_switch_changes_nothing() {
         "{err}"
     );
     assert!(err.to_string().contains("default, int8"), "{err}");
+    assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
 
     // Stop once the first page is staged: the old model's vectors, index and model stay.
     let cancel = AtomicBool::new(false);

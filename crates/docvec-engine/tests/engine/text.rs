@@ -2,7 +2,7 @@
 
 use docvec_engine::{Access, ChunkFilter, HybridOptions, SearchMode};
 
-use crate::{ingest, open, samples};
+use crate::{ingest, open_hashed, samples};
 
 const CODE: &str = "ZX-4471-QUOKKA";
 
@@ -17,7 +17,7 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
     )
     .unwrap();
     {
-        let engine = open(data.path(), Access::ReadWrite).await;
+        let engine = open_hashed(data.path(), Access::ReadWrite).await;
         ingest(&engine, &[samples(), note.clone()]).await;
         for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
             let r = engine
@@ -53,7 +53,7 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
     }
     // The full-text index is derived data: lost, it is refilled from the store on the next open.
     std::fs::remove_dir_all(data.path().join("fulltext")).unwrap();
-    let engine = open(data.path(), Access::ReadWrite).await;
+    let engine = open_hashed(data.path(), Access::ReadWrite).await;
     let hits = engine
         .keyword_search(CODE, 1, &ChunkFilter::default())
         .await

@@ -15,7 +15,7 @@ use docvec_engine::{DocumentFilter, DocumentRow, JobRow};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, decode_cursor, encode_cursor, page_limit};
-use crate::jobs::{Queued, Work, staging_dir, uploads_dir};
+use crate::jobs::{Queued, Work};
 use crate::routes::PathParam;
 use crate::state::AppState;
 
@@ -73,11 +73,11 @@ pub(crate) async fn upload(
     mut multipart: Multipart,
 ) -> Result<(StatusCode, HeaderMap, Json<UploadAccepted>), ApiError> {
     let engine = state.engine()?;
-    let data_dir = engine.data_dir().to_path_buf();
-    std::fs::create_dir_all(uploads_dir(&data_dir))
+    let layout = engine.layout();
+    std::fs::create_dir_all(layout.uploads())
         .map_err(|e| ApiError::internal(format!("cannot create the uploads folder: {e}")))?;
     let batch = format!("upload_{}", crate::auth::random_hex(8)?);
-    let staging = staging_dir(&data_dir).join(&batch);
+    let staging = layout.staging().join(&batch);
     let result = receive(&mut multipart, &staging).await;
     let (files, tags, force) = match result {
         Ok(r) => r,
@@ -302,7 +302,7 @@ pub(crate) async fn delete(
     let Some((path, chunks)) = engine.delete(&id).await? else {
         return Err(ApiError::not_found(format!("no document `{id}`")));
     };
-    let uploads = uploads_dir(engine.data_dir());
+    let uploads = engine.layout().uploads();
     if let (Ok(file), Ok(root)) = (
         std::fs::canonicalize(&path),
         std::fs::canonicalize(&uploads),

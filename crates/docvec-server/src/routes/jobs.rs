@@ -105,7 +105,7 @@ pub(crate) async fn snapshot(
 ) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), ApiError> {
     let engine = state.engine()?;
     let name = format!("snap-{}", crate::jobs::now_ms());
-    let out = engine.data_dir().join("snapshots").join(&name);
+    let out = engine.layout().snapshots().join(&name);
     let job = state
         .jobs()
         .create(

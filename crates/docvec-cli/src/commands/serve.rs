@@ -1,10 +1,10 @@
-//! `docvec serve`, `docvec keys` and `docvec eval`.
+//! `docvec serve` and `docvec keys`.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use docvec_engine::{Config, Store};
+use docvec_engine::{Config, DataDir, Store};
 use docvec_server::{Role, create_key};
 
 #[derive(Subcommand)]
@@ -29,7 +29,18 @@ pub enum KeysAction {
     Revoke { id: String },
 }
 
-pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+/// `docvec serve`: `bind` and `read_only` (the flags) override the configuration.
+pub(crate) async fn serve(
+    mut config: Config,
+    bind: Option<String>,
+    read_only: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(b) = bind {
+        config.server.bind = b;
+    }
+    if read_only {
+        config.server.read_only = true;
+    }
     let read_only = config.server.read_only;
     let server = docvec_server::start(config).await?;
     eprintln!(
@@ -44,9 +55,10 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
+/// `docvec keys`.
+pub(crate) async fn keys(config: Config, action: KeysAction) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.data_dir.join("docvec.db")).await?;
+    let store = Store::open(&DataDir::new(&config.data_dir).store()).await?;
     let code = match action {
         KeysAction::Create { role, name, json } => {
             let key = create_key(&store, role, &name).await?;

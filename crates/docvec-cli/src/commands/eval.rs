@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use docvec_engine::{Access, Collection, Config, Engine, SearchMode};
 
-pub async fn eval(
+pub(crate) async fn eval(
     mut config: Config,
     corpus: &Path,
     queries: &Path,

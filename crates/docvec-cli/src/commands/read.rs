@@ -1,0 +1,184 @@
+//! Commands that list what the store holds: `documents`, `tables`, `logs`, `endpoints`, `tags` and
+//! `facts`.
+
+use std::process::ExitCode;
+
+use docvec_engine::{
+    Access, Config, EndpointFilter, Engine, FactFilter, FactKind, LogFilter, TagFilter, TagKind,
+};
+
+use super::{document_arg, emit};
+use crate::output;
+
+/// `docvec documents`.
+pub(crate) async fn documents(config: Config, json: bool) -> anyhow::Result<ExitCode> {
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let docs = engine.documents().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+    } else {
+        for d in &docs {
+            println!(
+                "{}  {:8}  {:5} chunks  {}",
+                d.id, d.format, d.chunk_count, d.path
+            );
+        }
+    }
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docvec tables`: each table with its first `rows` rows.
+pub(crate) async fn tables(
+    config: Config,
+    document: Option<String>,
+    rows: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let document = document.map(document_arg);
+    let tables = engine.tables(document.as_deref()).await?;
+    emit(json, &tables, |v| output::print_tables(v, rows))?;
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docvec logs`' arguments.
+pub(crate) struct Logs {
+    pub(crate) level: Option<String>,
+    pub(crate) since: Option<String>,
+    pub(crate) until: Option<String>,
+    pub(crate) component: Option<String>,
+    pub(crate) grep: Option<String>,
+    pub(crate) document: Option<String>,
+    pub(crate) limit: i64,
+    pub(crate) json: bool,
+}
+
+/// `docvec logs`: entries of the stored log files.
+pub(crate) async fn logs(config: Config, args: Logs) -> anyhow::Result<ExitCode> {
+    let Logs {
+        level,
+        since,
+        until,
+        component,
+        grep,
+        document,
+        limit,
+        json,
+    } = args;
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let document = document.map(document_arg);
+    // An --until date without a time means the whole day.
+    let until = until.map(|u| if u.len() == 10 { format!("{u}T99") } else { u });
+    let filter = LogFilter {
+        level,
+        since,
+        until,
+        component,
+        grep,
+        document,
+        limit: Some(limit),
+        ..Default::default()
+    };
+    let rows = engine.log_entries(&filter).await?;
+    emit(json, &rows, |v| output::print_log_entries(v))?;
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docvec endpoints`: operations of the stored API descriptions.
+pub(crate) async fn endpoints(
+    config: Config,
+    method: Option<String>,
+    path_prefix: Option<String>,
+    document: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let document = document.map(document_arg);
+    let rows = engine
+        .endpoints(&EndpointFilter {
+            method,
+            path_prefix,
+            document,
+            limit: None,
+            ..Default::default()
+        })
+        .await?;
+    emit(json, &rows, |v| output::print_endpoints(v))?;
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docvec tags`: tags with how many documents and chunks carry them.
+pub(crate) async fn tags(
+    config: Config,
+    kind: Option<String>,
+    document: Option<String>,
+    prefix: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let kind = kind
+        .map(|k| {
+            TagKind::parse(&k)
+                .ok_or_else(|| anyhow::anyhow!("--kind {k}: expected format, user or keyphrase"))
+        })
+        .transpose()?;
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let filter = TagFilter {
+        kind,
+        document: document.map(document_arg),
+        prefix,
+        limit: Some(limit),
+        ..Default::default()
+    };
+    let rows = engine.tags(&filter).await?;
+    emit(json, &rows, |v| output::print_tags(v))?;
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `docvec facts`' arguments.
+pub(crate) struct Facts {
+    pub(crate) document: Option<String>,
+    pub(crate) key: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) limit: i64,
+    pub(crate) json: bool,
+}
+
+/// `docvec facts`: facts with their evidence.
+pub(crate) async fn facts(config: Config, args: Facts) -> anyhow::Result<ExitCode> {
+    let Facts {
+        document,
+        key,
+        subject,
+        kind,
+        limit,
+        json,
+    } = args;
+    let kind = match kind.as_deref() {
+        None => None,
+        Some("table_cell") => Some(FactKind::TableCell),
+        Some("label_value") => Some(FactKind::LabelValue),
+        Some(other) => {
+            anyhow::bail!("--kind {other}: expected table_cell or label_value")
+        }
+    };
+    let engine = Engine::open(config, Access::ReadOnly).await?;
+    let filter = FactFilter {
+        document: document.map(document_arg),
+        key,
+        subject,
+        kind,
+        limit: Some(limit),
+        ..Default::default()
+    };
+    let rows = engine.facts(&filter).await?;
+    emit(json, &rows, |v| output::print_facts(v))?;
+    engine.close().await?;
+    Ok(ExitCode::SUCCESS)
+}
