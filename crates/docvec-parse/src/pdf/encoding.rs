@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use lopdf::{Document, Object};
 
 use super::encoding_tables::{MAC_ROMAN, STANDARD, WIN_ANSI};
-use super::glyph_list::GLYPHS;
+use super::glyph_list::glyph_text;
 use super::objects::deref;
 
 /// The base encoding a font names, or the one its type implies.
@@ -128,8 +128,8 @@ pub(super) fn glyph_name_text(name: &str) -> Option<Cow<'static, str>> {
 }
 
 fn component_text(name: &str) -> Option<Cow<'static, str>> {
-    if let Ok(i) = GLYPHS.binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes())) {
-        return Some(Cow::Borrowed(GLYPHS[i].1));
+    if let Some(text) = glyph_text(name) {
+        return Some(Cow::Borrowed(text));
     }
     if let Some(hex) = name.strip_prefix("uni")
         && hex.len() >= 4
