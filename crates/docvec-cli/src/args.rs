@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -27,76 +27,9 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Ingest files and folders (recursively) into the data directory.
-    Ingest {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Only files in folders matching this glob (repeatable), e.g. '**/*.md'.
-        #[arg(long)]
-        include: Vec<String>,
-        /// Skip files matching this glob (repeatable).
-        #[arg(long)]
-        exclude: Vec<String>,
-        /// Tag every ingested document (repeatable).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Re-ingest files whose content has not changed.
-        #[arg(long)]
-        force: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Print a JSON line on stdout for each file the moment it is stored (committed: it survives a
-        /// crash from then on) or has failed, for scripts that follow a long ingest.
-        #[arg(long)]
-        events: bool,
-    },
+    Ingest(Ingest),
     /// Semantic search: the chunks closest in meaning to QUERY (or to your own vectors: --vector).
-    Search {
-        #[arg(required_unless_present = "vector")]
-        query: Option<String>,
-        /// Search with your own vector(s) instead of embedding QUERY: a JSON file holding [0.1, ...]
-        /// or [[...], [...]] (one search each), a .fvecs file, or - for JSON on standard input. With
-        /// QUERY too, hybrid search uses QUERY's words for the keyword side. Needs no model.
-        #[arg(long, value_name = "FILE")]
-        vector: Option<PathBuf>,
-        /// Number of hits.
-        #[arg(short, default_value_t = 10)]
-        k: usize,
-        /// Only chunks carrying this tag, on their document or themselves (repeatable: all must match).
-        #[arg(long = "tag")]
-        tags: Vec<String>,
-        /// Only documents of this format: pdf, markdown, html, text, log, csv, spreadsheet, openapi,
-        /// postman (repeatable: any may match).
-        #[arg(long = "format")]
-        formats: Vec<String>,
-        /// Only this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Only documents whose path starts with this.
-        #[arg(long)]
-        path_prefix: Option<String>,
-        /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
-        #[arg(long, default_value = "hybrid")]
-        mode: docvec_engine::SearchMode,
-        /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
-        #[arg(long)]
-        log_level: Option<String>,
-        /// Only chunks of logs holding an entry at or after this ISO 8601 time.
-        #[arg(long)]
-        since: Option<String>,
-        /// Only chunks of logs holding an entry at or before this ISO 8601 time.
-        #[arg(long)]
-        until: Option<String>,
-        /// At most this many hits of one document (0: no limit).
-        #[arg(long, default_value_t = 0)]
-        max_per_document: usize,
-        /// Show the passage where the query's words stand, matches in [brackets] (or in bold on a
-        /// terminal).
-        #[arg(long)]
-        highlight: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Search(Search),
     /// List tags (formats, tags given at ingest, keyphrases) with how many documents and chunks carry
     /// them.
     Tags {
@@ -306,4 +239,79 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: crate::commands::serve::KeysAction,
     },
+}
+
+/// `docvec ingest`'s arguments.
+#[derive(Args)]
+pub(crate) struct Ingest {
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Only files in folders matching this glob (repeatable), e.g. '**/*.md'.
+    #[arg(long)]
+    pub(crate) include: Vec<String>,
+    /// Skip files matching this glob (repeatable).
+    #[arg(long)]
+    pub(crate) exclude: Vec<String>,
+    /// Tag every ingested document (repeatable).
+    #[arg(long = "tag")]
+    pub(crate) tags: Vec<String>,
+    /// Re-ingest files whose content has not changed.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print a JSON line on stdout for each file the moment it is stored (committed: it survives a
+    /// crash from then on) or has failed, for scripts that follow a long ingest.
+    #[arg(long)]
+    pub(crate) events: bool,
+}
+
+/// `docvec search`'s arguments.
+#[derive(Args)]
+pub(crate) struct Search {
+    #[arg(required_unless_present = "vector")]
+    pub(crate) query: Option<String>,
+    /// Search with your own vector(s) instead of embedding QUERY: a JSON file holding [0.1, ...]
+    /// or [[...], [...]] (one search each), a .fvecs file, or - for JSON on standard input. With
+    /// QUERY too, hybrid search uses QUERY's words for the keyword side. Needs no model.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) vector: Option<PathBuf>,
+    /// Number of hits.
+    #[arg(short, default_value_t = 10)]
+    pub(crate) k: usize,
+    /// Only chunks carrying this tag, on their document or themselves (repeatable: all must match).
+    #[arg(long = "tag")]
+    pub(crate) tags: Vec<String>,
+    /// Only documents of this format: pdf, markdown, html, text, log, csv, spreadsheet, openapi,
+    /// postman (repeatable: any may match).
+    #[arg(long = "format")]
+    pub(crate) formats: Vec<String>,
+    /// Only this document (id or path).
+    #[arg(long)]
+    pub(crate) document: Option<String>,
+    /// Only documents whose path starts with this.
+    #[arg(long)]
+    pub(crate) path_prefix: Option<String>,
+    /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
+    #[arg(long, default_value = "hybrid")]
+    pub(crate) mode: docvec_engine::SearchMode,
+    /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
+    #[arg(long)]
+    pub(crate) log_level: Option<String>,
+    /// Only chunks of logs holding an entry at or after this ISO 8601 time.
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Only chunks of logs holding an entry at or before this ISO 8601 time.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// At most this many hits of one document (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) max_per_document: usize,
+    /// Show the passage where the query's words stand, matches in [brackets] (or in bold on a
+    /// terminal).
+    #[arg(long)]
+    pub(crate) highlight: bool,
+    #[arg(long)]
+    pub(crate) json: bool,
 }

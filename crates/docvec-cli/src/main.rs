@@ -66,60 +66,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keep,
             json,
         } => eval::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
-        Command::Ingest {
-            paths,
-            include,
-            exclude,
-            tags,
-            force,
-            json,
-            events,
-        } => {
-            let args = ingest::Ingest {
-                paths,
-                include,
-                exclude,
-                tags,
-                force,
-                json,
-                events,
-            };
-            ingest::run(config, args).await
-        }
-        Command::Search {
-            query,
-            vector,
-            k,
-            tags,
-            formats,
-            document,
-            path_prefix,
-            mode,
-            log_level,
-            since,
-            until,
-            max_per_document,
-            highlight,
-            json,
-        } => {
-            let args = search::Search {
-                query,
-                vector,
-                k,
-                tags,
-                formats,
-                document,
-                path_prefix,
-                mode,
-                log_level,
-                since,
-                until,
-                max_per_document,
-                highlight,
-                json,
-            };
-            search::run(config, args).await
-        }
+        Command::Ingest(args) => ingest::run(config, args).await,
+        Command::Search(args) => search::run(config, args).await,
         Command::Check { json } => maintenance::check(config, json).await,
         Command::Export { out, json } => maintenance::export(config, &out, json).await,
         Command::Stats { json } => maintenance::stats(config, json).await,

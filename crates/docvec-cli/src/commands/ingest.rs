@@ -2,27 +2,16 @@
 //! events.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use docvec_engine::{Access, Config, Engine, IngestEvent, IngestOptions, StorageMode};
 
 use super::emit;
+use crate::args::Ingest;
 use crate::output;
 
 /// Exit status when a run finished but some files could not be ingested.
 const EXIT_SOME_FAILED: u8 = 2;
-
-/// `docvec ingest`'s arguments.
-pub(crate) struct Ingest {
-    pub(crate) paths: Vec<PathBuf>,
-    pub(crate) include: Vec<String>,
-    pub(crate) exclude: Vec<String>,
-    pub(crate) tags: Vec<String>,
-    pub(crate) force: bool,
-    pub(crate) json: bool,
-    pub(crate) events: bool,
-}
 
 pub(crate) async fn run(config: Config, args: Ingest) -> anyhow::Result<ExitCode> {
     let Ingest {

@@ -1,34 +1,16 @@
 //! `docvec search`: by text, by the user's own vectors, or both, with filters and a per-document cap.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use docvec_engine::{Access, ChunkFilter, Config, Engine, SearchMode};
+use docvec_engine::{Access, ChunkFilter, Config, Engine};
 
 use super::document_arg;
+use crate::args::Search;
 use crate::request::request_error;
 use crate::{output, vectors};
 
 /// Longest `--highlight` snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
-
-/// `docvec search`'s arguments.
-pub(crate) struct Search {
-    pub(crate) query: Option<String>,
-    pub(crate) vector: Option<PathBuf>,
-    pub(crate) k: usize,
-    pub(crate) tags: Vec<String>,
-    pub(crate) formats: Vec<String>,
-    pub(crate) document: Option<String>,
-    pub(crate) path_prefix: Option<String>,
-    pub(crate) mode: SearchMode,
-    pub(crate) log_level: Option<String>,
-    pub(crate) since: Option<String>,
-    pub(crate) until: Option<String>,
-    pub(crate) max_per_document: usize,
-    pub(crate) highlight: bool,
-    pub(crate) json: bool,
-}
 
 pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode> {
     let Search {
