@@ -48,24 +48,7 @@ pub(crate) enum Command {
         json: bool,
     },
     /// List facts (Label: value lines, numeric table cells) with the evidence of where each stands.
-    Facts {
-        /// Only facts of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// Only facts with this key (label or column header; case and spacing ignored).
-        #[arg(long)]
-        key: Option<String>,
-        /// Only facts about this subject (a table row's label).
-        #[arg(long)]
-        subject: Option<String>,
-        /// Only table_cell or label_value facts.
-        #[arg(long)]
-        kind: Option<String>,
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Facts(Facts),
     /// Check the data directory after a crash or a copy: the database file is sound, every document
     /// is whole (each chunk with its vector) and both indexes hold exactly the stored chunks once the
     /// start-up catch-up has run. Exit status 1 when something is inconsistent.
@@ -161,31 +144,7 @@ pub(crate) enum Command {
         json: bool,
     },
     /// List entries of ingested log files.
-    Logs {
-        /// TRACE, DEBUG, INFO, NOTICE, WARN, ERROR or FATAL (Android's E, syslog's err ... are mapped).
-        #[arg(long)]
-        level: Option<String>,
-        /// Entries at or after this ISO 8601 time (2008-11-09, 2008-11-09T20:36).
-        #[arg(long)]
-        since: Option<String>,
-        /// Entries at or before this ISO 8601 time.
-        #[arg(long)]
-        until: Option<String>,
-        /// Component (logger, class, program), with its sub-components.
-        #[arg(long)]
-        component: Option<String>,
-        /// Text the message contains.
-        #[arg(long)]
-        grep: Option<String>,
-        /// Only entries of this document (id or path).
-        #[arg(long)]
-        document: Option<String>,
-        /// At most this many entries.
-        #[arg(long, default_value_t = 1000)]
-        limit: i64,
-        #[arg(long)]
-        json: bool,
-    },
+    Logs(Logs),
     /// List the operations of ingested API descriptions (OpenAPI, Swagger, Postman).
     Endpoints {
         /// Only this HTTP method.
@@ -312,6 +271,55 @@ pub(crate) struct Search {
     /// terminal).
     #[arg(long)]
     pub(crate) highlight: bool,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `docvec facts`'s arguments.
+#[derive(Args)]
+pub(crate) struct Facts {
+    /// Only facts of this document (id or path).
+    #[arg(long)]
+    pub(crate) document: Option<String>,
+    /// Only facts with this key (label or column header; case and spacing ignored).
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+    /// Only facts about this subject (a table row's label).
+    #[arg(long)]
+    pub(crate) subject: Option<String>,
+    /// Only table_cell or label_value facts.
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: i64,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `docvec logs`'s arguments.
+#[derive(Args)]
+pub(crate) struct Logs {
+    /// TRACE, DEBUG, INFO, NOTICE, WARN, ERROR or FATAL (Android's E, syslog's err ... are mapped).
+    #[arg(long)]
+    pub(crate) level: Option<String>,
+    /// Entries at or after this ISO 8601 time (2008-11-09, 2008-11-09T20:36).
+    #[arg(long)]
+    pub(crate) since: Option<String>,
+    /// Entries at or before this ISO 8601 time.
+    #[arg(long)]
+    pub(crate) until: Option<String>,
+    /// Component (logger, class, program), with its sub-components.
+    #[arg(long)]
+    pub(crate) component: Option<String>,
+    /// Text the message contains.
+    #[arg(long)]
+    pub(crate) grep: Option<String>,
+    /// Only entries of this document (id or path).
+    #[arg(long)]
+    pub(crate) document: Option<String>,
+    /// At most this many entries.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: i64,
     #[arg(long)]
     pub(crate) json: bool,
 }

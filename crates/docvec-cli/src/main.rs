@@ -91,28 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rows,
             json,
         } => read::tables(config, document, rows, json).await,
-        Command::Logs {
-            level,
-            since,
-            until,
-            component,
-            grep,
-            document,
-            limit,
-            json,
-        } => {
-            let args = read::Logs {
-                level,
-                since,
-                until,
-                component,
-                grep,
-                document,
-                limit,
-                json,
-            };
-            read::logs(config, args).await
-        }
+        Command::Logs(args) => read::logs(config, args).await,
         Command::Endpoints {
             method,
             path_prefix,
@@ -126,24 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             json,
         } => read::tags(config, kind, document, prefix, limit, json).await,
-        Command::Facts {
-            document,
-            key,
-            subject,
-            kind,
-            limit,
-            json,
-        } => {
-            let args = read::Facts {
-                document,
-                key,
-                subject,
-                kind,
-                limit,
-                json,
-            };
-            read::facts(config, args).await
-        }
+        Command::Facts(args) => read::facts(config, args).await,
         #[cfg(feature = "mirror")]
         Command::Migrate => mirror::migrate(config).await,
         #[cfg(feature = "mirror")]

@@ -8,6 +8,7 @@ use docvec_engine::{
 };
 
 use super::{document_arg, emit};
+use crate::args::{Facts, Logs};
 use crate::output;
 
 /// `docvec documents`.
@@ -41,18 +42,6 @@ pub(crate) async fn tables(
     emit(json, &tables, |v| output::print_tables(v, rows))?;
     engine.close().await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `docvec logs`' arguments.
-pub(crate) struct Logs {
-    pub(crate) level: Option<String>,
-    pub(crate) since: Option<String>,
-    pub(crate) until: Option<String>,
-    pub(crate) component: Option<String>,
-    pub(crate) grep: Option<String>,
-    pub(crate) document: Option<String>,
-    pub(crate) limit: i64,
-    pub(crate) json: bool,
 }
 
 /// `docvec logs`: entries of the stored log files.
@@ -138,16 +127,6 @@ pub(crate) async fn tags(
     emit(json, &rows, |v| output::print_tags(v))?;
     engine.close().await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `docvec facts`' arguments.
-pub(crate) struct Facts {
-    pub(crate) document: Option<String>,
-    pub(crate) key: Option<String>,
-    pub(crate) subject: Option<String>,
-    pub(crate) kind: Option<String>,
-    pub(crate) limit: i64,
-    pub(crate) json: bool,
 }
 
 /// `docvec facts`: facts with their evidence.
