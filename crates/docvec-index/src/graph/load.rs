@@ -188,10 +188,12 @@ fn check_layer0(h: &Header, data: &[u8], count: usize) -> Result<(), String> {
     let node_bytes = h.lines as usize * Line::WORDS * 4;
     let at = h.walk_words as usize * 4;
     let m0 = 2 * h.m as usize;
+    let word =
+        |b: &[u8], i: usize| u32::from_le_bytes(b[4 * i..4 * i + 4].try_into().expect("4 bytes"));
     let bad = data.par_chunks(node_bytes).position_any(|node| {
-        let list = le_u32s(&node[at..at + 4 * (m0 + 1)]);
-        let n = list[0] as usize;
-        n > m0 || list[1..=n].iter().any(|&t| t as usize >= count)
+        let list = &node[at..at + 4 * (m0 + 1)];
+        let n = word(list, 0) as usize;
+        n > m0 || (1..=n).any(|i| word(list, i) as usize >= count)
     });
     match bad {
         Some(i) => Err(format!("node {i}: a bad link list at layer 0")),
