@@ -166,6 +166,14 @@ pub fn check_time_bound(value: &str) -> Result<(), String> {
     if zone_ok { Ok(()) } else { Err(bad()) }
 }
 
+/// The upper bound an inclusive `until` compares below: `until` followed by a character above every
+/// one an ISO 8601 timestamp holds, so a bound that names a day, a month or a minute
+/// (`2008-11-09`, `2008-11`, `2008-11-09T10:00`) takes in all of it, as a user means it. Every surface
+/// (CLI, HTTP, search filters) reads `until` through here, so it means the same everywhere.
+pub(crate) fn until_inclusive(until: &str) -> String {
+    format!("{until}~")
+}
+
 /// `AND` the level and inclusive ISO 8601 time bounds of entries `l`, where set.
 pub(crate) fn push_entry_bounds(
     q: &mut QueryBuilder<Sqlite>,
@@ -181,7 +189,7 @@ pub(crate) fn push_entry_bounds(
         q.push(" AND l.ts >= ").push_bind(since.to_string());
     }
     if let Some(until) = until {
-        q.push(" AND l.ts <= ").push_bind(until.to_string());
+        q.push(" AND l.ts < ").push_bind(until_inclusive(until));
     }
 }
 

@@ -428,6 +428,19 @@ async fn log_entries_are_stored_and_filtered() {
         ..Default::default()
     };
     assert_eq!(lines(window).await, [2]);
+    // A bound that names a day, a month or a minute takes in all of it.
+    for (until, expected) in [
+        ("2024-01-01", vec![1, 2]),
+        ("2024-01", vec![1, 2, 3]),
+        ("2024-01-01T11:00", vec![1, 2]),
+        ("2024-01-01T10:59:59", vec![1]),
+    ] {
+        let f = LogFilter {
+            until: Some(until.into()),
+            ..Default::default()
+        };
+        assert_eq!(lines(f).await, expected, "until {until}");
+    }
     assert_eq!(
         lines(LogFilter {
             component: Some("dfs.DataNode".into()),

@@ -58,8 +58,6 @@ pub(crate) async fn logs(config: Config, args: Logs) -> anyhow::Result<ExitCode>
     } = args;
     let engine = Engine::open(config, Access::ReadOnly).await?;
     let document = document.map(document_arg);
-    // An --until date without a time means the whole day.
-    let until = until.map(|u| if u.len() == 10 { format!("{u}T99") } else { u });
     let filter = LogFilter {
         level,
         since,
