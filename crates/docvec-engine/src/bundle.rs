@@ -277,7 +277,7 @@ async fn fill_text(store: &Store, dir: &Path) -> Result<(), EngineError> {
     let text = blocking(move || {
         TextIndex::open(&dir)
             .map(Arc::new)
-            .map_err(crate::text::text_err)
+            .map_err(EngineError::from)
     })
     .await?;
     crate::text::fill(store, &text, &|_, _| {}, None).await

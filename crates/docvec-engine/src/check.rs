@@ -93,7 +93,7 @@ impl Engine {
             let damaged = index.verify().err().map(|e| e.to_string());
             let mut vectors: Vec<i64> = index.ids().collect();
             vectors.sort_unstable();
-            let texts = text.ids().map_err(crate::text::text_err)?;
+            let texts = text.ids().map_err(EngineError::from)?;
             Ok((vectors, damaged, texts))
         })
         .await?;

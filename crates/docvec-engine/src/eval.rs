@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::{ChunkFilter, Engine, EngineError, HybridOptions, IngestOptions, SearchMode};
+use crate::{Engine, EngineError, IngestOptions, SearchMode, SearchRequest};
 
 /// A collection: documents (id, title, text), queries (id, text) and graded judgements.
 #[derive(Debug, Default)]
@@ -295,13 +295,7 @@ impl Engine {
             let t = Instant::now();
             // Chunks, not documents, come back: ask for enough to rank 100 documents.
             let hits = self
-                .search_mode(
-                    text,
-                    300,
-                    &ChunkFilter::default(),
-                    mode,
-                    &HybridOptions::default(),
-                )
+                .search(&SearchRequest::text(text.as_str(), 300).mode(mode))
                 .await?
                 .hits;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);

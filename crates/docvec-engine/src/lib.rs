@@ -10,12 +10,10 @@ mod config;
 mod data_dir;
 mod discover;
 mod eval;
-mod hybrid;
 mod ingest;
 mod mirror;
 mod model_switch;
 mod rebuild;
-mod results;
 mod search;
 mod sync;
 mod text;
@@ -32,7 +30,8 @@ pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
-pub use docvec_embed::{Embedder, HashEmbedder};
+pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
+pub use docvec_fulltext::TextIndexError;
 pub use docvec_store::{
     ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
     FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
@@ -40,16 +39,17 @@ pub use docvec_store::{
 };
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};
-pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
 #[cfg(feature = "mirror")]
 pub use mirror::{
     BackfillEvent, BackfillOptions, BackfillReport, MirrorStatus, ParityReport, TableCount,
 };
-pub use mirror::{DrainReport, MirrorConfig, SearchResults, StorageMode};
+pub use mirror::{DrainReport, MirrorConfig, StorageMode};
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
-pub use results::{cap_per_document, capped};
-pub use search::QueryVector;
+pub use search::{
+    DEFAULT_K, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K, QueryVector, SearchMode,
+    SearchRequest, SearchResponse, SearchResults, cap_per_document, fuse,
+};
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
 /// [`IngestReport`] and the batch goes on.
@@ -94,6 +94,8 @@ pub enum EngineError {
     Store(#[from] docvec_store::StoreError),
     #[error(transparent)]
     Index(#[from] docvec_index::IndexError),
+    #[error(transparent)]
+    FullText(#[from] docvec_fulltext::TextIndexError),
     #[cfg(feature = "mirror")]
     #[error(transparent)]
     Mirror(#[from] docvec_mirror::MirrorError),

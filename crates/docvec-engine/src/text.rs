@@ -15,10 +15,6 @@ use crate::{DataDir, Engine, EngineError};
 const LOG_PAGE: i64 = 5000;
 const FILL_PAGE: i64 = 5000;
 
-pub(crate) fn text_err(e: docvec_fulltext::TextIndexError) -> EngineError {
-    EngineError::Internal(e.to_string())
-}
-
 /// Open the full-text index, clearing what an interrupted rebuild left beside it. A read-only engine
 /// only reads what the writing process commits.
 pub(crate) async fn open_text(
@@ -30,7 +26,7 @@ pub(crate) async fn open_text(
         return blocking(move || {
             TextIndex::open_read_only(&dir)
                 .map(Arc::new)
-                .map_err(text_err)
+                .map_err(EngineError::from)
         })
         .await;
     }
@@ -39,7 +35,9 @@ pub(crate) async fn open_text(
         for d in leftovers.iter().filter(|d| d.exists()) {
             std::fs::remove_dir_all(d).map_err(|e| EngineError::io(d, e))?;
         }
-        TextIndex::open(&dir).map(Arc::new).map_err(text_err)
+        TextIndex::open(&dir)
+            .map(Arc::new)
+            .map_err(EngineError::from)
     })
     .await
 }
@@ -72,7 +70,7 @@ pub(crate) async fn fill(
                 .map(|(id, text)| TextChunk { id, text })
                 .collect();
             idx.apply(idx.applied_seq(), &chunks, &[], seq)
-                .map_err(text_err)?;
+                .map_err(EngineError::from)?;
             Ok(())
         })
         .await?;
@@ -82,7 +80,7 @@ pub(crate) async fn fill(
         let idx = index.clone();
         blocking(move || {
             idx.apply(idx.applied_seq(), &[], &[], seq)
-                .map_err(text_err)
+                .map_err(EngineError::from)
         })
         .await?;
     }
@@ -101,7 +99,7 @@ impl Engine {
     pub(crate) async fn catch_up_text(&self) -> Result<(), EngineError> {
         if self.access == crate::Access::ReadOnly {
             let text = self.text_index();
-            return blocking(move || text.refresh().map_err(text_err)).await;
+            return blocking(move || text.refresh().map_err(EngineError::from)).await;
         }
         loop {
             let text = self.text_index();
@@ -112,7 +110,7 @@ impl Engine {
             {
                 tracing::info!("refilling the full-text index from the store");
                 let t = text.clone();
-                blocking(move || t.clear().map_err(text_err)).await?;
+                blocking(move || t.clear().map_err(EngineError::from)).await?;
                 fill(&self.store, &text, &|_, _| {}, None).await?;
                 continue;
             }
@@ -127,7 +125,11 @@ impl Engine {
                 .into_iter()
                 .map(|(id, text)| TextChunk { id, text })
                 .collect();
-            blocking(move || text.apply(from, &chunks, &deletes, last).map_err(text_err)).await?;
+            blocking(move || {
+                text.apply(from, &chunks, &deletes, last)
+                    .map_err(EngineError::from)
+            })
+            .await?;
         }
     }
 
@@ -145,7 +147,9 @@ impl Engine {
             if fd.exists() {
                 std::fs::remove_dir_all(&fd).map_err(|e| EngineError::io(&fd, e))?;
             }
-            TextIndex::open(&fd).map(Arc::new).map_err(text_err)
+            TextIndex::open(&fd)
+                .map(Arc::new)
+                .map_err(EngineError::from)
         })
         .await?;
         fill(&self.store, &fresh, progress, Some(cancel)).await?;
@@ -160,7 +164,9 @@ impl Engine {
             std::fs::rename(&fresh_dir, &live).map_err(|e| EngineError::io(&fresh_dir, e))?;
             // The old index stays in `fulltext.old` until the next open or rebuild: a search or catch-up
             // may still be using it.
-            TextIndex::open(&live).map(Arc::new).map_err(text_err)
+            TextIndex::open(&live)
+                .map(Arc::new)
+                .map_err(EngineError::from)
         })
         .await?;
         *self.text.write().unwrap_or_else(|p| p.into_inner()) = swapped;

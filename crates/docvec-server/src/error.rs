@@ -86,7 +86,14 @@ impl From<EngineError> for ApiError {
             EngineError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
             EngineError::Mirror(_) => (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable"),
             EngineError::Cancelled => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
-            EngineError::Embed(_)
+            // The model could not be loaded (files, ONNX Runtime): searches that need no model
+            // (keyword, by vector) still work, so the server is up but this request cannot be served.
+            EngineError::Embed(docvec_engine::EmbedError::Setup(_)) => {
+                tracing::error!("request failed: {message}");
+                (StatusCode::SERVICE_UNAVAILABLE, "model_unavailable")
+            }
+            EngineError::Embed(docvec_engine::EmbedError::Inference(_))
+            | EngineError::FullText(_)
             | EngineError::Store(_)
             | EngineError::Index(_)
             | EngineError::Io { .. }
@@ -279,5 +286,39 @@ mod tests {
             source: std::io::Error::other("disk on fire"),
         };
         assert_eq!(mapped(io).0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_model_that_cannot_load_is_a_503_and_a_failed_inference_a_500() {
+        use docvec_engine::EmbedError;
+        let (status, code, message) = mapped(EngineError::Embed(EmbedError::Setup(
+            "cannot load ONNX Runtime from /x/libonnxruntime.so".into(),
+        )));
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "model_unavailable")
+        );
+        assert!(message.contains("libonnxruntime.so"), "{message}");
+        let (status, code, _) = mapped(EngineError::Embed(EmbedError::Inference(
+            "shape mismatch".into(),
+        )));
+        assert_eq!(
+            (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+    }
+
+    #[test]
+    fn a_damaged_full_text_index_is_a_500_naming_it() {
+        let (status, code, message) =
+            mapped(EngineError::FullText(docvec_engine::TextIndexError::Io {
+                path: "/data/fulltext".into(),
+                cause: "checksum mismatch".into(),
+            }));
+        assert_eq!(
+            (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+        assert!(message.contains("/data/fulltext"), "{message}");
     }
 }

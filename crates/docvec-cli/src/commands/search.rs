@@ -2,15 +2,12 @@
 
 use std::process::ExitCode;
 
-use docvec_engine::{Access, ChunkFilter, Config, Engine};
+use docvec_engine::{Access, ChunkFilter, Config, DEFAULT_SNIPPET_CHARS, Engine, SearchRequest};
 
 use super::document_arg;
 use crate::args::Search;
 use crate::request::request_error;
 use crate::{output, vectors};
-
-/// Longest `--highlight` snippet, in characters.
-const SNIPPET_CHARS: usize = 240;
 
 pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode> {
     let Search {
@@ -51,27 +48,27 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
     if let Some(vs) = &vectors {
         vectors::check_dimensions(vs, &engine)?;
     }
-    let hybrid = docvec_engine::HybridOptions::default();
     let queries: Vec<Option<Vec<f32>>> = match vectors {
         Some(vs) => vs.into_iter().map(Some).collect(),
         None => vec![None],
     };
     let mut answers = Vec::with_capacity(queries.len());
-    for v in queries {
-        let mut results = docvec_engine::capped(k, max_per_document, |n| {
-            engine.search_input(query.as_deref(), v.clone(), n, &filter, mode, &hybrid)
-        })
-        .await
-        .map_err(request_error)?;
-        if let (true, Some(q)) = (highlight, query.as_deref()) {
-            engine
-                .add_snippets(q, &mut results.hits, SNIPPET_CHARS)
-                .await?;
-        }
-        if let Some(w) = &results.warning {
+    for vector in queries {
+        let request = SearchRequest {
+            text: query.clone(),
+            vector,
+            k,
+            mode,
+            filter: filter.clone(),
+            max_per_document,
+            snippet_chars: highlight.then_some(DEFAULT_SNIPPET_CHARS),
+            ..Default::default()
+        };
+        let answer = engine.search(&request).await.map_err(request_error)?;
+        if let Some(w) = &answer.warning {
             eprintln!("warning: {w}");
         }
-        answers.push(results.hits);
+        answers.push(answer.hits);
     }
     engine.close().await?;
     output::print_answers(json, &answers)?;

@@ -1,46 +1,13 @@
-//! Keyword (BM25) and hybrid search over the local indexes. Dense vectors miss exact terms (names, error
-//! codes, endpoint paths), keywords miss paraphrases; hybrid takes the best candidates of each and
-//! fuses them, by reciprocal rank (default: no score scales to reconcile) or by a weighted sum of
-//! min-max normalised scores. Filters are resolved to chunk ids first and applied inside both searches.
+//! Fusing ranked lists: pure functions over N lists of (chunk id, score), best first, each with a
+//! weight. Dense vectors miss exact terms (names, error codes, endpoint paths), keywords miss
+//! paraphrases; hybrid takes the best candidates of each and fuses them, by reciprocal rank (the
+//! default: no score scales to reconcile) or by a weighted sum of min-max normalised scores.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use docvec_store::ChunkFilter;
-use docvec_types::SearchHit;
-
-use crate::sync::blocking;
-use crate::{Engine, EngineError, SearchResults, StorageMode};
-
-/// How hits are found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchMode {
-    /// Nearest chunks in meaning.
-    Vector,
-    /// BM25 over the chunks' words.
-    Keyword,
-    /// Both, fused.
-    #[default]
-    Hybrid,
-}
-
-impl std::str::FromStr for SearchMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "vector" => Ok(SearchMode::Vector),
-            "keyword" => Ok(SearchMode::Keyword),
-            "hybrid" => Ok(SearchMode::Hybrid),
-            other => Err(format!(
-                "unknown search mode `{other}` (vector, keyword or hybrid)"
-            )),
-        }
-    }
-}
-
-/// How hybrid search merges its two lists.
+/// How hybrid search merges its lists.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Fusion {
@@ -66,193 +33,122 @@ pub struct HybridOptions {
     pub candidates: usize,
 }
 
-fn fuse(
-    vector: &[(i64, f32)],
-    keyword: &[(i64, f32)],
-    fusion: Fusion,
-    k: usize,
-) -> Vec<(i64, f32)> {
-    let mut scores: HashMap<i64, f32> = HashMap::new();
-    match fusion {
-        Fusion::Rrf { k: c } => {
-            for list in [vector, keyword] {
-                for (rank, (id, _)) in list.iter().enumerate() {
-                    *scores.entry(*id).or_default() += 1.0 / (c + rank as f32 + 1.0);
-                }
-            }
-        }
-        Fusion::Weighted { vector_weight: w } => {
-            for (list, weight) in [(vector, w), (keyword, 1.0 - w)] {
-                let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
-                let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
-                let span = (max - min).max(f32::EPSILON);
-                for (id, s) in list {
-                    *scores.entry(*id).or_default() += weight * (s - min) / span;
-                }
-            }
+impl HybridOptions {
+    /// Candidates each list gives for a fused top `k`.
+    pub(crate) fn candidates_for(&self, k: usize) -> usize {
+        match self.candidates {
+            0 => (4 * k).max(50),
+            c => c.max(k),
         }
     }
-    let mut out: Vec<(i64, f32)> = scores.into_iter().collect();
+}
+
+/// One ranked list and its weight in the fusion.
+pub type Weighted<'a> = (&'a [(i64, f32)], f32);
+
+/// The best `k` ids of `lists` fused by `fusion`, best first; ties go to the smaller id, so the order
+/// is the same on every run.
+pub fn fuse(lists: &[Weighted<'_>], fusion: Fusion, k: usize) -> Vec<(i64, f32)> {
+    let mut scores = match fusion {
+        Fusion::Rrf { k: c } => reciprocal_rank(lists, c),
+        Fusion::Weighted { .. } => min_max(lists),
+    };
+    let mut out: Vec<(i64, f32)> = scores.drain().collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out.truncate(k);
     out
 }
 
-impl Engine {
-    /// Search in any mode, embedding the query when the mode needs it. In `supabase` mode only vector
-    /// search runs remotely: keyword search needs the local full-text index, and hybrid falls back to
-    /// vector with a warning.
-    pub async fn search_mode(
-        &self,
-        query: &str,
-        k: usize,
-        filter: &ChunkFilter,
-        mode: SearchMode,
-        opts: &HybridOptions,
-    ) -> Result<SearchResults, EngineError> {
-        match mode {
-            SearchMode::Vector => self.search_routed(query, k, filter).await,
-            SearchMode::Keyword => Ok(SearchResults {
-                hits: self.keyword_search(query, k, filter).await?,
-                source: "local",
-                warning: None,
-            }),
-            SearchMode::Hybrid => {
-                let vector = self.embed_query(query, k).await?;
-                self.hybrid_search(vector, query, k, filter, opts).await
-            }
+/// Hybrid's two lists: the vector list then the keyword list, weighted as `fusion` says (RRF gives
+/// each weight 1, the classic form).
+pub(crate) fn fuse_pair(
+    vector: &[(i64, f32)],
+    keyword: &[(i64, f32)],
+    fusion: Fusion,
+    k: usize,
+) -> Vec<(i64, f32)> {
+    let (v, w) = match fusion {
+        Fusion::Rrf { .. } => (1.0, 1.0),
+        Fusion::Weighted { vector_weight } => (vector_weight, 1.0 - vector_weight),
+    };
+    fuse(&[(vector, v), (keyword, w)], fusion, k)
+}
+
+/// Each list adds weight / (c + rank), rank from 1; with weights of 1, the classic RRF.
+fn reciprocal_rank(lists: &[Weighted<'_>], c: f32) -> HashMap<i64, f32> {
+    let mut scores: HashMap<i64, f32> = HashMap::new();
+    for (list, weight) in lists {
+        for (rank, (id, _)) in list.iter().enumerate() {
+            *scores.entry(*id).or_default() += weight / (c + rank as f32 + 1.0);
         }
     }
+    scores
+}
 
-    /// Search with the query's text, the caller's own vector, or both. A vector stands in for the
-    /// embedded text; `hybrid` with a vector and no text searches by the vector alone, and `keyword`
-    /// needs the text.
-    pub async fn search_input(
-        &self,
-        text: Option<&str>,
-        vector: Option<Vec<f32>>,
-        k: usize,
-        filter: &ChunkFilter,
-        mode: SearchMode,
-        opts: &HybridOptions,
-    ) -> Result<SearchResults, EngineError> {
-        let text = text.filter(|t| !t.trim().is_empty());
-        let Some(values) = vector else {
-            return self
-                .search_mode(text.unwrap_or(""), k, filter, mode, opts)
-                .await;
-        };
-        let vector = self.query_vector(values, k).await?;
-        match (mode, text) {
-            (SearchMode::Keyword, None) => Err(EngineError::InvalidRequest(
-                "keyword search needs the query's text; a vector alone searches in mode `vector`"
-                    .into(),
-            )),
-            (SearchMode::Keyword, Some(t)) => self.search_mode(t, k, filter, mode, opts).await,
-            (SearchMode::Hybrid, Some(t)) => self.hybrid_search(vector, t, k, filter, opts).await,
-            (SearchMode::Vector | SearchMode::Hybrid, _) => {
-                self.search_routed_vector(vector, k, filter).await
-            }
+/// Each list adds weight x its score scaled to 0..1 over the list's own candidates.
+fn min_max(lists: &[Weighted<'_>]) -> HashMap<i64, f32> {
+    let mut scores: HashMap<i64, f32> = HashMap::new();
+    for (list, weight) in lists {
+        let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+        let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
+        let span = (max - min).max(f32::EPSILON);
+        for (id, s) in *list {
+            *scores.entry(*id).or_default() += weight * (s - min) / span;
         }
     }
-
-    fn local_only(&self, what: &str) -> Result<(), EngineError> {
-        if self.storage_mode() == StorageMode::Supabase {
-            return Err(EngineError::InvalidRequest(format!(
-                "{what} search needs the local full-text index, which `supabase` mode does not keep; use mode `vector`"
-            )));
-        }
-        Ok(())
-    }
-
-    async fn keyword_ids(
-        &self,
-        query: &str,
-        n: usize,
-        allowed: Option<HashSet<i64>>,
-    ) -> Result<Vec<(i64, f32)>, EngineError> {
-        let text = self.text_index();
-        let q = query.to_string();
-        blocking(move || {
-            text.search(&q, n, allowed.as_ref())
-                .map_err(|e| EngineError::Internal(e.to_string()))
-        })
-        .await
-    }
-
-    /// The `k` chunks that best match `query`'s words (BM25), among those `filter` allows.
-    pub async fn keyword_search(
-        &self,
-        query: &str,
-        k: usize,
-        filter: &ChunkFilter,
-    ) -> Result<Vec<SearchHit>, EngineError> {
-        self.local_only("keyword")?;
-        crate::search::check_query(query, k)?;
-        self.catch_up_if_idle().await?;
-        let allowed = self.allowed(filter).await?;
-        let found = self.keyword_ids(query, k, allowed).await?;
-        self.hits(found).await
-    }
-
-    /// Hybrid search for a query embedded by [`Engine::embed_query`].
-    pub async fn hybrid_search(
-        &self,
-        vector: crate::QueryVector,
-        query: &str,
-        k: usize,
-        filter: &ChunkFilter,
-        opts: &HybridOptions,
-    ) -> Result<SearchResults, EngineError> {
-        if self.storage_mode() == StorageMode::Supabase {
-            let mut results = self.search_routed_vector(vector, k, filter).await?;
-            results.warning = Some(
-                "supabase mode keeps no local full-text index: these are vector results".into(),
-            );
-            return Ok(results);
-        }
-        let n = match opts.candidates {
-            0 => (4 * k).max(50),
-            c => c.max(k),
-        };
-        let allowed = self.allowed(filter).await?;
-        let dense = self.nearest_ids(vector, n, allowed.clone()).await?;
-        let sparse = self.keyword_ids(query, n, allowed).await?;
-        let fused = fuse(&dense, &sparse, opts.fusion, k);
-        Ok(SearchResults {
-            hits: self.hits(fused).await?,
-            source: "local",
-            warning: None,
-        })
-    }
+    scores
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
+
+    const VECTOR: [(i64, f32); 3] = [(1, 0.9), (2, 0.8), (3, 0.7)];
+    const KEYWORD: [(i64, f32); 3] = [(3, 12.0), (4, 9.0), (1, 1.0)];
 
     #[test]
     fn rrf_rewards_agreement_and_weighted_follows_its_weight() {
-        let vector = [(1, 0.9), (2, 0.8), (3, 0.7)];
-        let keyword = [(3, 12.0), (4, 9.0), (1, 1.0)];
-        let rrf = fuse(&vector, &keyword, Fusion::default(), 4);
+        let rrf = fuse_pair(&VECTOR, &KEYWORD, Fusion::default(), 4);
         // 1 and 3 are in both lists and beat the rest; 1 ranks first in one and last in the other, as 3.
         let top: HashSet<i64> = rrf[..2].iter().map(|x| x.0).collect();
         assert_eq!(top, [1, 3].into_iter().collect());
         assert_eq!(rrf.len(), 4);
-        let dense_only = fuse(
-            &vector,
-            &keyword,
+        let dense_only = fuse_pair(
+            &VECTOR,
+            &KEYWORD,
             Fusion::Weighted { vector_weight: 1.0 },
             1,
         );
         assert_eq!(dense_only[0].0, 1);
-        let sparse_only = fuse(
-            &vector,
-            &keyword,
+        let sparse_only = fuse_pair(
+            &VECTOR,
+            &KEYWORD,
             Fusion::Weighted { vector_weight: 0.0 },
             1,
         );
         assert_eq!(sparse_only[0].0, 3);
+    }
+
+    #[test]
+    fn any_number_of_lists_fuse_and_ties_break_by_id() {
+        let third = [(4, 0.3), (2, 0.2)];
+        let fused = fuse(
+            &[(&VECTOR, 1.0), (&KEYWORD, 1.0), (&third, 1.0)],
+            Fusion::default(),
+            10,
+        );
+        let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
+        // 1 and 3 are in two lists at ranks (1, 3) and (3, 1): a tie, broken by id; 4 is in two lists at
+        // ranks 2 and 1, ahead of both.
+        assert_eq!(ids, [4, 1, 3, 2]);
+        // A list of weight 0 changes nothing.
+        let without = fuse(
+            &[(&VECTOR, 1.0), (&KEYWORD, 1.0), (&third, 0.0)],
+            Fusion::default(),
+            10,
+        );
+        assert_eq!(without, fuse_pair(&VECTOR, &KEYWORD, Fusion::default(), 10));
     }
 }

@@ -6,15 +6,15 @@ use std::future::Future;
 
 use docvec_types::SearchHit;
 
-use crate::search::MAX_K;
+use super::{MAX_K, SearchResults};
 use crate::sync::blocking;
-use crate::{Engine, EngineError, SearchResults};
+use crate::{Engine, EngineError};
 
 /// Run `fetch(n)` (a search for the best n hits) for enough candidates that `k` hits remain after
 /// keeping at most `per_document` of each document, best first. `per_document == 0` means no cap.
 /// Asks again with more candidates, up to [`MAX_K`], while the cap leaves fewer than k and the last
 /// answer was full (more hits may exist).
-pub async fn capped<F, Fut>(
+pub(super) async fn capped<F, Fut>(
     k: usize,
     per_document: usize,
     mut fetch: F,
@@ -52,7 +52,7 @@ pub fn cap_per_document(hits: &mut Vec<SearchHit>, cap: usize) {
 impl Engine {
     /// Attach to each hit the passage of at most `max_chars` of its text where `query`'s words stand
     /// (stemmed as the keyword index stems them); hits without any of the words get none.
-    pub async fn add_snippets(
+    pub(super) async fn add_snippets(
         &self,
         query: &str,
         hits: &mut [SearchHit],
@@ -66,8 +66,7 @@ impl Engine {
         let texts: Vec<String> = hits.iter().map(|h| h.text.clone()).collect();
         let snippets = blocking(move || {
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            text.snippets(&q, &refs, max_chars)
-                .map_err(|e| EngineError::Internal(e.to_string()))
+            Ok(text.snippets(&q, &refs, max_chars)?)
         })
         .await?;
         for (hit, snippet) in hits.iter_mut().zip(snippets) {

@@ -1,4 +1,5 @@
-//! Semantic search over the local index.
+//! The vector side: embedding the query (or checking the caller's vector), the nearest chunk ids in
+//! the local HNSW index, and the stored rows behind ids.
 
 use std::collections::HashSet;
 
@@ -17,82 +18,20 @@ pub struct QueryVector {
     pub text: String,
 }
 
-/// Most hits one query may ask for.
-pub const MAX_K: usize = 1000;
-
-/// A query must have words, and k be within 1..=MAX_K.
-pub(crate) fn check_query(query: &str, k: usize) -> Result<(), EngineError> {
-    if query.trim().is_empty() {
-        return Err(EngineError::InvalidRequest("the query is empty".into()));
-    }
-    check_k(k)
-}
-
-fn check_k(k: usize) -> Result<(), EngineError> {
-    if k == 0 || k > MAX_K {
-        return Err(EngineError::InvalidRequest(format!(
-            "k must be between 1 and {MAX_K}, got {k}"
-        )));
-    }
-    Ok(())
-}
-
 impl Engine {
-    /// The `k` chunks nearest to `query` in meaning, best first.
-    pub async fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, EngineError> {
-        self.search_filtered(query, k, &ChunkFilter::default())
-            .await
-    }
-
-    /// The `k` chunks nearest to `query` among those `filter` allows. The filter is resolved before
-    /// the top k is chosen, so k hits come back whenever k chunks match it.
-    pub async fn search_filtered(
-        &self,
-        query: &str,
-        k: usize,
-        filter: &ChunkFilter,
-    ) -> Result<Vec<SearchHit>, EngineError> {
-        let query = self.embed_query(query, k).await?;
-        self.search_local_vector(query, k, filter).await
-    }
-
-    /// The local search of [`Engine::search_filtered`] for a query already embedded.
-    pub(crate) async fn search_local_vector(
-        &self,
-        query: QueryVector,
-        k: usize,
-        filter: &ChunkFilter,
-    ) -> Result<Vec<SearchHit>, EngineError> {
-        let allowed = self.allowed(filter).await?;
-        let found = self.nearest_ids(query, k, allowed).await?;
-        self.hits(found).await
-    }
-
-    /// The chunk ids a filter allows, resolved before any top k is chosen; `None` = all.
-    pub(crate) async fn allowed(
-        &self,
-        filter: &ChunkFilter,
-    ) -> Result<Option<HashSet<i64>>, EngineError> {
-        crate::check_time_bounds(filter.since.as_deref(), filter.until.as_deref())?;
-        Ok(if filter.is_empty() {
-            None
-        } else {
-            Some(
-                self.store
-                    .chunk_ids_matching(filter)
-                    .await?
-                    .into_iter()
-                    .collect(),
-            )
-        })
-    }
-
-    /// Check a query and embed it. Catches up with the store first: another process may have ingested
-    /// since this engine opened.
-    pub async fn embed_query(&self, query: &str, k: usize) -> Result<QueryVector, EngineError> {
-        check_query(query, k)?;
-        let text = query.trim().to_string();
+    /// Embed a query's text with the index's model. Catches up with the store first, as a search does.
+    pub async fn embed_query(&self, text: &str) -> Result<QueryVector, EngineError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(EngineError::InvalidRequest("the query is empty".into()));
+        }
         self.catch_up_if_idle().await?;
+        self.embed_text(text).await
+    }
+
+    /// Embed `text` (checked, trimmed) off the runtime.
+    pub(super) async fn embed_text(&self, text: &str) -> Result<QueryVector, EngineError> {
+        let text = text.to_string();
         let embedder = self.embedder();
         blocking(move || {
             let values = embedder.embed(&[text.as_str()])?.remove(0);
@@ -107,13 +46,7 @@ impl Engine {
 
     /// A query given as the caller's own vector: it must have the index's dimension and finite values,
     /// and is scaled to unit length as the stored vectors are (so scores are cosine similarities).
-    /// Catches up with the store first, as [`Engine::embed_query`] does.
-    pub async fn query_vector(
-        &self,
-        mut values: Vec<f32>,
-        k: usize,
-    ) -> Result<QueryVector, EngineError> {
-        check_k(k)?;
+    pub(super) fn query_vector(&self, mut values: Vec<f32>) -> Result<QueryVector, EngineError> {
         let (model_id, dim) = (self.model_id(), self.dimension());
         if values.len() != dim {
             return Err(EngineError::InvalidRequest(format!(
@@ -134,7 +67,6 @@ impl Engine {
             ));
         }
         values.iter_mut().for_each(|x| *x /= norm);
-        self.catch_up_if_idle().await?;
         Ok(QueryVector {
             model_id,
             values,
@@ -142,24 +74,50 @@ impl Engine {
         })
     }
 
-    /// Search with a vector embedded elsewhere; refused unless it comes from the index's model.
-    pub async fn search_vector(
+    /// The `k` nearest chunks to an embedded query among those `filter` allows, in the local index.
+    /// Refused with [`EngineError::Conflict`] when the vector comes from another model than the
+    /// index's and has no text to embed again.
+    pub async fn search_embedded(
         &self,
-        vector: Vec<f32>,
-        model_id: &str,
+        query: QueryVector,
         k: usize,
+        filter: &ChunkFilter,
     ) -> Result<Vec<SearchHit>, EngineError> {
-        let query = QueryVector {
-            model_id: model_id.to_string(),
-            values: vector,
-            text: String::new(),
-        };
-        let found = self.nearest_ids(query, k, None).await?;
+        super::check_k(k)?;
+        self.search_local_vector(query, k, filter).await
+    }
+
+    pub(super) async fn search_local_vector(
+        &self,
+        query: QueryVector,
+        k: usize,
+        filter: &ChunkFilter,
+    ) -> Result<Vec<SearchHit>, EngineError> {
+        let allowed = self.allowed(filter).await?;
+        let found = self.nearest_ids(query, k, allowed).await?;
         self.hits(found).await
     }
 
+    /// The chunk ids a filter allows, resolved before any top k is chosen; `None` = all.
+    pub(super) async fn allowed(
+        &self,
+        filter: &ChunkFilter,
+    ) -> Result<Option<HashSet<i64>>, EngineError> {
+        Ok(if filter.is_empty() {
+            None
+        } else {
+            Some(
+                self.store
+                    .chunk_ids_matching(filter)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            )
+        })
+    }
+
     /// The `k` nearest (chunk id, similarity) pairs among `allowed` (all when `None`), off the runtime.
-    pub(crate) async fn nearest_ids(
+    pub(super) async fn nearest_ids(
         &self,
         query: QueryVector,
         k: usize,
@@ -192,7 +150,7 @@ impl Engine {
     }
 
     /// The stored rows behind (chunk id, score) pairs, in their order.
-    pub(crate) async fn hits(&self, found: Vec<(i64, f32)>) -> Result<Vec<SearchHit>, EngineError> {
+    pub(super) async fn hits(&self, found: Vec<(i64, f32)>) -> Result<Vec<SearchHit>, EngineError> {
         let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
         let rows = self.store.chunk_hits(&ids).await?;
         let mut hits = Vec::with_capacity(found.len());

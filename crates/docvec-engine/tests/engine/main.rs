@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use docvec_engine::{
-    Access, Config, Embedder, Engine, EngineError, FileOutcome, HashEmbedder, IngestOptions,
-    IngestReport,
+    Access, ChunkFilter, Config, Embedder, Engine, EngineError, FileOutcome, HashEmbedder,
+    IngestOptions, IngestReport, QueryVector, SearchHit, SearchMode, SearchRequest,
 };
 
 /// Dimensions of the stand-in model: enough that the few words of a query rarely share a component
@@ -17,6 +17,12 @@ use docvec_engine::{
 const DIM: usize = 1024;
 /// The model id `HashEmbedder::new(DIM)` records.
 const HASHED: &str = "hash-1024";
+
+/// The `k` chunks nearest to `query` in meaning, through the one search path every surface takes.
+pub(crate) async fn nearest(engine: &Engine, query: &str, k: usize) -> Vec<SearchHit> {
+    let request = SearchRequest::text(query, k).mode(SearchMode::Vector);
+    engine.search(&request).await.unwrap().hits
+}
 
 pub(crate) fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples")
@@ -52,10 +58,8 @@ pub(crate) async fn ingest(engine: &Engine, paths: &[PathBuf]) -> IngestReport {
 }
 
 pub(crate) async fn top_path(engine: &Engine, query: &str) -> String {
-    engine
-        .search(query, 3)
+    nearest(engine, query, 3)
         .await
-        .unwrap()
         .first()
         .map(|h| h.document_path.clone())
         .unwrap_or_default()
@@ -82,19 +86,13 @@ async fn samples_are_found_by_meaning_with_their_place() {
             .await
             .ends_with("sourdough-bread.txt")
     );
-    let hits = engine
-        .search("which moon is bigger than a planet", 3)
-        .await
-        .unwrap();
+    let hits = nearest(&engine, "which moon is bigger than a planet", 3).await;
     let top = &hits[0];
     assert!(top.document_path.ends_with("solar-system.pdf"), "{hits:#?}");
     assert_eq!(top.page, Some(2), "the Ganymede sentence is on page 2");
     assert!(top.text.contains("Ganymede"));
     assert_eq!(top.document_title.as_deref(), Some("The Solar System"));
-    let hits = engine
-        .search("measure the share of true neighbours returned", 1)
-        .await
-        .unwrap();
+    let hits = nearest(&engine, "measure the share of true neighbours returned", 1).await;
     assert_eq!(
         hits[0].section.as_deref(),
         Some("Approximate nearest neighbour search > Measuring recall")
@@ -139,13 +137,13 @@ async fn unchanged_files_do_no_work_and_changed_files_replace_their_old_version(
         "{:?}",
         changed.files
     );
-    let hits = engine.search("frozen harbour in winter", 10).await.unwrap();
+    let hits = nearest(&engine, "frozen harbour in winter", 10).await;
     assert!(
         hits.iter().all(|h| !h.text.contains("harbour")),
         "the old version is gone from results"
     );
     assert!(
-        engine.search("ash from a volcano", 1).await.unwrap()[0]
+        nearest(&engine, "ash from a volcano", 1).await[0]
             .text
             .contains("Volcanic")
     );
@@ -156,10 +154,7 @@ async fn unchanged_files_do_no_work_and_changed_files_replace_their_old_version(
 }
 
 async fn assert_bread_is_gone(engine: &Engine) {
-    let hits = engine
-        .search("sourdough starter flour water", 20)
-        .await
-        .unwrap();
+    let hits = nearest(engine, "sourdough starter flour water", 20).await;
     assert!(
         hits.iter()
             .all(|h| !h.document_path.ends_with("sourdough-bread.txt"))
@@ -346,8 +341,13 @@ async fn a_data_dir_belongs_to_one_model_and_one_writer() {
     assert!(err.to_string().contains(HASHED) && err.to_string().contains("some-other-model"));
 
     let engine = open_hashed(data.path(), Access::ReadOnly).await;
+    let other = QueryVector {
+        model_id: "some-other-model".into(),
+        values: vec![0.0; DIM],
+        text: String::new(),
+    };
     let err = engine
-        .search_vector(vec![0.0; DIM], "some-other-model", 3)
+        .search_embedded(other, 3, &ChunkFilter::default())
         .await
         .unwrap_err();
     assert!(
@@ -355,9 +355,15 @@ async fn a_data_dir_belongs_to_one_model_and_one_writer() {
         "{err}"
     );
     assert!(matches!(err, EngineError::Conflict(_)), "{err}");
-    let err = engine.search("   ", 3).await.unwrap_err();
+    let err = engine
+        .search(&SearchRequest::text("   ", 3))
+        .await
+        .unwrap_err();
     assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
-    let err = engine.search("bread", 0).await.unwrap_err();
+    let err = engine
+        .search(&SearchRequest::text("bread", 0))
+        .await
+        .unwrap_err();
     assert!(matches!(err, EngineError::InvalidRequest(_)), "{err}");
 }
 
@@ -419,7 +425,15 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
         store.close().await;
     }
     let engine = open_hashed(data.path(), Access::ReadWrite).await;
-    let hits = engine.search_vector(vector, HASHED, 1).await.unwrap();
+    let query = QueryVector {
+        model_id: HASHED.into(),
+        values: vector,
+        text: String::new(),
+    };
+    let hits = engine
+        .search_embedded(query, 1, &ChunkFilter::default())
+        .await
+        .unwrap();
     assert_eq!(hits[0].text, "committed before the crash");
     assert!((hits[0].score - 1.0).abs() < 1e-4);
     engine.close().await.unwrap();

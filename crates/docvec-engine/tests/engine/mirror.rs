@@ -5,12 +5,20 @@
 use std::path::{Path, PathBuf};
 
 use docvec_engine::{
-    Access, BackfillOptions, ChunkFilter, Config, Engine, IngestOptions, StorageMode,
+    Access, BackfillOptions, ChunkFilter, Config, Engine, IngestOptions, SearchMode, SearchRequest,
+    StorageMode,
 };
 use sqlx::Connection;
 
 use super::private_pg::PrivateServer;
-use super::samples;
+use super::{nearest, samples};
+
+/// A vector search, routed by the engine's storage mode.
+fn vector_request(query: &str, k: usize, filter: ChunkFilter) -> SearchRequest {
+    SearchRequest::text(query, k)
+        .mode(SearchMode::Vector)
+        .filter(filter)
+}
 
 fn corpus_api() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/api");
@@ -140,11 +148,11 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
     assert_eq!(parity.differences(), 0, "{parity:#?}");
     assert_eq!(parity.tables[0].remote, 3);
     let local = e
-        .search_routed(
+        .search(&vector_request(
             "how does a graph index find similar vectors",
             3,
-            &ChunkFilter::default(),
-        )
+            ChunkFilter::default(),
+        ))
         .await
         .unwrap();
     assert_eq!(local.source, "local");
@@ -159,9 +167,9 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
             "how does a graph index find similar vectors",
             "which moon is bigger than a planet",
         ] {
-            let local = r.search(query, 3).await.unwrap();
+            let local = nearest(&r, query, 3).await;
             let remote = r
-                .search_routed(query, 3, &ChunkFilter::default())
+                .search(&vector_request(query, 3, ChunkFilter::default()))
                 .await
                 .unwrap();
             assert_eq!(remote.source, "remote");
@@ -174,14 +182,14 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
             assert_eq!(remote.hits[0].section, local[0].section);
         }
         let filtered = r
-            .search_routed(
+            .search(&vector_request(
                 "planets",
                 5,
-                &ChunkFilter {
+                ChunkFilter {
                     formats: vec!["markdown".into()],
                     ..Default::default()
                 },
-            )
+            ))
             .await
             .unwrap();
         assert!(
@@ -217,8 +225,8 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
         "which moon is bigger than a planet",
         "baking a loaf with wild yeast",
     ] {
-        let local = e.search(query, 3).await.unwrap();
-        let q = e.embed_query(query, 3).await.unwrap();
+        let local = nearest(&e, query, 3).await;
+        let q = e.embed_query(query).await.unwrap();
         let rows: Vec<(String, String, f64)> = sqlx::query_as(
             "SELECT id, path, similarity FROM docvec.match_chunks($1::vector, 3, '{}')",
         )
@@ -244,7 +252,7 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
         assert_eq!(top.0, local[0].document_path, "{query}");
     }
     // Filters as docvec's: a format, and a tag (the format is one of each document's tags).
-    let q = e.embed_query("planets and moons", 5).await.unwrap();
+    let q = e.embed_query("planets and moons").await.unwrap();
     for filter in [r#"{"format": "markdown"}"#, r#"{"tags": ["Markdown"]}"#] {
         let formats: Vec<String> =
             sqlx::query_scalar("SELECT format FROM docvec.match_chunks($1::vector, 5, $2::jsonb)")
@@ -332,13 +340,13 @@ async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_orde
     let reader = |mode| Engine::open(config(&data, &url, mode), Access::ReadOnly);
     let supabase = reader(StorageMode::Supabase).await.unwrap();
     let err = supabase
-        .search_routed("list users", 3, &ChunkFilter::default())
+        .search(&vector_request("list users", 3, ChunkFilter::default()))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unreachable"), "{err}");
     let fallback = reader(StorageMode::Fallback).await.unwrap();
     let r = fallback
-        .search_routed("list users", 3, &ChunkFilter::default())
+        .search(&vector_request("list users", 3, ChunkFilter::default()))
         .await
         .unwrap();
     assert_eq!((r.source, r.hits.len()), ("local", 3));
@@ -356,7 +364,7 @@ async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_orde
     assert_eq!(parity.tables[0].remote, 15);
     // And Supabase mode answers again without a restart.
     let r = supabase
-        .search_routed("list users", 3, &ChunkFilter::default())
+        .search(&vector_request("list users", 3, ChunkFilter::default()))
         .await
         .unwrap();
     assert_eq!(r.source, "remote");

@@ -88,7 +88,7 @@ async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
         engine.stats().await.unwrap().models,
         [("int8".to_string(), chunks)]
     );
-    let query = engine.embed_query("wild yeast", 1).await.unwrap();
+    let query = engine.embed_query("wild yeast").await.unwrap();
     assert_eq!(query.model_id, "int8");
     assert!(
         top_path(&engine, "which moon is bigger than a planet")

@@ -1,8 +1,16 @@
 //! Keyword and hybrid search through the engine, and the full-text index's recovery from the store.
 
-use docvec_engine::{Access, ChunkFilter, HybridOptions, SearchMode};
+use docvec_engine::{Access, ChunkFilter, Engine, SearchHit, SearchMode, SearchRequest};
 
 use crate::{ingest, open_hashed, samples};
+
+/// The `k` best BM25 hits for `query` among those `filter` allows.
+async fn keyword(engine: &Engine, query: &str, k: usize, filter: ChunkFilter) -> Vec<SearchHit> {
+    let request = SearchRequest::text(query, k)
+        .mode(SearchMode::Keyword)
+        .filter(filter);
+    engine.search(&request).await.unwrap().hits
+}
 
 const CODE: &str = "ZX-4471-QUOKKA";
 
@@ -21,13 +29,7 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
         ingest(&engine, &[samples(), note.clone()]).await;
         for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
             let r = engine
-                .search_mode(
-                    CODE,
-                    3,
-                    &ChunkFilter::default(),
-                    mode,
-                    &HybridOptions::default(),
-                )
+                .search(&SearchRequest::text(CODE, 3).mode(mode))
                 .await
                 .unwrap();
             assert!(
@@ -37,34 +39,22 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
             );
         }
         // A keyword search keeps its filter: a format without the term returns none of its chunks.
-        let r = engine
-            .keyword_search(
-                CODE,
-                3,
-                &ChunkFilter {
-                    formats: vec!["markdown".into()],
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let markdown = ChunkFilter {
+            formats: vec!["markdown".into()],
+            ..Default::default()
+        };
+        let r = keyword(&engine, CODE, 3, markdown).await;
         assert!(r.iter().all(|h| !h.document_path.ends_with("incident.txt")));
         engine.close().await.unwrap();
     }
     // The full-text index is derived data: lost, it is refilled from the store on the next open.
     std::fs::remove_dir_all(data.path().join("fulltext")).unwrap();
     let engine = open_hashed(data.path(), Access::ReadWrite).await;
-    let hits = engine
-        .keyword_search(CODE, 1, &ChunkFilter::default())
-        .await
-        .unwrap();
+    let hits = keyword(&engine, CODE, 1, ChunkFilter::default()).await;
     assert!(hits[0].document_path.ends_with("incident.txt"));
     // Deletes reach it too.
     engine.delete(note.to_str().unwrap()).await.unwrap();
-    let hits = engine
-        .keyword_search(CODE, 3, &ChunkFilter::default())
-        .await
-        .unwrap();
+    let hits = keyword(&engine, CODE, 3, ChunkFilter::default()).await;
     assert!(
         hits.iter()
             .all(|h| !h.document_path.ends_with("incident.txt"))

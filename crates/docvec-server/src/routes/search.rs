@@ -7,14 +7,16 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use docvec_engine::{ChunkFilter, HybridOptions, SearchHit, SearchMode, SearchResults};
+use docvec_engine::{
+    ChunkFilter, DEFAULT_K, DEFAULT_SNIPPET_CHARS, HybridOptions, SearchHit, SearchMode,
+};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
 fn default_k() -> usize {
-    10
+    DEFAULT_K
 }
 
 fn yes() -> bool {
@@ -83,7 +85,7 @@ pub struct SearchRequest {
 }
 
 fn default_snippet_chars() -> usize {
-    200
+    DEFAULT_SNIPPET_CHARS
 }
 
 /// Query string of `GET /search`.
@@ -181,122 +183,60 @@ fn snippet_html(s: &docvec_engine::Snippet) -> String {
     out
 }
 
-fn observe(state: &AppState, r: &SearchResults, started: Instant) {
-    state
-        .metrics()
-        .search_seconds
-        .with_label_values(&[r.source])
-        .observe(started.elapsed().as_secs_f64());
+impl SearchRequest {
+    /// The engine's request: the one search path every surface takes.
+    fn to_engine(&self) -> docvec_engine::SearchRequest {
+        let f = self.filters.clone();
+        docvec_engine::SearchRequest {
+            text: Some(self.query.clone()),
+            vector: self.vector.clone(),
+            k: self.k,
+            mode: self.mode,
+            filter: ChunkFilter {
+                tags: f.tags,
+                formats: f.format,
+                document: f.document,
+                path_prefix: f.path_prefix,
+                log_level: f.log_level,
+                since: f.since,
+                until: f.until,
+            },
+            hybrid: self.hybrid,
+            max_per_document: self.max_per_document,
+            snippet_chars: self.highlight.then_some(self.snippet_chars),
+        }
+    }
 }
 
 pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
     let engine = state.engine()?;
-    let f = req.filters.clone();
-    let filter = ChunkFilter {
-        tags: f.tags,
-        formats: f.format,
-        document: f.document,
-        path_prefix: f.path_prefix,
-        log_level: f.log_level,
-        since: f.since,
-        until: f.until,
-    };
     // Bounds the embedding work in flight; the rest wait here, off the runtime's threads.
     let _permit = state
         .searches()
         .acquire()
         .await
         .map_err(|_| ApiError::internal("search permits closed"))?;
-    if let Some(values) = req.vector.clone() {
-        return by_vector(state, &engine, req, values, &filter, started).await;
+    let answer = engine.search(&req.to_engine()).await?;
+    let metrics = state.metrics();
+    if let Some(seconds) = answer.embed_seconds {
+        metrics.embed_seconds.observe(seconds);
     }
-    let embed = || async {
-        let t = Instant::now();
-        let vector = engine.embed_query(&req.query, req.k).await;
-        state
-            .metrics()
-            .embed_seconds
-            .observe(t.elapsed().as_secs_f64());
-        vector
-    };
-    let query_vector = match req.mode {
-        SearchMode::Keyword => None,
-        SearchMode::Vector | SearchMode::Hybrid => Some(embed().await?),
-    };
-    let mut results = docvec_engine::capped(req.k, req.max_per_document, |n| {
-        let vector = query_vector.clone();
-        let (engine, filter, req) = (&engine, &filter, &req);
-        async move {
-            let t = Instant::now();
-            let r = match (req.mode, vector) {
-                (SearchMode::Keyword, _) | (_, None) => SearchResults {
-                    hits: engine.keyword_search(&req.query, n, filter).await?,
-                    source: "local",
-                    warning: None,
-                },
-                (SearchMode::Vector, Some(v)) => engine.search_routed_vector(v, n, filter).await?,
-                (SearchMode::Hybrid, Some(v)) => {
-                    engine
-                        .hybrid_search(v, &req.query, n, filter, &req.hybrid)
-                        .await?
-                }
-            };
-            observe(state, &r, t);
-            Ok(r)
-        }
-    })
-    .await?;
-    if req.highlight {
-        engine
-            .add_snippets(&req.query, &mut results.hits, req.snippet_chars)
-            .await?;
-    }
-    Ok(respond(req, results, started))
-}
-
-/// A search given the caller's vector: nothing to embed.
-async fn by_vector(
-    state: &AppState,
-    engine: &docvec_engine::Engine,
-    req: SearchRequest,
-    values: Vec<f32>,
-    filter: &ChunkFilter,
-    started: Instant,
-) -> Result<SearchResponse, ApiError> {
-    let text = Some(req.query.as_str());
-    let mut results = docvec_engine::capped(req.k, req.max_per_document, |n| {
-        let values = values.clone();
-        async move {
-            let t = Instant::now();
-            let r = engine
-                .search_input(text, Some(values), n, filter, req.mode, &req.hybrid)
-                .await?;
-            observe(state, &r, t);
-            Ok(r)
-        }
-    })
-    .await?;
-    if req.highlight && !req.query.trim().is_empty() {
-        engine
-            .add_snippets(&req.query, &mut results.hits, req.snippet_chars)
-            .await?;
-    }
-    Ok(respond(req, results, started))
-}
-
-fn respond(req: SearchRequest, results: SearchResults, started: Instant) -> SearchResponse {
-    SearchResponse {
-        hits: results
+    metrics
+        .search_seconds
+        .with_label_values(&[answer.source])
+        .observe(answer.search_seconds);
+    Ok(SearchResponse {
+        hits: answer
             .hits
             .into_iter()
             .map(|h| hit(h, req.include_text))
             .collect(),
-        mode: req.mode,
-        source: results.source.to_string(),
-        warning: results.warning,
+        mode: answer.mode,
+        source: answer.source.to_string(),
+        warning: answer.warning,
         took_ms: started.elapsed().as_secs_f64() * 1000.0,
-    }
+    })
 }
 
 /// Most searches in one batch.
@@ -339,7 +279,7 @@ pub(crate) async fn get_search(
     let req = SearchRequest {
         query: p.q,
         vector: None,
-        k: p.k.unwrap_or(10),
+        k: p.k.unwrap_or(DEFAULT_K),
         mode: p.mode.unwrap_or_default(),
         filters: SearchFilters {
             format: p.format.into_iter().collect(),

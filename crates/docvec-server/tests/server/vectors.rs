@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use docvec_engine::{Access, Engine};
+use docvec_engine::{Access, Engine, SearchMode, SearchRequest};
 
 use crate::{TestServer, config, error_code};
 
@@ -39,7 +39,7 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
         .await
         .unwrap();
     let text = "how do I bake bread";
-    let vector = reader.embed_query(text, 3).await.unwrap().values;
+    let vector = reader.embed_query(text).await.unwrap().values;
     reader.close().await.unwrap();
 
     let by_text = s
@@ -167,10 +167,8 @@ async fn an_admin_snapshot_is_a_bundle_that_answers_as_the_server() {
     let q = json!({"query": "sourdough starter", "k": 3, "mode": "keyword"});
     let live = s.search(q.clone(), None).await;
     let bundle = Engine::open(config(&path), Access::ReadOnly).await.unwrap();
-    let hits = bundle
-        .keyword_search("sourdough starter", 3, &Default::default())
-        .await
-        .unwrap();
+    let request = SearchRequest::text("sourdough starter", 3).mode(SearchMode::Keyword);
+    let hits = bundle.search(&request).await.unwrap().hits;
     let from_bundle: Vec<i64> = hits.iter().map(|h| h.chunk_id).collect();
     assert_eq!(from_bundle, ids(&live));
     let check = bundle.check().await;
