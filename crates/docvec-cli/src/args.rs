@@ -255,6 +255,16 @@ pub(crate) struct Search {
     /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
     #[arg(long, default_value = "hybrid")]
     pub(crate) mode: docvec_engine::SearchMode,
+    /// How hybrid search fuses its vector and keyword lists: rrf (reciprocal rank), minmax or zscore
+    /// (a convex sum of scores normalised over each list, weighted by --vector-weight).
+    #[arg(long, value_enum, default_value_t = FusionMethod::Rrf)]
+    pub(crate) fusion: FusionMethod,
+    /// The vector list's weight in minmax and zscore fusion, 0 to 1 (the keyword list gets the rest).
+    #[arg(long, default_value_t = 0.5)]
+    pub(crate) vector_weight: f32,
+    /// RRF's constant: each list adds 1 / (k + rank).
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) rrf_k: f32,
     /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
     #[arg(long)]
     pub(crate) log_level: Option<String>,
@@ -322,4 +332,28 @@ pub(crate) struct Logs {
     pub(crate) limit: i64,
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `--fusion`'s methods.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum FusionMethod {
+    Rrf,
+    Minmax,
+    Zscore,
+}
+
+impl Search {
+    /// The hybrid options the flags ask for.
+    pub(crate) fn hybrid(&self) -> docvec_engine::HybridOptions {
+        use docvec_engine::Fusion;
+        let vector_weight = self.vector_weight;
+        docvec_engine::HybridOptions {
+            fusion: match self.fusion {
+                FusionMethod::Rrf => Fusion::Rrf { k: self.rrf_k },
+                FusionMethod::Minmax => Fusion::Weighted { vector_weight },
+                FusionMethod::Zscore => Fusion::Zscore { vector_weight },
+            },
+            candidates: 0,
+        }
+    }
 }

@@ -10,6 +10,7 @@ use crate::request::request_error;
 use crate::{output, vectors};
 
 pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode> {
+    let hybrid = args.hybrid();
     let Search {
         query,
         vector,
@@ -25,6 +26,7 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
         max_per_document,
         highlight,
         json,
+        ..
     } = args;
     for f in &formats {
         f.parse::<docvec_engine::Format>()
@@ -60,9 +62,9 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
             k,
             mode,
             filter: filter.clone(),
+            hybrid,
             max_per_document,
             snippet_chars: highlight.then_some(DEFAULT_SNIPPET_CHARS),
-            ..Default::default()
         };
         let answer = engine.search(&request).await.map_err(request_error)?;
         if let Some(w) = &answer.warning {

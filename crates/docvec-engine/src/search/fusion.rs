@@ -1,7 +1,9 @@
 //! Fusing ranked lists: pure functions over N lists of (chunk id, score), best first, each with a
 //! weight. Dense vectors miss exact terms (names, error codes, endpoint paths), keywords miss
 //! paraphrases; hybrid takes the best candidates of each and fuses them, by reciprocal rank (the
-//! default: no score scales to reconcile) or by a weighted sum of min-max normalised scores.
+//! default: no score scales to reconcile) or by a convex sum of normalised scores, min-max or z-score
+//! (distribution-based, as Qdrant's DBSF and Elasticsearch's linear retriever offer; Bruch et al.,
+//! TOIS 2023, found convex combination ahead of RRF in and out of domain).
 
 use std::collections::HashMap;
 
@@ -15,7 +17,11 @@ pub enum Fusion {
     Rrf { k: f32 },
     /// `vector_weight` x vector score + (1 - `vector_weight`) x BM25 score, each min-max normalised
     /// over its candidates.
+    #[serde(alias = "minmax")]
     Weighted { vector_weight: f32 },
+    /// The same convex sum over z-scores: each list's scores less their mean, over their standard
+    /// deviation, so one outlying score does not squash the rest as it does under min-max.
+    Zscore { vector_weight: f32 },
 }
 
 impl Default for Fusion {
@@ -34,6 +40,22 @@ pub struct HybridOptions {
 }
 
 impl HybridOptions {
+    /// A weight must be within 0..=1 and RRF's constant positive, or the fused order means nothing.
+    pub(crate) fn check(&self) -> Result<(), crate::EngineError> {
+        let bad = |what: String| Err(crate::EngineError::InvalidRequest(what));
+        match self.fusion {
+            Fusion::Rrf { k } if !(k.is_finite() && k > 0.0) => {
+                bad(format!("rrf's k must be a positive number, got {k}"))
+            }
+            Fusion::Weighted { vector_weight: w } | Fusion::Zscore { vector_weight: w }
+                if !(0.0..=1.0).contains(&w) =>
+            {
+                bad(format!("vector_weight must be between 0 and 1, got {w}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Candidates each list gives for a fused top `k`.
     pub(crate) fn candidates_for(&self, k: usize) -> usize {
         match self.candidates {
@@ -51,7 +73,8 @@ pub type Weighted<'a> = (&'a [(i64, f32)], f32);
 pub fn fuse(lists: &[Weighted<'_>], fusion: Fusion, k: usize) -> Vec<(i64, f32)> {
     let mut scores = match fusion {
         Fusion::Rrf { k: c } => reciprocal_rank(lists, c),
-        Fusion::Weighted { .. } => min_max(lists),
+        Fusion::Weighted { .. } => convex(lists, min_max),
+        Fusion::Zscore { .. } => convex(lists, z_scores),
     };
     let mut out: Vec<(i64, f32)> = scores.drain().collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -69,7 +92,9 @@ pub(crate) fn fuse_pair(
 ) -> Vec<(i64, f32)> {
     let (v, w) = match fusion {
         Fusion::Rrf { .. } => (1.0, 1.0),
-        Fusion::Weighted { vector_weight } => (vector_weight, 1.0 - vector_weight),
+        Fusion::Weighted { vector_weight } | Fusion::Zscore { vector_weight } => {
+            (vector_weight, 1.0 - vector_weight)
+        }
     };
     fuse(&[(vector, v), (keyword, w)], fusion, k)
 }
@@ -85,18 +110,45 @@ fn reciprocal_rank(lists: &[Weighted<'_>], c: f32) -> HashMap<i64, f32> {
     scores
 }
 
-/// Each list adds weight x its score scaled to 0..1 over the list's own candidates.
-fn min_max(lists: &[Weighted<'_>]) -> HashMap<i64, f32> {
+/// Each list adds weight x its scores as `normalise` scales them; an id a list does not hold counts
+/// as that list's lowest normalised score (it ranked below every candidate the list gave).
+fn convex(lists: &[Weighted<'_>], normalise: fn(&[(i64, f32)]) -> Vec<f32>) -> HashMap<i64, f32> {
+    let normalised: Vec<Vec<f32>> = lists.iter().map(|(list, _)| normalise(list)).collect();
+    let floors: Vec<f32> = normalised
+        .iter()
+        .map(|n| n.iter().copied().fold(f32::INFINITY, f32::min))
+        .map(|m| if m.is_finite() { m } else { 0.0 })
+        .collect();
     let mut scores: HashMap<i64, f32> = HashMap::new();
-    for (list, weight) in lists {
-        let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
-        let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
-        let span = (max - min).max(f32::EPSILON);
-        for (id, s) in *list {
-            *scores.entry(*id).or_default() += weight * (s - min) / span;
+    for ((list, _), _) in lists.iter().zip(&normalised) {
+        for (id, _) in *list {
+            scores.entry(*id).or_insert(0.0);
+        }
+    }
+    for (((list, weight), norm), floor) in lists.iter().zip(&normalised).zip(&floors) {
+        let own: HashMap<i64, f32> = list.iter().map(|x| x.0).zip(norm.iter().copied()).collect();
+        for (id, score) in scores.iter_mut() {
+            *score += weight * own.get(id).copied().unwrap_or(*floor);
         }
     }
     scores
+}
+
+/// Scores scaled to 0..1 over the list's own candidates.
+fn min_max(list: &[(i64, f32)]) -> Vec<f32> {
+    let max = list.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+    let min = list.iter().map(|x| x.1).fold(f32::MAX, f32::min);
+    let span = (max - min).max(f32::EPSILON);
+    list.iter().map(|(_, s)| (s - min) / span).collect()
+}
+
+/// Scores less their mean, over their standard deviation (0 for a list of equal scores).
+fn z_scores(list: &[(i64, f32)]) -> Vec<f32> {
+    let n = list.len().max(1) as f32;
+    let mean = list.iter().map(|x| x.1).sum::<f32>() / n;
+    let var = list.iter().map(|x| (x.1 - mean).powi(2)).sum::<f32>() / n;
+    let sd = var.sqrt().max(f32::EPSILON);
+    list.iter().map(|(_, s)| (s - mean) / sd).collect()
 }
 
 #[cfg(test)]
@@ -129,6 +181,28 @@ mod tests {
             1,
         );
         assert_eq!(sparse_only[0].0, 3);
+    }
+
+    #[test]
+    fn z_scores_follow_their_weight_and_an_absent_id_counts_as_the_lists_lowest() {
+        for fusion in [
+            Fusion::Zscore { vector_weight: 1.0 },
+            Fusion::Weighted { vector_weight: 1.0 },
+        ] {
+            let fused = fuse_pair(&VECTOR, &KEYWORD, fusion, 4);
+            let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
+            // Keyword weight 0: the vector list's order, then 4, which the vector list lacks, level
+            // with 3, its lowest (ties go to the smaller id).
+            assert_eq!(ids, [1, 2, 3, 4], "{fusion:?}");
+        }
+        // z-scores at equal weights: vector 1.22, 0, -1.22 for 1, 2, 3; keyword 1.73, -0.53, -0.59,
+        // -0.62 for 3, 4, 1, 5. So 1 = 0.32, 3 = 0.25, 2 = -0.31 (absent: keyword floor), 4 = -0.88,
+        // 5 = -0.92.
+        let keyword = [(3, 40.0), (4, 2.0), (1, 1.0), (5, 0.5)];
+        let z = fuse_pair(&VECTOR, &keyword, Fusion::Zscore { vector_weight: 0.5 }, 5);
+        let ids: Vec<i64> = z.iter().map(|x| x.0).collect();
+        assert_eq!(ids, [1, 3, 2, 4, 5], "{z:?}");
+        assert!((z[0].1 - 0.319).abs() < 0.01, "{z:?}");
     }
 
     #[test]

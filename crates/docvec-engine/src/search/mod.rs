@@ -149,6 +149,7 @@ impl SearchRequest {
             _ => {}
         }
         crate::check_time_bounds(req.filter.since.as_deref(), req.filter.until.as_deref())?;
+        req.hybrid.check()?;
         Ok(req)
     }
 }

@@ -63,8 +63,9 @@ pub struct SearchRequest {
     pub mode: SearchMode,
     #[serde(default)]
     pub filters: SearchFilters,
-    /// Hybrid fusion: `{"fusion": {"method": "rrf", "k": 60}}` (default) or
-    /// `{"fusion": {"method": "weighted", "vector_weight": 0.7}}`, and `candidates` per list.
+    /// Hybrid fusion: `{"fusion": {"method": "rrf", "k": 60}}` (default),
+    /// `{"fusion": {"method": "weighted", "vector_weight": 0.7}}` (min-max normalised; alias
+    /// `minmax`) or `{"fusion": {"method": "zscore", "vector_weight": 0.7}}`, and `candidates` per list.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub hybrid: HybridOptions,
