@@ -5,6 +5,7 @@
 
 mod document;
 mod enrich;
+mod export;
 mod format;
 mod hit;
 
@@ -13,6 +14,7 @@ pub use document::{
     ParsedDocument, Section, Table,
 };
 pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
+pub use export::{DocumentExport, ExportChunk};
 pub use format::Format;
 pub use hit::{SearchHit, Snippet};
 
