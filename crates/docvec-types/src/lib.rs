@@ -15,7 +15,7 @@ pub use document::{
 };
 pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
 pub use export::{DocumentExport, ExportChunk};
-pub use format::Format;
+pub use format::{FORMATS, Format, FormatFacts, TextSource};
 pub use hit::{SearchHit, Snippet};
 
 /// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it
