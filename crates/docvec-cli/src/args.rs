@@ -242,9 +242,11 @@ pub(crate) struct Search {
     /// Only chunks carrying this tag, on their document or themselves (repeatable: all must match).
     #[arg(long = "tag")]
     pub(crate) tags: Vec<String>,
-    /// Only documents of this format: pdf, markdown, html, text, log, csv, spreadsheet, openapi,
-    /// postman (repeatable: any may match).
-    #[arg(long = "format")]
+    // The names come from the format table, so a new format is listed without touching this file.
+    #[arg(long = "format", help = format!(
+        "Only documents of this format: {} (repeatable: any may match)",
+        docvec_types::Format::names()
+    ))]
     pub(crate) formats: Vec<String>,
     /// Only this document (id or path).
     #[arg(long)]

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use docvec_types::{
-    BlockKind, ColumnType, Evidence, Fact, FactKind, Format, ParsedDocument, SpanScope, Table,
+    BlockKind, ColumnType, Evidence, Fact, FactKind, ParsedDocument, SpanScope, Table, TextSource,
 };
 use regex::Regex;
 
@@ -85,16 +85,16 @@ pub fn extract_facts(doc: &ParsedDocument, source: Option<&str>, max: usize) -> 
     for (i, table) in doc.tables.iter().enumerate() {
         table_facts(table, i as u32, &mut out, max);
     }
-    match (doc.format, source) {
-        (Format::Text | Format::Markdown, Some(text)) => {
-            line_facts_in_file(text, doc.format == Format::Markdown, &mut out, max)
+    match (doc.format.text_source(), source) {
+        (TextSource::FileLines { markdown }, Some(text)) => {
+            line_facts_in_file(text, markdown, &mut out, max)
         }
-        (Format::Pdf, _) => line_facts_by_page(doc, &mut out, max),
-        (Format::Html | Format::Text | Format::Markdown, _) => {
+        (TextSource::Pages, _) => line_facts_by_page(doc, &mut out, max),
+        (TextSource::Sections | TextSource::FileLines { .. }, _) => {
             line_facts_by_section(doc, &mut out, max)
         }
         // Logs, API descriptions and tables have structured rows of their own.
-        _ => {}
+        (TextSource::LogMessages | TextSource::Rows, _) => {}
     }
     let truncated = out.len() > max;
     out.truncate(max);

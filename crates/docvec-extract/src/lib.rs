@@ -8,7 +8,7 @@
 mod facts;
 mod keyphrases;
 
-use docvec_types::{Chunk, Fact, Format, ParsedDocument, Tag, TagKind};
+use docvec_types::{Chunk, Fact, ParsedDocument, Tag, TagKind, TextSource};
 
 pub use docvec_types::normalise_label as normalise;
 pub use facts::{extract_facts, parse_number};
@@ -116,7 +116,7 @@ fn keyphrase_text(doc: &ParsedDocument, max_chars: usize) -> String {
             text.push('\n');
         }
     };
-    if doc.format == Format::Log {
+    if doc.format.text_source() == TextSource::LogMessages {
         doc.log_entries.iter().for_each(|e| push(&e.message));
     } else {
         doc.sections

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use docvec_mirror::{Mirror, MirrorOptions};
-use docvec_store::{DocumentExport, ExportChunk};
+use docvec_types::{DocumentExport, ExportChunk};
 use serde_json::json;
 
 const CHUNKS_PER_DOCUMENT: usize = 100;

@@ -27,7 +27,7 @@ pub const COUNTED_TABLES: &[&str] = &[
     "evidence",
 ];
 
-/// Search filters, as the local ones (see `docvec_store::ChunkFilter`).
+/// Search filters, as the local ones (`ChunkFilter` in docvec-store).
 #[derive(Debug, Clone, Default)]
 pub struct RemoteFilter {
     pub tags: Vec<String>,

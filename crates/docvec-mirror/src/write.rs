@@ -3,7 +3,7 @@
 //! columns); chunks and their vectors go in with binary `COPY`, the fastest way into Postgres, and stay
 //! idempotent because the document's old rows are deleted in the same transaction.
 
-use docvec_store::{DocumentExport, ExportChunk};
+use docvec_types::{DocumentExport, ExportChunk};
 
 use crate::{Mirror, MirrorError};
 

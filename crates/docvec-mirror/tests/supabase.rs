@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use docvec_mirror::{MIGRATIONS, Mirror, MirrorError, MirrorOptions, SCHEMA_VERSION};
-use docvec_store::{DocumentExport, ExportChunk};
+use docvec_types::{DocumentExport, ExportChunk};
 use pgvector::Vector;
 use serde_json::{Value, json};
 use sqlx::postgres::PgRow;

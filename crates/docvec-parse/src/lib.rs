@@ -112,10 +112,6 @@ impl Default for ParseOptions {
     }
 }
 
-/// Extensions of files whose format is told by their content: API descriptions among JSON and YAML,
-/// logs among XML files.
-pub const SNIFFED_EXTENSIONS: &[&str] = &["json", "yaml", "yml", "xml"];
-
 /// The format of a file: by extension, else by content (a `%PDF-` header; an OpenAPI, Swagger or
 /// Postman document among JSON and YAML files; a log among XML files).
 pub fn detect_format(path: &Path, head: &[u8]) -> Option<Format> {
@@ -135,11 +131,14 @@ fn sniff_by_content(path: &Path, head: &[u8]) -> Option<Format> {
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
     let head = &head[..head.len().min(SNIFF_BYTES)];
-    match ext.as_str() {
-        "xml" => log::xml::sniff(&String::from_utf8_lossy(head)).then_some(Format::Log),
-        e if SNIFFED_EXTENSIONS.contains(&e) => api::sniff(head),
-        _ => None,
+    // Which extensions each sniffer looks at is in the format table; the sniffers are here.
+    if Format::Log.sniffs(&ext) {
+        return log::xml::sniff(&String::from_utf8_lossy(head)).then_some(Format::Log);
     }
+    if Format::Openapi.sniffs(&ext) || Format::Postman.sniffs(&ext) {
+        return api::sniff(head);
+    }
+    None
 }
 
 /// Whether docvec reads this file, telling JSON, YAML and XML files apart by their first bytes.
@@ -152,7 +151,7 @@ pub fn is_readable(path: &Path) -> bool {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if !SNIFFED_EXTENSIONS.contains(&ext.as_str()) {
+    if !Format::is_sniffed_extension(&ext) {
         return false;
     }
     let mut head = vec![0u8; SNIFF_BYTES];

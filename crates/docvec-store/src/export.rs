@@ -1,46 +1,11 @@
 //! A whole document as the mirror needs it: its rows as JSON objects keyed by the remote schema's column
 //! names (SQLite builds them with `json_object`, Postgres reads them with `jsonb_populate_recordset`),
-//! and its chunks with their vectors.
+//! and its chunks with their vectors. The row types live in `docvec_types` so the mirror needs no store.
 
+use docvec_types::{DocumentExport, ExportChunk};
 use sqlx::Row;
 
 use crate::{Store, StoreError, blob_to_vector};
-
-/// One document and everything derived from it, ready for the remote.
-#[derive(Debug, Clone)]
-pub struct DocumentExport {
-    pub id: String,
-    pub path: String,
-    pub content_hash: String,
-    /// The `documents` row.
-    pub document: serde_json::Value,
-    /// The `artifacts` row, when the document was stored with one.
-    pub artifact: Option<serde_json::Value>,
-    /// JSON arrays of rows, one per remote table.
-    pub sections: serde_json::Value,
-    pub tables: serde_json::Value,
-    pub endpoints: serde_json::Value,
-    pub log_entries: serde_json::Value,
-    pub tags: serde_json::Value,
-    pub facts: serde_json::Value,
-    pub evidence: serde_json::Value,
-    pub chunks: Vec<ExportChunk>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExportChunk {
-    pub ordinal: i32,
-    pub key: String,
-    /// Ordinal of the chunk's section in the document.
-    pub section: i32,
-    pub text: String,
-    pub context: String,
-    pub page_start: Option<i32>,
-    pub page_end: Option<i32>,
-    pub token_count: i32,
-    pub model_id: String,
-    pub vector: Vec<f32>,
-}
 
 /// Unix milliseconds as ISO 8601 UTC, in SQL.
 const ISO: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', {} / 1000.0, 'unixepoch')";

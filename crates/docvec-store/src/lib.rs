@@ -33,7 +33,6 @@ pub use admin::{ApiKeyRow, JobFilter, JobRow};
 pub use api::{EndpointFilter, EndpointRow};
 pub use check::StoreCheck;
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
-pub use export::{DocumentExport, ExportChunk};
 pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow, check_time_bound};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};

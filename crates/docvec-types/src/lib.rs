@@ -5,6 +5,7 @@
 
 mod document;
 mod enrich;
+mod export;
 mod format;
 mod hit;
 
@@ -13,7 +14,8 @@ pub use document::{
     ParsedDocument, Section, Table,
 };
 pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
-pub use format::Format;
+pub use export::{DocumentExport, ExportChunk};
+pub use format::{FORMATS, Format, FormatFacts, TextSource};
 pub use hit::{SearchHit, Snippet};
 
 /// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it

@@ -126,7 +126,7 @@ impl IngestReport {
 mod prepare;
 mod write;
 
-use prepare::{PrepareContext, Prepared, Step, media_type, parse_threads, prepare};
+use prepare::{PrepareContext, Prepared, Step, parse_threads, prepare};
 
 impl Engine {
     /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed

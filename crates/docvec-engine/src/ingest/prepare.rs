@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use docvec_chunk::{ChunkOptions, chunk_document};
 use docvec_extract::{ExtractOptions, Extracted, extract};
 use docvec_parse::{ParseOptions, decode_text, parse_bytes, read_file};
-use docvec_types::{Chunk, Format, ParsedDocument, TokenCounter, content_hash, stable_id};
+use docvec_types::{
+    Chunk, Format, ParsedDocument, TextSource, TokenCounter, content_hash, stable_id,
+};
 
 use super::{FileOutcome, StageTimes};
 
@@ -103,7 +105,7 @@ pub(super) fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCount
         return failed("no text to index".into());
     }
     // Text formats give facts their file's own line numbers.
-    let source = matches!(format, Format::Text | Format::Markdown)
+    let source = matches!(format.text_source(), TextSource::FileLines { .. })
         .then(|| decode_text(&bytes, format).ok())
         .flatten();
     let extracted = extract(&doc, &chunks, source.as_deref(), &cx.tags, &cx.extract);
@@ -125,32 +127,4 @@ pub(super) fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCount
         replaces: previous.is_some(),
         times,
     }))
-}
-
-/// The media type of a source file, from its extension (the format alone cannot tell XLS from XLSX).
-pub(super) fn media_type(path: &Path, format: Format) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    match (format, ext.as_str()) {
-        (Format::Pdf, _) => "application/pdf",
-        (Format::Markdown, _) => "text/markdown",
-        (Format::Html, _) => "text/html",
-        (Format::Csv, "tsv" | "tab") => "text/tab-separated-values",
-        (Format::Csv, _) => "text/csv",
-        (Format::Spreadsheet, "xls") => "application/vnd.ms-excel",
-        (Format::Spreadsheet, "ods") => "application/vnd.oasis.opendocument.spreadsheet",
-        (Format::Spreadsheet, "xlsb") => "application/vnd.ms-excel.sheet.binary.macroEnabled.12",
-        (Format::Spreadsheet, "xlsm") => "application/vnd.ms-excel.sheet.macroEnabled.12",
-        (Format::Spreadsheet, _) => {
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        }
-        (Format::Openapi | Format::Postman, "yaml" | "yml") => "application/yaml",
-        (Format::Openapi | Format::Postman, _) => "application/json",
-        (Format::Log, "jsonl" | "ndjson") => "application/x-ndjson",
-        (Format::Log, "xml") => "application/xml",
-        (Format::Log | Format::Text, _) => "text/plain",
-    }
 }

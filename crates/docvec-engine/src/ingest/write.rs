@@ -182,7 +182,7 @@ impl Engine {
             endpoints: &p.doc.endpoints,
             log_entries: &p.doc.log_entries,
             tables: &p.doc.tables,
-            media_type: super::media_type(&p.path, p.format),
+            media_type: p.format.media_type(&p.path),
             document_tags: &p.extracted.document_tags,
             chunk_tags: &p.extracted.chunk_tags,
             facts: &p.extracted.facts,

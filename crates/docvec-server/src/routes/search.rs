@@ -27,7 +27,7 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SearchFilters {
-    /// Document formats, any of: pdf, markdown, html, text, log, csv, spreadsheet, openapi, postman.
+    // Described in the OpenAPI document from the format table (`openapi::FormatNames`).
     pub format: Vec<String>,
     /// One document, by id or path.
     pub document: Option<String>,
