@@ -53,9 +53,14 @@ fn main() -> ExitCode {
 /// Load the configuration and hand the command to its module in `commands/`.
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref(), cli.data_dir.as_deref())?;
+    // `[server]` and its variables are checked by every command, not only `serve`: a mistake there is
+    // reported when made, as for every other section. The slim build has no server to ask and takes
+    // the table as it is.
+    #[cfg(feature = "server")]
+    let server = docvec_server::ServerConfig::load(&config)?;
     match cli.command {
         #[cfg(feature = "server")]
-        Command::Serve { bind, read_only } => serve::serve(config, bind, read_only).await,
+        Command::Serve { bind, read_only } => serve::serve(config, server, bind, read_only).await,
         #[cfg(feature = "server")]
         Command::Keys { action } => serve::keys(config, action).await,
         Command::Eval {

@@ -28,14 +28,13 @@ use docvec_index::VectorIndex;
 
 pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
-pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, ServerConfig};
+pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
 pub use docvec_fulltext::TextIndexError;
 pub use docvec_store::{
-    ApiKeyRow, ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter,
-    FactRow, JobFilter, JobRow, LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount,
-    TagFilter, dir_writable,
+    ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter, FactRow,
+    LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount, TagFilter, dir_writable,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use eval::{Collection, EvalReport};

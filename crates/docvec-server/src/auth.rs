@@ -75,9 +75,7 @@ pub async fn create_key(
 ) -> Result<NewKey, EngineError> {
     let id = format!("key_{}", random_hex(6)?);
     let key = format!("dvk_{}", random_hex(32)?);
-    store
-        .create_api_key(&id, name, role.as_str(), &hash_key(&key))
-        .await?;
+    crate::store::create_api_key(store, &id, name, role.as_str(), &hash_key(&key)).await?;
     Ok(NewKey {
         id,
         role,
@@ -115,9 +113,7 @@ pub(crate) async fn check(
     needed: Role,
 ) -> Result<Option<Role>, ApiError> {
     let hash = key.as_deref().map(hash_key);
-    let (live, role) = state
-        .store()
-        .check_api_key(hash.as_deref())
+    let (live, role) = crate::store::check_api_key(state.store(), hash.as_deref())
         .await
         .map_err(|e| ApiError::from(EngineError::from(e)))?;
     if live == 0 && !state.keys_required() {

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{broadcast, mpsc};
 
 use docvec_engine::{
-    Engine, FileOutcome, IngestEvent, IngestOptions, JobRow, RebuildEvent, RebuildOptions, Store,
+    Engine, FileOutcome, IngestEvent, IngestOptions, RebuildEvent, RebuildOptions, Store,
 };
 
 use crate::state::AppState;
+use crate::store::{JobRow, get_job, now_ms, put_job};
 
 /// What a queued job does.
 pub(crate) enum Work {
@@ -45,12 +46,6 @@ struct Inner {
     events: broadcast::Sender<JobRow>,
     queue: mpsc::UnboundedSender<Queued>,
     cancel: Arc<AtomicBool>,
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(crate) fn is_terminal(state: &str) -> bool {
@@ -102,7 +97,7 @@ impl Jobs {
     /// Store a job's new state and tell the followers. A store failure is logged: progress reporting
     /// must not fail the work it reports on.
     pub(crate) async fn save(&self, job: &JobRow) {
-        if let Err(e) = self.inner.store.put_job(job).await {
+        if let Err(e) = put_job(&self.inner.store, job).await {
             tracing::warn!("cannot record job {}: {e}", job.id);
         }
         let _ = self.inner.events.send(job.clone());
@@ -163,7 +158,7 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
             _ = stop.wait_for(|s| *s) => break,
         };
         let Ok(engine) = state.engine() else { break };
-        let Ok(Some(mut job)) = state.store().job(&queued.id).await else {
+        let Ok(Some(mut job)) = get_job(state.store(), &queued.id).await else {
             continue;
         };
         job.state = "running".into();
@@ -190,7 +185,7 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
     rx.close();
     while let Ok(q) = rx.try_recv() {
         for id in std::iter::once(q.id.clone()).chain(children(&q.work)) {
-            if let Ok(Some(mut job)) = state.store().job(&id).await {
+            if let Ok(Some(mut job)) = get_job(state.store(), &id).await {
                 job.state = "cancelled".into();
                 job.error = Some("not started: docvec shut down first".into());
                 job.finished_at = Some(now_ms());
@@ -221,7 +216,7 @@ async fn run_ingest(
     let mut by_name: HashMap<String, JobRow> = HashMap::new();
     let mut paths = Vec::new();
     for (child_id, name) in &files {
-        let Ok(Some(mut child)) = state.store().job(child_id).await else {
+        let Ok(Some(mut child)) = get_job(state.store(), child_id).await else {
             continue;
         };
         let target = uploads.join(name);

@@ -7,6 +7,7 @@
 //! with no key the API is open and bound to loopback only. Errors are JSON with a stable code.
 
 pub mod auth;
+mod config;
 pub mod error;
 mod extract;
 mod jobs;
@@ -14,6 +15,7 @@ mod metrics;
 pub mod openapi;
 mod routes;
 mod state;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,11 +28,15 @@ use tokio::task::JoinHandle;
 use docvec_engine::{Access, Config, DataDir, Engine, EngineError, Store};
 
 pub use auth::{NewKey, Role, create_key};
+pub use config::ServerConfig;
 
 use crate::state::{AppState, Phase};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// A mistake in `[server]` or one of its `DOCVEC_*` variables; the message names it.
+    #[error("{0}")]
+    Config(String),
     #[error(
         "refusing to listen on {0} without an API key: anyone who can reach it could read and change \
          the data. Make a key first (`docvec keys create --role admin`), or bind 127.0.0.1"
@@ -65,19 +71,19 @@ pub struct RunningServer {
     ready: watch::Receiver<Option<Result<(), String>>>,
 }
 
-/// Bind `config.server.bind`, start serving, and load the engine in the background. With
+/// Bind `server.bind`, start serving, and load the engine of `config` in the background. With
 /// `[server] read_only` (`--read-only`) nothing is written to the data directory: it is not created,
 /// the store is opened read-only, jobs and uploads left by an earlier run stay as they are, and every
 /// route that changes data answers 403 `read_only`.
-pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    let bind = config.server.bind.clone();
+pub async fn start(config: Config, server: ServerConfig) -> Result<RunningServer, ServerError> {
+    let bind = server.bind.clone();
     let addr: SocketAddr = tokio::net::lookup_host(&bind)
         .await
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| ServerError::BadAddress(bind.clone()))?;
     let data_dir = config.data_dir.clone();
-    let read_only = config.server.read_only;
+    let read_only = server.read_only;
     let store = if read_only {
         Store::open_read_only(&DataDir::new(&data_dir).store())
             .await
@@ -96,17 +102,19 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
             .map_err(EngineError::from)?
     };
     let keys_required = !addr.ip().is_loopback();
-    let (live_keys, _) = store.check_api_key(None).await.map_err(EngineError::from)?;
+    let (live_keys, _) = store::check_api_key(&store, None)
+        .await
+        .map_err(EngineError::from)?;
     if keys_required && live_keys == 0 {
         return Err(ServerError::OpenNonLoopback(addr));
     }
     if !read_only {
-        let interrupted = store
-            .fail_interrupted_jobs(
-                "interrupted: docvec stopped before the job finished; start it again",
-            )
-            .await
-            .map_err(EngineError::from)?;
+        let interrupted = store::fail_interrupted_jobs(
+            &store,
+            "interrupted: docvec stopped before the job finished; start it again",
+        )
+        .await
+        .map_err(EngineError::from)?;
         if interrupted > 0 {
             tracing::warn!(
                 "{interrupted} job(s) left unfinished by the last run are marked failed"
@@ -126,7 +134,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .local_addr()
         .map_err(|source| ServerError::Bind { addr: bind, source })?;
     let (jobs, queue) = jobs::Jobs::new(store.clone());
-    let state = AppState::new(config.clone(), store, jobs, keys_required);
+    let state = AppState::new(server, store, jobs, keys_required);
     if live_keys == 0 {
         tracing::warn!(
             "no API keys exist: the API is open to every user of this machine, so docvec listens on loopback only ({addr})"

@@ -1,13 +1,14 @@
-//! What every handler shares: the engine (once loaded), the store for keys and jobs, the job runner,
-//! metrics, the search concurrency bound and the shutdown signal.
+//! What every handler shares: the server's settings, the engine (once loaded), the store for keys and
+//! jobs, the job runner, metrics, the search concurrency bound and the shutdown signal.
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use tokio::sync::{Semaphore, watch};
 
-use docvec_engine::{Config, Engine, Store};
+use docvec_engine::{Engine, Store};
 
+use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::jobs::Jobs;
 use crate::metrics::Metrics;
@@ -25,7 +26,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    config: Config,
+    config: ServerConfig,
     store: Store,
     phase: RwLock<Phase>,
     jobs: Jobs,
@@ -38,8 +39,8 @@ struct Inner {
 }
 
 impl AppState {
-    pub(crate) fn new(config: Config, store: Store, jobs: Jobs, keys_required: bool) -> Self {
-        let permits = match config.server.max_concurrent_searches {
+    pub(crate) fn new(config: ServerConfig, store: Store, jobs: Jobs, keys_required: bool) -> Self {
+        let permits = match config.max_concurrent_searches {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
@@ -58,7 +59,8 @@ impl AppState {
         }
     }
 
-    pub(crate) fn config(&self) -> &Config {
+    /// `[server]`: the engine's own configuration is `engine()?.config()`.
+    pub(crate) fn config(&self) -> &ServerConfig {
         &self.inner.config
     }
 
@@ -84,7 +86,7 @@ impl AppState {
 
     /// Serving the data directory read-only (`docvec serve --read-only`): nothing may change it.
     pub(crate) fn read_only(&self) -> bool {
-        self.inner.config.server.read_only
+        self.inner.config.read_only
     }
 
     pub(crate) fn uptime_secs(&self) -> f64 {

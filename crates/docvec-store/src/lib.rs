@@ -5,7 +5,6 @@
 //! the new rows and vectors inserted and the index log appended together, so a crash at any point leaves
 //! either the old or the new version and a log that says which vectors the index must hold.
 
-mod admin;
 mod api;
 mod check;
 mod enrich;
@@ -29,7 +28,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use admin::{ApiKeyRow, JobFilter, JobRow};
 pub use api::{EndpointFilter, EndpointRow};
 pub use check::StoreCheck;
 pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
@@ -121,6 +119,13 @@ impl Store {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The connection pool, for the tables whose queries another crate owns (the server's `api_keys` and
+    /// `jobs`): the database file and its one ordered list of migrations stay here, so every table is
+    /// made and upgraded in step with the rest.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Close the pool, waiting for connections to finish.

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use docvec_engine::{Config, DataDir, Store};
-use docvec_server::{Role, create_key};
+use docvec_server::store::{list_api_keys, revoke_api_key};
+use docvec_server::{Role, ServerConfig, create_key};
 
 #[derive(Subcommand)]
 pub enum KeysAction {
@@ -29,20 +30,21 @@ pub enum KeysAction {
     Revoke { id: String },
 }
 
-/// `docvec serve`: `bind` and `read_only` (the flags) override the configuration.
+/// `docvec serve`: `bind` and `read_only` (the flags) override `[server]` and its variables.
 pub(crate) async fn serve(
-    mut config: Config,
+    config: Config,
+    mut settings: ServerConfig,
     bind: Option<String>,
     read_only: bool,
 ) -> anyhow::Result<ExitCode> {
     if let Some(b) = bind {
-        config.server.bind = b;
+        settings.bind = b;
     }
     if read_only {
-        config.server.read_only = true;
+        settings.read_only = true;
     }
-    let read_only = config.server.read_only;
-    let server = docvec_server::start(config).await?;
+    let read_only = settings.read_only;
+    let server = docvec_server::start(config, settings).await?;
     eprintln!(
         "docvec serving on http://{} ({}Ctrl-C stops)",
         server.addr(),
@@ -75,7 +77,7 @@ pub(crate) async fn keys(config: Config, action: KeysAction) -> anyhow::Result<E
             ExitCode::SUCCESS
         }
         KeysAction::List { json } => {
-            let keys = store.list_api_keys().await?;
+            let keys = list_api_keys(&store).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
@@ -101,7 +103,7 @@ pub(crate) async fn keys(config: Config, action: KeysAction) -> anyhow::Result<E
             ExitCode::SUCCESS
         }
         KeysAction::Revoke { id } => {
-            if store.revoke_api_key(&id).await? {
+            if revoke_api_key(&store, &id).await? {
                 eprintln!("revoked {id}");
                 ExitCode::SUCCESS
             } else {

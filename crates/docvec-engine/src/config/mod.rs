@@ -1,4 +1,9 @@
 //! Configuration: compiled defaults, then a TOML file, then `DOCVEC_*` environment variables.
+//!
+//! The file is read once, here, and every key in it is checked. `[server]` is the one section the
+//! engine does not read: `docvec-server` owns those settings and their `DOCVEC_*` overrides, so the
+//! table is kept as written ([`Config::server`]) for it to check and read, and a build without the
+//! server (the slim CLI) still accepts a file that has one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +17,7 @@ use crate::EngineError;
 
 mod sections;
 
-pub use sections::{IngestConfig, ModelConfig, ServerConfig};
+pub use sections::{IngestConfig, ModelConfig};
 
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
 #[derive(Debug, Clone)]
@@ -25,7 +30,10 @@ pub struct Config {
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
     pub mirror: crate::MirrorConfig,
-    pub server: ServerConfig,
+    /// The file's `[server]` table as written (empty without one), for `docvec_server::ServerConfig`.
+    pub server: toml::Table,
+    /// The configuration file that was read, if any, so a section read elsewhere names it in errors.
+    pub file: Option<PathBuf>,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -46,7 +54,7 @@ struct FileConfig {
     #[serde(default)]
     mirror: Option<crate::MirrorConfig>,
     #[serde(default)]
-    server: Option<ServerConfig>,
+    server: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,7 +85,8 @@ impl Config {
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
             mirror: crate::MirrorConfig::default(),
-            server: ServerConfig::default(),
+            server: toml::Table::new(),
+            file: None,
         };
         let default_file = Path::new("docvec.toml");
         let file = file
@@ -144,6 +153,7 @@ impl Config {
             if let Some(s) = parsed.server {
                 cfg.server = s;
             }
+            cfg.file = Some(path);
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
         if let Some(d) = data_dir {
@@ -222,36 +232,6 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_PDF_PASSWORD") {
             self.ingest.pdf_password = Some(v);
-        }
-        let srv = &mut self.server;
-        if let Some(v) = get("DOCVEC_BIND") {
-            srv.bind = v;
-        }
-        if let Some(v) = get("DOCVEC_MAX_BODY_BYTES") {
-            srv.max_body_bytes = parse("DOCVEC_MAX_BODY_BYTES", v)?;
-        }
-        if let Some(v) = get("DOCVEC_MAX_BATCH_BYTES") {
-            srv.max_batch_bytes = parse("DOCVEC_MAX_BATCH_BYTES", v)?;
-        }
-        if let Some(v) = get("DOCVEC_MAX_UPLOAD_BYTES") {
-            srv.max_upload_bytes = parse("DOCVEC_MAX_UPLOAD_BYTES", v)?;
-        }
-        if let Some(v) = get("DOCVEC_REQUEST_TIMEOUT_SECS") {
-            srv.request_timeout_secs = parse("DOCVEC_REQUEST_TIMEOUT_SECS", v)?;
-        }
-        if let Some(v) = get("DOCVEC_MAX_CONCURRENT_SEARCHES") {
-            srv.max_concurrent_searches = parse("DOCVEC_MAX_CONCURRENT_SEARCHES", v)?;
-        }
-        if let Some(v) = get("DOCVEC_SERVER_READ_ONLY") {
-            srv.read_only = parse("DOCVEC_SERVER_READ_ONLY", v)?;
-        }
-        if let Some(v) = get("DOCVEC_CORS_ORIGINS") {
-            srv.cors_origins = v
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(String::from)
-                .collect();
         }
         self.mirror.apply_env(&get)?;
         Ok(())
@@ -420,10 +400,6 @@ mod tests {
             .apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into()))
             .unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
-        assert!(!cfg.server.read_only, "the default");
-        cfg.apply_env(|k| (k == "DOCVEC_SERVER_READ_ONLY").then(|| "true".into()))
-            .unwrap();
-        assert!(cfg.server.read_only);
         assert_eq!(cfg.hnsw.quantization, Quantization::Int8, "the default");
         cfg.apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "none".into()))
             .unwrap();
@@ -464,6 +440,29 @@ mod tests {
         std::fs::write(&file, "[model]\ndevise = \"cuda\"\n").unwrap();
         let err = Config::load(Some(&file), None).unwrap_err().to_string();
         assert!(err.contains("devise"), "{err}");
+        std::fs::write(&file, "[sever]\nbind = \"0.0.0.0:80\"\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("sever"), "{err}");
+        std::fs::write(&file, "server = 1\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("server"), "a table or nothing: {err}");
+    }
+
+    #[test]
+    fn the_server_table_is_kept_as_written_for_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        let cfg = Config::load(Some(Path::new("/dev/null")), None).unwrap();
+        assert!(cfg.server.is_empty());
+        std::fs::write(
+            &file,
+            "[server]\nbind = \"0.0.0.0:7700\"\nread_only = true\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.server["bind"].as_str(), Some("0.0.0.0:7700"));
+        assert_eq!(cfg.server["read_only"].as_bool(), Some(true));
+        assert_eq!(cfg.file.as_deref(), Some(file.as_path()));
     }
 
     #[test]

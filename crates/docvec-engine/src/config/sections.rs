@@ -1,54 +1,10 @@
-//! The configuration's sections with their compiled defaults: `[server]`, `[model]`, `[ingest]`.
+//! The configuration's sections with their compiled defaults: `[model]`, `[ingest]`.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use docvec_embed::{Device, Pooling};
-
-/// `docvec serve`: where it listens and the limits it applies to each request.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ServerConfig {
-    /// Address and port. A non-loopback address is refused until an API key exists.
-    pub bind: String,
-    /// Largest JSON request body (413 beyond).
-    pub max_body_bytes: usize,
-    /// Largest body of `POST /search/batch` (a thousand 384-d vectors take about 8 MB as JSON).
-    pub max_batch_bytes: usize,
-    /// Largest upload request to `POST /documents`, all files together.
-    pub max_upload_bytes: usize,
-    /// Requests running longer get 408 (uploads and event streams excepted).
-    pub request_timeout_secs: u64,
-    /// Uploads running longer get 408.
-    pub upload_timeout_secs: u64,
-    /// Searches embedding their query at once; more wait their turn (0 = one per core).
-    pub max_concurrent_searches: usize,
-    /// Origins allowed to call the API from a browser; empty = none (CORS closed).
-    pub cors_origins: Vec<String>,
-    /// How long `/config` and `/readyz` wait for Postgres to answer.
-    pub probe_timeout_ms: u64,
-    /// Serve searches and reads only, writing nothing to the data directory (a bundle, read-only
-    /// media); every route that changes data answers 403 `read_only`.
-    pub read_only: bool,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            bind: "127.0.0.1:7700".into(),
-            max_body_bytes: 1024 * 1024,
-            max_batch_bytes: 16 * 1024 * 1024,
-            max_upload_bytes: 512 * 1024 * 1024,
-            request_timeout_secs: 30,
-            upload_timeout_secs: 600,
-            max_concurrent_searches: 0,
-            cors_origins: Vec::new(),
-            probe_timeout_ms: 2000,
-            read_only: false,
-        }
-    }
-}
 
 /// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
 #[derive(Debug, Clone, Deserialize)]

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
-use docvec_engine::{DocumentFilter, DocumentRow, JobRow};
+use docvec_engine::{DocumentFilter, DocumentRow};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, decode_cursor, encode_cursor, page_limit};
 use crate::jobs::{Queued, Work};
 use crate::routes::PathParam;
 use crate::state::AppState;
+use crate::store::JobRow;
 
 /// Entries of a log returned with its document; the rest are paged through `GET /logs?document=`.
 const DOCUMENT_LOG_ENTRIES: usize = 1000;

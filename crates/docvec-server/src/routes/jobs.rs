@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
-use docvec_engine::{EngineError, JobFilter, JobRow, RebuildOptions};
+use docvec_engine::{EngineError, RebuildOptions};
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, decode_cursor, encode_cursor, page_limit};
 use crate::jobs::{Queued, Work, is_terminal};
 use crate::routes::PathParam;
 use crate::state::AppState;
+use crate::store::{JobFilter, JobRow, get_job, list_jobs};
 
 fn engine_config_check(state: &AppState, name: &str) -> Result<(), ApiError> {
     state
@@ -104,7 +105,7 @@ pub(crate) async fn snapshot(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), ApiError> {
     let engine = state.engine()?;
-    let name = format!("snap-{}", crate::jobs::now_ms());
+    let name = format!("snap-{}", crate::store::now_ms());
     let out = engine.layout().snapshots().join(&name);
     let job = state
         .jobs()
@@ -166,17 +167,18 @@ pub(crate) async fn list(
     ApiQuery(p): ApiQuery<JobParams>,
 ) -> Result<Json<JobPage>, ApiError> {
     let limit = page_limit(p.limit)?;
-    let jobs = state
-        .store()
-        .jobs(&JobFilter {
+    let jobs = list_jobs(
+        state.store(),
+        &JobFilter {
             state: p.state,
             kind: p.kind,
             parent: p.parent,
             before: p.cursor.as_deref().map(decode_cursor).transpose()?,
             limit,
-        })
-        .await
-        .map_err(store_err)?;
+        },
+    )
+    .await
+    .map_err(store_err)?;
     let next_cursor = (jobs.len() as i64 == limit)
         .then(|| jobs.last().map(|j| encode_cursor(&j.id)))
         .flatten();
@@ -193,21 +195,20 @@ pub struct JobDetail {
 }
 
 async fn detail(state: &AppState, id: &str) -> Result<JobDetail, ApiError> {
-    let job = state
-        .store()
-        .job(id)
+    let job = get_job(state.store(), id)
         .await
         .map_err(store_err)?
         .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))?;
-    let mut children = state
-        .store()
-        .jobs(&JobFilter {
+    let mut children = list_jobs(
+        state.store(),
+        &JobFilter {
             parent: Some(id.to_string()),
             limit: 1000,
             ..Default::default()
-        })
-        .await
-        .map_err(store_err)?;
+        },
+    )
+    .await
+    .map_err(store_err)?;
     children.reverse();
     Ok(JobDetail { job, children })
 }
@@ -258,7 +259,7 @@ pub(crate) async fn events(
                     Ok(_) => continue,
                     // Fell behind: the job's current row says where it stands now.
                     Err(RecvError::Lagged(_)) => {
-                        let job = state.store().job(&id).await.ok().flatten()?;
+                        let job = get_job(state.store(), &id).await.ok().flatten()?;
                         let ended = is_terminal(&job.state);
                         return Some((Ok(job_event(&job)), (None, rx, stop, state, id, ended)));
                     }

@@ -58,7 +58,7 @@ async fn refuse_when_read_only(
 }
 
 pub(crate) fn router(state: AppState) -> Router {
-    let srv = &state.config().server;
+    let srv = state.config();
     let timeout = |secs: u64| {
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(secs))
     };

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use docvec_engine::{ApiKeyRow, EngineError, StorageMode};
+use docvec_engine::{EngineError, StorageMode};
 
 use crate::auth::{NewKey, Role, create_key};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::routes::PathParam;
 use crate::state::AppState;
+use crate::store::{self, ApiKeyRow};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -33,7 +34,7 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
 }
 
 fn probe_timeout(state: &AppState) -> Duration {
-    Duration::from_millis(state.config().server.probe_timeout_ms)
+    Duration::from_millis(state.config().probe_timeout_ms)
 }
 
 /// Readiness: 200 once the model and index are loaded; 503 while they load, and in `supabase` mode while
@@ -71,12 +72,10 @@ pub(crate) async fn config(
     let stats = engine.stats().await?;
     let mirror = engine.mirror_status(probe_timeout(&state)).await?;
     let cfg = engine.config();
-    let srv = &state.config().server;
+    let srv = state.config();
     let mut warnings = mirror.warnings.clone();
     if !state.keys_required() {
-        let (live, _) = state
-            .store()
-            .check_api_key(None)
+        let (live, _) = store::check_api_key(state.store(), None)
             .await
             .map_err(|e| ApiError::from(EngineError::from(e)))?;
         if live == 0 {
@@ -144,7 +143,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             m.outbox_backlog.set(b.pending);
         }
     }
-    if let Ok(counts) = state.store().job_counts().await {
+    if let Ok(counts) = store::job_counts(state.store()).await {
         for s in ["queued", "running", "succeeded", "failed", "cancelled"] {
             let n = counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
             m.jobs.with_label_values(&[s]).set(n);
@@ -185,9 +184,7 @@ pub(crate) async fn list_keys(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ApiKeyRow>>, ApiError> {
     Ok(Json(
-        state
-            .store()
-            .list_api_keys()
+        store::list_api_keys(state.store())
             .await
             .map_err(|e| ApiError::from(EngineError::from(e)))?,
     ))
@@ -200,9 +197,7 @@ pub(crate) async fn revoke(
     State(state): State<AppState>,
     PathParam(id): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
-    let revoked = state
-        .store()
-        .revoke_api_key(&id)
+    let revoked = store::revoke_api_key(state.store(), &id)
         .await
         .map_err(|e| ApiError::from(EngineError::from(e)))?;
     if revoked {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use docvec_engine::Store;
 use docvec_server::{Role, ServerError, create_key};
 
-use crate::{TestServer, config, error_code};
+use crate::{TestServer, config, error_code, settings};
 
 async fn status(req: reqwest::RequestBuilder) -> (StatusCode, String) {
     let resp = req.send().await.unwrap();
@@ -174,9 +174,9 @@ async fn each_role_may_do_its_part_and_no_more() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_public_address_without_keys_is_refused() {
     let data = tempfile::tempdir().unwrap();
-    let mut c = config(data.path());
-    c.server.bind = "0.0.0.0:0".into();
-    match docvec_server::start(c).await {
+    let mut srv = settings();
+    srv.bind = "0.0.0.0:0".into();
+    match docvec_server::start(config(data.path()), srv).await {
         Err(ServerError::OpenNonLoopback(_)) => {}
         Err(e) => panic!("wrong error: {e}"),
         Ok(_) => panic!("an open API was bound to every interface"),

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use docvec_engine::{JobRow, Store};
+use docvec_engine::Store;
+use docvec_server::store::{JobRow, put_job};
 
 use crate::{TestServer, config, corpus};
 
@@ -146,8 +147,9 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
 
     // A job the last process left running, as a crash would.
     let store = Store::open(&data.path().join("docvec.db")).await.unwrap();
-    store
-        .put_job(&JobRow {
+    put_job(
+        &store,
+        &JobRow {
             id: "job_crashed".into(),
             kind: "rebuild".into(),
             state: "running".into(),
@@ -161,9 +163,10 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
             created_at: 1,
             started_at: Some(1),
             finished_at: None,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     store.close().await;
 
     let s = TestServer::start(config(data.path())).await;

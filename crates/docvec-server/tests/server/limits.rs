@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-use crate::{TestServer, config, error_code};
+use crate::{TestServer, config, error_code, settings};
 
 fn upload(name: &str, bytes: Vec<u8>) -> Form {
     Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()))
@@ -13,10 +13,10 @@ fn upload(name: &str, bytes: Vec<u8>) -> Form {
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     let data = tempfile::tempdir().unwrap();
-    let mut c = config(data.path());
-    c.server.max_body_bytes = 2048;
-    c.server.max_upload_bytes = 64 * 1024;
-    let s = TestServer::start(c).await;
+    let mut srv = settings();
+    srv.max_body_bytes = 2048;
+    srv.max_upload_bytes = 64 * 1024;
+    let s = TestServer::start_with(config(data.path()), srv).await;
 
     // 413: a JSON body over the limit, and an upload over its own.
     let big = json!({"query": "x".repeat(4096), "k": 1});
@@ -148,9 +148,9 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn configured_origins_may_call_from_a_browser() {
     let data = tempfile::tempdir().unwrap();
-    let mut c = config(data.path());
-    c.server.cors_origins = vec!["https://app.example".into()];
-    let s = TestServer::start(c).await;
+    let mut srv = settings();
+    srv.cors_origins = vec!["https://app.example".into()];
+    let s = TestServer::start_with(config(data.path()), srv).await;
     let resp = s
         .http
         .request(reqwest::Method::OPTIONS, s.url("/search"))

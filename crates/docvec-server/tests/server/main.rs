@@ -9,6 +9,7 @@ mod private_pg;
 mod readonly;
 mod remote;
 mod security;
+mod store;
 mod vectors;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use docvec_engine::Config;
-use docvec_server::RunningServer;
+use docvec_server::{RunningServer, ServerConfig};
 
 pub(crate) fn corpus() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
@@ -35,9 +36,15 @@ pub(crate) fn corpus() -> Option<PathBuf> {
 }
 
 pub(crate) fn config(data: &Path) -> Config {
-    let mut c = Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap();
-    c.server.bind = "127.0.0.1:0".into();
-    c
+    Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap()
+}
+
+/// The defaults of `[server]` on an ephemeral loopback port.
+pub(crate) fn settings() -> ServerConfig {
+    ServerConfig {
+        bind: "127.0.0.1:0".into(),
+        ..ServerConfig::default()
+    }
 }
 
 pub(crate) struct TestServer {
@@ -48,7 +55,13 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start(config: Config) -> Self {
-        let mut server = docvec_server::start(config).await.expect("server starts");
+        Self::start_with(config, settings()).await
+    }
+
+    pub(crate) async fn start_with(config: Config, settings: ServerConfig) -> Self {
+        let mut server = docvec_server::start(config, settings)
+            .await
+            .expect("server starts");
         server
             .wait_ready()
             .await

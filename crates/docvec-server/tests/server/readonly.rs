@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use docvec_engine::{Access, Engine, EngineError};
 
 use crate::vectors::{ids, serving_samples};
-use crate::{TestServer, config, error_code};
+use crate::{TestServer, config, error_code, settings};
 
 /// Every file under `dir` with its size, modification time and bytes.
 fn listing(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime, Vec<u8>)> {
@@ -142,9 +142,9 @@ async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stay
         "a bundle's store is in rollback journal mode"
     );
 
-    let mut cfg = config(&bundle);
-    cfg.server.read_only = true;
-    let s = TestServer::start(cfg).await;
+    let mut srv = settings();
+    srv.read_only = true;
+    let s = TestServer::start_with(config(&bundle), srv).await;
 
     // Keys are checked (and nothing records their use).
     let resp = s
@@ -262,9 +262,9 @@ async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stay
 async fn serving_read_only_needs_an_existing_store_and_creates_nothing() {
     let parent = tempfile::tempdir().unwrap();
     let missing = parent.path().join("nothing-here");
-    let mut cfg = config(&missing);
-    cfg.server.read_only = true;
-    let err = match docvec_server::start(cfg).await {
+    let mut srv = settings();
+    srv.read_only = true;
+    let err = match docvec_server::start(config(&missing), srv).await {
         Ok(_) => panic!("a read-only server started without a store"),
         Err(e) => e.to_string(),
     };

@@ -7,7 +7,7 @@ use serde_json::Value;
 use docvec_engine::StorageMode;
 
 use crate::private_pg::PrivateServer;
-use crate::{TestServer, config, error_code};
+use crate::{TestServer, config, error_code, settings};
 
 async fn search(s: &TestServer) -> reqwest::Response {
     s.post("/search", None)
@@ -39,7 +39,6 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
     c.mirror.url = Some(pg.url.clone());
     c.mirror.mode = StorageMode::Supabase;
     c.mirror.connect_timeout_secs = 2;
-    c.server.probe_timeout_ms = 2000;
     // `docvec migrate`, as an operator runs it before serving in supabase mode.
     {
         let mut local = c.clone();
@@ -50,7 +49,9 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
         e.migrate_remote().await.unwrap();
         e.close().await.unwrap();
     }
-    let s = TestServer::start(c).await;
+    let mut srv = settings();
+    srv.probe_timeout_ms = 2000;
+    let s = TestServer::start_with(c, srv).await;
 
     let up = config_json(&s).await;
     assert_eq!(up["storage_mode"], "supabase");
