@@ -2,7 +2,9 @@
 
 use docvec_engine::{Access, ChunkFilter, HybridOptions, SearchMode};
 
-use crate::{ingest, open_hashed, samples};
+use docvec_testkit::samples_dir;
+
+use crate::{ingest, open_hashed};
 
 const CODE: &str = "ZX-4471-QUOKKA";
 
@@ -18,7 +20,7 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
     .unwrap();
     {
         let engine = open_hashed(data.path(), Access::ReadWrite).await;
-        ingest(&engine, &[samples(), note.clone()]).await;
+        ingest(&engine, &[samples_dir(), note.clone()]).await;
         for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
             let r = engine
                 .search_mode(
