@@ -7,12 +7,8 @@ use std::sync::OnceLock;
 use docvec_embed::{Device, Embedder, EmbedderConfig, OnnxEmbedder, Pooling, cosine};
 use docvec_types::TokenCounter;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn config(model_file: &str, device: Device) -> EmbedderConfig {
-    let models = root().join("models");
+    let models = docvec_testkit::models_dir();
     EmbedderConfig {
         model_id: "all-MiniLM-L6-v2".into(),
         model_path: models.join("all-MiniLM-L6-v2").join(model_file),
@@ -44,7 +40,7 @@ struct Reference {
 
 fn references() -> Vec<Reference> {
     let raw = std::fs::read_to_string(
-        root().join("crates/docvec-embed/tests/fixtures/reference_vectors.json"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference_vectors.json"),
     )
     .unwrap();
     let json: serde_json::Value = serde_json::from_str(&raw).unwrap();
@@ -162,7 +158,7 @@ fn an_unavailable_gpu_provider_is_a_plain_error() {
 #[test]
 fn missing_model_files_are_named() {
     let mut cfg = config("model.onnx", Device::Cpu);
-    cfg.model_path = root().join("models/nope.onnx");
+    cfg.model_path = docvec_testkit::models_dir().join("nope.onnx");
     let msg = OnnxEmbedder::load(cfg).err().unwrap().to_string();
     assert!(
         msg.contains("nope.onnx") && msg.contains("not found"),

@@ -179,15 +179,11 @@ fn document_tags_are_format_user_then_keyphrases() {
 
 #[test]
 fn corpus_tables_give_facts_about_their_rows() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/tables/csvkit-FY09_EDU_Recipients_by_State.csv");
-    let Ok(bytes) = std::fs::read(&path) else {
-        eprintln!(
-            "skipped: {} is absent (the shared corpus is not here)",
-            path.display()
-        );
+    let Some(corpus) = docvec_testkit::corpus(&["tables"]) else {
         return;
     };
+    let bytes =
+        std::fs::read(corpus.join("tables/csvkit-FY09_EDU_Recipients_by_State.csv")).unwrap();
     let doc = parse("FY09.csv", &bytes);
     let (facts, _) = extract_facts(&doc, None, 100_000);
     let alabama_total = facts

@@ -42,25 +42,10 @@ const LEGACY_SCHEMA: &str = include_str!("fixtures/legacy_public_schema.sql");
 // ---------------------------------------------------------------------------------------------------
 // Set-up
 
-/// A fresh database on the test server with Supabase's roles and default privileges, or None (with a
-/// message) when there is no server.
+/// A fresh database on the test server with Supabase's roles and default privileges, or None (a skip;
+/// a failure under CI) when there is no server.
 async fn supabase_database() -> Option<String> {
-    let Ok(server) = std::env::var("DOCVEC_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return None;
-    };
-    let name = format!(
-        "docvec_m_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
+    let server = docvec_testkit::require_database()?;
     let mut admin = PgConnection::connect(&server).await.expect("test server");
     // Roles belong to the cluster: made once, by one test at a time.
     sqlx::query("SELECT pg_advisory_lock(7360)")
@@ -88,12 +73,8 @@ async fn supabase_database() -> Option<String> {
         .execute(&mut admin)
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+    admin.close().await.unwrap();
+    let url = docvec_testkit::fresh_database(&server, "docvec_m").await;
     // What every Supabase project has: the API roles may use `public`, and whatever is made there is
     // theirs (supabase/postgres's init scripts).
     let mut conn = PgConnection::connect(&url).await.unwrap();
@@ -110,14 +91,51 @@ async fn supabase_database() -> Option<String> {
     Some(url)
 }
 
-async fn mirror(url: &str) -> Mirror {
-    let m = Mirror::connect_lazy(MirrorOptions::new(url)).unwrap();
+/// A Supabase database with docvec's schema migrated in, its mirror and a connection as its owner; None
+/// as for [`supabase_database`].
+async fn migrated() -> Option<(Mirror, PgConnection)> {
+    let url = supabase_database().await?;
+    let m = Mirror::connect_lazy(MirrorOptions::new(&url)).unwrap();
     assert_eq!(m.migrate(MODEL, DIM).await.unwrap(), SCHEMA_VERSION);
-    m
+    Some((m, PgConnection::connect(&url).await.unwrap()))
 }
 
-async fn connect(url: &str) -> PgConnection {
-    PgConnection::connect(url).await.unwrap()
+/// A Supabase database holding the mirror as an older docvec left it: its tables in `public`, schema
+/// version 2 for `MODEL`, no rows; its (unmigrated) mirror and a connection as its owner.
+async fn legacy_deployment() -> Option<(Mirror, PgConnection)> {
+    let url = supabase_database().await?;
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(
+        LEGACY_SCHEMA.replace("{{DIM}}", &DIM.to_string()),
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO docvec_meta VALUES ('schema_version', '2'), ('model_id', '{MODEL}'), ('dimension', '{DIM}')"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    Some((
+        Mirror::connect_lazy(MirrorOptions::new(&url)).unwrap(),
+        conn,
+    ))
+}
+
+/// Write `docs` through the mirror, as docvec does.
+async fn put(m: &Mirror, docs: &[Doc]) {
+    m.put_documents(&docs.iter().map(Doc::export).collect::<Vec<_>>())
+        .await
+        .unwrap();
+}
+
+/// Act as `role` from here on; `NONE` goes back to the connection's own role.
+async fn set_role(conn: &mut PgConnection, role: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET ROLE {role}")))
+        .execute(conn)
+        .await
+        .unwrap();
 }
 
 /// A deterministic pseudo-random unit vector.
@@ -295,28 +313,50 @@ async fn match_chunks(
     Ok(rows.iter().map(hit).collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn hybrid(
-    conn: &mut PgConnection,
-    function: &str,
-    text: Option<&str>,
-    q: Option<&[f32]>,
+/// A call of hybrid_match_chunks: full text, and a vector if given; equal weights, no filter and the
+/// function's default candidates unless set.
+struct Hybrid<'a> {
+    text: &'a str,
+    q: Option<&'a [f32]>,
     k: i32,
     filter: Value,
     weights: (f64, f64),
     candidates: Option<i32>,
+}
+
+impl<'a> Hybrid<'a> {
+    fn text(text: &'a str, k: i32) -> Self {
+        Hybrid {
+            text,
+            q: None,
+            k,
+            filter: json!({}),
+            weights: (1.0, 1.0),
+            candidates: None,
+        }
+    }
+
+    fn and_vector(self, q: &'a [f32]) -> Self {
+        Hybrid { q: Some(q), ..self }
+    }
+}
+
+async fn hybrid(
+    conn: &mut PgConnection,
+    function: &str,
+    call: Hybrid<'_>,
 ) -> Result<Vec<Hit>, sqlx::Error> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM {function}($1, $2, $3, $4, full_text_weight => $5, semantic_weight => $6,
                                   candidates => $7)"
     )))
-    .bind(text)
-    .bind(q.map(|q| Vector::from(q.to_vec())))
-    .bind(k)
-    .bind(filter)
-    .bind(weights.0)
-    .bind(weights.1)
-    .bind(candidates)
+    .bind(call.text)
+    .bind(call.q.map(|q| Vector::from(q.to_vec())))
+    .bind(call.k)
+    .bind(call.filter)
+    .bind(call.weights.0)
+    .bind(call.weights.1)
+    .bind(call.candidates)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(hit).collect())
@@ -403,10 +443,7 @@ fn assert_near_exact(hits: &[Hit], expected: &[(String, f64)], what: &str) {
 /// What a role may do to each docvec table: (select, insert, update, delete) answered with
 /// "denied" (42501) or the number of rows seen or changed.
 async fn attempts(conn: &mut PgConnection, role: &str, table: &str) -> [String; 4] {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SET ROLE {role}")))
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+    set_role(&mut *conn, role).await;
     let outcome = |r: Result<u64, sqlx::Error>| match r {
         Ok(n) => format!("{n} rows"),
         Err(e) if code(&e) == "42501" => "denied".to_string(),
@@ -440,7 +477,7 @@ async fn attempts(conn: &mut PgConnection, role: &str, table: &str) -> [String; 
         .execute(&mut *conn)
         .await
         .map(|r| r.rows_affected());
-    sqlx::query("RESET ROLE").execute(&mut *conn).await.unwrap();
+    set_role(&mut *conn, "NONE").await;
     [
         outcome(select),
         outcome(insert),
@@ -504,15 +541,11 @@ async fn assert_private(conn: &mut PgConnection) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = migrated().await else {
         return;
     };
-    let m = mirror(&url).await;
     let docs = corpus();
-    m.put_documents(&docs[..5].iter().map(Doc::export).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let mut conn = connect(&url).await;
+    put(&m, &docs[..5]).await;
     // Nothing of docvec's is in `public`, where Supabase's default privileges would hand it out.
     let in_public: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace",
@@ -527,12 +560,9 @@ async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock(
     for role in ["anon", "authenticated"] {
         for table in TABLES {
             let got = attempts(&mut conn, role, table).await;
-            assert_eq!(got, ["denied"; 4].map(String::from), "{role} on {table}");
+            assert_eq!(got, ["denied"; 4], "{role} on {table}");
         }
-        sqlx::query(sqlx::AssertSqlSafe(format!("SET ROLE {role}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        set_role(&mut conn, role).await;
         for function in ["docvec.match_chunks", "public.match_chunks"] {
             let err = match_chunks(&mut conn, function, &vector(1), 5, json!({}))
                 .await
@@ -549,7 +579,7 @@ async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock(
             .unwrap_err();
             assert_eq!(code(&err), "42501", "{role} truncates {table}: {err}");
         }
-        sqlx::query("RESET ROLE").execute(&mut conn).await.unwrap();
+        set_role(&mut conn, "NONE").await;
     }
 
     // Were the tables granted by mistake, row-level security still shows and takes nothing.
@@ -570,10 +600,7 @@ async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock(
         // The insert reads no row to copy; a row of its own violates the (absent) policy, below.
         assert_eq!(insert, "0 rows", "anon on {table}");
     }
-    sqlx::query("SET ROLE anon")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    set_role(&mut conn, "anon").await;
     let err =
         sqlx::query("INSERT INTO docvec.docvec_meta (key, value) VALUES ('schema_version', '999')")
             .execute(&mut conn)
@@ -581,7 +608,7 @@ async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock(
             .unwrap_err();
     assert_eq!(code(&err), "42501", "{err}");
     assert!(err.to_string().contains("row-level security"), "{err}");
-    sqlx::query("RESET ROLE").execute(&mut conn).await.unwrap();
+    set_role(&mut conn, "NONE").await;
     // And the owner, docvec itself, sees every row.
     let (documents, chunks): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM docvec.documents), (SELECT count(*) FROM docvec.search_chunks)",
@@ -595,21 +622,13 @@ async fn a_fresh_mirror_grants_the_api_roles_nothing_and_rls_is_the_second_lock(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_in_public_moves_to_schema_docvec_in_place() {
-    let Some(url) = supabase_database().await else {
+    // The mirror as an older docvec left it, with one document.
+    let Some((m, mut conn)) = legacy_deployment().await else {
         return;
     };
-    let mut conn = connect(&url).await;
-    // The mirror as an older docvec left it: its tables in public, version 2, one document.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(
-        LEGACY_SCHEMA.replace("{{DIM}}", &DIM.to_string()),
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
     let v = vector(42);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO docvec_meta VALUES ('schema_version', '2'), ('model_id', '{MODEL}'), ('dimension', '{DIM}');
-         INSERT INTO documents (id, path, content_hash, format, size_bytes, chunk_count, model_id)
+        "INSERT INTO documents (id, path, content_hash, format, size_bytes, chunk_count, model_id)
              VALUES ('old', 'notes/old.md', 'h', 'markdown', 10, 1, '{MODEL}');
          INSERT INTO document_sections VALUES ('old', 0, 'Old', 1, 'Old', NULL, NULL);
          INSERT INTO search_chunks (document_id, ordinal, key, section, text, context, token_count, model_id, embedding)
@@ -628,7 +647,6 @@ async fn a_deployment_in_public_moves_to_schema_docvec_in_place() {
             .unwrap();
     assert!(anon_could);
 
-    let m = Mirror::connect_lazy(MirrorOptions::new(&url)).unwrap();
     let probe = m.probe(std::time::Duration::from_secs(5)).await;
     assert_eq!(
         probe.schema_version,
@@ -674,7 +692,7 @@ async fn a_deployment_in_public_moves_to_schema_docvec_in_place() {
     for table in TABLES {
         assert_eq!(
             attempts(&mut conn, "anon", table).await,
-            ["denied"; 4].map(String::from),
+            ["denied"; 4],
             "{table}"
         );
     }
@@ -697,12 +715,7 @@ async fn a_deployment_in_public_moves_to_schema_docvec_in_place() {
     let text_hits = hybrid(
         &mut conn,
         "docvec.hybrid_match_chunks",
-        Some("pumps manual"),
-        None,
-        3,
-        json!({}),
-        (1.0, 1.0),
-        None,
+        Hybrid::text("pumps manual", 3),
     )
     .await
     .unwrap();
@@ -726,23 +739,9 @@ fn literal(v: &[f32]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_mirror_can_switch_the_model_of_a_deployment_still_in_public() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = legacy_deployment().await else {
         return;
     };
-    let mut conn = connect(&url).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(
-        LEGACY_SCHEMA.replace("{{DIM}}", &DIM.to_string()),
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO docvec_meta VALUES ('schema_version', '2'), ('model_id', '{MODEL}'), ('dimension', '{DIM}')"
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let m = Mirror::connect_lazy(MirrorOptions::new(&url)).unwrap();
     m.switch_model("bigger", 16).await.unwrap();
     let (model, dim, column): (String, String, String) = sqlx::query_as(
         "SELECT (SELECT value FROM docvec.docvec_meta WHERE key = 'model_id'),
@@ -766,15 +765,11 @@ async fn the_mirror_can_switch_the_model_of_a_deployment_still_in_public() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn match_chunks_finds_the_nearest_chunks_through_the_index_with_every_filter() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = migrated().await else {
         return;
     };
-    let m = mirror(&url).await;
     let docs = corpus();
-    m.put_documents(&docs.iter().map(Doc::export).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let mut conn = connect(&url).await;
+    put(&m, &docs).await;
     sqlx::raw_sql(
         "UPDATE docvec.search_chunks SET meta = '{\"lines\": [4, 9]}' WHERE key = 'doc-025#3';
          ANALYZE docvec.documents, docvec.search_chunks, docvec.tags",
@@ -998,15 +993,11 @@ fn small_corpus(alarm_text: &str) -> Vec<Doc> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = migrated().await else {
         return;
     };
-    let m = mirror(&url).await;
     let docs = small_corpus("Check the pressure alarm when the pump stops.");
-    m.put_documents(&docs.iter().map(Doc::export).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let mut conn = connect(&url).await;
+    put(&m, &docs).await;
     let f = "docvec.hybrid_match_chunks";
     // Near the bread chunk; the words are in the pump chunks (stemmed: "pumping" finds "pump(s)").
     let q = {
@@ -1022,32 +1013,14 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     assert_eq!(semantic[0], "bread#0");
 
     // Full text alone: the chunks with the words, best ts_rank_cd first, no similarity.
-    let text_only = hybrid(
-        &mut conn,
-        f,
-        Some("pumping alarm"),
-        None,
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
-    )
-    .await
-    .unwrap();
+    let text_only = hybrid(&mut conn, f, Hybrid::text("pumping alarm", 10))
+        .await
+        .unwrap();
     let ids: Vec<&str> = text_only.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, ["pumps#1"], "websearch syntax: every word must match");
-    let text_only = hybrid(
-        &mut conn,
-        f,
-        Some("pumping or alarm"),
-        None,
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
-    )
-    .await
-    .unwrap();
+    let text_only = hybrid(&mut conn, f, Hybrid::text("pumping or alarm", 10))
+        .await
+        .unwrap();
     let ids: HashSet<&str> = text_only.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids, HashSet::from(["pumps#0", "pumps#1", "bread#0"]));
     assert_eq!(text_only[0].id, "pumps#1", "both words rank first");
@@ -1060,12 +1033,7 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     let both = hybrid(
         &mut conn,
         f,
-        Some("pressure alarm"),
-        Some(&q),
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
+        Hybrid::text("pressure alarm", 10).and_vector(&q),
     )
     .await
     .unwrap();
@@ -1110,12 +1078,10 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     let vector_order = hybrid(
         &mut conn,
         f,
-        Some("pressure alarm"),
-        Some(&q),
-        3,
-        json!({}),
-        (0.0, 1.0),
-        None,
+        Hybrid {
+            weights: (0.0, 1.0),
+            ..Hybrid::text("pressure alarm", 3).and_vector(&q)
+        },
     )
     .await
     .unwrap();
@@ -1128,12 +1094,10 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     let one_each = hybrid(
         &mut conn,
         f,
-        Some("mercury"),
-        Some(&q),
-        10,
-        json!({}),
-        (1.0, 1.0),
-        Some(1),
+        Hybrid {
+            candidates: Some(1),
+            ..Hybrid::text("mercury", 10).and_vector(&q)
+        },
     )
     .await
     .unwrap();
@@ -1144,12 +1108,10 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     let filtered = hybrid(
         &mut conn,
         f,
-        Some("pump"),
-        Some(&q),
-        10,
-        json!({"path_prefix": "plant/"}),
-        (1.0, 1.0),
-        None,
+        Hybrid {
+            filter: json!({"path_prefix": "plant/"}),
+            ..Hybrid::text("pump", 10).and_vector(&q)
+        },
     )
     .await
     .unwrap();
@@ -1160,76 +1122,40 @@ async fn hybrid_match_chunks_fuses_full_text_and_vector_ranks() {
     m.put_document(&small_corpus("Check the siren when the pump stops.")[0].export())
         .await
         .unwrap();
-    let gone = hybrid(
-        &mut conn,
-        f,
-        Some("alarm"),
-        None,
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
-    )
-    .await
-    .unwrap();
+    let gone = hybrid(&mut conn, f, Hybrid::text("alarm", 10))
+        .await
+        .unwrap();
     assert!(gone.is_empty());
-    let found = hybrid(
-        &mut conn,
-        f,
-        Some("sirens"),
-        None,
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
-    )
-    .await
-    .unwrap();
+    let found = hybrid(&mut conn, f, Hybrid::text("sirens", 10))
+        .await
+        .unwrap();
     assert_eq!(found[0].id, "pumps#1");
 
     // Neither words nor a vector: an error that says so.
-    let err = hybrid(
-        &mut conn,
-        f,
-        Some("the"),
-        None,
-        10,
-        json!({}),
-        (1.0, 1.0),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = hybrid(&mut conn, f, Hybrid::text("the", 10))
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "22004", "{err}");
     m.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_more() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = migrated().await else {
         return;
     };
-    let m = mirror(&url).await;
     let docs = corpus();
-    m.put_documents(&docs[..30].iter().map(Doc::export).collect::<Vec<_>>())
-        .await
-        .unwrap();
-    let mut conn = connect(&url).await;
+    put(&m, &docs[..30]).await;
     let q = vector(5);
     let owner = match_chunks(&mut conn, "docvec.match_chunks", &q, 5, json!({}))
         .await
         .unwrap();
-    let as_role = |role: &'static str| format!("SET ROLE {role}");
-    let reset = "RESET ROLE";
 
     sqlx::raw_sql(TEMPLATE).execute(&mut conn).await.unwrap();
     // Twice is the same as once.
     sqlx::raw_sql(TEMPLATE).execute(&mut conn).await.unwrap();
     for role in ["anon", "authenticated", "service_role"] {
-        sqlx::query(sqlx::AssertSqlSafe(as_role(role)))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        set_role(&mut conn, role).await;
         // What supabase.rpc('match_chunks', ...) runs: the public wrapper.
         let hits = match_chunks(&mut conn, "public.match_chunks", &q, 5, json!({}))
             .await
@@ -1252,17 +1178,12 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
         let mixed = hybrid(
             &mut conn,
             "public.hybrid_match_chunks",
-            Some("chunk document"),
-            Some(&q),
-            5,
-            json!({}),
-            (1.0, 1.0),
-            None,
+            Hybrid::text("chunk document", 5).and_vector(&q),
         )
         .await
         .unwrap();
         assert_eq!(mixed.len(), 5, "{role}");
-        sqlx::query(reset).execute(&mut conn).await.unwrap();
+        set_role(&mut conn, "NONE").await;
     }
     // Read-only: the readers write nothing, and read nothing the functions do not need.
     for role in ["anon", "authenticated"] {
@@ -1300,10 +1221,7 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
         .execute(&mut conn)
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(as_role("authenticated")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    set_role(&mut conn, "authenticated").await;
     let hits = match_chunks(&mut conn, "public.match_chunks", &q, 10, json!({}))
         .await
         .unwrap();
@@ -1316,16 +1234,13 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
     .await
     .unwrap();
     assert_eq!((documents, chunks), (2, 60), "documents 0 and 25 only");
-    sqlx::query(reset).execute(&mut conn).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(as_role("anon")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    set_role(&mut conn, "NONE").await;
+    set_role(&mut conn, "anon").await;
     let err = match_chunks(&mut conn, "public.match_chunks", &q, 5, json!({}))
         .await
         .unwrap_err();
     assert_eq!(code(&err), "42501", "anon dropped from the readers: {err}");
-    sqlx::query(reset).execute(&mut conn).await.unwrap();
+    set_role(&mut conn, "NONE").await;
 
     // Migrations run again (docvec migrate, or the compose file's runner applying every file) keep
     // the opt-in; the revoke file undoes it.
@@ -1337,10 +1252,7 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
         .await
         .unwrap();
     }
-    sqlx::query(sqlx::AssertSqlSafe(as_role("authenticated")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    set_role(&mut conn, "authenticated").await;
     assert_eq!(
         match_chunks(&mut conn, "public.match_chunks", &q, 3, json!({}))
             .await
@@ -1348,7 +1260,7 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
             .len(),
         3
     );
-    sqlx::query(reset).execute(&mut conn).await.unwrap();
+    set_role(&mut conn, "NONE").await;
     sqlx::raw_sql(REVOKE_TEMPLATE)
         .execute(&mut conn)
         .await
@@ -1367,7 +1279,7 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
     for table in TABLES {
         assert_eq!(
             attempts(&mut conn, "authenticated", table).await,
-            ["denied"; 4].map(String::from),
+            ["denied"; 4],
             "{table}"
         );
     }
@@ -1376,25 +1288,16 @@ async fn the_read_only_search_template_lets_the_api_roles_search_and_nothing_mor
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bulk_load_drops_and_rebuilds_both_search_indexes() {
-    let Some(url) = supabase_database().await else {
+    let Some((m, mut conn)) = migrated().await else {
         return;
     };
-    let m = mirror(&url).await;
-    let mut conn = connect(&url).await;
     let indexes = "SELECT to_regclass('docvec.search_chunks_embedding_hnsw') IS NOT NULL,
                           to_regclass('docvec.search_chunks_fts') IS NOT NULL";
     m.drop_vector_index().await.unwrap();
     let gone: (bool, bool) = sqlx::query_as(indexes).fetch_one(&mut conn).await.unwrap();
     assert_eq!(gone, (false, false));
     assert!(!m.vector_index_exists().await.unwrap());
-    m.put_documents(
-        &small_corpus("Check the pressure alarm.")
-            .iter()
-            .map(Doc::export)
-            .collect::<Vec<_>>(),
-    )
-    .await
-    .unwrap();
+    put(&m, &small_corpus("Check the pressure alarm.")).await;
     m.build_vector_index("64MB").await.unwrap();
     let built: (bool, bool) = sqlx::query_as(indexes).fetch_one(&mut conn).await.unwrap();
     assert_eq!(built, (true, true));
@@ -1402,12 +1305,7 @@ async fn a_bulk_load_drops_and_rebuilds_both_search_indexes() {
     let hits = hybrid(
         &mut conn,
         "docvec.hybrid_match_chunks",
-        Some("alarm"),
-        None,
-        5,
-        json!({}),
-        (1.0, 1.0),
-        None,
+        Hybrid::text("alarm", 5),
     )
     .await
     .unwrap();

@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{corpus, docvec, json, root};
+use docvec_testkit::repo_root;
+
+use super::{docvec, json};
 
 /// splitmix64: a seeded sequence of kill moments without a dependency.
 struct Rng(u64);
@@ -58,7 +60,7 @@ fn ingest(data: &Path, args: &[&str], kill_after: Option<Duration>) -> Run {
         .arg("ingest")
         .args(args)
         .arg("--events")
-        .current_dir(root())
+        .current_dir(repo_root())
         .env_remove("DOCVEC_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -133,7 +135,9 @@ fn assert_whole(data: &Path, stored: &BTreeSet<String>, trial: usize, seed: u64)
 
 #[test]
 fn killed_ingests_leave_whole_documents_and_agreeing_indexes() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["docs"]) else {
+        return;
+    };
     let trials: usize = env_or("DOCVEC_CRASH_TRIALS", 8);
     let seed: u64 = env_or("DOCVEC_CRASH_SEED", 0x00c0_ffee);
     let mut rng = Rng(seed);
@@ -234,7 +238,7 @@ pub(crate) fn serve_logged(
     cmd.arg("--data-dir")
         .arg(data)
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(root())
+        .current_dir(repo_root())
         .env_remove("DOCVEC_CONFIG")
         .envs(env.iter().copied());
     serve_command(cmd)
@@ -277,7 +281,9 @@ pub(crate) fn serve_command(
 
 #[test]
 fn killed_servers_with_an_upload_and_a_rebuild_in_flight_leave_whole_data() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["docs/sqlite-html"]) else {
+        return;
+    };
     let trials: usize = env_or("DOCVEC_CRASH_SERVER_TRIALS", 4);
     let seed: u64 = env_or("DOCVEC_CRASH_SEED", 0x00c0_ffee) ^ 0x5e7e;
     let mut rng = Rng(seed);

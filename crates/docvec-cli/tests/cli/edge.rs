@@ -4,24 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{corpus, docvec, docvec_command, json, root};
+use docvec_testkit::models_dir;
+
+use super::{docvec, docvec_command, json};
 
 /// An ONNX Runtime library fetched by `setup_models.py --ort VERSION`; a skip outside CI, a failure in
 /// it (tools/test.sh fetches them).
 fn ort_library(version: &str) -> Option<PathBuf> {
-    let lib = root().join(format!(
-        "models/onnxruntime-{version}-x86_64/libonnxruntime.so"
-    ));
-    if lib.exists() {
-        return Some(lib);
-    }
-    let msg = format!(
+    let lib = models_dir().join(format!("onnxruntime-{version}-x86_64/libonnxruntime.so"));
+    let what = format!(
         "no ONNX Runtime {version} at {} (python3 tools/setup_models.py --ort {version})",
         lib.display()
     );
-    assert!(std::env::var("CI").is_err(), "{msg}");
-    eprintln!("SKIPPED: {msg}");
-    None
+    docvec_testkit::require(lib.exists().then_some(lib), what)
 }
 
 pub(super) fn samples_dir() -> (tempfile::TempDir, PathBuf) {
@@ -259,7 +254,9 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
 
 #[test]
 fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["docs", "logs"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let first = docvec(data.path(), &["ingest", "samples"]);
     assert!(first.status.success());

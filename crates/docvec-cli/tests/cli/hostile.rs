@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{corpus, docvec, json};
+use super::{docvec, json};
 
 #[test]
 fn a_folder_of_hostile_files_fails_each_clearly_and_stores_the_good_one() {
@@ -19,7 +19,7 @@ fn a_folder_of_hostile_files_fails_each_clearly_and_stores_the_good_one() {
         "corrupt.pdf",
         &[b"%PDF-1.7\n".as_slice(), &[0xA5; 8192]].concat(),
     );
-    if let Some(corpus) = corpus() {
+    if let Some(corpus) = docvec_testkit::corpus(&["pdf"]) {
         let pdf = std::fs::read(corpus.join("pdf/pdfjs-tracemonkey.pdf")).unwrap();
         write("truncated.pdf", &pdf[..pdf.len() / 3]);
     }

@@ -1,5 +1,6 @@
 //! The real `docvec` binary on real files: the repo's samples/ and the shared corpus
-//! (`../shared/corpus`, or DOCVEC_CORPUS), skipped with a message where the corpus is absent.
+//! (`../shared/corpus`, or DOCVEC_CORPUS), skipped with a message where the corpus is absent and failed
+//! for it under CI (docvec_testkit's rule).
 
 mod crash;
 mod edge;
@@ -7,31 +8,10 @@ mod hostile;
 mod read_only;
 mod secrets;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("DOCVEC_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
-    if dir.join("pdf").is_dir() && dir.join("docs/mdbook-guide").is_dir() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!(
-            "SKIPPED: no corpus at {} (set DOCVEC_CORPUS or check out ../shared)",
-            dir.display()
-        );
-        None
-    }
-}
+use docvec_testkit::repo_root;
 
 /// The `docvec` command on `data`, run from the repository root with no configuration file.
 fn docvec_command(data: &Path, args: &[&str]) -> Command {
@@ -39,7 +19,7 @@ fn docvec_command(data: &Path, args: &[&str]) -> Command {
     cmd.arg("--data-dir")
         .arg(data)
         .args(args)
-        .current_dir(root())
+        .current_dir(repo_root())
         .env_remove("DOCVEC_CONFIG");
     cmd
 }
@@ -64,7 +44,9 @@ fn json(o: &Output) -> serde_json::Value {
 
 #[test]
 fn ingest_and_search_the_corpus_pdfs_and_docs() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["pdf", "docs/mdbook-guide"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let pdf = corpus.join("pdf");
     let docs = corpus.join("docs");
@@ -370,7 +352,7 @@ fn ingest_and_search_the_corpus_pdfs_and_docs() {
 #[test]
 fn samples_ingest_search_stats_and_delete() {
     let data = tempfile::tempdir().unwrap();
-    let samples = root().join("samples");
+    let samples = docvec_testkit::samples_dir();
     let out = docvec(
         data.path(),
         &["ingest", samples.to_str().unwrap(), "--tag", "demo"],
@@ -455,7 +437,9 @@ fn errors_name_the_file_or_the_problem() {
 
 #[test]
 fn api_descriptions_become_endpoints_and_searchable_chunks() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["api"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let api = corpus.join("api");
     let out = docvec(data.path(), &["ingest", api.to_str().unwrap()]);
@@ -555,7 +539,9 @@ fn api_descriptions_become_endpoints_and_searchable_chunks() {
 
 #[test]
 fn logs_become_entries_and_searchable_chunks() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["logs"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let logs = corpus.join("logs");
     let hdfs = logs.join("HDFS/HDFS_2k.log");
@@ -663,7 +649,9 @@ fn logs_become_entries_and_searchable_chunks() {
 
 #[test]
 fn csv_tables_keep_their_shape_and_rows_are_searchable() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["tables"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let tables = corpus.join("tables");
     let csvs: Vec<String> = [
@@ -793,7 +781,9 @@ fn csv_tables_keep_their_shape_and_rows_are_searchable() {
 
 #[test]
 fn workbook_sheets_become_tables() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["tables"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let tables = corpus.join("tables");
     let files: Vec<String> = [
@@ -958,12 +948,7 @@ fn xml_logs_are_sniffed_and_become_entries() {
 
 #[test]
 fn mirror_commands_against_a_real_postgres() {
-    let Ok(url) = std::env::var("DOCVEC_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
+    let Some(url) = docvec_testkit::require_database() else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
@@ -972,7 +957,7 @@ fn mirror_commands_against_a_real_postgres() {
             .arg("--data-dir")
             .arg(data.path())
             .args(args)
-            .current_dir(root())
+            .current_dir(repo_root())
             .env_remove("DOCVEC_CONFIG")
             .env("DATABASE_URL", &url)
             .env("DOCVEC_STORAGE_MODE", "local")
@@ -1027,7 +1012,9 @@ const VASWANI_HYBRID_NDCG10_FLOOR: f64 = 0.48;
 
 #[test]
 fn eval_scores_hybrid_search_on_the_vaswani_collection() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["ir/vaswani_npl"]) else {
+        return;
+    };
     let v = corpus.join("ir/vaswani_npl");
     let keep = tempfile::tempdir().unwrap();
     let out = docvec(

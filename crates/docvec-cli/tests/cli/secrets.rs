@@ -20,8 +20,7 @@ fn keys_and_passwords_never_reach_the_log() {
 
     // A real Postgres refusing an unknown database when the tests have one, else a closed port: either
     // way every mirror write fails and is logged, which is where a connection string could leak.
-    let host = std::env::var("DOCVEC_TEST_DATABASE_URL")
-        .ok()
+    let host = docvec_testkit::database_url()
         .and_then(|u| {
             let rest = u.split_once("://")?.1;
             let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);

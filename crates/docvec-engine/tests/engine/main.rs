@@ -11,6 +11,7 @@ use docvec_engine::{
     Access, ChunkFilter, Config, Embedder, Engine, EngineError, FileOutcome, HashEmbedder,
     IngestOptions, IngestReport, QueryVector, SearchHit, SearchMode, SearchRequest,
 };
+use docvec_testkit::samples_dir;
 
 /// Dimensions of the stand-in model: enough that the few words of a query rarely share a component
 /// with the other words of a chunk.
@@ -22,10 +23,6 @@ const HASHED: &str = "hash-1024";
 pub(crate) async fn nearest(engine: &Engine, query: &str, k: usize) -> Vec<SearchHit> {
     let request = SearchRequest::text(query, k).mode(SearchMode::Vector);
     engine.search(&request).await.unwrap().hits
-}
-
-pub(crate) fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples")
 }
 
 fn config(data: &Path) -> Config {
@@ -69,7 +66,7 @@ pub(crate) async fn top_path(engine: &Engine, query: &str) -> String {
 async fn samples_are_found_by_meaning_with_their_place() {
     let data = tempfile::tempdir().unwrap();
     let engine = open(data.path(), Access::ReadWrite).await;
-    let report = ingest(&engine, &[samples()]).await;
+    let report = ingest(&engine, &[samples_dir()]).await;
     assert_eq!(report.failures().count(), 0, "{:?}", report.files);
     assert_eq!(report.count(|o| matches!(o, FileOutcome::Added { .. })), 4);
 
@@ -165,8 +162,8 @@ async fn assert_bread_is_gone(engine: &Engine) {
 async fn deleted_documents_never_come_back() {
     let data = tempfile::tempdir().unwrap();
     let engine = open_hashed(data.path(), Access::ReadWrite).await;
-    ingest(&engine, &[samples()]).await;
-    let bread = samples().join("sourdough-bread.txt");
+    ingest(&engine, &[samples_dir()]).await;
+    let bread = samples_dir().join("sourdough-bread.txt");
     let (path, chunks) = engine
         .delete(bread.to_str().unwrap())
         .await
@@ -187,7 +184,7 @@ async fn the_index_is_rebuilt_when_missing_or_damaged() {
     let data = tempfile::tempdir().unwrap();
     {
         let engine = open_hashed(data.path(), Access::ReadWrite).await;
-        ingest(&engine, &[samples()]).await;
+        ingest(&engine, &[samples_dir()]).await;
         engine.close().await.unwrap();
     }
     let total = |e: &Engine| e.index_len();
@@ -226,12 +223,12 @@ async fn the_index_is_rebuilt_when_missing_or_damaged() {
 async fn a_reader_sees_what_a_writer_ingested_after_it_opened() {
     let data = tempfile::tempdir().unwrap();
     let writer = open_hashed(data.path(), Access::ReadWrite).await;
-    ingest(&writer, &[samples().join("sourdough-bread.txt")]).await;
+    ingest(&writer, &[samples_dir().join("sourdough-bread.txt")]).await;
     let reader = open_hashed(data.path(), Access::ReadOnly).await;
     assert_eq!(reader.index_len(), writer.index_len());
     // The writer adds a document (and saves its index, pruning the log) after the reader loaded its
     // index; the reader's next search brings its index up to date.
-    ingest(&writer, &[samples().join("solar-system.pdf")]).await;
+    ingest(&writer, &[samples_dir().join("solar-system.pdf")]).await;
     assert!(
         top_path(&reader, "gas giants and ice giants")
             .await
@@ -282,7 +279,7 @@ async fn bad_files_are_reported_and_the_batch_goes_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ingest_without_the_pipeline_stores_the_same_documents() {
     let docs = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(samples()).unwrap() {
+    for entry in std::fs::read_dir(samples_dir()).unwrap() {
         let from = entry.unwrap().path();
         std::fs::copy(&from, docs.path().join(from.file_name().unwrap())).unwrap();
     }
@@ -324,7 +321,7 @@ async fn ingest_without_the_pipeline_stores_the_same_documents() {
 async fn a_data_dir_belongs_to_one_model_and_one_writer() {
     let data = tempfile::tempdir().unwrap();
     let engine = open_hashed(data.path(), Access::ReadWrite).await;
-    ingest(&engine, &[samples().join("docvec-quickstart.md")]).await;
+    ingest(&engine, &[samples_dir().join("docvec-quickstart.md")]).await;
     let busy = Engine::open_with(config(data.path()), Access::ReadWrite, hashed())
         .await
         .err()
@@ -372,7 +369,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
     let data = tempfile::tempdir().unwrap();
     {
         let engine = open_hashed(data.path(), Access::ReadWrite).await;
-        ingest(&engine, &[samples().join("sourdough-bread.txt")]).await;
+        ingest(&engine, &[samples_dir().join("sourdough-bread.txt")]).await;
         engine.close().await.unwrap();
     }
     // What a crash between the store commit and the index save leaves: a committed document whose
@@ -446,6 +443,4 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 
 mod mirror;
 pub(crate) mod models;
-#[path = "../../../../tests/support/private_pg.rs"]
-mod private_pg;
 mod text;

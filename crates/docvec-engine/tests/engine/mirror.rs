@@ -10,8 +10,10 @@ use docvec_engine::{
 };
 use sqlx::Connection;
 
-use super::private_pg::PrivateServer;
-use super::{nearest, samples};
+use docvec_testkit::private_pg::PrivateServer;
+use docvec_testkit::samples_dir;
+
+use super::nearest;
 
 /// A vector search, routed by the engine's storage mode.
 fn vector_request(query: &str, k: usize, filter: ChunkFilter) -> SearchRequest {
@@ -20,38 +22,15 @@ fn vector_request(query: &str, k: usize, filter: ChunkFilter) -> SearchRequest {
         .filter(filter)
 }
 
+/// The corpus's API descriptions (a skip without them; a failure under CI).
 fn corpus_api() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/api");
-    dir.is_dir().then_some(dir)
+    docvec_testkit::corpus(&["api"]).map(|c| c.join("api"))
 }
 
-/// A fresh database on the test server, or None (with a message) when there is no server.
-async fn fresh_database(server: Option<String>) -> Option<String> {
-    let Some(server) = server.or_else(|| std::env::var("DOCVEC_TEST_DATABASE_URL").ok()) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return None;
-    };
-    let name = format!(
-        "docvec_t_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let mut admin = sqlx::PgConnection::connect(&server)
-        .await
-        .expect("test server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    Some(format!("{base}/{name}"))
+/// A fresh database on the test server, or None (a skip; a failure under CI) when there is none.
+async fn fresh_database() -> Option<String> {
+    let server = docvec_testkit::require_database()?;
+    Some(docvec_testkit::fresh_database(&server, "docvec_t").await)
 }
 
 fn config(data: &Path, url: &str, mode: StorageMode) -> Config {
@@ -71,7 +50,7 @@ async fn engine(data: &Path, url: &str, mode: StorageMode) -> Engine {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrations_apply_to_an_empty_database_and_again() {
-    let Some(url) = fresh_database(None).await else {
+    let Some(url) = fresh_database().await else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
@@ -126,13 +105,13 @@ async fn migrations_apply_to_an_empty_database_and_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
-    let Some(url) = fresh_database(None).await else {
+    let Some(url) = fresh_database().await else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
     let e = engine(data.path(), &url, StorageMode::DualWrite).await;
     let report = e
-        .ingest(&[samples()], &IngestOptions::default(), &|_| {})
+        .ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
         .await
         .unwrap();
     let mirror = report.mirror.expect("dual_write reports the mirror");
@@ -142,7 +121,7 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
     assert!(parity.vectors_checked > 0);
 
     // A delete reaches the remote too.
-    let bread = samples().join("sourdough-bread.txt");
+    let bread = samples_dir().join("sourdough-bread.txt");
     e.delete(bread.to_str().unwrap()).await.unwrap();
     let parity = e.parity(50).await.unwrap();
     assert_eq!(parity.differences(), 0, "{parity:#?}");
@@ -206,12 +185,12 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
 /// model's own query embeddings: they answer as docvec's own search does.
 #[tokio::test(flavor = "multi_thread")]
 async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
-    let Some(url) = fresh_database(None).await else {
+    let Some(url) = fresh_database().await else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
     let e = engine(data.path(), &url, StorageMode::DualWrite).await;
-    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
         .await
         .unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
@@ -273,25 +252,10 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
 /// A private Postgres the test may crash, a fresh database on it and the corpus's API folder; `None`
 /// (with a message) without a test server or the corpus.
 async fn crashable_remote() -> Option<(tempfile::TempDir, PrivateServer, String, PathBuf)> {
-    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return None;
-    }
-    let Some(api) = corpus_api() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no ../shared/corpus/api");
-        return None;
-    };
+    let api = corpus_api()?;
     let dir = tempfile::tempdir().unwrap();
-    let server = PrivateServer::start(dir.path());
-    let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    let server = PrivateServer::require(dir.path())?;
+    let url = docvec_testkit::fresh_database(&server.url, "docvec_t").await;
     Some((dir, server, url, api))
 }
 
@@ -302,7 +266,7 @@ async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_orde
     };
     let data = dir.path().join("data");
     let e = engine(&data, &url, StorageMode::DualWrite).await;
-    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
         .await
         .unwrap();
 
@@ -373,12 +337,13 @@ async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_orde
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
-    let Some(url) = fresh_database(None).await else {
+    let Some(url) = fresh_database().await else {
         return;
     };
     let data = tempfile::tempdir().unwrap();
     // Ingested with no mirror at all.
-    let mut paths = vec![samples()];
+    let mut paths = vec![samples_dir()];
+    // Without the corpus (outside CI) the backfill still runs, on samples/ alone.
     paths.extend(corpus_api());
     {
         let local = Engine::open(
@@ -451,7 +416,7 @@ async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
     // Small transactions, so some commit before the crash and some are cut off.
     c.mirror.transaction_rows = 20;
     let e = Engine::open(c, Access::ReadWrite).await.unwrap();
-    e.ingest(&[samples(), api], &IngestOptions::default(), &|_| {})
+    e.ingest(&[samples_dir(), api], &IngestOptions::default(), &|_| {})
         .await
         .unwrap();
     let documents = e.documents().await.unwrap().len() as u64;
@@ -494,17 +459,11 @@ async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it() {
-    if std::env::var("DOCVEC_TEST_DATABASE_URL").is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no DOCVEC_TEST_DATABASE_URL (run the tests through tools/test.sh)");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let server = PrivateServer::start(dir.path());
-    let url = fresh_database(Some(server.url.clone())).await.unwrap();
+    let Some(server) = PrivateServer::require(dir.path()) else {
+        return;
+    };
+    let url = docvec_testkit::fresh_database(&server.url, "docvec_t").await;
     let data = dir.path().join("data");
     let mut cfg = config(&data, &url, StorageMode::DualWrite);
     let two = Config::load(
@@ -514,7 +473,7 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
     .unwrap();
     cfg.models = two.models;
     let e = Engine::open(cfg, Access::ReadWrite).await.unwrap();
-    e.ingest(&[samples()], &IngestOptions::default(), &|_| {})
+    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
         .await
         .unwrap();
     let remote_model = |url: String| async move {

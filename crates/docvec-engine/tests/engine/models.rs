@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use docvec_engine::{Access, Config, Engine, EngineError, RebuildEvent, RebuildOptions};
 
-use super::{ingest, samples, top_path};
+use docvec_testkit::samples_dir;
+
+use super::{ingest, top_path};
 
 pub(crate) const DEFAULT_ID: &str = "all-MiniLM-L6-v2";
 
 /// A docvec.toml naming the int8-weight model as `[models.int8]`.
 pub(crate) fn two_model_file(dir: &Path) -> PathBuf {
-    let int8 = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../models/all-MiniLM-L6-v2/model-int8w.onnx");
+    let int8 = docvec_testkit::models_dir().join("all-MiniLM-L6-v2/model-int8w.onnx");
     assert!(
         int8.exists(),
         "{} is missing: run `python3 tools/setup_models.py`",
@@ -42,7 +43,7 @@ async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
     let data = dir.path().join("data");
     let cfg = Config::load(Some(&two_model_file(dir.path())), Some(&data)).unwrap();
     let engine = Arc::new(Engine::open(cfg.clone(), Access::ReadWrite).await.unwrap());
-    ingest(&engine, &[samples()]).await;
+    ingest(&engine, &[samples_dir()]).await;
     let chunks = engine.stats().await.unwrap().chunks;
     assert_eq!(engine.model_id(), DEFAULT_ID);
 
@@ -147,7 +148,7 @@ async fn an_unknown_or_cancelled_switch_changes_nothing() {
     let data = dir.path().join("data");
     let cfg = Config::load(Some(&two_model_file(dir.path())), Some(&data)).unwrap();
     let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
-    ingest(&engine, &[samples()]).await;
+    ingest(&engine, &[samples_dir()]).await;
     let stats = engine.stats().await.unwrap();
 
     let err = engine

@@ -2,7 +2,9 @@
 
 use docvec_engine::{Access, ChunkFilter, Engine, SearchHit, SearchMode, SearchRequest};
 
-use crate::{ingest, open_hashed, samples};
+use docvec_testkit::samples_dir;
+
+use crate::{ingest, open_hashed};
 
 /// The `k` best BM25 hits for `query` among those `filter` allows.
 async fn keyword(engine: &Engine, query: &str, k: usize, filter: ChunkFilter) -> Vec<SearchHit> {
@@ -26,7 +28,7 @@ async fn exact_terms_are_found_by_keyword_and_hybrid_and_survive_losing_the_inde
     .unwrap();
     {
         let engine = open_hashed(data.path(), Access::ReadWrite).await;
-        ingest(&engine, &[samples(), note.clone()]).await;
+        ingest(&engine, &[samples_dir(), note.clone()]).await;
         for mode in [SearchMode::Keyword, SearchMode::Hybrid] {
             let r = engine
                 .search(&SearchRequest::text(CODE, 3).mode(mode))

@@ -35,7 +35,7 @@ fn canonical(level: &str) -> String {
 
 /// Parse `<system>_2k.log` and compare every entry with `<system>_2k.log_structured.csv`.
 fn check(system: &str, columns: &[(&str, Field)]) {
-    let Some(corpus) = crate::corpus("logs") else {
+    let Some(corpus) = docvec_testkit::corpus(&["logs"]) else {
         return;
     };
     let dir = corpus.join("logs").join(system);

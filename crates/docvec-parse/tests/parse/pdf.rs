@@ -9,7 +9,7 @@ use docvec_types::ParsedDocument;
 use unicode_normalization::UnicodeNormalization;
 
 fn corpus() -> Option<PathBuf> {
-    crate::corpus("pdf").map(|c| c.join("pdf"))
+    docvec_testkit::corpus(&["pdf"]).map(|c| c.join("pdf"))
 }
 
 fn text(doc: &ParsedDocument) -> String {
@@ -45,10 +45,10 @@ fn reference(pdf: &Path) -> Option<HashMap<String, usize>> {
     match out {
         Ok(out) if out.status.success() => Some(words(&String::from_utf8_lossy(&out.stdout))),
         Ok(out) => panic!("pdftotext {}: {:?}", pdf.display(), out.status),
-        Err(e) => {
-            crate::missing(&format!("pdftotext ({e}; apt-get install poppler-utils)"));
-            None
-        }
+        Err(e) => docvec_testkit::require(
+            None,
+            format_args!("pdftotext ({e}; apt-get install poppler-utils)"),
+        ),
     }
 }
 
