@@ -9,13 +9,12 @@ use serde_json::{Value, json};
 use docvec_engine::Store;
 use docvec_server::store::{JobRow, put_job};
 
-use crate::{TestServer, config, corpus};
+use crate::{TestServer, config};
 
 /// The server's config plus the int8-weight all-MiniLM-L6-v2 (fetched by tools/setup_models.py beside
 /// the exact one) as the configured model `int8`.
 fn two_model_config(data: &std::path::Path) -> docvec_engine::Config {
-    let int8 = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../models/all-MiniLM-L6-v2/model-int8w.onnx");
+    let int8 = docvec_testkit::models_dir().join("all-MiniLM-L6-v2/model-int8w.onnx");
     let file = data.join("models.toml");
     std::fs::write(
         &file,
@@ -31,7 +30,9 @@ fn two_model_config(data: &std::path::Path) -> docvec_engine::Config {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rebuild_switching_models_swaps_in_while_a_client_keeps_searching() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["logs"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(two_model_config(data.path())).await;
     let cfg: Value = s.get_json("/config", None).await;
@@ -205,7 +206,9 @@ async fn finished_jobs_outlive_a_restart_and_interrupted_ones_are_marked_failed(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shutdown_during_an_upload_leaves_every_job_finished_and_the_data_whole() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["logs"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(data.path())).await;
     let files: Vec<_> = [

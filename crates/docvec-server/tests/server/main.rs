@@ -4,8 +4,6 @@
 mod auth;
 mod jobs;
 mod limits;
-#[path = "../../../../tests/support/private_pg.rs"]
-mod private_pg;
 mod readonly;
 mod remote;
 mod security;
@@ -20,20 +18,6 @@ use serde_json::Value;
 
 use docvec_engine::Config;
 use docvec_server::{RunningServer, ServerConfig};
-
-pub(crate) fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI a missing prerequisite fails the run"
-        );
-        eprintln!("SKIPPED: no ../shared/corpus next to the checkout");
-        None
-    }
-}
 
 pub(crate) fn config(data: &Path) -> Config {
     Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap()
@@ -197,7 +181,9 @@ pub(crate) async fn error_code(resp: reqwest::Response) -> (StatusCode, String, 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn upload_then_search_with_filters_and_read_the_structured_data() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = docvec_testkit::corpus(&["logs", "docs", "tables", "api"]) else {
+        return;
+    };
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(data.path())).await;
     let files = [

@@ -20,7 +20,7 @@ pub(crate) fn ids(r: &Value) -> Vec<i64> {
 pub(crate) async fn serving_samples() -> (tempfile::TempDir, TestServer, Vec<std::path::PathBuf>) {
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(data.path())).await;
-    let samples: Vec<_> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples"))
+    let samples: Vec<_> = std::fs::read_dir(docvec_testkit::samples_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
