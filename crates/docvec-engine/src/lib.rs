@@ -9,7 +9,6 @@ mod check;
 mod config;
 mod data_dir;
 mod discover;
-mod eval;
 mod hybrid;
 mod ingest;
 mod mirror;
@@ -39,7 +38,6 @@ pub use docvec_store::{
     TagFilter, dir_writable,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
-pub use eval::{Collection, EvalReport};
 pub use hybrid::{Fusion, HybridOptions, SearchMode};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
 #[cfg(feature = "mirror")]
