@@ -1,8 +1,9 @@
-//! `docvec`: the command-line front of the engine. Parsing arguments, printing, and exit codes live here;
-//! everything else is in `docvec-engine`.
+//! `docvec`: the command-line front of the engine. Parsing arguments, printing, exit codes and the
+//! `eval` harness (eval/) live here; everything else is in `docvec-engine`.
 
 mod args;
 mod commands;
+mod eval;
 mod output;
 mod request;
 mod vectors;
@@ -16,7 +17,7 @@ use args::{Cli, Command};
 use commands::mirror;
 #[cfg(feature = "server")]
 use commands::serve;
-use commands::{eval, ingest, maintenance, read, search};
+use commands::{ingest, maintenance, read, search};
 use docvec_engine::{Config, RebuildOptions};
 use request::RequestError;
 
@@ -70,7 +71,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             modes,
             keep,
             json,
-        } => eval::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
+        } => commands::eval::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
         Command::Ingest(args) => ingest::run(config, args).await,
         Command::Search(args) => search::run(config, args).await,
         Command::Check { json } => maintenance::check(config, json).await,

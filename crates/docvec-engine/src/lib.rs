@@ -9,7 +9,6 @@ mod check;
 mod config;
 mod data_dir;
 mod discover;
-mod eval;
 mod ingest;
 mod mirror;
 mod model_switch;
@@ -37,7 +36,6 @@ pub use docvec_store::{
     LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount, TagFilter, dir_writable,
 };
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
-pub use eval::{Collection, EvalReport};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
 #[cfg(feature = "mirror")]
 pub use mirror::{

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use docvec_engine::{Access, Collection, Config, Engine, SearchMode};
+use docvec_engine::{Access, Config, Engine, SearchMode};
+
+use crate::eval::{Collection, evaluate};
 
 pub(crate) async fn eval(
     mut config: Config,
@@ -37,9 +39,7 @@ pub(crate) async fn eval(
     let mut reports = Vec::new();
     for (i, mode) in modes.iter().enumerate() {
         // The first evaluation ingests; later ones find every file unchanged.
-        let report = engine
-            .evaluate(&collection, &dir.join("corpus"), *mode)
-            .await?;
+        let report = evaluate(&engine, &collection, &dir.join("corpus"), *mode).await?;
         if i == 0 {
             eprintln!("ingested in {:.1}s", report.ingest_seconds);
         }

@@ -9,21 +9,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
+use docvec_embed::Embedder;
 use docvec_extract::ExtractOptions;
 use docvec_parse::ParseOptions;
-use docvec_types::TokenCounter;
 
-use crate::discover::{discover, globset};
+use crate::discover::{Discovered, discover, globset};
 use crate::sync::blocking;
 use crate::{Engine, EngineError};
-
-/// Chunks gathered before one embedding call.
-const EMBED_BATCH_CHUNKS: usize = 256;
-/// Chunks between index saves during a long ingest, bounding the replay after a crash.
-const SAVE_EVERY_CHUNKS: usize = 20_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
@@ -121,16 +115,34 @@ impl IngestReport {
     pub fn count(&self, pred: impl Fn(&FileOutcome) -> bool) -> usize {
         self.files.iter().filter(|(_, o)| pred(o)).count()
     }
+
+    /// The report stage, file by file: tell `progress` what became of `path`, and keep it.
+    fn record(
+        &mut self,
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+        path: PathBuf,
+        outcome: FileOutcome,
+    ) {
+        progress(IngestEvent::FileDone {
+            path: &path,
+            outcome: &outcome,
+        });
+        self.files.push((path, outcome));
+    }
 }
 
 mod prepare;
 mod write;
 
-use prepare::{PrepareContext, Prepared, Step, parse_threads, prepare};
+use prepare::{Handoff, PrepareContext, Prepared, Step, spawn_preparers};
 
 impl Engine {
     /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed
     /// (the store or the index could not be written).
+    ///
+    /// The stages: discover the files; prepare them (read, parse, chunk, extract) on a parser pool while
+    /// the writer embeds, stores and indexes batches of prepared documents as they come; then catch the
+    /// indexes up, save them, and report.
     pub async fn ingest(
         &self,
         paths: &[PathBuf],
@@ -142,19 +154,7 @@ impl Engine {
         let _model = self.model_gate.read().await;
         self.warm_model().await?;
         let started = Instant::now();
-        let include = globset(&opts.include)?;
-        let exclude = globset(&opts.exclude)?;
-        let follow = self.config.ingest.follow_symlinks;
-        let inputs = paths.to_vec();
-        let found = blocking(move || {
-            Ok(discover(
-                &inputs,
-                include.as_ref(),
-                exclude.as_ref(),
-                follow,
-            ))
-        })
-        .await?;
+        let found = self.discover_files(paths, opts).await?;
         let mut report = IngestReport {
             unsupported: found.unsupported,
             ..Default::default()
@@ -163,14 +163,59 @@ impl Engine {
             files: found.files.len() + found.problems.len(),
         });
         for (path, cause) in found.problems {
-            let outcome = FileOutcome::Failed { cause };
-            progress(IngestEvent::FileDone {
-                path: &path,
-                outcome: &outcome,
-            });
-            report.files.push((path, outcome));
+            report.record(progress, path, FileOutcome::Failed { cause });
         }
+        let embedder = self.embedder();
+        let cx = self.prepare_context(opts, embedder.as_ref()).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Step>(16);
+        let serial = !self.config.ingest.pipeline;
+        // Without the pipeline the reader waits for this after each file it hands over.
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let handoff = Handoff {
+            tx,
+            done: serial.then_some(done_rx),
+        };
+        let preparers = spawn_preparers(found.files, cx, embedder, opts.cancel.clone(), handoff);
+        let done = serial.then_some(done_tx);
+        self.write_prepared(rx, done, &opts.tags, progress, &mut report)
+            .await?;
+        preparers
+            .await
+            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
+        self.finish(&mut report).await?;
+        report.files.sort_by(|a, b| a.0.cmp(&b.0));
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
 
+    /// The discover stage: the files `paths` name, walked off the async runtime.
+    async fn discover_files(
+        &self,
+        paths: &[PathBuf],
+        opts: &IngestOptions,
+    ) -> Result<Discovered, EngineError> {
+        let include = globset(&opts.include)?;
+        let exclude = globset(&opts.exclude)?;
+        let follow = self.config.ingest.follow_symlinks;
+        let inputs = paths.to_vec();
+        blocking(move || {
+            Ok(discover(
+                &inputs,
+                include.as_ref(),
+                exclude.as_ref(),
+                follow,
+            ))
+        })
+        .await
+    }
+
+    /// What every file is prepared with: the stored documents (to skip unchanged files) and the
+    /// configured limits, with chunks sized for `embedder`.
+    async fn prepare_context(
+        &self,
+        opts: &IngestOptions,
+        embedder: &dyn Embedder,
+    ) -> Result<PrepareContext, EngineError> {
         let known: HashMap<String, (String, String, Vec<String>)> = self
             .store
             .list_documents()
@@ -178,149 +223,43 @@ impl Engine {
             .into_iter()
             .map(|d| (d.path, (d.content_hash, d.model_id, d.tags)))
             .collect();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
-        let serial = !self.config.ingest.pipeline;
-        // Without the pipeline the reader waits for this after each file it hands over.
-        let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let producer = {
-            let embedder = self.embedder();
-            let ingest = &self.config.ingest;
-            let cx = PrepareContext {
-                known,
-                model: self.embedder().model_id().to_string(),
-                tags: opts.tags.clone(),
-                force: opts.force,
-                parse: ParseOptions {
-                    max_file_bytes: ingest.max_file_bytes,
-                    pdf_password: ingest.pdf_password.clone(),
-                    max_table_rows: ingest.max_table_rows,
-                    max_decompressed_bytes: ingest.max_decompressed_bytes,
-                    max_nesting_depth: ingest.max_nesting_depth,
-                },
-                // Chunks fit the model in use, which a rebuild may have switched since start-up.
-                chunk: docvec_chunk::ChunkOptions {
-                    max_tokens: embedder.max_tokens(),
-                    ..self.config.chunk.clone()
-                },
-                extract: ExtractOptions {
-                    document_keyphrases: ingest.keyphrases_per_document,
-                    chunk_keyphrases: ingest.keyphrases_per_chunk,
-                    max_facts_per_document: ingest.max_facts_per_document,
-                    ..Default::default()
-                },
-            };
-            let files = found.files;
-            let cancel = opts.cancel.clone();
-            tokio::task::spawn_blocking(move || {
-                let one = |path: &PathBuf| {
-                    let counter: &dyn TokenCounter = &*embedder;
-                    if cancel
-                        .as_ref()
-                        .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-                    {
-                        Step::Done(
-                            path.clone(),
-                            FileOutcome::Failed {
-                                cause: "not ingested: stopped because docvec is shutting down"
-                                    .into(),
-                            },
-                        )
-                    } else {
-                        prepare(path, &cx, counter)
-                    }
-                };
-                if serial {
-                    for path in &files {
-                        // Read the next file only once the writer is done with this one. A closed
-                        // channel means the consumer failed; its error is reported there.
-                        if tx.blocking_send(one(path)).is_err() || ack_rx.blocking_recv().is_none()
-                        {
-                            break;
-                        }
-                    }
-                    return Ok(());
-                }
-                // Readers block on the channel when the embedder falls behind; on their own pool they
-                // cannot starve the global rayon pool that the HNSW inserts of the consumer need.
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(parse_threads())
-                    .thread_name(|i| format!("docvec-parse-{i}"))
-                    .build()
-                    .map_err(|e| {
-                        EngineError::Internal(format!("cannot start parser threads: {e}"))
-                    })?;
-                pool.install(|| {
-                    files.par_iter().for_each(|path| {
-                        // A closed channel means the consumer failed; its error is reported there.
-                        let _ = tx.blocking_send(one(path));
-                    })
-                });
-                Ok::<(), EngineError>(())
-            })
-        };
+        let ingest = &self.config.ingest;
+        Ok(PrepareContext {
+            known,
+            model: embedder.model_id().to_string(),
+            tags: opts.tags.clone(),
+            force: opts.force,
+            parse: ParseOptions {
+                max_file_bytes: ingest.max_file_bytes,
+                pdf_password: ingest.pdf_password.clone(),
+                max_table_rows: ingest.max_table_rows,
+                max_decompressed_bytes: ingest.max_decompressed_bytes,
+                max_nesting_depth: ingest.max_nesting_depth,
+            },
+            // Chunks fit the model in use, which a rebuild may have switched since start-up.
+            chunk: docvec_chunk::ChunkOptions {
+                max_tokens: embedder.max_tokens(),
+                ..self.config.chunk.clone()
+            },
+            extract: ExtractOptions {
+                document_keyphrases: ingest.keyphrases_per_document,
+                chunk_keyphrases: ingest.keyphrases_per_chunk,
+                max_facts_per_document: ingest.max_facts_per_document,
+                ..Default::default()
+            },
+        })
+    }
 
-        let mut pending: Vec<Prepared> = Vec::new();
-        let mut pending_chunks = 0;
-        let mut since_save = 0;
-        loop {
-            let next = rx.recv().await;
-            let closed = next.is_none();
-            match next {
-                Some(Step::Done(path, outcome)) => {
-                    progress(IngestEvent::FileDone {
-                        path: &path,
-                        outcome: &outcome,
-                    });
-                    report.files.push((path, outcome));
-                }
-                Some(Step::Ready(p)) => {
-                    p.times.add_to(&mut report.stages);
-                    pending_chunks += p.chunks.len();
-                    pending.push(*p);
-                }
-                None => {}
-            }
-            if (closed && !pending.is_empty()) || pending_chunks >= EMBED_BATCH_CHUNKS {
-                let batch = std::mem::take(&mut pending);
-                pending_chunks = 0;
-                let embedded = self
-                    .embed_and_store(batch, &opts.tags, progress, &mut report)
-                    .await?;
-                report.chunks_embedded += embedded;
-                since_save += embedded;
-                let t = Instant::now();
-                self.catch_up().await?;
-                report.stages.index_s += t.elapsed().as_secs_f64();
-                if since_save >= SAVE_EVERY_CHUNKS {
-                    let t = Instant::now();
-                    self.save_index().await?;
-                    report.stages.save_s += t.elapsed().as_secs_f64();
-                    since_save = 0;
-                }
-            }
-            if closed {
-                break;
-            }
-            if serial {
-                let _ = ack_tx.send(());
-            }
-        }
-        producer
-            .await
-            .map_err(|e| EngineError::Internal(format!("file reader failed: {e}")))??;
-        let t = Instant::now();
-        self.catch_up().await?;
-        report.stages.index_s += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        self.save_index().await?;
-        report.stages.save_s += t.elapsed().as_secs_f64();
+    /// After the last batch: the final catch-up and save, and the outbox drained to Postgres when a
+    /// mirror is on.
+    async fn finish(&self, report: &mut IngestReport) -> Result<(), EngineError> {
+        self.catch_up_timed(report).await?;
+        self.save_timed(report).await?;
         if self.storage_mode().mirrors() {
             let t = Instant::now();
             report.mirror = Some(self.drain_outbox().await?);
             report.stages.mirror_s = t.elapsed().as_secs_f64();
         }
-        report.files.sort_by(|a, b| a.0.cmp(&b.0));
-        report.elapsed = started.elapsed();
-        Ok(report)
+        Ok(())
     }
 }

@@ -1,8 +1,16 @@
-//! The read half of an ingest, run on the parser pool: read, hash, parse, chunk and extract one file.
+//! The read half of an ingest, the prepare stage: read, hash, parse, chunk and extract each file on a
+//! parser pool of its own, handing each to the writer as soon as it is ready.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use docvec_embed::Embedder;
+use rayon::prelude::*;
+use tokio::sync::mpsc::{Sender, UnboundedReceiver};
+use tokio::task::JoinHandle;
 
 use docvec_chunk::{ChunkOptions, chunk_document};
 use docvec_extract::{ExtractOptions, Extracted, extract};
@@ -12,6 +20,7 @@ use docvec_types::{
 };
 
 use super::{FileOutcome, StageTimes};
+use crate::EngineError;
 
 /// A file read, parsed and chunked, waiting for vectors.
 pub(super) struct Prepared {
@@ -64,14 +73,78 @@ pub(super) struct PrepareContext {
     pub extract: ExtractOptions,
 }
 
-pub(super) fn parse_threads() -> usize {
+/// How prepared files reach the writer.
+pub(super) struct Handoff {
+    pub tx: Sender<Step>,
+    /// Without the pipeline: the writer's word that it is done with the file handed over last. With
+    /// it, `None`, and files are handed over as fast as the channel takes them.
+    pub done: Option<UnboundedReceiver<()>>,
+}
+
+/// Prepare `files` off the async runtime: in parallel on a parser pool, or, without the pipeline, one
+/// at a time, each once the writer is done with the one before. Files not yet read when `cancel` is
+/// set are reported as not ingested.
+pub(super) fn spawn_preparers(
+    files: Vec<PathBuf>,
+    cx: PrepareContext,
+    embedder: Arc<dyn Embedder>,
+    cancel: Option<Arc<AtomicBool>>,
+    handoff: Handoff,
+) -> JoinHandle<Result<(), EngineError>> {
+    tokio::task::spawn_blocking(move || {
+        let one = |path: &PathBuf| {
+            let counter: &dyn TokenCounter = &*embedder;
+            if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                let cause = "not ingested: stopped because docvec is shutting down".into();
+                Step::Done(path.clone(), FileOutcome::Failed { cause })
+            } else {
+                prepare(path, &cx, counter)
+            }
+        };
+        let Some(mut done) = handoff.done else {
+            return prepare_in_parallel(&files, one, &handoff.tx);
+        };
+        for path in &files {
+            // Read the next file only once the writer is done with this one. A closed channel means
+            // the writer failed; its error is reported there.
+            if handoff.tx.blocking_send(one(path)).is_err() || done.blocking_recv().is_none() {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Prepare `files` on a parser pool, sending each as it is ready.
+fn prepare_in_parallel(
+    files: &[PathBuf],
+    one: impl Fn(&PathBuf) -> Step + Sync,
+    tx: &Sender<Step>,
+) -> Result<(), EngineError> {
+    // Readers block on the channel when the embedder falls behind; on their own pool they cannot
+    // starve the global rayon pool that the HNSW inserts of the writer need.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(parse_threads())
+        .thread_name(|i| format!("docvec-parse-{i}"))
+        .build()
+        .map_err(|e| EngineError::Internal(format!("cannot start parser threads: {e}")))?;
+    pool.install(|| {
+        files.par_iter().for_each(|path| {
+            // A closed channel means the writer failed; its error is reported there.
+            let _ = tx.blocking_send(one(path));
+        })
+    });
+    Ok(())
+}
+
+fn parse_threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
 }
 
 /// Read, hash, parse, chunk and extract one file (runs on rayon).
-pub(super) fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step {
+fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step {
     let canonical = crate::canonical(path);
     let stored_path = canonical.to_string_lossy().into_owned();
     let document_id = stable_id(&[stored_path.as_bytes()]);

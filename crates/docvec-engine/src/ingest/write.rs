@@ -1,86 +1,203 @@
-//! The write half of an ingest: vectors for a batch of prepared documents, then one store transaction
-//! per document.
+//! The write half of an ingest: prepared documents gathered into batches; for each batch, vectors
+//! (the embed stage), one store transaction per document (the store stage), then the indexes brought up
+//! to the store (the index stage), with an index save now and then.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use docvec_store::{NewChunk, NewDocument, NewSection};
 use docvec_types::content_hash;
+use tokio::sync::mpsc::{Receiver, UnboundedSender};
 
-use super::{FileOutcome, IngestEvent, IngestReport, Prepared};
+use super::{FileOutcome, IngestEvent, IngestReport, Prepared, Step};
 use crate::sync::blocking;
 use crate::{Engine, EngineError};
 
+/// One document's embedding inputs (content hash, text) and the stored vectors it can reuse, by hash.
+struct DocInputs {
+    inputs: Vec<(String, String)>,
+    reuse: HashMap<String, Vec<f32>>,
+}
+
+/// Chunks gathered before one embedding call.
+const EMBED_BATCH_CHUNKS: usize = 256;
+/// Chunks between index saves during a long ingest, bounding the replay after a crash.
+const SAVE_EVERY_CHUNKS: usize = 20_000;
+
 impl Engine {
-    /// Embed the chunks of a batch of documents (reusing stored vectors of unchanged chunks), then store
-    /// each document in its own transaction. Returns the number of chunks embedded.
-    pub(super) async fn embed_and_store(
+    /// Write what the preparers send on `rx` until they are done, in batches of about
+    /// [`EMBED_BATCH_CHUNKS`] chunks. Without the pipeline, `done` tells the preparer when the writer
+    /// is ready for the next file.
+    pub(super) async fn write_prepared(
+        &self,
+        mut rx: Receiver<Step>,
+        done: Option<UnboundedSender<()>>,
+        tags: &[String],
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+        report: &mut IngestReport,
+    ) -> Result<(), EngineError> {
+        let mut pending: Vec<Prepared> = Vec::new();
+        let mut pending_chunks = 0;
+        let mut since_save = 0;
+        loop {
+            let next = rx.recv().await;
+            let closed = next.is_none();
+            match next {
+                Some(Step::Done(path, outcome)) => report.record(progress, path, outcome),
+                Some(Step::Ready(p)) => {
+                    p.times.add_to(&mut report.stages);
+                    pending_chunks += p.chunks.len();
+                    pending.push(*p);
+                }
+                None => {}
+            }
+            if (closed && !pending.is_empty()) || pending_chunks >= EMBED_BATCH_CHUNKS {
+                let batch = std::mem::take(&mut pending);
+                pending_chunks = 0;
+                since_save += self.write_batch(batch, tags, progress, report).await?;
+                if since_save >= SAVE_EVERY_CHUNKS {
+                    self.save_timed(report).await?;
+                    since_save = 0;
+                }
+            }
+            if closed {
+                break;
+            }
+            if let Some(done) = &done {
+                let _ = done.send(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Embed and store one batch, then index it. Returns the number of chunks embedded.
+    async fn write_batch(
         &self,
         batch: Vec<Prepared>,
         tags: &[String],
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
         report: &mut IngestReport,
     ) -> Result<usize, EngineError> {
-        let model = self.embedder().model_id().to_string();
-        let mut inputs: Vec<Vec<(String, String)>> = Vec::with_capacity(batch.len());
-        let mut reuse: Vec<HashMap<String, Vec<f32>>> = Vec::with_capacity(batch.len());
-        for p in &batch {
-            inputs.push(
-                p.chunks
-                    .iter()
-                    .map(|c| {
-                        let input = c.embedding_input();
-                        (content_hash(input.as_bytes()), input)
-                    })
-                    .collect(),
-            );
-            reuse.push(if p.replaces {
-                self.store.reusable_vectors(&p.document_id, &model).await?
-            } else {
-                HashMap::new()
-            });
-        }
+        let embedded = self.embed_and_store(batch, tags, progress, report).await?;
+        report.chunks_embedded += embedded;
+        self.catch_up_timed(report).await?;
+        Ok(embedded)
+    }
+
+    /// The index stage: vector and full-text inserts of what the store's log holds beyond the indexes.
+    pub(super) async fn catch_up_timed(
+        &self,
+        report: &mut IngestReport,
+    ) -> Result<(), EngineError> {
+        let t = Instant::now();
+        self.catch_up().await?;
+        report.stages.index_s += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The save stage: the index files, saved crash-safe.
+    pub(super) async fn save_timed(&self, report: &mut IngestReport) -> Result<(), EngineError> {
+        let t = Instant::now();
+        self.save_index().await?;
+        report.stages.save_s += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// Embed the chunks of a batch of documents (reusing stored vectors of unchanged chunks), then store
+    /// each document in its own transaction. Returns the number of chunks embedded.
+    async fn embed_and_store(
+        &self,
+        batch: Vec<Prepared>,
+        tags: &[String],
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+        report: &mut IngestReport,
+    ) -> Result<usize, EngineError> {
+        let inputs = self.embedding_inputs(&batch).await?;
         let to_embed: Vec<String> = inputs
             .iter()
-            .zip(&reuse)
-            .flat_map(|(doc, known)| {
-                doc.iter()
-                    .filter(|(h, _)| !known.contains_key(h))
+            .flat_map(|doc| {
+                doc.inputs
+                    .iter()
+                    .filter(|(h, _)| !doc.reuse.contains_key(h))
                     .map(|(_, text)| text.clone())
             })
             .collect();
-        let embedder = self.embedder();
         let count = to_embed.len();
-        let started = std::time::Instant::now();
-        let vectors = blocking(move || {
-            let refs: Vec<&str> = to_embed.iter().map(String::as_str).collect();
-            Ok(embedder.embed(&refs))
-        })
-        .await?;
+        let started = Instant::now();
+        let vectors = self.embed(to_embed).await?;
         report.stages.embed_s += started.elapsed().as_secs_f64();
-        let started = std::time::Instant::now();
-        let mut vectors = match vectors {
-            Ok(v) => v.into_iter(),
+        let started = Instant::now();
+        let vectors = match vectors {
+            Ok(v) => v,
             Err(e) => {
                 // The model failed on this batch: its files fail, the ingest goes on.
                 for p in batch {
-                    let outcome = FileOutcome::Failed {
-                        cause: e.to_string(),
-                    };
-                    progress(IngestEvent::FileDone {
-                        path: &p.path,
-                        outcome: &outcome,
-                    });
-                    report.files.push((p.path, outcome));
+                    let cause = e.to_string();
+                    report.record(progress, p.path, FileOutcome::Failed { cause });
                 }
                 return Ok(0);
             }
         };
+        self.store_batch(batch, inputs, vectors, tags, progress, report)
+            .await?;
+        report.stages.store_s += started.elapsed().as_secs_f64();
+        Ok(count)
+    }
 
-        for ((p, doc_inputs), known) in batch.into_iter().zip(inputs).zip(reuse) {
+    /// What each document of `batch` embeds: its chunks' inputs, and for a document that replaces an
+    /// earlier version, the stored vectors of the inputs it already had.
+    async fn embedding_inputs(&self, batch: &[Prepared]) -> Result<Vec<DocInputs>, EngineError> {
+        let model = self.embedder().model_id().to_string();
+        let mut docs = Vec::with_capacity(batch.len());
+        for p in batch {
+            let inputs = p
+                .chunks
+                .iter()
+                .map(|c| {
+                    let input = c.embedding_input();
+                    (content_hash(input.as_bytes()), input)
+                })
+                .collect();
+            let reuse = if p.replaces {
+                self.store.reusable_vectors(&p.document_id, &model).await?
+            } else {
+                HashMap::new()
+            };
+            docs.push(DocInputs { inputs, reuse });
+        }
+        Ok(docs)
+    }
+
+    /// The embed stage, off the async runtime. The outer error is the runtime's, the inner the model's.
+    async fn embed(
+        &self,
+        texts: Vec<String>,
+    ) -> Result<Result<Vec<Vec<f32>>, docvec_embed::EmbedError>, EngineError> {
+        let embedder = self.embedder();
+        blocking(move || {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            Ok(embedder.embed(&refs))
+        })
+        .await
+    }
+
+    /// The store stage: each document of `batch` with its vectors (reused, or the next of `vectors`)
+    /// in its own transaction, its outcome reported.
+    async fn store_batch(
+        &self,
+        batch: Vec<Prepared>,
+        inputs: Vec<DocInputs>,
+        vectors: Vec<Vec<f32>>,
+        tags: &[String],
+        progress: &(dyn Fn(IngestEvent<'_>) + Sync),
+        report: &mut IngestReport,
+    ) -> Result<(), EngineError> {
+        let mut vectors = vectors.into_iter();
+        for (p, doc) in batch.into_iter().zip(inputs) {
             let mut doc_vectors = Vec::with_capacity(p.chunks.len());
             let mut embedded = 0;
-            for (hash, _) in &doc_inputs {
-                match known.get(hash) {
+            for (hash, _) in &doc.inputs {
+                match doc.reuse.get(hash) {
                     Some(v) => doc_vectors.push(v.clone()),
                     None => {
                         embedded += 1;
@@ -91,7 +208,7 @@ impl Engine {
                 }
             }
             let outcome = match self
-                .store_document(&p, &doc_inputs, &doc_vectors, tags)
+                .store_document(&p, &doc.inputs, &doc_vectors, tags)
                 .await
             {
                 Ok(()) if p.replaces => FileOutcome::Updated {
@@ -107,14 +224,9 @@ impl Engine {
                     cause: format!("could not be stored: {e}"),
                 },
             };
-            progress(IngestEvent::FileDone {
-                path: &p.path,
-                outcome: &outcome,
-            });
-            report.files.push((p.path, outcome));
+            report.record(progress, p.path, outcome);
         }
-        report.stages.store_s += started.elapsed().as_secs_f64();
-        Ok(count)
+        Ok(())
     }
 
     async fn store_document(
