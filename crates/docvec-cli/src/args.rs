@@ -162,23 +162,7 @@ pub(crate) enum Command {
     /// Measure retrieval quality on a collection with judgements (BEIR: corpus.jsonl, queries.jsonl,
     /// qrels.tsv; or TREC: <DOC> files, <top> topics, `qid 0 docid rel` qrels). The corpus is ingested
     /// into a fresh data directory; prints nDCG@10, recall@100, MRR@10 and latency percentiles.
-    Eval {
-        /// Corpus file (or folder of TREC files).
-        #[arg(long)]
-        corpus: PathBuf,
-        #[arg(long)]
-        queries: PathBuf,
-        #[arg(long)]
-        qrels: PathBuf,
-        /// Search mode(s) to evaluate (repeatable): vector, keyword, hybrid [default: hybrid].
-        #[arg(long = "mode")]
-        modes: Vec<docvec_engine::SearchMode>,
-        /// Keep the evaluation's data directory here instead of a temporary one.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
+    Eval(Eval),
     #[cfg(feature = "server")]
     /// Serve the HTTP search API until Ctrl-C / SIGTERM.
     Serve {
@@ -257,16 +241,8 @@ pub(crate) struct Search {
     /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
     #[arg(long, default_value = "hybrid")]
     pub(crate) mode: docvec_engine::SearchMode,
-    /// How hybrid search fuses its vector and keyword lists: rrf (reciprocal rank), minmax or zscore
-    /// (a convex sum of scores normalised over each list, weighted by --vector-weight).
-    #[arg(long, value_enum, default_value_t = FusionMethod::Rrf)]
-    pub(crate) fusion: FusionMethod,
-    /// The vector list's weight in minmax and zscore fusion, 0 to 1 (the keyword list gets the rest).
-    #[arg(long, default_value_t = 0.5)]
-    pub(crate) vector_weight: f32,
-    /// RRF's constant: each list adds 1 / (k + rank).
-    #[arg(long, default_value_t = 60.0)]
-    pub(crate) rrf_k: f32,
+    #[command(flatten)]
+    pub(crate) fusion: FusionArgs,
     /// Only chunks of logs holding an entry of this level (ERROR, WARN ...).
     #[arg(long)]
     pub(crate) log_level: Option<String>,
@@ -336,6 +312,47 @@ pub(crate) struct Logs {
     pub(crate) json: bool,
 }
 
+/// `docvec eval`'s arguments.
+#[derive(Args)]
+pub(crate) struct Eval {
+    /// Corpus file (or folder of TREC files).
+    #[arg(long)]
+    pub(crate) corpus: PathBuf,
+    #[arg(long)]
+    pub(crate) queries: PathBuf,
+    #[arg(long)]
+    pub(crate) qrels: PathBuf,
+    /// Search mode(s) to evaluate (repeatable): vector, keyword, hybrid [default: hybrid].
+    #[arg(long = "mode")]
+    pub(crate) modes: Vec<docvec_engine::SearchMode>,
+    #[command(flatten)]
+    pub(crate) fusion: FusionArgs,
+    /// Score vector, keyword and hybrid search over a grid of fusion settings (RRF k; min-max and
+    /// z-score vector weights) instead of --mode, to choose a fusion by measurement.
+    #[arg(long, conflicts_with = "modes")]
+    pub(crate) sweep: bool,
+    /// Keep the evaluation's data directory here instead of a temporary one.
+    #[arg(long)]
+    pub(crate) keep: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How hybrid search fuses its lists (`search` and `eval`).
+#[derive(Args)]
+pub(crate) struct FusionArgs {
+    /// How hybrid search fuses its vector and keyword lists: rrf (reciprocal rank), minmax or zscore
+    /// (a convex sum of scores normalised over each list, weighted by --vector-weight).
+    #[arg(long, value_enum, default_value_t = FusionMethod::Rrf)]
+    pub(crate) fusion: FusionMethod,
+    /// The vector list's weight in minmax and zscore fusion, 0 to 1 (the keyword list gets the rest).
+    #[arg(long, default_value_t = 0.5)]
+    pub(crate) vector_weight: f32,
+    /// RRF's constant: each list adds 1 / (k + rank).
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) rrf_k: f32,
+}
+
 /// `--fusion`'s methods.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub(crate) enum FusionMethod {
@@ -344,7 +361,7 @@ pub(crate) enum FusionMethod {
     Zscore,
 }
 
-impl Search {
+impl FusionArgs {
     /// The hybrid options the flags ask for.
     pub(crate) fn hybrid(&self) -> docvec_engine::HybridOptions {
         use docvec_engine::Fusion;

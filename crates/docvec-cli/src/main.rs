@@ -64,14 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { bind, read_only } => serve::serve(config, server, bind, read_only).await,
         #[cfg(feature = "server")]
         Command::Keys { action } => serve::keys(config, action).await,
-        Command::Eval {
-            corpus,
-            queries,
-            qrels,
-            modes,
-            keep,
-            json,
-        } => commands::eval::eval(config, &corpus, &queries, &qrels, modes, keep, json).await,
+        Command::Eval(args) => commands::eval::eval(config, args).await,
         Command::Ingest(args) => ingest::run(config, args).await,
         Command::Search(args) => search::run(config, args).await,
         Command::Check { json } => maintenance::check(config, json).await,

@@ -1,35 +1,24 @@
-//! `docvec eval`: retrieval quality on a collection with judgements (BEIR or TREC).
+//! `docvec eval`: retrieval quality on a collection with judgements (BEIR or TREC), for the modes asked
+//! or, with `--sweep`, over a grid of fusion settings.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use docvec_engine::{Access, Config, Engine, SearchMode};
 
-use crate::eval::{Collection, evaluate};
+use crate::args::Eval;
+use crate::eval::{Collection, EvalReport, Setting, evaluate, sweep};
 
-pub(crate) async fn eval(
-    mut config: Config,
-    corpus: &Path,
-    queries: &Path,
-    qrels: &Path,
-    modes: Vec<SearchMode>,
-    keep: Option<PathBuf>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    let collection = Collection::load(corpus, queries, qrels)?;
-    let dir = match &keep {
+pub(crate) async fn eval(mut config: Config, args: Eval) -> anyhow::Result<ExitCode> {
+    let collection = Collection::load(&args.corpus, &args.queries, &args.qrels)?;
+    let dir = match &args.keep {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("docvec-eval-{}", std::process::id())),
     };
-    if dir.exists() && keep.is_none() {
+    if dir.exists() && args.keep.is_none() {
         std::fs::remove_dir_all(&dir)?;
     }
     config.data_dir = dir.join("data");
-    let modes = if modes.is_empty() {
-        vec![SearchMode::Hybrid]
-    } else {
-        modes
-    };
+    let settings = settings(&args);
     eprintln!(
         "ingesting {} documents into {} ...",
         collection.documents.len(),
@@ -37,41 +26,69 @@ pub(crate) async fn eval(
     );
     let engine = Engine::open(config, Access::ReadWrite).await?;
     let mut reports = Vec::new();
-    for (i, mode) in modes.iter().enumerate() {
+    for (i, setting) in settings.iter().enumerate() {
         // The first evaluation ingests; later ones find every file unchanged.
-        let report = evaluate(&engine, &collection, &dir.join("corpus"), *mode).await?;
+        let mut report = evaluate(&engine, &collection, &dir.join("corpus"), setting).await?;
         if i == 0 {
             eprintln!("ingested in {:.1}s", report.ingest_seconds);
+        }
+        if args.sweep {
+            report.setting = Some(setting.label());
         }
         reports.push(report);
     }
     engine.close().await?;
-    if keep.is_none() {
+    if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
-    if json {
+    if args.json {
         if reports.len() == 1 {
             println!("{}", serde_json::to_string_pretty(&reports[0])?);
         } else {
             println!("{}", serde_json::to_string_pretty(&reports)?);
         }
     } else {
-        println!(
-            "mode     nDCG@10  recall@100  MRR@10  p50 ms  p95 ms  p99 ms  ({} queries, {} documents)",
-            reports[0].queries, reports[0].documents
-        );
-        for r in &reports {
-            println!(
-                "{:<8} {:>7.4}  {:>10.4}  {:>6.4}  {:>6.1}  {:>6.1}  {:>6.1}",
-                format!("{:?}", r.mode).to_lowercase(),
-                r.ndcg_10,
-                r.recall_100,
-                r.mrr_10,
-                r.latency_ms_p50,
-                r.latency_ms_p95,
-                r.latency_ms_p99
-            );
-        }
+        print_table(&reports, args.sweep);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sweep's grid, or each mode asked (hybrid by default) with the fusion flags.
+fn settings(args: &Eval) -> Vec<Setting> {
+    if args.sweep {
+        return sweep();
+    }
+    let modes = if args.modes.is_empty() {
+        vec![SearchMode::Hybrid]
+    } else {
+        args.modes.clone()
+    };
+    let hybrid = args.fusion.hybrid();
+    modes.into_iter().map(|m| Setting::new(m, hybrid)).collect()
+}
+
+fn print_table(reports: &[EvalReport], sweep: bool) {
+    let width = if sweep { 22 } else { 8 };
+    println!(
+        "{:<width$} nDCG@10  recall@100  MRR@10  p50 ms  p95 ms  p99 ms  ({} queries, {} documents)",
+        if sweep { "setting" } else { "mode" },
+        reports[0].queries,
+        reports[0].documents
+    );
+    for r in reports {
+        let name = r
+            .setting
+            .clone()
+            .unwrap_or_else(|| format!("{:?}", r.mode).to_lowercase());
+        println!(
+            "{:<width$} {:>7.4}  {:>10.4}  {:>6.4}  {:>6.1}  {:>6.1}  {:>6.1}",
+            name,
+            r.ndcg_10,
+            r.recall_100,
+            r.mrr_10,
+            r.latency_ms_p50,
+            r.latency_ms_p95,
+            r.latency_ms_p99
+        );
+    }
 }

@@ -10,7 +10,7 @@ use crate::request::request_error;
 use crate::{output, vectors};
 
 pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode> {
-    let hybrid = args.hybrid();
+    let hybrid = args.fusion.hybrid();
     let Search {
         query,
         vector,

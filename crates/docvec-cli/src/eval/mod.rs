@@ -8,6 +8,7 @@
 mod collection;
 mod files;
 mod metrics;
+mod settings;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 pub(crate) use collection::Collection;
 use files::CorpusFiles;
+pub(crate) use settings::{Setting, sweep};
 
 /// Chunks, not documents, come back from a search: ask for enough to rank 100 documents.
 const CHUNKS_PER_QUERY: usize = 300;
@@ -27,6 +29,9 @@ const RANKED_DOCUMENTS: usize = 100;
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct EvalReport {
     pub(crate) mode: SearchMode,
+    /// The setting's name with its fusion, in a sweep (`hybrid zscore w=0.3`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) setting: Option<String>,
     pub(crate) queries: usize,
     pub(crate) documents: usize,
     #[serde(rename = "ndcg@10")]
@@ -42,12 +47,12 @@ pub(crate) struct EvalReport {
 }
 
 /// Ingest `collection` into `engine` (its documents written as files under `files_dir`) and evaluate
-/// `mode` over its judged queries. A second call finds every file unchanged and ingests nothing.
+/// `setting` over its judged queries. A second call finds every file unchanged and ingests nothing.
 pub(crate) async fn evaluate(
     engine: &Engine,
     collection: &Collection,
     files_dir: &Path,
-    mode: SearchMode,
+    setting: &Setting,
 ) -> anyhow::Result<EvalReport> {
     let started = Instant::now();
     let files = CorpusFiles::write(&collection.documents, files_dir)?;
@@ -71,7 +76,7 @@ pub(crate) async fn evaluate(
         };
         judged += 1;
         let t = Instant::now();
-        let hits = search(engine, text, mode).await?;
+        let hits = search(engine, text, setting).await?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         let gains = ranked_gains(&hits, &files, rels);
         ndcg += metrics::ndcg_at(&gains, rels, 10);
@@ -81,7 +86,8 @@ pub(crate) async fn evaluate(
     latencies.sort_by(f64::total_cmp);
     let n = judged.max(1) as f64;
     Ok(EvalReport {
-        mode,
+        mode: setting.mode,
+        setting: None,
         queries: judged,
         documents: collection.documents.len(),
         ndcg_10: ndcg / n,
@@ -94,8 +100,11 @@ pub(crate) async fn evaluate(
     })
 }
 
-async fn search(engine: &Engine, text: &str, mode: SearchMode) -> anyhow::Result<Vec<SearchHit>> {
-    let request = SearchRequest::text(text, CHUNKS_PER_QUERY).mode(mode);
+async fn search(engine: &Engine, text: &str, setting: &Setting) -> anyhow::Result<Vec<SearchHit>> {
+    let request = SearchRequest {
+        hybrid: setting.hybrid,
+        ..SearchRequest::text(text, CHUNKS_PER_QUERY).mode(setting.mode)
+    };
     Ok(engine.search(&request).await?.hits)
 }
 
