@@ -331,6 +331,10 @@ pub(crate) struct Eval {
     /// z-score vector weights) instead of --mode, to choose a fusion by measurement.
     #[arg(long, conflicts_with = "modes")]
     pub(crate) sweep: bool,
+    /// Also write each judged query's nDCG@10 here, as `setting<TAB>query id<TAB>nDCG@10` lines
+    /// (what benches/quality/compare.py sets beside the Python reference's).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) per_query: Option<PathBuf>,
     /// Keep the evaluation's data directory here instead of a temporary one.
     #[arg(long)]
     pub(crate) keep: Option<PathBuf>,

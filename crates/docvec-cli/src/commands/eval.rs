@@ -37,6 +37,9 @@ pub(crate) async fn eval(mut config: Config, args: Eval) -> anyhow::Result<ExitC
         }
         reports.push(report);
     }
+    if let Some(path) = &args.per_query {
+        write_per_query(path, &settings, &reports)?;
+    }
     engine.close().await?;
     if args.keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -91,4 +94,20 @@ fn print_table(reports: &[EvalReport], sweep: bool) {
             r.latency_ms_p99
         );
     }
+}
+
+/// `setting<TAB>query id<TAB>nDCG@10`, one line per judged query and setting.
+fn write_per_query(
+    path: &std::path::Path,
+    settings: &[Setting],
+    reports: &[EvalReport],
+) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (setting, report) in settings.iter().zip(reports) {
+        for (qid, ndcg) in &report.per_query {
+            writeln!(out, "{}\t{qid}\t{ndcg:.6}", setting.label())?;
+        }
+    }
+    std::fs::write(path, out).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

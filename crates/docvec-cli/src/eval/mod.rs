@@ -44,6 +44,9 @@ pub(crate) struct EvalReport {
     pub(crate) latency_ms_p95: f64,
     pub(crate) latency_ms_p99: f64,
     pub(crate) ingest_seconds: f64,
+    /// nDCG@10 of each judged query, by query id (for `--per-query`).
+    #[serde(skip)]
+    pub(crate) per_query: Vec<(String, f64)>,
 }
 
 /// Ingest `collection` into `engine` (its documents written as files under `files_dir`) and evaluate
@@ -70,6 +73,7 @@ pub(crate) async fn evaluate(
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
     let mut latencies = Vec::new();
     let mut judged = 0usize;
+    let mut per_query = Vec::new();
     for (qid, text) in &collection.queries {
         let Some(rels) = collection.qrels.get(qid) else {
             continue;
@@ -79,7 +83,9 @@ pub(crate) async fn evaluate(
         let hits = search(engine, text, setting).await?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         let gains = ranked_gains(&hits, &files, rels);
-        ndcg += metrics::ndcg_at(&gains, rels, 10);
+        let query_ndcg = metrics::ndcg_at(&gains, rels, 10);
+        per_query.push((qid.clone(), query_ndcg));
+        ndcg += query_ndcg;
         recall += metrics::recall(&gains, rels.len());
         mrr += metrics::reciprocal_rank_at(&gains, 10);
     }
@@ -97,6 +103,7 @@ pub(crate) async fn evaluate(
         latency_ms_p95: metrics::percentile(&latencies, 0.95),
         latency_ms_p99: metrics::percentile(&latencies, 0.99),
         ingest_seconds,
+        per_query,
     })
 }
 
