@@ -31,6 +31,12 @@ pub(crate) async fn eval(mut config: Config, args: Eval) -> anyhow::Result<ExitC
         let mut report = evaluate(&engine, &collection, &dir.join("corpus"), setting).await?;
         if i == 0 {
             eprintln!("ingested in {:.1}s", report.ingest_seconds);
+            if report.empty_documents > 0 {
+                eprintln!(
+                    "left out {} documents without text (they rank nowhere)",
+                    report.empty_documents
+                );
+            }
         }
         if args.sweep {
             report.setting = Some(setting.label());

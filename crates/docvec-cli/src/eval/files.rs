@@ -21,11 +21,13 @@ const MAX_NAME: usize = 200;
 #[derive(Debug, Default)]
 pub(crate) struct CorpusFiles {
     ids: HashMap<String, String>,
+    /// Documents left out because they hold no text.
+    pub(crate) empty: usize,
 }
 
 impl CorpusFiles {
-    /// Write each document (id, title, text) into `dir`. A repeated id rewrites its file, so the last
-    /// document of that id is the one ingested.
+    /// Write each document (id, title, text) into `dir`, but for those without any text. A repeated id
+    /// rewrites its file, so the last document of that id is the one ingested.
     pub(crate) fn write(
         documents: &[(String, String, String)],
         dir: &Path,
@@ -39,12 +41,18 @@ impl CorpusFiles {
                 .entry(id)
                 .or_insert_with(|| file_name(id, next))
                 .clone();
-            let path = dir.join(&name);
             let body = if title.is_empty() {
                 text.clone()
             } else {
                 format!("{title}\n\n{text}")
             };
+            // A document without a word (Cranfield's 471) cannot be stored or found; left out, it
+            // still counts in the ideal ranking of any query that judges it relevant.
+            if body.trim().is_empty() {
+                files.empty += 1;
+                continue;
+            }
+            let path = dir.join(&name);
             std::fs::write(&path, body)
                 .with_context(|| format!("I/O error on {}", path.display()))?;
             files.ids.insert(name, id.clone());
@@ -149,5 +157,16 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "T\n\nsecond");
         assert_eq!(files.id_of(path.to_str().unwrap()), Some("d"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_document_without_text_is_left_out_and_counted() {
+        let documents = [("471", "", " \n"), ("472", "Wings", "lift")]
+            .map(|(i, t, x)| (i.to_string(), t.to_string(), x.to_string()));
+        let dir = tempfile::tempdir().unwrap();
+        let files = CorpusFiles::write(&documents, dir.path()).unwrap();
+        assert_eq!(files.empty, 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(!dir.path().join("471.txt").exists());
     }
 }

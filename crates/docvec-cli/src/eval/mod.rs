@@ -44,6 +44,9 @@ pub(crate) struct EvalReport {
     pub(crate) latency_ms_p95: f64,
     pub(crate) latency_ms_p99: f64,
     pub(crate) ingest_seconds: f64,
+    /// Collection documents left out because they hold no text.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub(crate) empty_documents: usize,
     /// nDCG@10 of each judged query, by query id (for `--per-query`).
     #[serde(skip)]
     pub(crate) per_query: Vec<(String, f64)>,
@@ -103,6 +106,7 @@ pub(crate) async fn evaluate(
         latency_ms_p95: metrics::percentile(&latencies, 0.95),
         latency_ms_p99: metrics::percentile(&latencies, 0.99),
         ingest_seconds,
+        empty_documents: files.empty,
         per_query,
     })
 }
@@ -135,4 +139,8 @@ fn ranked_gains(hits: &[SearchHit], files: &CorpusFiles, rels: &HashMap<String, 
                 .map_or(0.0, |g| *g)
         })
         .collect()
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
