@@ -1,13 +1,16 @@
 //! The structured data found in documents: log entries, API endpoints, tags, facts and their evidence,
 //! each with filters and pages (`cursor` from the previous page's `next_cursor`).
 
+use std::future::Future;
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use docvec_engine::{
-    EndpointFilter, EngineError, FactFilter, FactKind, LogFilter, TagFilter, TagKind,
+    EndpointFilter, Engine, EngineError, FactFilter, FactKind, LogFilter, TagFilter, TagKind,
 };
 
 use crate::error::{ApiError, ErrorBody};
@@ -46,6 +49,25 @@ fn page<T: Serialize>(rows: Vec<T>, offset: i64, limit: i64) -> Result<Json<Page
     }))
 }
 
+/// One page of a listing. `fetch` gets the engine and the page's limit and offset; the bounds from
+/// `cursor` and `limit` and the next cursor are the same for every listing, so they are here once.
+async fn listing<T, F, Fut>(
+    state: &AppState,
+    cursor: Option<String>,
+    limit: Option<i64>,
+    fetch: F,
+) -> Result<Json<Page>, ApiError>
+where
+    T: Serialize,
+    F: FnOnce(Arc<Engine>, Option<i64>, Option<i64>) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, EngineError>>,
+{
+    let engine = state.engine()?;
+    let (limit, offset) = (page_limit(limit)?, offset(cursor.as_deref())?);
+    let rows = fetch(engine, Some(limit), Some(offset)).await?;
+    page(rows, offset, limit)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LogParams {
@@ -71,21 +93,25 @@ pub(crate) async fn logs(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<LogParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let engine = state.engine()?;
-    let (limit, offset) = (page_limit(p.limit)?, offset(p.cursor.as_deref())?);
-    let rows = engine
-        .log_entries(&LogFilter {
-            level: p.level,
-            since: p.since,
-            until: p.until,
-            component: p.component,
-            grep: p.grep,
-            document: p.document,
-            limit: Some(limit),
-            offset: Some(offset),
-        })
-        .await?;
-    page(rows, offset, limit)
+    listing(
+        &state,
+        p.cursor,
+        p.limit,
+        |engine, limit, offset| async move {
+            let filter = LogFilter {
+                level: p.level,
+                since: p.since,
+                until: p.until,
+                component: p.component,
+                grep: p.grep,
+                document: p.document,
+                limit,
+                offset,
+            };
+            engine.log_entries(&filter).await
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -106,18 +132,22 @@ pub(crate) async fn apis(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ApiParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let engine = state.engine()?;
-    let (limit, offset) = (page_limit(p.limit)?, offset(p.cursor.as_deref())?);
-    let rows = engine
-        .endpoints(&EndpointFilter {
-            method: p.method,
-            path_prefix: p.path_prefix,
-            document: p.document,
-            limit: Some(limit),
-            offset: Some(offset),
-        })
-        .await?;
-    page(rows, offset, limit)
+    listing(
+        &state,
+        p.cursor,
+        p.limit,
+        |engine, limit, offset| async move {
+            let filter = EndpointFilter {
+                method: p.method,
+                path_prefix: p.path_prefix,
+                document: p.document,
+                limit,
+                offset,
+            };
+            engine.endpoints(&filter).await
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -140,18 +170,22 @@ pub(crate) async fn tags(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<TagParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let engine = state.engine()?;
-    let (limit, offset) = (page_limit(p.limit)?, offset(p.cursor.as_deref())?);
-    let rows = engine
-        .tags(&TagFilter {
-            kind: p.kind,
-            document: p.document,
-            prefix: p.prefix,
-            limit: Some(limit),
-            offset: Some(offset),
-        })
-        .await?;
-    page(rows, offset, limit)
+    listing(
+        &state,
+        p.cursor,
+        p.limit,
+        |engine, limit, offset| async move {
+            let filter = TagFilter {
+                kind: p.kind,
+                document: p.document,
+                prefix: p.prefix,
+                limit,
+                offset,
+            };
+            engine.tags(&filter).await
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,19 +210,23 @@ pub(crate) async fn facts(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<FactParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let engine = state.engine()?;
-    let (limit, offset) = (page_limit(p.limit)?, offset(p.cursor.as_deref())?);
-    let rows = engine
-        .facts(&FactFilter {
-            document: p.document,
-            key: p.key,
-            subject: p.subject,
-            kind: p.kind,
-            limit: Some(limit),
-            offset: Some(offset),
-        })
-        .await?;
-    page(rows, offset, limit)
+    listing(
+        &state,
+        p.cursor,
+        p.limit,
+        |engine, limit, offset| async move {
+            let filter = FactFilter {
+                document: p.document,
+                key: p.key,
+                subject: p.subject,
+                kind: p.kind,
+                limit,
+                offset,
+            };
+            engine.facts(&filter).await
+        },
+    )
+    .await
 }
 
 /// One fact with its evidence (document, page or row and column, line and character span).
