@@ -114,21 +114,22 @@ fn reciprocal_rank(lists: &[Weighted<'_>], c: f32) -> HashMap<i64, f32> {
 /// as that list's lowest normalised score (it ranked below every candidate the list gave).
 fn convex(lists: &[Weighted<'_>], normalise: fn(&[(i64, f32)]) -> Vec<f32>) -> HashMap<i64, f32> {
     let normalised: Vec<Vec<f32>> = lists.iter().map(|(list, _)| normalise(list)).collect();
-    let floors: Vec<f32> = normalised
+    let floor = |n: &[f32]| {
+        let m = n.iter().copied().fold(f32::INFINITY, f32::min);
+        if m.is_finite() { m } else { 0.0 }
+    };
+    // Every id starts at each list's floor, then gains what its own lists score above their floors:
+    // one pass over each list, no per-list lookup table.
+    let base: f32 = lists
         .iter()
-        .map(|n| n.iter().copied().fold(f32::INFINITY, f32::min))
-        .map(|m| if m.is_finite() { m } else { 0.0 })
-        .collect();
+        .zip(&normalised)
+        .map(|((_, weight), n)| weight * floor(n))
+        .sum();
     let mut scores: HashMap<i64, f32> = HashMap::new();
-    for ((list, _), _) in lists.iter().zip(&normalised) {
-        for (id, _) in *list {
-            scores.entry(*id).or_insert(0.0);
-        }
-    }
-    for (((list, weight), norm), floor) in lists.iter().zip(&normalised).zip(&floors) {
-        let own: HashMap<i64, f32> = list.iter().map(|x| x.0).zip(norm.iter().copied()).collect();
-        for (id, score) in scores.iter_mut() {
-            *score += weight * own.get(id).copied().unwrap_or(*floor);
+    for ((list, weight), n) in lists.iter().zip(&normalised) {
+        let f = floor(n);
+        for ((id, _), s) in list.iter().zip(n) {
+            *scores.entry(*id).or_insert(base) += weight * (s - f);
         }
     }
     scores
