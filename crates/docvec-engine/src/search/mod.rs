@@ -185,14 +185,19 @@ impl Engine {
     /// process may have ingested since this engine opened), embeds the query at most once, and asks
     /// the indexes for more candidates only when a per-document cap leaves fewer than k.
     pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
-        let req = request.normalised()?;
+        let mut req = request.normalised()?;
         let route = routing::route(self.storage_mode(), &req)?;
         self.catch_up_if_idle().await?;
+        // The caller's vector moves into the query; nothing after this reads it from the request.
+        let own_vector = req.vector.take();
+        let embeds = own_vector.is_none();
         let embed_started = Instant::now();
-        let query = self.query_for(&req, route).await?;
+        let query = self
+            .query_for(own_vector, req.text.as_deref(), route)
+            .await?;
         let embed_seconds = query
             .as_ref()
-            .filter(|_| req.vector.is_none())
+            .filter(|_| embeds)
             .map(|_| embed_started.elapsed().as_secs_f64());
         let started = Instant::now();
         let mut results = results::capped(req.k, req.max_per_document, |n| {

@@ -65,13 +65,14 @@ impl Engine {
     /// for keyword search by text.
     pub(super) async fn query_for(
         &self,
-        req: &SearchRequest,
+        vector: Option<Vec<f32>>,
+        text: Option<&str>,
         route: Route,
     ) -> Result<Option<QueryVector>, EngineError> {
-        if let Some(values) = &req.vector {
-            return Ok(Some(self.query_vector(values.clone())?));
+        if let Some(values) = vector {
+            return Ok(Some(self.query_vector(values)?));
         }
-        match (route, req.text.as_deref()) {
+        match (route, text) {
             (Route::Keyword, _) | (_, None) => Ok(None),
             (_, Some(text)) => Ok(Some(self.embed_text(text).await?)),
         }
