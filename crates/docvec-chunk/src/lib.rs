@@ -8,6 +8,8 @@
 
 mod split;
 
+use std::ops::Range;
+
 use docvec_types::{BlockKind, Chunk, ParsedDocument, TokenCounter, stable_id};
 
 pub use split::{Limit, sentences, split_to_budget};
@@ -93,8 +95,11 @@ pub fn chunk_document(
                 });
                 continue;
             }
-            for piece in split_to_budget(&block.text, block.kind == BlockKind::Code, limit, counter)
-            {
+            // A sentence too long for a chunk is cut into runs of about the overlap's size, so
+            // packing can carry its tail into the next chunk and fill chunks evenly.
+            let run = opts.overlap_tokens.max(budget / 8).max(1);
+            let code = block.kind == BlockKind::Code;
+            for piece in split_to_budget(&block.text, code, limit, run, counter) {
                 units.push(Unit {
                     tokens: piece.1,
                     text: piece.0,
@@ -131,7 +136,7 @@ pub fn chunk_document(
     chunks
 }
 
-/// Greedy packing of units into windows within `limit`, with `overlap` tokens carried over. A window
+/// Pack units into windows within `limit`, with `overlap` tokens carried over, and emit each. A window
 /// never spans two pages, so every hit cites the one page its text is on.
 fn pack(
     units: &[Unit],
@@ -139,13 +144,50 @@ fn pack(
     overlap: usize,
     mut emit: impl FnMut(String, usize, (Option<u32>, Option<u32>)),
 ) {
+    for window in balanced_windows(units, limit, overlap) {
+        let window = &units[window];
+        let tokens = window.iter().map(|u| u.tokens).sum();
+        let pages = (
+            window.iter().filter_map(|u| u.page).min(),
+            window.iter().filter_map(|u| u.page).max(),
+        );
+        emit(join(window), tokens, pages);
+    }
+}
+
+/// As many windows as greedy packing needs, but evenly filled: greedy packing fills every window to
+/// the brim and leaves the remainder, often a few words, as a last chunk of its own, whose vector
+/// then matches short queries by accident. The smallest cap that needs no more windows spreads the
+/// text evenly; the count is monotone enough in the cap for a bisection, and the cap it returns
+/// always needs no more windows than greedy packing did.
+fn balanced_windows(units: &[Unit], limit: Limit, overlap: usize) -> Vec<Range<usize>> {
+    let greedy = windows(units, limit.tokens, limit, overlap);
+    if greedy.len() < 2 {
+        return greedy;
+    }
+    let (mut lo, mut hi) = (1, limit.tokens);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if windows(units, mid, limit, overlap).len() <= greedy.len() {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    windows(units, hi, limit, overlap)
+}
+
+/// Greedy packing of units into windows of at most `cap` tokens (a unit alone may exceed it, never
+/// `limit`), stepping back over up to `overlap` tokens of whole units between windows.
+fn windows(units: &[Unit], cap: usize, limit: Limit, overlap: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
     let mut start = 0;
     while start < units.len() {
         let mut end = start;
         let (mut tokens, mut bytes) = (0, 0);
         while end < units.len()
             && (end == start
-                || (tokens + units[end].tokens <= limit.tokens
+                || (tokens + units[end].tokens <= cap
                     && bytes + 2 + units[end].text.len() <= limit.bytes
                     && units[end].page == units[start].page))
         {
@@ -153,12 +195,7 @@ fn pack(
             bytes += units[end].text.len() + if end == start { 0 } else { 2 };
             end += 1;
         }
-        let window = &units[start..end];
-        let pages = (
-            window.iter().filter_map(|u| u.page).min(),
-            window.iter().filter_map(|u| u.page).max(),
-        );
-        emit(join(window), tokens, pages);
+        out.push(start..end);
         if end == units.len() {
             break;
         }
@@ -175,6 +212,7 @@ fn pack(
         }
         start = next;
     }
+    out
 }
 
 fn join(units: &[Unit]) -> String {

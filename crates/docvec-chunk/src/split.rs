@@ -21,15 +21,17 @@ impl Limit {
     }
 }
 
-/// Split `text` into pieces within `limit`: by lines for code, else by sentences, then by words for
-/// any piece still too long, then by characters for a single over-long "word" (a hash, a URL, a blob).
-/// Returns each piece with its token count.
+/// Split `text` into pieces within `limit`: by lines for code, else by sentences, then, for any piece
+/// still too long, into runs of words of at most `run` tokens, then by characters for a single
+/// over-long "word" (a hash, a URL, a blob). Returns each piece with its token count.
 pub fn split_to_budget(
     text: &str,
     code: bool,
     limit: Limit,
+    run: usize,
     counter: &dyn TokenCounter,
 ) -> Vec<(String, usize)> {
+    let run_cap = run.clamp(1, limit.tokens.max(1));
     let limit = Limit {
         tokens: limit.tokens.max(1),
         bytes: limit.bytes.max(4),
@@ -58,8 +60,7 @@ pub fn split_to_budget(
                 continue;
             };
             if !run.is_empty()
-                && (run_tokens + word_tokens > limit.tokens
-                    || run.len() + 1 + word.len() > limit.bytes)
+                && (run_tokens + word_tokens > run_cap || run.len() + 1 + word.len() > limit.bytes)
             {
                 out.push((std::mem::take(&mut run), run_tokens));
                 run_tokens = 0;

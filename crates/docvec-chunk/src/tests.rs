@@ -218,3 +218,44 @@ fn chunks_never_span_pages_and_empty_headings_add_nothing() {
         [("a b\n\nc d", Some(1), Some(1)), ("e f", Some(2), Some(2))]
     );
 }
+
+#[test]
+fn a_long_section_is_cut_evenly_not_into_a_full_chunk_and_a_stub() {
+    // 62 words in one sentence without a full stop, as Cranfield's lower-case abstracts read, after a
+    // short title paragraph: greedy packing made a 30-token chunk, a title-only chunk and a stub.
+    let title = "an approximate solution for boundary layers";
+    let words: Vec<String> = (0..62).map(|i| format!("w{i}")).collect();
+    let d = doc(&[
+        (title, BlockKind::Paragraph),
+        (&words.join(" "), BlockKind::Paragraph),
+    ]);
+    let chunks = chunk_document("d", &d, &Words, &opts(41, 8));
+    let sizes: Vec<u32> = chunks.iter().map(|c| c.token_count).collect();
+    assert!(sizes.iter().all(|&n| n <= 41), "{sizes:?}");
+    // The title shares a chunk with the text it heads.
+    assert!(chunks[0].text.starts_with(title), "{}", chunks[0].text);
+    assert!(chunks[0].text.contains("w0 "), "{}", chunks[0].text);
+    // No chunk is a stub: the smallest holds at least half of what the largest does.
+    let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+    assert!(2 * min >= *max, "uneven chunks {sizes:?}");
+    // Nothing is lost, and the long sentence's pieces overlap across the cut.
+    for w in &words {
+        assert!(
+            chunks
+                .iter()
+                .any(|c| c.text.contains(&format!("{w} ")) || c.text.ends_with(w.as_str()))
+        );
+    }
+    let first_end = chunks[0]
+        .text
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    assert!(
+        chunks[1].text.contains(&first_end),
+        "no overlap between {:?} and {:?}",
+        chunks[0].text,
+        chunks[1].text
+    );
+}
