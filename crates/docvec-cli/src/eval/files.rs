@@ -1,7 +1,9 @@
 //! The collection's documents as files to ingest, and the way back from a hit's document path to the
 //! collection's id.
 //!
-//! Each document becomes `<name>.txt` (its title, if any, as the first line). The name is the id made
+//! Each document becomes `<name>.txt`, or `<name>.html` when it has a title: the title goes in `<title>`,
+//! where the HTML reader takes a document's title from, so it heads every chunk of the document (what
+//! the model embeds and the keyword index holds) as a user's titled page would. The name is the id made
 //! safe: lowercase ASCII letters, digits and `-` stay, every other byte becomes `_` and two lowercase
 //! hex digits. So a name holds no separator, no dot and nothing a file system rejects, and two ids never
 //! share a name, even where the file system folds case (`A` is `_41`, `a` stays `a`). Ids are found
@@ -37,21 +39,29 @@ impl CorpusFiles {
         let mut files = CorpusFiles::default();
         for (id, title, text) in documents {
             let next = names.len();
-            let name = names
+            let stem = names
                 .entry(id)
                 .or_insert_with(|| file_name(id, next))
                 .clone();
-            let body = if title.is_empty() {
-                text.clone()
-            } else {
-                format!("{title}\n\n{text}")
-            };
             // A document without a word (Cranfield's 471) cannot be stored or found; left out, it
             // still counts in the ideal ranking of any query that judges it relevant.
-            if body.trim().is_empty() {
+            if title.trim().is_empty() && text.trim().is_empty() {
                 files.empty += 1;
                 continue;
             }
+            // A repeated id rewrites its document, whichever of the two kinds the last one is.
+            for ext in ["txt", "html"] {
+                let old = format!("{stem}.{ext}");
+                let _ = std::fs::remove_file(dir.join(&old));
+                files.ids.remove(&old);
+            }
+            let (name, body) = if title.trim().is_empty() {
+                (format!("{stem}.txt"), text.clone())
+            } else if text.trim().is_empty() {
+                (format!("{stem}.txt"), title.clone())
+            } else {
+                (format!("{stem}.html"), html(title, text))
+            };
             let path = dir.join(&name);
             std::fs::write(&path, body)
                 .with_context(|| format!("I/O error on {}", path.display()))?;
@@ -67,7 +77,33 @@ impl CorpusFiles {
     }
 }
 
-/// `<id made safe>.txt`; an empty or very long id gets `_~` and the `serial` of its id instead of (the
+/// A page of `title` and `text`, each paragraph of the text (blank-line separated) a `<p>`.
+fn html(title: &str, text: &str) -> String {
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head><body>\n",
+        escape(title)
+    );
+    for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        let _ = writeln!(page, "<p>{}</p>", escape(paragraph));
+    }
+    page + "</body></html>\n"
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `<id made safe>`, to which the extension is added; an empty or very long id gets `_~` and the `serial` of its id instead of (the
 /// rest of) its name, which no escaped id can hold.
 fn file_name(id: &str, serial: usize) -> String {
     let mut name = String::with_capacity(id.len());
@@ -82,7 +118,7 @@ fn file_name(id: &str, serial: usize) -> String {
         name.truncate(MAX_NAME / 2);
         let _ = write!(name, "_~{serial}");
     }
-    name + ".txt"
+    name
 }
 
 #[cfg(test)]
@@ -140,28 +176,30 @@ mod tests {
 
     #[test]
     fn names_keep_plain_ids_and_differ_beyond_case() {
-        assert_eq!(file_name("11429", 0), "11429.txt");
-        assert_eq!(file_name("med-10", 0), "med-10.txt");
-        assert_eq!(file_name("A", 0), "_41.txt");
-        assert_eq!(file_name("é", 0), "_c3_a9.txt");
-        assert_eq!(file_name("", 3), "_~3.txt");
+        assert_eq!(file_name("11429", 0), "11429");
+        assert_eq!(file_name("med-10", 0), "med-10");
+        assert_eq!(file_name("A", 0), "_41");
+        assert_eq!(file_name("é", 0), "_c3_a9");
+        assert_eq!(file_name("", 3), "_~3");
     }
 
     #[test]
     fn a_repeated_id_is_one_file_holding_its_last_document() {
-        let documents = [("d", "", "first"), ("d", "T", "second")]
+        let documents = [("d", "", "first"), ("d", "T & <U>", "second")]
             .map(|(i, t, x)| (i.to_string(), t.to_string(), x.to_string()));
         let dir = tempfile::tempdir().unwrap();
         let files = CorpusFiles::write(&documents, dir.path()).unwrap();
-        let path = dir.path().join("d.txt");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "T\n\nsecond");
+        let path = dir.path().join("d.html");
+        let page = std::fs::read_to_string(&path).unwrap();
+        assert!(page.contains("<title>T &amp; &lt;U&gt;</title>"), "{page}");
+        assert!(page.contains("<p>second</p>"), "{page}");
         assert_eq!(files.id_of(path.to_str().unwrap()), Some("d"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
     fn a_document_without_text_is_left_out_and_counted() {
-        let documents = [("471", "", " \n"), ("472", "Wings", "lift")]
+        let documents = [("471", "", " \n"), ("472", "", "lift")]
             .map(|(i, t, x)| (i.to_string(), t.to_string(), x.to_string()));
         let dir = tempfile::tempdir().unwrap();
         let files = CorpusFiles::write(&documents, dir.path()).unwrap();
