@@ -342,19 +342,21 @@ pub(crate) struct Eval {
     pub(crate) json: bool,
 }
 
-/// How hybrid search fuses its lists (`search` and `eval`).
+/// How hybrid search fuses its lists (`search` and `eval`). Unset flags keep the engine's default
+/// (`HybridOptions::default()`: z-score, vector weight 0.6), so the default lives in one place.
 #[derive(Args)]
 pub(crate) struct FusionArgs {
     /// How hybrid search fuses its vector and keyword lists: rrf (reciprocal rank), minmax or zscore
-    /// (a convex sum of scores normalised over each list, weighted by --vector-weight).
-    #[arg(long, value_enum, default_value_t = FusionMethod::Rrf)]
-    pub(crate) fusion: FusionMethod,
-    /// The vector list's weight in minmax and zscore fusion, 0 to 1 (the keyword list gets the rest).
-    #[arg(long, default_value_t = 0.5)]
-    pub(crate) vector_weight: f32,
-    /// RRF's constant: each list adds 1 / (k + rank).
-    #[arg(long, default_value_t = 60.0)]
-    pub(crate) rrf_k: f32,
+    /// (a convex sum of scores normalised over each list, weighted by --vector-weight) [default: zscore]
+    #[arg(long, value_enum)]
+    pub(crate) fusion: Option<FusionMethod>,
+    /// The vector list's weight in minmax and zscore fusion, 0 to 1 (the keyword list gets the rest)
+    /// [default: 0.6]
+    #[arg(long)]
+    pub(crate) vector_weight: Option<f32>,
+    /// RRF's constant: each list adds 1 / (k + rank) [default: 60]
+    #[arg(long)]
+    pub(crate) rrf_k: Option<f32>,
 }
 
 /// `--fusion`'s methods.
@@ -366,17 +368,28 @@ pub(crate) enum FusionMethod {
 }
 
 impl FusionArgs {
-    /// The hybrid options the flags ask for.
+    /// The hybrid options the flags ask for, the engine's default where they say nothing.
     pub(crate) fn hybrid(&self) -> docvec_engine::HybridOptions {
         use docvec_engine::Fusion;
-        let vector_weight = self.vector_weight;
-        docvec_engine::HybridOptions {
-            fusion: match self.fusion {
-                FusionMethod::Rrf => Fusion::Rrf { k: self.rrf_k },
-                FusionMethod::Minmax => Fusion::Weighted { vector_weight },
-                FusionMethod::Zscore => Fusion::Zscore { vector_weight },
+        let default = docvec_engine::HybridOptions::default();
+        let (default_weight, default_k) = match default.fusion {
+            Fusion::Weighted { vector_weight } | Fusion::Zscore { vector_weight } => {
+                (vector_weight, 60.0)
+            }
+            Fusion::Rrf { k } => (0.5, k),
+        };
+        let vector_weight = self.vector_weight.unwrap_or(default_weight);
+        let k = self.rrf_k.unwrap_or(default_k);
+        let fusion = match self.fusion {
+            Some(FusionMethod::Rrf) => Fusion::Rrf { k },
+            Some(FusionMethod::Minmax) => Fusion::Weighted { vector_weight },
+            Some(FusionMethod::Zscore) => Fusion::Zscore { vector_weight },
+            None => match default.fusion {
+                Fusion::Rrf { .. } => Fusion::Rrf { k },
+                Fusion::Weighted { .. } => Fusion::Weighted { vector_weight },
+                Fusion::Zscore { .. } => Fusion::Zscore { vector_weight },
             },
-            candidates: 0,
-        }
+        };
+        docvec_engine::HybridOptions { fusion, ..default }
     }
 }

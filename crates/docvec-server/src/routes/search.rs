@@ -63,9 +63,9 @@ pub struct SearchRequest {
     pub mode: SearchMode,
     #[serde(default)]
     pub filters: SearchFilters,
-    /// Hybrid fusion: `{"fusion": {"method": "rrf", "k": 60}}` (default),
+    /// Hybrid fusion: `{"fusion": {"method": "zscore", "vector_weight": 0.6}}` (default),
     /// `{"fusion": {"method": "weighted", "vector_weight": 0.7}}` (min-max normalised; alias
-    /// `minmax`) or `{"fusion": {"method": "zscore", "vector_weight": 0.7}}`, and `candidates` per list.
+    /// `minmax`) or `{"fusion": {"method": "rrf", "k": 60}}`, and `candidates` per list.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub hybrid: HybridOptions,
