@@ -27,7 +27,7 @@ use docvec_index::VectorIndex;
 
 pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
-pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig};
+pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
 pub use docvec_fulltext::TextIndexError;
@@ -35,6 +35,8 @@ pub use docvec_store::{
     ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter, FactRow,
     LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount, TagFilter, dir_writable,
 };
+/// An [`Embedder`] given to [`Engine::open_with`] counts tokens too, for the chunker.
+pub use docvec_types::TokenCounter;
 pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
 #[cfg(feature = "mirror")]
@@ -44,8 +46,9 @@ pub use mirror::{
 pub use mirror::{DrainReport, MirrorConfig, StorageMode};
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 pub use search::{
-    DEFAULT_K, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K, QueryVector, SearchMode,
-    SearchRequest, SearchResponse, SearchResults, cap_per_document, fuse,
+    DEFAULT_K, DEFAULT_QUERY_CACHE_SIZE, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K,
+    QueryCacheStats, QueryVector, SearchMode, SearchRequest, SearchResponse, SearchResults,
+    cap_per_document, fuse,
 };
 
 /// Errors of engine operations. Per-file ingest failures are not errors: they are reported in
@@ -153,6 +156,8 @@ pub struct Engine {
     /// when a rebuild switches models.
     embedder: Arc<RwLock<Arc<dyn Embedder>>>,
     index: Arc<RwLock<VectorIndex>>,
+    /// Query texts' vectors, by model; its generation moves on with every model swap.
+    query_cache: search::QueryCache,
     /// BM25 over the chunks; swapped whole by a rebuild.
     text: RwLock<Arc<docvec_fulltext::TextIndex>>,
     access: Access,
@@ -246,11 +251,13 @@ impl Engine {
         check_model(&store, embedder.as_ref(), dir.root(), access).await?;
         let index = sync::open_index(&store, embedder.as_ref(), &dir.index(), &config.hnsw).await?;
         let text = text::open_text(&dir, access).await?;
+        let query_cache = search::QueryCache::new(config.search.query_cache_size);
         let engine = Engine {
             config,
             store,
             embedder: Arc::new(RwLock::new(embedder)),
             index: Arc::new(RwLock::new(index)),
+            query_cache,
             text: RwLock::new(text),
             access,
             #[cfg(feature = "mirror")]
@@ -299,11 +306,23 @@ impl Engine {
 
     /// The model embedding queries and new chunks now.
     pub(crate) fn embedder(&self) -> Arc<dyn Embedder> {
-        match self.embedder.read() {
-            Ok(e) => e.clone(),
+        self.embedder_and_generation().0
+    }
+
+    /// The model with its query-cache generation, read under the lock a switch swaps both under, so
+    /// the pair always belongs together.
+    pub(crate) fn embedder_and_generation(&self) -> (Arc<dyn Embedder>, u64) {
+        let slot = match self.embedder.read() {
+            Ok(e) => e,
             // Only a panic while swapping poisons it, and the swap is one assignment: the value is whole.
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        (slot.clone(), self.query_cache.generation())
+    }
+
+    /// The query-embedding cache's counters since the engine opened.
+    pub fn query_cache_stats(&self) -> QueryCacheStats {
+        self.query_cache.stats()
     }
 
     pub fn store(&self) -> &Store {

@@ -140,7 +140,16 @@ impl Engine {
         fresh.succeed(&current);
         *current = fresh;
         // Swapped under the index's write lock: a search holding the read lock sees both or neither.
-        *self.embedder.write().map_err(poisoned)? = next;
+        {
+            let mut model = self.embedder.write().map_err(poisoned)?;
+            *model = next;
+            // Under the model's lock, so no query reads the new model with the old generation: a
+            // re-embed keeps the model id, and only the generation tells its cached vectors apart.
+            self.query_cache.next_generation();
+        }
+        drop(current);
+        // The old model's vectors are never served again; dropping them frees their room now.
+        self.query_cache.clear();
         Ok(moved)
     }
 

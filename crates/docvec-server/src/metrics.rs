@@ -1,15 +1,18 @@
 //! Prometheus metrics: requests and latency by route (the route template, never the raw path, so ids do
 //! not explode the label set), query embedding and index search time, and gauges read at scrape time.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+use docvec_engine::QueryCacheStats;
 
 use crate::state::AppState;
 
@@ -24,6 +27,18 @@ pub(crate) struct Metrics {
     pub chunks: IntGauge,
     pub outbox_backlog: IntGauge,
     pub jobs: IntGaugeVec,
+    query_cache: QueryCacheMetrics,
+}
+
+/// The engine's query-cache counters, copied in at scrape time.
+struct QueryCacheMetrics {
+    hits: IntCounter,
+    misses: IntCounter,
+    entries: IntGauge,
+    capacity: IntGauge,
+    hit_ratio: Gauge,
+    /// Held while the counters catch up, so two scrapes at once cannot both add the same difference.
+    catching_up: Mutex<()>,
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -75,6 +90,31 @@ impl Metrics {
         .expect("metric");
         let jobs =
             IntGaugeVec::new(Opts::new("jobs", "Jobs by state"), &["state"]).expect("metric");
+        let query_cache = QueryCacheMetrics {
+            hits: IntCounter::new(
+                "query_cache_hits_total",
+                "Search queries whose vector came from the query cache",
+            )
+            .expect("metric"),
+            misses: IntCounter::new(
+                "query_cache_misses_total",
+                "Search queries the model embedded (not in the query cache)",
+            )
+            .expect("metric"),
+            entries: IntGauge::new("query_cache_entries", "Query vectors held in the cache")
+                .expect("metric"),
+            capacity: IntGauge::new(
+                "query_cache_capacity",
+                "Most query vectors the cache holds (0: off)",
+            )
+            .expect("metric"),
+            hit_ratio: Gauge::new(
+                "query_cache_hit_ratio",
+                "Query cache hits over lookups since the engine opened",
+            )
+            .expect("metric"),
+            catching_up: Mutex::new(()),
+        };
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -85,6 +125,11 @@ impl Metrics {
             Box::new(chunks.clone()),
             Box::new(outbox_backlog.clone()),
             Box::new(jobs.clone()),
+            Box::new(query_cache.hits.clone()),
+            Box::new(query_cache.misses.clone()),
+            Box::new(query_cache.entries.clone()),
+            Box::new(query_cache.capacity.clone()),
+            Box::new(query_cache.hit_ratio.clone()),
         ] {
             registry.register(c).expect("unique metric names");
         }
@@ -99,7 +144,20 @@ impl Metrics {
             chunks,
             outbox_backlog,
             jobs,
+            query_cache,
         }
+    }
+
+    /// Bring the query-cache metrics to the engine's counters. The engine counts (it is opened once per
+    /// process, so its counters only grow); the Prometheus counters add what they have not seen yet.
+    pub(crate) fn observe_query_cache(&self, stats: &QueryCacheStats) {
+        let m = &self.query_cache;
+        let _one = m.catching_up.lock().unwrap_or_else(PoisonError::into_inner);
+        m.hits.inc_by(stats.hits.saturating_sub(m.hits.get()));
+        m.misses.inc_by(stats.misses.saturating_sub(m.misses.get()));
+        m.entries.set(stats.entries as i64);
+        m.capacity.set(stats.capacity as i64);
+        m.hit_ratio.set(stats.hit_ratio());
     }
 
     /// The Prometheus text exposition of every metric.

@@ -17,7 +17,7 @@ use crate::EngineError;
 
 mod sections;
 
-pub use sections::{IngestConfig, ModelConfig};
+pub use sections::{IngestConfig, ModelConfig, SearchConfig};
 
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
 #[derive(Debug, Clone)]
@@ -29,6 +29,7 @@ pub struct Config {
     pub chunk: docvec_chunk::ChunkOptions,
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
+    pub search: SearchConfig,
     pub mirror: crate::MirrorConfig,
     /// The file's `[server]` table as written (empty without one), for `docvec_server::ServerConfig`.
     pub server: toml::Table,
@@ -51,6 +52,8 @@ struct FileConfig {
     hnsw: Option<HnswFile>,
     #[serde(default)]
     ingest: Option<IngestConfig>,
+    #[serde(default)]
+    search: Option<SearchConfig>,
     #[serde(default)]
     mirror: Option<crate::MirrorConfig>,
     #[serde(default)]
@@ -84,6 +87,7 @@ impl Config {
             chunk: docvec_chunk::ChunkOptions::default(),
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
+            search: SearchConfig::default(),
             mirror: crate::MirrorConfig::default(),
             server: toml::Table::new(),
             file: None,
@@ -146,6 +150,9 @@ impl Config {
             }
             if let Some(i) = parsed.ingest {
                 cfg.ingest = i;
+            }
+            if let Some(s) = parsed.search {
+                cfg.search = s;
             }
             if let Some(m) = parsed.mirror {
                 cfg.mirror = m;
@@ -211,6 +218,9 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_HNSW_QUANTIZATION") {
             self.hnsw.quantization = parse("DOCVEC_HNSW_QUANTIZATION", v)?;
+        }
+        if let Some(v) = get("DOCVEC_QUERY_CACHE_SIZE") {
+            self.search.query_cache_size = parse("DOCVEC_QUERY_CACHE_SIZE", v)?;
         }
         if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
@@ -428,9 +438,32 @@ mod tests {
         assert_eq!(cfg.hnsw.ef_search, 128);
         assert_eq!(cfg.hnsw.quantization, Quantization::None);
         assert_eq!(cfg.hnsw.m, 16);
+        assert_eq!(cfg.search.query_cache_size, 1024, "the default");
         assert_eq!(cfg.data_dir, PathBuf::from("/srv/dv"));
         let cfg = Config::load(Some(&file), Some(Path::new("flag-dir"))).unwrap();
         assert_eq!(cfg.data_dir, PathBuf::from("flag-dir"), "--data-dir wins");
+    }
+
+    #[test]
+    fn the_query_cache_is_sized_by_the_file_then_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "[search]\nquery_cache_size = 0\n").unwrap();
+        let mut cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.search.query_cache_size, 0);
+        cfg.apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "64".into()))
+            .unwrap();
+        assert_eq!(cfg.search.query_cache_size, 64);
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "-1".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DOCVEC_QUERY_CACHE_SIZE=-1"),
+            "{err}"
+        );
+        std::fs::write(&file, "[search]\nquery_cache = 5\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("query_cache"), "{err}");
     }
 
     #[test]

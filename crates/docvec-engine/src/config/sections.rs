@@ -1,4 +1,4 @@
-//! The configuration's sections with their compiled defaults: `[model]`, `[ingest]`.
+//! The configuration's sections with their compiled defaults: `[model]`, `[ingest]`, `[search]`.
 
 use std::path::PathBuf;
 
@@ -83,6 +83,23 @@ impl Default for IngestConfig {
             keyphrases_per_chunk: 5,
             max_facts_per_document: 10_000,
             pipeline: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Query texts whose vectors are kept (least recently used out first); 0 turns the cache off.
+    /// 1024 of all-MiniLM-L6-v2's 384-d vectors take about 1.6 MB: small beside the model, and enough
+    /// for the repeated queries of an app's search box or suggestions.
+    pub query_cache_size: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            query_cache_size: crate::search::DEFAULT_QUERY_CACHE_SIZE,
         }
     }
 }

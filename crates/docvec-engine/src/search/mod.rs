@@ -6,6 +6,7 @@
 
 mod fusion;
 mod keyword;
+mod query_cache;
 mod results;
 mod routing;
 mod vector;
@@ -20,6 +21,8 @@ use docvec_types::SearchHit;
 use crate::{Engine, EngineError};
 
 pub use fusion::{Fusion, HybridOptions, fuse};
+pub(crate) use query_cache::QueryCache;
+pub use query_cache::{DEFAULT_QUERY_CACHE_SIZE, QueryCacheStats};
 pub use results::cap_per_document;
 pub use routing::SearchResults;
 pub use vector::QueryVector;

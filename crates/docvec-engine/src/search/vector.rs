@@ -29,19 +29,22 @@ impl Engine {
         self.embed_text(text).await
     }
 
-    /// Embed `text` (checked, trimmed) off the runtime.
+    /// Embed `text` (checked, trimmed) off the runtime, or take its vector from the query cache.
     pub(super) async fn embed_text(&self, text: &str) -> Result<QueryVector, EngineError> {
-        let text = text.to_string();
-        let embedder = self.embedder();
-        blocking(move || {
-            let values = embedder.embed(&[text.as_str()])?.remove(0);
-            Ok(QueryVector {
-                model_id: embedder.model_id().to_string(),
-                values,
-                text,
+        let (embedder, generation) = self.embedder_and_generation();
+        let model_id = embedder.model_id().to_string();
+        let values = self
+            .query_cache
+            .get_or_embed(generation, &model_id, text, || {
+                let text = text.to_string();
+                blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0)))
             })
+            .await?;
+        Ok(QueryVector {
+            model_id,
+            values,
+            text: text.to_string(),
         })
-        .await
     }
 
     /// A query given as the caller's own vector: it must have the index's dimension and finite values,

@@ -443,4 +443,5 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 
 mod mirror;
 pub(crate) mod models;
+mod query_cache;
 mod text;

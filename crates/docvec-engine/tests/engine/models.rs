@@ -209,3 +209,51 @@ async fn an_unknown_or_cancelled_switch_changes_nothing() {
     );
     engine.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_switch_never_serves_a_cached_vector_of_the_old_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = Config::load(Some(&two_model_file(dir.path())), Some(&data)).unwrap();
+    let engine = Engine::open(cfg, Access::ReadWrite).await.unwrap();
+    ingest(&engine, &[samples_dir()]).await;
+    let query = "baking a loaf with wild yeast";
+    let exact = engine.embed_query(query).await.unwrap();
+    assert_eq!(
+        engine.embed_query(query).await.unwrap().values,
+        exact.values
+    );
+    let cached = engine.query_cache_stats();
+    assert_eq!((cached.hits, cached.misses), (1, 1));
+
+    // Embedding again with the same model keeps the model id; the query is still embedded anew.
+    let reembed = RebuildOptions {
+        reembed: true,
+        ..Default::default()
+    };
+    engine
+        .rebuild_index(&reembed, &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    assert_eq!(engine.query_cache_stats().entries, 0, "cleared by the swap");
+    let again = engine.embed_query(query).await.unwrap();
+    assert_eq!(again.model_id, DEFAULT_ID);
+    assert_eq!(engine.query_cache_stats().misses, 2);
+
+    // Another model: its own vector, never the cached one.
+    engine
+        .rebuild_index(&switch_to("int8"), &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    let int8 = engine.embed_query(query).await.unwrap();
+    assert_eq!(int8.model_id, "int8");
+    assert_ne!(int8.values, exact.values);
+    let stats = engine.query_cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (1, 3, 1));
+    assert!(
+        top_path(&engine, query)
+            .await
+            .ends_with("sourdough-bread.txt")
+    );
+    engine.close().await.unwrap();
+}

@@ -101,6 +101,8 @@ pub(crate) async fn config(
             "chunks": stats.chunks,
             "hnsw": cfg.hnsw,
         },
+        // Hits, misses, entries and capacity since the engine opened; capacity 0 = off.
+        "query_cache": engine.query_cache_stats(),
         "supabase": {
             "configured": mirror.url.is_some(),
             "url": mirror.url,
@@ -135,6 +137,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let m = state.metrics();
     if let Ok(engine) = state.engine() {
         m.index_vectors.set(engine.index_len() as i64);
+        m.observe_query_cache(&engine.query_cache_stats());
         if let Ok(stats) = engine.stats().await {
             m.documents.set(stats.documents);
             m.chunks.set(stats.chunks);

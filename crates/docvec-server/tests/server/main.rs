@@ -4,6 +4,7 @@
 mod auth;
 mod jobs;
 mod limits;
+mod metrics;
 mod readonly;
 mod remote;
 mod security;
