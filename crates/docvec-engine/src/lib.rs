@@ -27,7 +27,7 @@ use docvec_index::VectorIndex;
 
 pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
-pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig};
+pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
 pub use docvec_fulltext::TextIndexError;

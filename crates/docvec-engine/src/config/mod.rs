@@ -17,7 +17,7 @@ use crate::EngineError;
 
 mod sections;
 
-pub use sections::{IngestConfig, ModelConfig};
+pub use sections::{IngestConfig, ModelConfig, SearchConfig};
 
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
 #[derive(Debug, Clone)]
@@ -30,6 +30,7 @@ pub struct Config {
     pub hnsw: HnswParams,
     pub ingest: IngestConfig,
     pub mirror: crate::MirrorConfig,
+    pub search: SearchConfig,
     /// The file's `[server]` table as written (empty without one), for `docvec_server::ServerConfig`.
     pub server: toml::Table,
     /// The configuration file that was read, if any, so a section read elsewhere names it in errors.
@@ -53,6 +54,8 @@ struct FileConfig {
     ingest: Option<IngestConfig>,
     #[serde(default)]
     mirror: Option<crate::MirrorConfig>,
+    #[serde(default)]
+    search: Option<SearchConfig>,
     #[serde(default)]
     server: Option<toml::Table>,
 }
@@ -85,6 +88,7 @@ impl Config {
             hnsw: HnswParams::default(),
             ingest: IngestConfig::default(),
             mirror: crate::MirrorConfig::default(),
+            search: SearchConfig::default(),
             server: toml::Table::new(),
             file: None,
         };
@@ -150,12 +154,16 @@ impl Config {
             if let Some(m) = parsed.mirror {
                 cfg.mirror = m;
             }
+            if let Some(s) = parsed.search {
+                cfg.search = s;
+            }
             if let Some(s) = parsed.server {
                 cfg.server = s;
             }
             cfg.file = Some(path);
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.search.check()?;
         if let Some(d) = data_dir {
             cfg.data_dir = d.to_path_buf();
         }
@@ -234,6 +242,7 @@ impl Config {
             self.ingest.pdf_password = Some(v);
         }
         self.mirror.apply_env(&get)?;
+        self.search.apply_env(&get)?;
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use docvec_store::ChunkFilter;
 use docvec_types::SearchHit;
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, SearchConfig};
 
 pub use fusion::{Fusion, HybridOptions, fuse};
 pub use results::cap_per_document;
@@ -125,9 +125,13 @@ impl SearchRequest {
     }
 
     /// Check the request and put it in the one form the rest of the path assumes: text trimmed (and
-    /// `None` when blank), k in range, date bounds ISO 8601 (the store reads an `until` that names a
-    /// day or a minute as all of it, on every surface).
-    fn normalised(&self) -> Result<SearchRequest, EngineError> {
+    /// `None` when blank) and within `limits`' bytes, k in range, date bounds ISO 8601 (the store reads
+    /// an `until` that names a day or a minute as all of it, on every surface).
+    fn normalised(&self, limits: &SearchConfig) -> Result<SearchRequest, EngineError> {
+        // Measured before anything copies, tokenises or parses the text.
+        if let Some(text) = &self.text {
+            limits.check_bytes(text.trim())?;
+        }
         let mut req = self.clone();
         req.text = req
             .text
@@ -185,8 +189,14 @@ impl Engine {
     /// process may have ingested since this engine opened), embeds the query at most once, and asks
     /// the indexes for more candidates only when a per-document cap leaves fewer than k.
     pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
-        let mut req = request.normalised()?;
+        let limits = &self.config().search;
+        let mut req = request.normalised(limits)?;
         let route = routing::route(self.storage_mode(), &req)?;
+        if let Some(text) = req.text.as_deref()
+            && (route.reads_text() || req.snippet_chars.is_some())
+        {
+            limits.check_terms(self.text_index().query_terms(text))?;
+        }
         self.catch_up_if_idle().await?;
         // The caller's vector moves into the query; nothing after this reads it from the request.
         let own_vector = req.vector.take();

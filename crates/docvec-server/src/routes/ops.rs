@@ -101,6 +101,8 @@ pub(crate) async fn config(
             "chunks": stats.chunks,
             "hnsw": cfg.hnsw,
         },
+        // What one search may ask; a query over either is a 400 naming it.
+        "search": cfg.search,
         "supabase": {
             "configured": mirror.url.is_some(),
             "url": mirror.url,

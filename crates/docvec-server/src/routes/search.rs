@@ -47,7 +47,8 @@ pub struct SearchFilters {
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The query's text; may be left out when `vector` is given (then `hybrid` searches by the
-    /// vector alone, and `keyword` is refused).
+    /// vector alone, and `keyword` is refused). At most `[search] max_query_bytes` (4096 by default)
+    /// and `max_query_terms` distinct terms (256); beyond, 400 naming the limit.
     #[serde(default)]
     pub query: String,
     /// Your own query vector, of the index's dimension, instead of embedding `query` (no model is
