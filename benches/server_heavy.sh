@@ -99,8 +99,9 @@ import json, sys
 a, m, h = (json.loads(s) for s in sys.argv[1:])
 for name, r in (("maximal", m), ("1 MB", h)):
     hv = r["heavy"]
+    heavy_p50 = f"p50 {hv['p50_ms']:.0f} ms" if hv["p50_ms"] is not None else "none"
     print(f"with {name}: normal p50 {r['p50_ms']:.1f} vs {a['p50_ms']:.1f} ms ({r['p50_ms'] / a['p50_ms']:.2f}x), "
           f"p99 {r['p99_ms']:.1f} vs {a['p99_ms']:.1f} ms ({r['p99_ms'] / a['p99_ms']:.2f}x), "
           f"QPS {r['qps']:.0f} vs {a['qps']:.0f}, errors {r['errors']}; heavy: {hv['requests']} answered "
-          f"(p50 {hv['p50_ms']:.0f} ms), {hv['refused']} refused")
+          f"({heavy_p50}), {hv['refused']} refused")
 PY

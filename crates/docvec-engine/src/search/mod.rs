@@ -185,18 +185,34 @@ pub(crate) fn check_k(k: usize) -> Result<(), EngineError> {
 }
 
 impl Engine {
-    /// Answer one search: the path every surface takes. Catches up with the store first (another
-    /// process may have ingested since this engine opened), embeds the query at most once, and asks
-    /// the indexes for more candidates only when a per-document cap leaves fewer than k.
-    pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
+    /// Whether [`Engine::search`] would take `request` or refuse it as the caller's mistake, found
+    /// without touching an index: for a server to refuse at once a request it would otherwise queue
+    /// for a turn to search (the check costs microseconds; a refused query never waits).
+    pub fn check_search(&self, request: &SearchRequest) -> Result<(), EngineError> {
+        self.checked(request).map(|_| ())
+    }
+
+    /// The request normalised and within `[search]`'s limits, and its route.
+    fn checked(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchRequest, routing::Route), EngineError> {
         let limits = &self.config().search;
-        let mut req = request.normalised(limits)?;
+        let req = request.normalised(limits)?;
         let route = routing::route(self.storage_mode(), &req)?;
         if let Some(text) = req.text.as_deref()
             && (route.reads_text() || req.snippet_chars.is_some())
         {
             limits.check_terms(self.text_index().query_terms(text))?;
         }
+        Ok((req, route))
+    }
+
+    /// Answer one search: the path every surface takes. Catches up with the store first (another
+    /// process may have ingested since this engine opened), embeds the query at most once, and asks
+    /// the indexes for more candidates only when a per-document cap leaves fewer than k.
+    pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
+        let (mut req, route) = self.checked(request)?;
         self.catch_up_if_idle().await?;
         // The caller's vector moves into the query; nothing after this reads it from the request.
         let own_vector = req.vector.take();
