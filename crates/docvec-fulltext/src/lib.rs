@@ -265,6 +265,19 @@ impl TextIndex {
         Ok(())
     }
 
+    /// How many distinct terms `query` searches for, parsed and stemmed as [`Self::search`] parses it:
+    /// what a keyword search's cost grows with (one posting list each), so a caller can bound it
+    /// before searching.
+    pub fn query_terms(&self, query: &str) -> usize {
+        let parser = QueryParser::for_index(&self.index, vec![self.text]);
+        let (q, _errors) = parser.parse_query_lenient(query);
+        let mut terms = HashSet::new();
+        q.query_terms(&mut |term, _| {
+            terms.insert(term);
+        });
+        terms.len()
+    }
+
     /// The `k` best chunks for `query` by BM25, among `allowed` when given (the filter applies before the
     /// top k is chosen). Query syntax errors are forgiven: the words still count.
     pub fn search(

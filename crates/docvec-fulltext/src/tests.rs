@@ -34,6 +34,19 @@ fn exact_terms_rank_first_and_stems_match() {
 }
 
 #[test]
+fn query_terms_are_counted_distinct_and_stemmed_as_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = TextIndex::open(dir.path()).unwrap();
+    // "refusing" and "refused" are one stem; the repeats, punctuation and case add nothing.
+    assert_eq!(idx.query_terms("refusing refused REFUSED, connection"), 2);
+    // The tokenizer splits what a word count would not.
+    assert_eq!(idx.query_terms("a-b-c-d"), 4);
+    assert_eq!(idx.query_terms("   "), 0);
+    let many: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+    assert_eq!(idx.query_terms(&many.join(" ")), 300);
+}
+
+#[test]
 fn a_filter_applies_before_the_top_k() {
     let dir = tempfile::tempdir().unwrap();
     let idx = TextIndex::open(dir.path()).unwrap();

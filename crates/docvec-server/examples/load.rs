@@ -1,18 +1,99 @@
 //! Load client for benches/server.sh: C concurrent clients send `POST {url}/search` with
-//! `{"query", "k"}` for S seconds, cycling through a file of queries (one per line), and print one JSON
-//! line: requests, errors, QPS, p50/p90/p99 latency in ms. The same client drives docvec and its peer.
+//! `{"query", "k", "mode": "vector"}` for S seconds, cycling through a file of queries (one per line),
+//! and print one JSON line: requests, errors, QPS, p50/p90/p99 latency in ms. The same client drives
+//! docvec and its peer.
 //!
-//!     load URL QUERIES.txt CONCURRENCY SECONDS [K]
+//!     load URL QUERIES.txt CONCURRENCY SECONDS [K] [HEAVY_CLIENTS HEAVY_QUERY.txt]
+//!
+//! With HEAVY_CLIENTS, that many more clients send the whole of HEAVY_QUERY.txt as one query, over and
+//! over, in the costliest shape docvec accepts (hybrid, with highlights) alongside the others (issue
+//! 24); the figures at the top are the normal clients' alone, and `heavy` holds theirs. `errors`
+//! counts every request not answered 2xx; `refused` says how many of those were 4xx.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
+/// What one group of clients saw: latencies of the answered requests, and each other outcome.
+#[derive(Default)]
+struct Seen {
+    latencies: Vec<f64>,
+    refused: usize,
+    errors: Vec<String>,
+}
+
+impl Seen {
+    fn merge(&mut self, other: Seen) {
+        self.latencies.extend(other.latencies);
+        self.refused += other.refused;
+        self.errors.extend(other.errors);
+    }
+
+    fn summary(mut self, elapsed: f64, concurrency: usize) -> Value {
+        self.latencies.sort_by(f64::total_cmp);
+        let l = &self.latencies;
+        let pct = |p: f64| {
+            if l.is_empty() {
+                f64::NAN
+            } else {
+                l[((l.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        let error_count = self.errors.len();
+        self.errors.sort();
+        self.errors.dedup();
+        json!({
+            "requests": l.len(),
+            "refused": self.refused,
+            "errors": error_count,
+            "error_kinds": self.errors.iter().take(5).collect::<Vec<_>>(),
+            "seconds": elapsed,
+            "qps": l.len() as f64 / elapsed,
+            "p50_ms": pct(0.50),
+            "p90_ms": pct(0.90),
+            "p99_ms": pct(0.99),
+            "concurrency": concurrency,
+        })
+    }
+}
+
+/// One client: send `body()` until `deadline`, one request at a time.
+async fn client(
+    http: reqwest::Client,
+    url: String,
+    body: impl Fn() -> Value,
+    deadline: Instant,
+) -> Seen {
+    let mut seen = Seen::default();
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        match http.post(&url).json(&body()).send().await {
+            Ok(r) if r.status().is_success() => {
+                if r.bytes().await.is_ok() {
+                    seen.latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            Ok(r) if r.status().is_client_error() => {
+                seen.refused += 1;
+                seen.errors.push(r.status().to_string());
+            }
+            Ok(r) => seen.errors.push(r.status().to_string()),
+            Err(e) => seen.errors.push(e.to_string()),
+        }
+    }
+    seen
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() < 5 {
-        return Err("usage: load URL QUERIES.txt CONCURRENCY SECONDS [K]".into());
+    if args.len() < 5 || args.len() == 7 {
+        return Err(
+            "usage: load URL QUERIES.txt CONCURRENCY SECONDS [K] [HEAVY_CLIENTS HEAVY_QUERY.txt]"
+                .into(),
+        );
     }
     let url = format!("{}/search", args[1].trim_end_matches('/'));
     let queries: Arc<Vec<String>> = Arc::new(
@@ -26,77 +107,55 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency: usize = args[3].parse()?;
     let seconds: f64 = args[4].parse()?;
     let k: usize = args.get(5).map_or(Ok(10), |s| s.parse())?;
+    let heavy_clients: usize = args.get(6).map_or(Ok(0), |s| s.parse())?;
+    let heavy_query = match args.get(7) {
+        Some(path) => std::fs::read_to_string(path)?.trim().to_string(),
+        None => String::new(),
+    };
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
+        .pool_max_idle_per_host(concurrency + heavy_clients)
         .timeout(Duration::from_secs(60))
         .build()?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (http, url, queries, next) = (http.clone(), url.clone(), queries.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = Vec::new();
-            while Instant::now() < deadline {
+    let normal: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (queries, next) = (queries.clone(), next.clone());
+            let body = move || {
                 let q = &queries[next.fetch_add(1, Ordering::Relaxed) % queries.len()];
-                let t = Instant::now();
-                let resp = http
-                    .post(&url)
-                    .json(&serde_json::json!({"query": q, "k": k, "mode": "vector"}))
-                    .send()
-                    .await;
-                let ok = match resp {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                    Ok(r) => {
-                        errors.push(format!("{}", r.status()));
-                        false
-                    }
-                    Err(e) => {
-                        errors.push(e.to_string());
-                        false
-                    }
-                };
-                if ok {
-                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            (latencies, errors)
-        }));
+                json!({"query": q, "k": k, "mode": "vector"})
+            };
+            tokio::spawn(client(http.clone(), url.clone(), body, deadline))
+        })
+        .collect();
+    let heavy_body = json!({"query": heavy_query, "k": k, "mode": "hybrid", "highlight": true});
+    let heavy: Vec<_> = (0..heavy_clients)
+        .map(|_| {
+            let body = heavy_body.clone();
+            tokio::spawn(client(
+                http.clone(),
+                url.clone(),
+                move || body.clone(),
+                deadline,
+            ))
+        })
+        .collect();
+    let mut ours = Seen::default();
+    for t in normal {
+        ours.merge(t.await?);
     }
-    let mut latencies = Vec::new();
-    let mut errors = Vec::new();
-    for t in tasks {
-        let (l, e) = t.await?;
-        latencies.extend(l);
-        errors.extend(e);
+    let mut theirs = Seen::default();
+    for t in heavy {
+        theirs.merge(t.await?);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        if latencies.is_empty() {
-            f64::NAN
-        } else {
-            latencies[((latencies.len() - 1) as f64 * p).round() as usize]
-        }
-    };
-    let error_count = errors.len();
-    errors.sort();
-    errors.dedup();
-    println!(
-        "{}",
-        serde_json::json!({
-            "requests": latencies.len(),
-            "errors": error_count,
-            "error_kinds": errors.into_iter().take(5).collect::<Vec<_>>(),
-            "seconds": elapsed,
-            "qps": latencies.len() as f64 / elapsed,
-            "p50_ms": pct(0.50),
-            "p90_ms": pct(0.90),
-            "p99_ms": pct(0.99),
-            "concurrency": concurrency,
-        })
-    );
+    let mut out = ours.summary(elapsed, concurrency);
+    if heavy_clients > 0 {
+        let mut h = theirs.summary(elapsed, heavy_clients);
+        h["query_bytes"] = json!(heavy_query.len());
+        out["heavy"] = h;
+    }
+    println!("{out}");
     Ok(())
 }

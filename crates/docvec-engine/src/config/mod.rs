@@ -163,6 +163,7 @@ impl Config {
             cfg.file = Some(path);
         }
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.search.check()?;
         if let Some(d) = data_dir {
             cfg.data_dir = d.to_path_buf();
         }
@@ -219,9 +220,6 @@ impl Config {
         if let Some(v) = get("DOCVEC_HNSW_QUANTIZATION") {
             self.hnsw.quantization = parse("DOCVEC_HNSW_QUANTIZATION", v)?;
         }
-        if let Some(v) = get("DOCVEC_QUERY_CACHE_SIZE") {
-            self.search.query_cache_size = parse("DOCVEC_QUERY_CACHE_SIZE", v)?;
-        }
         if let Some(v) = get("DOCVEC_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("DOCVEC_MAX_FILE_BYTES", v)?;
         }
@@ -244,6 +242,7 @@ impl Config {
             self.ingest.pdf_password = Some(v);
         }
         self.mirror.apply_env(&get)?;
+        self.search.apply_env(&get)?;
         Ok(())
     }
 

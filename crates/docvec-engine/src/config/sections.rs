@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use docvec_embed::{Device, Pooling};
+
+use crate::EngineError;
 
 /// The embedding model. With no paths set, the default model fetched by `tools/setup_models.py`.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,9 +89,22 @@ impl Default for IngestConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// What one search may ask, so that no single request takes the CPU from every other client (a 1 MB
+/// query of 200,000 words once cost 9.4 s of CPU: tokenising all of it for the model, which then
+/// reads only its first `model.max_tokens`, and a BM25 query over every one of its distinct words),
+/// and the query-vector cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
+    /// Longest query text, in UTF-8 bytes, trimmed. 4096 is some 600 English words: more than the
+    /// model reads (256 wordpieces, about 1-1.5 KB of prose) and twice the longest query of the three
+    /// development sets (2,023 bytes, CISI); a pasted paragraph fits, a pasted document does not.
+    pub max_query_bytes: usize,
+    /// Most distinct terms (after stemming) the keyword side may search for: what BM25's cost grows
+    /// with, one posting list each. 256 keeps every query of the development sets (the longest, in
+    /// CISI, has 173 distinct words); a query at 4096 bytes of ordinary prose has about 250-300.
+    /// Counted where the keyword index reads the text: modes `keyword` and `hybrid`, and highlights.
+    pub max_query_terms: usize,
     /// Query texts whose vectors are kept (least recently used out first); 0 turns the cache off.
     /// 1024 of all-MiniLM-L6-v2's 384-d vectors take about 1.6 MB: small beside the model, and enough
     /// for the repeated queries of an app's search box or suggestions.
@@ -99,7 +114,136 @@ pub struct SearchConfig {
 impl Default for SearchConfig {
     fn default() -> Self {
         Self {
+            max_query_bytes: 4096,
+            max_query_terms: 256,
             query_cache_size: crate::search::DEFAULT_QUERY_CACHE_SIZE,
         }
+    }
+}
+
+impl SearchConfig {
+    pub(crate) fn apply_env(
+        &mut self,
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), EngineError> {
+        let parse = |key: &str, v: String| {
+            v.parse::<usize>()
+                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
+        };
+        if let Some(v) = get("DOCVEC_MAX_QUERY_BYTES") {
+            self.max_query_bytes = parse("DOCVEC_MAX_QUERY_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_QUERY_TERMS") {
+            self.max_query_terms = parse("DOCVEC_MAX_QUERY_TERMS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_QUERY_CACHE_SIZE") {
+            self.query_cache_size = parse("DOCVEC_QUERY_CACHE_SIZE", v)?;
+        }
+        Ok(())
+    }
+
+    /// A limit of 0 would refuse every query: a mistake, said at start-up rather than per request.
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        for (value, key) in [
+            (self.max_query_bytes, "search.max_query_bytes"),
+            (self.max_query_terms, "search.max_query_terms"),
+        ] {
+            if value == 0 {
+                return Err(EngineError::Config(format!(
+                    "{key} must be at least 1 (0 would refuse every query)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuse a query text longer than [`Self::max_query_bytes`], before anything reads it.
+    pub(crate) fn check_bytes(&self, text: &str) -> Result<(), EngineError> {
+        if text.len() > self.max_query_bytes {
+            return Err(EngineError::InvalidRequest(format!(
+                "the query is {} bytes; the limit is {} (search.max_query_bytes, DOCVEC_MAX_QUERY_BYTES)",
+                text.len(),
+                self.max_query_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuse a query of more than [`Self::max_query_terms`] distinct keyword terms.
+    pub(crate) fn check_terms(&self, terms: usize) -> Result<(), EngineError> {
+        if terms > self.max_query_terms {
+            return Err(EngineError::InvalidRequest(format!(
+                "the query has {terms} distinct terms; the limit is {} (search.max_query_terms, \
+                 DOCVEC_MAX_QUERY_TERMS)",
+                self.max_query_terms
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn search_limits_come_from_the_file_then_the_environment() {
+        let cfg = Config::load(Some(Path::new("/dev/null")), None).unwrap();
+        assert_eq!(cfg.search, SearchConfig::default());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "[search]\nmax_query_bytes = 100\n").unwrap();
+        let mut cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(
+            (cfg.search.max_query_bytes, cfg.search.max_query_terms),
+            (100, 256)
+        );
+        cfg.apply_env(|k| (k == "DOCVEC_MAX_QUERY_TERMS").then(|| "8".into()))
+            .unwrap();
+        assert_eq!(
+            (cfg.search.max_query_bytes, cfg.search.max_query_terms),
+            (100, 8)
+        );
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_MAX_QUERY_BYTES").then(|| "4k".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DOCVEC_MAX_QUERY_BYTES=4k"),
+            "{err}"
+        );
+
+        std::fs::write(&file, "[search]\nmax_query_terms = 0\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(
+            err.contains("search.max_query_terms must be at least 1"),
+            "{err}"
+        );
+        std::fs::write(&file, "[search]\nmax_query_words = 10\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("max_query_words"), "{err}");
+    }
+
+    #[test]
+    fn a_query_over_a_limit_names_the_limit_and_its_setting() {
+        let limits = SearchConfig {
+            max_query_bytes: 8,
+            max_query_terms: 2,
+            ..SearchConfig::default()
+        };
+        assert!(limits.check_bytes("12345678").is_ok(), "at the limit");
+        let err = limits.check_bytes("123456789").unwrap_err();
+        assert!(matches!(err, EngineError::InvalidRequest(_)));
+        assert_eq!(
+            err.to_string(),
+            "the query is 9 bytes; the limit is 8 (search.max_query_bytes, DOCVEC_MAX_QUERY_BYTES)"
+        );
+        assert!(limits.check_terms(2).is_ok(), "at the limit");
+        assert_eq!(
+            limits.check_terms(3).unwrap_err().to_string(),
+            "the query has 3 distinct terms; the limit is 2 (search.max_query_terms, DOCVEC_MAX_QUERY_TERMS)"
+        );
     }
 }

@@ -33,6 +33,11 @@ impl Default for Fusion {
     }
 }
 
+/// Most candidates a request may ask of each list: ten times the most hits a query may return. Each
+/// candidate is a heap entry in BM25's collector and an entry in the vector search's candidate list,
+/// so without a bound one request could ask for millions.
+pub const MAX_CANDIDATES: usize = 10 * super::MAX_K;
+
 /// Hybrid parameters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -43,9 +48,16 @@ pub struct HybridOptions {
 }
 
 impl HybridOptions {
-    /// A weight must be within 0..=1 and RRF's constant positive, or the fused order means nothing.
+    /// A weight must be within 0..=1 and RRF's constant positive, or the fused order means nothing;
+    /// candidates are at most [`MAX_CANDIDATES`].
     pub(crate) fn check(&self) -> Result<(), crate::EngineError> {
         let bad = |what: String| Err(crate::EngineError::InvalidRequest(what));
+        if self.candidates > MAX_CANDIDATES {
+            return bad(format!(
+                "hybrid candidates must be at most {MAX_CANDIDATES}, got {}",
+                self.candidates
+            ));
+        }
         match self.fusion {
             Fusion::Rrf { k } if !(k.is_finite() && k > 0.0) => {
                 bad(format!("rrf's k must be a positive number, got {k}"))
@@ -207,6 +219,21 @@ mod tests {
         let ids: Vec<i64> = z.iter().map(|x| x.0).collect();
         assert_eq!(ids, [1, 3, 2, 4, 5], "{z:?}");
         assert!((z[0].1 - 0.319).abs() < 0.01, "{z:?}");
+    }
+
+    #[test]
+    fn candidates_are_bounded() {
+        let at = HybridOptions {
+            candidates: MAX_CANDIDATES,
+            ..Default::default()
+        };
+        assert!(at.check().is_ok());
+        let over = HybridOptions {
+            candidates: MAX_CANDIDATES + 1,
+            ..at
+        };
+        let err = over.check().unwrap_err().to_string();
+        assert!(err.contains("at most 10000, got 10001"), "{err}");
     }
 
     #[test]

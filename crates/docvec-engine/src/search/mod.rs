@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use docvec_store::ChunkFilter;
 use docvec_types::SearchHit;
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, SearchConfig};
 
 pub use fusion::{Fusion, HybridOptions, fuse};
 pub(crate) use query_cache::QueryCache;
@@ -128,9 +128,13 @@ impl SearchRequest {
     }
 
     /// Check the request and put it in the one form the rest of the path assumes: text trimmed (and
-    /// `None` when blank), k in range, date bounds ISO 8601 (the store reads an `until` that names a
-    /// day or a minute as all of it, on every surface).
-    fn normalised(&self) -> Result<SearchRequest, EngineError> {
+    /// `None` when blank) and within `limits`' bytes, k in range, date bounds ISO 8601 (the store reads
+    /// an `until` that names a day or a minute as all of it, on every surface).
+    fn normalised(&self, limits: &SearchConfig) -> Result<SearchRequest, EngineError> {
+        // Measured before anything copies, tokenises or parses the text.
+        if let Some(text) = &self.text {
+            limits.check_bytes(text.trim())?;
+        }
         let mut req = self.clone();
         req.text = req
             .text
@@ -184,12 +188,34 @@ pub(crate) fn check_k(k: usize) -> Result<(), EngineError> {
 }
 
 impl Engine {
+    /// Whether [`Engine::search`] would take `request` or refuse it as the caller's mistake, found
+    /// without touching an index: for a server to refuse at once a request it would otherwise queue
+    /// for a turn to search (the check costs microseconds; a refused query never waits).
+    pub fn check_search(&self, request: &SearchRequest) -> Result<(), EngineError> {
+        self.checked(request).map(|_| ())
+    }
+
+    /// The request normalised and within `[search]`'s limits, and its route.
+    fn checked(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(SearchRequest, routing::Route), EngineError> {
+        let limits = &self.config().search;
+        let req = request.normalised(limits)?;
+        let route = routing::route(self.storage_mode(), &req)?;
+        if let Some(text) = req.text.as_deref()
+            && (route.reads_text() || req.snippet_chars.is_some())
+        {
+            limits.check_terms(self.text_index().query_terms(text))?;
+        }
+        Ok((req, route))
+    }
+
     /// Answer one search: the path every surface takes. Catches up with the store first (another
     /// process may have ingested since this engine opened), embeds the query at most once, and asks
     /// the indexes for more candidates only when a per-document cap leaves fewer than k.
     pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
-        let mut req = request.normalised()?;
-        let route = routing::route(self.storage_mode(), &req)?;
+        let (mut req, route) = self.checked(request)?;
         self.catch_up_if_idle().await?;
         // The caller's vector moves into the query; nothing after this reads it from the request.
         let own_vector = req.vector.take();

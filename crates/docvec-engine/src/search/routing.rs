@@ -43,6 +43,13 @@ pub(crate) enum Route {
     Hybrid,
 }
 
+impl Route {
+    /// Whether the keyword index parses the query's text on this route.
+    pub(crate) fn reads_text(self) -> bool {
+        matches!(self, Route::Keyword | Route::Hybrid)
+    }
+}
+
 /// The route of a normalised request under `storage`.
 pub(crate) fn route(storage: StorageMode, req: &SearchRequest) -> Result<Route, EngineError> {
     let local_text = storage != StorageMode::Supabase;

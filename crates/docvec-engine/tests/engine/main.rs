@@ -25,7 +25,7 @@ pub(crate) async fn nearest(engine: &Engine, query: &str, k: usize) -> Vec<Searc
     engine.search(&request).await.unwrap().hits
 }
 
-fn config(data: &Path) -> Config {
+pub(crate) fn config(data: &Path) -> Config {
     Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap()
 }
 
@@ -441,6 +441,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
     assert!(store.log_after(0, 10).await.unwrap().is_empty());
 }
 
+mod limits;
 mod mirror;
 pub(crate) mod models;
 mod query_cache;

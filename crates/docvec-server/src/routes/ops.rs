@@ -103,6 +103,8 @@ pub(crate) async fn config(
         },
         // Hits, misses, entries and capacity since the engine opened; capacity 0 = off.
         "query_cache": engine.query_cache_stats(),
+        // What one search may ask; a query over either is a 400 naming it.
+        "search": cfg.search,
         "supabase": {
             "configured": mirror.url.is_some(),
             "url": mirror.url,

@@ -47,7 +47,8 @@ pub struct SearchFilters {
 #[serde(deny_unknown_fields)]
 pub struct SearchRequest {
     /// The query's text; may be left out when `vector` is given (then `hybrid` searches by the
-    /// vector alone, and `keyword` is refused).
+    /// vector alone, and `keyword` is refused). At most `[search] max_query_bytes` (4096 by default)
+    /// and `max_query_terms` distinct terms (256); beyond, 400 naming the limit.
     #[serde(default)]
     pub query: String,
     /// Your own query vector, of the index's dimension, instead of embedding `query` (no model is
@@ -212,13 +213,16 @@ impl SearchRequest {
 pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
     let engine = state.engine()?;
+    let request = req.to_engine();
+    // A request over a limit is refused now, not after waiting its turn behind every search queued.
+    engine.check_search(&request)?;
     // Bounds the embedding work in flight; the rest wait here, off the runtime's threads.
     let _permit = state
         .searches()
         .acquire()
         .await
         .map_err(|_| ApiError::internal("search permits closed"))?;
-    let answer = engine.search(&req.to_engine()).await?;
+    let answer = engine.search(&request).await?;
     let metrics = state.metrics();
     if let Some(seconds) = answer.embed_seconds {
         metrics.embed_seconds.observe(seconds);

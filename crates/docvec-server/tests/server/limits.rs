@@ -4,6 +4,8 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
+use docvec_testkit::maximal_query;
+
 use crate::{TestServer, config, error_code, settings};
 
 fn upload(name: &str, bytes: Vec<u8>) -> Form {
@@ -165,5 +167,101 @@ async fn configured_origins_may_call_from_a_browser() {
             .and_then(|v| v.to_str().ok()),
         Some("https://app.example")
     );
+    s.stop().await;
+}
+
+/// Issue 24: one search may not take the CPU from every other client. A query over `[search]`'s
+/// bounds is a 400 naming the bound and its setting, on every search route; one at them is answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn queries_over_the_search_bounds_are_400s_naming_the_bound() {
+    let data = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(data.path())).await;
+    let limits = docvec_engine::SearchConfig::default();
+    let maximal = maximal_query(
+        &["disk", "failure"],
+        limits.max_query_bytes,
+        limits.max_query_terms,
+    );
+    assert_eq!(maximal.len(), limits.max_query_bytes);
+    let r = s
+        .search(json!({"query": maximal, "k": 3, "highlight": true}), None)
+        .await;
+    assert!(r["hits"].is_array(), "{r}");
+
+    let refused = |resp: reqwest::Response, needle: &'static str| async move {
+        let (status, code, message) = error_code(resp).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "bad_request")
+        );
+        assert!(message.contains(needle), "{message}");
+        message
+    };
+    let over = format!("{maximal}x");
+    let resp = s
+        .post("/search", None)
+        .json(&json!({"query": over}))
+        .send()
+        .await
+        .unwrap();
+    let message = refused(resp, "search.max_query_bytes").await;
+    assert!(
+        message.starts_with("the query is 4097 bytes; the limit is 4096"),
+        "{message}"
+    );
+    // The megabyte query of the issue: 400 at once (the body is within max_body_bytes).
+    let huge = "word ".repeat(200_000);
+    let resp = s
+        .post("/search", None)
+        .json(&json!({"query": huge}))
+        .send()
+        .await
+        .unwrap();
+    refused(resp, "search.max_query_bytes").await;
+    let many = maximal_query(&[], 4000, limits.max_query_terms + 1);
+    let resp = s
+        .post("/search", None)
+        .json(&json!({"query": many}))
+        .send()
+        .await
+        .unwrap();
+    refused(
+        resp,
+        "the query has 257 distinct terms; the limit is 256 (search.max_query_terms",
+    )
+    .await;
+    let resp = s
+        .post("/search", None)
+        .json(&json!({"query": "x", "hybrid": {"candidates": 1_000_000}}))
+        .send()
+        .await
+        .unwrap();
+    refused(resp, "candidates must be at most 10000").await;
+
+    // GET /search and each query of a batch are held to the same bounds.
+    let resp = s
+        .get("/search", None)
+        .query(&[("q", over.as_str())])
+        .send()
+        .await
+        .unwrap();
+    refused(resp, "search.max_query_bytes").await;
+    let batch = json!({"queries": [{"query": "disk"}, {"query": over}]});
+    let resp = s
+        .post("/search/batch", None)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    let message = refused(resp, "search.max_query_bytes").await;
+    assert!(message.starts_with("queries[1]"), "{message}");
+    let batch = json!({"queries": vec![json!({"query": "disk"}); 1001]});
+    let resp = s
+        .post("/search/batch", None)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    refused(resp, "a batch holds 1 to 1000 searches, got 1001").await;
     s.stop().await;
 }
