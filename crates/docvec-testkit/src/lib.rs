@@ -152,6 +152,35 @@ pub async fn fresh_database(server: &str, prefix: &str) -> String {
     format!("{base}/{name}")
 }
 
+/// The largest query `[search]`'s limits let through: `terms` distinct words (`words` first, then
+/// "w0", "w1" ...) repeated in turn to exactly `bytes` bytes (the spare bytes as spaces between words,
+/// which add no term). For checking the limits at their edge and for loading a server with the
+/// costliest queries it accepts.
+pub fn maximal_query(words: &[&str], bytes: usize, terms: usize) -> String {
+    let vocabulary: Vec<String> = words
+        .iter()
+        .map(|w| w.to_string())
+        .chain((0..).map(|i| format!("w{i}")))
+        .take(terms)
+        .collect();
+    let mut query = String::new();
+    for word in vocabulary.iter().cycle() {
+        let sep = usize::from(!query.is_empty());
+        if query.len() + sep + word.len() > bytes {
+            break;
+        }
+        if sep == 1 {
+            query.push(' ');
+        }
+        query.push_str(word);
+    }
+    let spare = bytes - query.len();
+    if let Some(first_space) = query.find(' ') {
+        query.insert_str(first_space, &" ".repeat(spare));
+    }
+    query
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,33 +229,4 @@ mod tests {
             "tests::the_test_name_is_the_harness_thread_name"
         );
     }
-}
-
-/// The largest query `[search]`'s limits let through: `terms` distinct words (`words` first, then
-/// "w0", "w1" ...) repeated in turn to exactly `bytes` bytes (the spare bytes as spaces between words,
-/// which add no term). For checking the limits at their edge and for loading a server with the
-/// costliest queries it accepts.
-pub fn maximal_query(words: &[&str], bytes: usize, terms: usize) -> String {
-    let vocabulary: Vec<String> = words
-        .iter()
-        .map(|w| w.to_string())
-        .chain((0..).map(|i| format!("w{i}")))
-        .take(terms)
-        .collect();
-    let mut query = String::new();
-    for word in vocabulary.iter().cycle() {
-        let sep = usize::from(!query.is_empty());
-        if query.len() + sep + word.len() > bytes {
-            break;
-        }
-        if sep == 1 {
-            query.push(' ');
-        }
-        query.push_str(word);
-    }
-    let spare = bytes - query.len();
-    if let Some(first_space) = query.find(' ') {
-        query.insert_str(first_space, &" ".repeat(spare));
-    }
-    query
 }
