@@ -70,6 +70,6 @@ mod tests {
         // The default is on the grid, so a sweep shows what any change would gain over it.
         let default = Setting::new(SearchMode::Hybrid, HybridOptions::default());
         assert!(grid.contains(&default));
-        assert_eq!(default.label(), "hybrid rrf k=60");
+        assert_eq!(default.label(), "hybrid zscore w=0.6");
     }
 }
