@@ -3,6 +3,7 @@
 //! the last entry it applied in the payload of the very commit that applied it, so after a crash it
 //! holds exactly the changes up to that entry and catches up from there. One writer, many readers.
 
+mod query;
 mod read_only;
 mod snippet;
 
@@ -13,7 +14,6 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{FilterCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::QueryParser;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
@@ -269,17 +269,11 @@ impl TextIndex {
     /// what a keyword search's cost grows with (one posting list each), so a caller can bound it
     /// before searching.
     pub fn query_terms(&self, query: &str) -> usize {
-        let parser = QueryParser::for_index(&self.index, vec![self.text]);
-        let (q, _errors) = parser.parse_query_lenient(query);
-        let mut terms = HashSet::new();
-        q.query_terms(&mut |term, _| {
-            terms.insert(term);
-        });
-        terms.len()
+        self.terms_of(query).map_or(0, |terms| terms.len())
     }
 
     /// The `k` best chunks for `query` by BM25, among `allowed` when given (the filter applies before the
-    /// top k is chosen). Query syntax errors are forgiven: the words still count.
+    /// top k is chosen). The query is words (see `query.rs`), never syntax.
     pub fn search(
         &self,
         query: &str,
@@ -287,9 +281,7 @@ impl TextIndex {
         allowed: Option<&HashSet<i64>>,
     ) -> Result<Vec<(i64, f32)>, TextIndexError> {
         let searcher = self.reader.searcher();
-        // Terms are OR-ed (tantivy's default): BM25 ranks chunks holding more of them higher.
-        let parser = QueryParser::for_index(&self.index, vec![self.text]);
-        let (q, _errors) = parser.parse_query_lenient(query);
+        let q = self.words_query(query)?;
         let top = TopDocs::with_limit(k.max(1));
         let found = match allowed {
             None => searcher.search(&q, &top).map_err(|e| self.err(e))?,

@@ -2,7 +2,6 @@
 //! with the same analyser (English stemming) the index uses, so "indexes" in a query marks "indexing".
 
 use docvec_types::Snippet;
-use tantivy::query::QueryParser;
 use tantivy::snippet::SnippetGenerator;
 
 use crate::{TextIndex, TextIndexError};
@@ -17,10 +16,9 @@ impl TextIndex {
         max_chars: usize,
     ) -> Result<Vec<Option<Snippet>>, TextIndexError> {
         let searcher = self.reader.searcher();
-        let parser = QueryParser::for_index(&self.index, vec![self.text]);
-        let (q, _errors) = parser.parse_query_lenient(query);
+        let q = self.words_query(query)?;
         let mut generator =
-            SnippetGenerator::create(&searcher, &*q, self.text).map_err(|e| self.err(e))?;
+            SnippetGenerator::create(&searcher, &q, self.text).map_err(|e| self.err(e))?;
         generator.set_max_num_chars(max_chars.max(1));
         Ok(texts
             .iter()

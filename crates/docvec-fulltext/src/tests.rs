@@ -34,6 +34,35 @@ fn exact_terms_rank_first_and_stems_match() {
 }
 
 #[test]
+fn a_query_is_words_never_syntax() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = TextIndex::open(dir.path()).unwrap();
+    idx.apply(
+        0,
+        &[
+            chunk(1, "the sound of a shock wave in a tube"),
+            chunk(2, "calibration of pitot tubes at low reynolds numbers"),
+            chunk(3, "bread and butter"),
+        ],
+        &[],
+        3,
+    )
+    .unwrap();
+    let ids = |q: &str| -> Vec<i64> {
+        let hits = idx.search(q, 3, None).unwrap();
+        hits.iter().map(|h| h.0).collect()
+    };
+    // A hyphenated pair is two words, not a phrase that must stand in that order.
+    assert_eq!(ids("shock-sound interaction"), [1]);
+    // "- (a)" and "NOT" are words of the query (here: no match), not exclusions.
+    assert_eq!(ids("pitot tubes - (calibration)")[0], 2);
+    assert_eq!(ids("NOT calibration"), [2]);
+    // A colon is not a field name, and a query of no words matches nothing.
+    assert_eq!(ids("reynolds: numbers"), [2]);
+    assert!(ids("- ( ) :").is_empty());
+}
+
+#[test]
 fn query_terms_are_counted_distinct_and_stemmed_as_searched() {
     let dir = tempfile::tempdir().unwrap();
     let idx = TextIndex::open(dir.path()).unwrap();
