@@ -1006,10 +1006,10 @@ fn mirror_commands_against_a_real_postgres() {
     );
 }
 
-/// nDCG@10 of hybrid search (the default z-score fusion) on the Vaswani collection, pinned: 0.5137
+/// nDCG@10 of hybrid search (the default z-score fusion) on the Vaswani collection, pinned: 0.5081
 /// measured (BENCHMARKS.md), minus a margin for floating-point drift across machines and thread counts.
-/// RRF, the old default, scored 0.4988: below this floor.
-const VASWANI_HYBRID_NDCG10_FLOOR: f64 = 0.50;
+/// RRF, the old default, scores 0.4933: below this floor.
+const VASWANI_HYBRID_NDCG10_FLOOR: f64 = 0.495;
 
 #[test]
 fn eval_scores_hybrid_search_on_the_vaswani_collection() {
