@@ -227,6 +227,28 @@ mod tests {
     }
 
     #[test]
+    fn the_query_cache_is_sized_by_the_file_then_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "[search]\nquery_cache_size = 0\n").unwrap();
+        let mut cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.search.query_cache_size, 0);
+        cfg.apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "64".into()))
+            .unwrap();
+        assert_eq!(cfg.search.query_cache_size, 64);
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "-1".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DOCVEC_QUERY_CACHE_SIZE=-1"),
+            "{err}"
+        );
+        std::fs::write(&file, "[search]\nquery_cache = 5\n").unwrap();
+        let err = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(err.contains("query_cache"), "{err}");
+    }
+
+    #[test]
     fn a_query_over_a_limit_names_the_limit_and_its_setting() {
         let limits = SearchConfig {
             max_query_bytes: 8,
