@@ -37,6 +37,24 @@ pub const SCHEMA_VERSION: i64 = 4;
 /// Any constant: the advisory lock that serialises migrations.
 const LOCK_KEY: i64 = 0x646f_6376_6563;
 
+/// Run `work` holding the migration lock, and release it whatever `work` returns.
+async fn under_lock<T>(
+    conn: &mut sqlx::PgConnection,
+    work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> Result<T, MirrorError>,
+) -> Result<T, MirrorError> {
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let result = work(&mut *conn).await;
+    // A failed unlock is harmless: the lock is the session's and goes with the connection.
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(LOCK_KEY)
+        .execute(&mut *conn)
+        .await;
+    result
+}
+
 impl Mirror {
     /// Bring the remote schema up to date for vectors of `model_id` with `dimension` components.
     /// Refuses a database that already holds another model's or dimension's vectors.
@@ -47,14 +65,10 @@ impl Mirror {
 
     async fn migrate_once(&self, model_id: &str, dimension: usize) -> Result<i64, MirrorError> {
         let mut conn = self.pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await?;
-        let result = async {
-            let state = schema_state(&mut conn).await?;
+        under_lock(&mut conn, async |conn| {
+            let state = schema_state(&mut *conn).await?;
             if state.version > 0 || state.legacy {
-                check_model(&mut conn, &state, model_id, dimension).await?;
+                check_model(&mut *conn, &state, model_id, dimension).await?;
             }
             // A legacy layout starts again from migration 1, which moves its tables.
             let current = if state.legacy { 0 } else { state.version };
@@ -80,14 +94,9 @@ impl Mirror {
                 tx.commit().await?;
                 tracing::info!("remote schema migrated to version {version} ({name})");
             }
-            Ok(schema_state(&mut conn).await?.version)
-        }
-        .await;
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await;
-        result
+            Ok(schema_state(&mut *conn).await?.version)
+        })
+        .await
     }
 }
 
@@ -119,11 +128,7 @@ impl Mirror {
             self.migrate_once(&old_model, old_dimension).await?;
             conn = self.pool.acquire().await?;
         }
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await?;
-        let result = async {
+        under_lock(&mut conn, async |conn| {
             let stored: Option<String> =
                 sqlx::query_scalar("SELECT value FROM docvec.docvec_meta WHERE key = 'dimension'")
                     .fetch_optional(&mut *conn)
@@ -149,13 +154,8 @@ impl Mirror {
             tx.commit().await?;
             tracing::info!("the remote now holds vectors of `{model_id}` ({dimension}-d)");
             Ok(())
-        }
-        .await;
-        let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await;
-        result
+        })
+        .await
     }
 }
 

@@ -77,6 +77,27 @@ pub enum StoreError {
 }
 
 /// The SQLite store of one data directory.
+/// A pool of four connections to the database at `path`, with the options `tune` adds. Another
+/// connection or process may hold the write lock for a moment, so each waits for it up to 30 s.
+pub(crate) async fn connect(
+    path: &Path,
+    tune: impl FnOnce(SqliteConnectOptions) -> SqliteConnectOptions,
+) -> Result<SqlitePool, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.display().to_string(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(open_err)?
+        .filename(path)
+        .busy_timeout(Duration::from_secs(30));
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(tune(options))
+        .await
+        .map_err(open_err)
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -87,24 +108,14 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(path)
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed document survives power loss, not only a killed process.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
+        let pool = connect(path, |o| {
+            o.create_if_missing(true)
+                .foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a committed document survives power loss, not only a killed process.
+                .synchronous(SqliteSynchronous::Full)
+        })
+        .await?;
         schema::migrator().run(&pool).await?;
         Ok(Self {
             pool,

@@ -3,10 +3,8 @@
 //! journal mode) and no migration runs: the schema must already be this docvec's.
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{Store, StoreError, schema};
@@ -41,22 +39,7 @@ impl Store {
             _ => Path::new("."),
         };
         let immutable = on_read_only_file_system(dir);
-        let open_err = |source| StoreError::Open {
-            path: shown(),
-            source,
-        };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(path)
-            .read_only(true)
-            .immutable(immutable)
-            // A writer in another process may hold the lock for a moment (not on immutable files).
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
+        let pool = crate::connect(path, |o| o.read_only(true).immutable(immutable)).await?;
         if let Err(e) = check_schema(&pool, path).await {
             pool.close().await;
             return Err(e);

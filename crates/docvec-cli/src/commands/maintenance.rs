@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use docvec_engine::{Access, Config, Engine, RebuildEvent, RebuildOptions};
 
-use super::emit;
+use super::{emit, with_engine};
 use crate::output;
 
 /// `docvec check`: exit status 1 when something is inconsistent.
@@ -23,9 +23,7 @@ pub(crate) async fn check(config: Config, json: bool) -> anyhow::Result<ExitCode
     } else {
         Access::ReadWrite
     };
-    let engine = Engine::open(config, access).await?;
-    let report = engine.check().await?;
-    engine.close().await?;
+    let report = with_engine(config, access, async |e| Ok(e.check().await?)).await?;
     emit(json, &report, output::print_check)?;
     Ok(if report.consistent {
         ExitCode::SUCCESS
@@ -36,10 +34,11 @@ pub(crate) async fn check(config: Config, json: bool) -> anyhow::Result<ExitCode
 
 /// `docvec export OUT`: a bundle of the data directory.
 pub(crate) async fn export(config: Config, out: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    let report = engine.export_bundle(out).await;
-    engine.close().await?;
-    emit(json, &report?, output::print_export)?;
+    let report = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.export_bundle(out).await?)
+    })
+    .await?;
+    emit(json, &report, output::print_export)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -68,7 +67,6 @@ pub(crate) async fn rebuild(
     options: RebuildOptions,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadWrite).await?;
     let bar = output::progress_bar(std::io::stderr().is_terminal() && !json, "chunks");
     let on_event = |e: RebuildEvent| {
         bar.set_message(e.phase);
@@ -76,9 +74,11 @@ pub(crate) async fn rebuild(
         bar.set_position(e.done);
     };
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let report = engine.rebuild_index(&options, &on_event, &cancel).await;
+    let report = with_engine(config, Access::ReadWrite, async |e| {
+        Ok(e.rebuild_index(&options, &on_event, &cancel).await?)
+    })
+    .await;
     bar.finish_and_clear();
-    engine.close().await?;
     let report = report?;
     emit(json, &report, |r| {
         println!(
@@ -104,9 +104,10 @@ pub(crate) async fn rebuild(
 
 /// `docvec delete DOCUMENT`, by id or path.
 pub(crate) async fn delete(config: Config, document: &str) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadWrite).await?;
-    let removed = engine.delete(document).await?;
-    engine.close().await?;
+    let removed = with_engine(config, Access::ReadWrite, async |e| {
+        Ok(e.delete(document).await?)
+    })
+    .await?;
     match removed {
         Some((path, chunks)) => {
             println!("deleted {path} ({chunks} chunks)");

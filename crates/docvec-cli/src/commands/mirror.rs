@@ -4,25 +4,27 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use docvec_engine::{Access, BackfillEvent, BackfillOptions, Config, Engine};
+use docvec_engine::{Access, BackfillEvent, BackfillOptions, Config};
 
-use super::emit;
+use super::{emit, with_engine};
 use crate::output;
 
 /// `docvec migrate`: create or update the Postgres schema.
 pub(crate) async fn migrate(config: Config) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadWrite).await?;
-    let version = engine.migrate_remote().await?;
-    engine.close().await?;
+    let version = with_engine(config, Access::ReadWrite, async |e| {
+        Ok(e.migrate_remote().await?)
+    })
+    .await?;
     println!("remote schema at version {version}");
     Ok(ExitCode::SUCCESS)
 }
 
 /// `docvec sync`: send the outbox now; exit status 1 when Postgres did not take it all.
 pub(crate) async fn sync(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadWrite).await?;
-    let report = engine.drain_outbox().await?;
-    engine.close().await?;
+    let report = with_engine(config, Access::ReadWrite, async |e| {
+        Ok(e.drain_outbox().await?)
+    })
+    .await?;
     emit(json, &report, |r| {
         println!("{} changes sent, {} waiting", r.pushed, r.pending);
         if let Some(e) = &r.error {
@@ -38,12 +40,12 @@ pub(crate) async fn sync(config: Config, json: bool) -> anyhow::Result<ExitCode>
 
 /// `docvec status`: storage mode, a probe of Postgres, the outbox backlog.
 pub(crate) async fn status(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    let status = engine
-        .mirror_status(std::time::Duration::from_secs(5))
-        .await?;
+    let probe = std::time::Duration::from_secs(5);
+    let status = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.mirror_status(probe).await?)
+    })
+    .await?;
     emit(json, &status, output::print_status)?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,16 +62,17 @@ pub(crate) async fn backfill(
         reset,
         index_memory: None,
     };
-    let engine = Engine::open(config, Access::ReadWrite).await?;
     let bar = output::progress_bar(std::io::stderr().is_terminal() && !json, "documents");
     let on_event = |e: BackfillEvent| match e {
         BackfillEvent::Started { documents } => bar.set_length(documents),
         BackfillEvent::Document { .. } => bar.inc(1),
         BackfillEvent::BuildingIndex => bar.set_message("building the HNSW index"),
     };
-    let report = engine.backfill(from_sqlite, &options, &on_event).await;
+    let report = with_engine(config, Access::ReadWrite, async |e| {
+        Ok(e.backfill(from_sqlite, &options, &on_event).await?)
+    })
+    .await;
     bar.finish_and_clear();
-    engine.close().await?;
     let report = report?;
     emit(json, &report, |r| {
         println!(
@@ -92,9 +95,10 @@ pub(crate) async fn backfill(
 
 /// `docvec parity`: compare the local store with Postgres; exit status 1 when they differ.
 pub(crate) async fn parity(config: Config, sample: i64, json: bool) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    let report = engine.parity(sample).await?;
-    engine.close().await?;
+    let report = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.parity(sample).await?)
+    })
+    .await?;
     emit(json, &report, output::print_parity)?;
     Ok(if report.differences() == 0 {
         ExitCode::SUCCESS

@@ -10,6 +10,23 @@ pub(crate) mod search;
 #[cfg(feature = "server")]
 pub(crate) mod serve;
 
+use docvec_engine::{Access, Config, Engine};
+
+/// Open the engine, run `work` on it, and close it whatever `work` returns, so a failed command still
+/// releases what it opened. `work`'s error comes first when both fail.
+pub(crate) async fn with_engine<T>(
+    config: Config,
+    access: Access,
+    work: impl AsyncFnOnce(&Engine) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let engine = Engine::open(config, access).await?;
+    let out = work(&engine).await;
+    let closed = engine.close().await;
+    let out = out?;
+    closed?;
+    Ok(out)
+}
+
 /// Print `value` as pretty JSON, or for people through `human`.
 pub(crate) fn emit<T: serde::Serialize + ?Sized>(
     json: bool,

@@ -4,28 +4,27 @@
 use std::process::ExitCode;
 
 use docvec_engine::{
-    Access, Config, EndpointFilter, Engine, FactFilter, FactKind, LogFilter, TagFilter, TagKind,
+    Access, Config, EndpointFilter, FactFilter, FactKind, LogFilter, TagFilter, TagKind,
 };
 
-use super::{document_arg, emit};
+use super::{document_arg, emit, with_engine};
 use crate::args::{Facts, Logs};
 use crate::output;
 
 /// `docvec documents`.
 pub(crate) async fn documents(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    let docs = engine.documents().await?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&docs)?);
-    } else {
-        for d in &docs {
+    let docs = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.documents().await?)
+    })
+    .await?;
+    emit(json, &docs, |docs| {
+        for d in docs {
             println!(
                 "{}  {:8}  {:5} chunks  {}",
                 d.id, d.format, d.chunk_count, d.path
             );
         }
-    }
-    engine.close().await?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -36,11 +35,12 @@ pub(crate) async fn tables(
     rows: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
     let document = document.map(document_arg);
-    let tables = engine.tables(document.as_deref()).await?;
+    let tables = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.tables(document.as_deref()).await?)
+    })
+    .await?;
     emit(json, &tables, |v| output::print_tables(v, rows))?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -56,7 +56,6 @@ pub(crate) async fn logs(config: Config, args: Logs) -> anyhow::Result<ExitCode>
         limit,
         json,
     } = args;
-    let engine = Engine::open(config, Access::ReadOnly).await?;
     let document = document.map(document_arg);
     let filter = LogFilter {
         level,
@@ -68,9 +67,11 @@ pub(crate) async fn logs(config: Config, args: Logs) -> anyhow::Result<ExitCode>
         limit: Some(limit),
         ..Default::default()
     };
-    let rows = engine.log_entries(&filter).await?;
+    let rows = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.log_entries(&filter).await?)
+    })
+    .await?;
     emit(json, &rows, |v| output::print_log_entries(v))?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,19 +83,18 @@ pub(crate) async fn endpoints(
     document: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    let document = document.map(document_arg);
-    let rows = engine
-        .endpoints(&EndpointFilter {
-            method,
-            path_prefix,
-            document,
-            limit: None,
-            ..Default::default()
-        })
-        .await?;
+    let filter = EndpointFilter {
+        method,
+        path_prefix,
+        document: document.map(document_arg),
+        limit: None,
+        ..Default::default()
+    };
+    let rows = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.endpoints(&filter).await?)
+    })
+    .await?;
     emit(json, &rows, |v| output::print_endpoints(v))?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -113,7 +113,6 @@ pub(crate) async fn tags(
                 .ok_or_else(|| anyhow::anyhow!("--kind {k}: expected format, user or keyphrase"))
         })
         .transpose()?;
-    let engine = Engine::open(config, Access::ReadOnly).await?;
     let filter = TagFilter {
         kind,
         document: document.map(document_arg),
@@ -121,9 +120,11 @@ pub(crate) async fn tags(
         limit: Some(limit),
         ..Default::default()
     };
-    let rows = engine.tags(&filter).await?;
+    let rows = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.tags(&filter).await?)
+    })
+    .await?;
     emit(json, &rows, |v| output::print_tags(v))?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -145,7 +146,6 @@ pub(crate) async fn facts(config: Config, args: Facts) -> anyhow::Result<ExitCod
             anyhow::bail!("--kind {other}: expected table_cell or label_value")
         }
     };
-    let engine = Engine::open(config, Access::ReadOnly).await?;
     let filter = FactFilter {
         document: document.map(document_arg),
         key,
@@ -154,8 +154,10 @@ pub(crate) async fn facts(config: Config, args: Facts) -> anyhow::Result<ExitCod
         limit: Some(limit),
         ..Default::default()
     };
-    let rows = engine.facts(&filter).await?;
+    let rows = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.facts(&filter).await?)
+    })
+    .await?;
     emit(json, &rows, |v| output::print_facts(v))?;
-    engine.close().await?;
     Ok(ExitCode::SUCCESS)
 }

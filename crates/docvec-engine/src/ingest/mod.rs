@@ -135,6 +135,7 @@ mod prepare;
 mod write;
 
 use prepare::{Handoff, PrepareContext, Prepared, Step, spawn_preparers};
+use write::timed;
 
 impl Engine {
     /// Ingest files and folders. Per-file failures are in the report; `Err` means the whole run failed
@@ -253,12 +254,11 @@ impl Engine {
     /// After the last batch: the final catch-up and save, and the outbox drained to Postgres when a
     /// mirror is on.
     async fn finish(&self, report: &mut IngestReport) -> Result<(), EngineError> {
-        self.catch_up_timed(report).await?;
-        self.save_timed(report).await?;
+        timed(&mut report.stages.index_s, self.catch_up()).await?;
+        timed(&mut report.stages.save_s, self.save_index()).await?;
         if self.storage_mode().mirrors() {
-            let t = Instant::now();
-            report.mirror = Some(self.drain_outbox().await?);
-            report.stages.mirror_s = t.elapsed().as_secs_f64();
+            let drained = timed(&mut report.stages.mirror_s, self.drain_outbox()).await?;
+            report.mirror = Some(drained);
         }
         Ok(())
     }

@@ -56,7 +56,7 @@ impl Engine {
                 pending_chunks = 0;
                 since_save += self.write_batch(batch, tags, progress, report).await?;
                 if since_save >= SAVE_EVERY_CHUNKS {
-                    self.save_timed(report).await?;
+                    timed(&mut report.stages.save_s, self.save_index()).await?;
                     since_save = 0;
                 }
             }
@@ -80,27 +80,8 @@ impl Engine {
     ) -> Result<usize, EngineError> {
         let embedded = self.embed_and_store(batch, tags, progress, report).await?;
         report.chunks_embedded += embedded;
-        self.catch_up_timed(report).await?;
+        timed(&mut report.stages.index_s, self.catch_up()).await?;
         Ok(embedded)
-    }
-
-    /// The index stage: vector and full-text inserts of what the store's log holds beyond the indexes.
-    pub(super) async fn catch_up_timed(
-        &self,
-        report: &mut IngestReport,
-    ) -> Result<(), EngineError> {
-        let t = Instant::now();
-        self.catch_up().await?;
-        report.stages.index_s += t.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// The save stage: the index files, saved crash-safe.
-    pub(super) async fn save_timed(&self, report: &mut IngestReport) -> Result<(), EngineError> {
-        let t = Instant::now();
-        self.save_index().await?;
-        report.stages.save_s += t.elapsed().as_secs_f64();
-        Ok(())
     }
 
     /// Embed the chunks of a batch of documents (reusing stored vectors of unchanged chunks), then store
@@ -123,9 +104,7 @@ impl Engine {
             })
             .collect();
         let count = to_embed.len();
-        let started = Instant::now();
-        let vectors = self.embed(to_embed).await?;
-        report.stages.embed_s += started.elapsed().as_secs_f64();
+        let vectors = timed(&mut report.stages.embed_s, self.embed(to_embed)).await?;
         let started = Instant::now();
         let vectors = match vectors {
             Ok(v) => v,
@@ -302,4 +281,12 @@ impl Engine {
         self.store.put_document(&doc).await?;
         Ok(())
     }
+}
+
+/// Await `work`, adding the seconds it took to `seconds` (a stage's total in the report).
+pub(super) async fn timed<T>(seconds: &mut f64, work: impl std::future::Future<Output = T>) -> T {
+    let t = Instant::now();
+    let out = work.await;
+    *seconds += t.elapsed().as_secs_f64();
+    out
 }
