@@ -72,7 +72,7 @@ fn run(mut cmd: Command) -> std::process::Output {
 }
 
 fn chunk_ids(out: &std::process::Output) -> Vec<i64> {
-    assert_success(&out);
+    assert_success(out);
     json(out)
         .as_array()
         .unwrap()
