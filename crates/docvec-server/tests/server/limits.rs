@@ -9,6 +9,17 @@ use docvec_testkit::maximal_query;
 
 use crate::{TestServer, config, error_code, error_of, settings};
 
+/// A browser's CORS preflight for `POST /search` from `origin`.
+async fn preflight(s: &TestServer, origin: &str) -> reqwest::Response {
+    s.http
+        .request(reqwest::Method::OPTIONS, s.url("/search"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     let data = tempfile::tempdir().unwrap();
@@ -127,14 +138,7 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     assert_eq!(resp.status(), StatusCode::OK);
 
     // CORS is closed by default: a browser preflight gets no allow-origin.
-    let resp = s
-        .http
-        .request(reqwest::Method::OPTIONS, s.url("/search"))
-        .header("origin", "https://elsewhere.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let resp = preflight(&s, "https://elsewhere.example").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 
     // Still serving after all of that.
@@ -151,14 +155,7 @@ async fn configured_origins_may_call_from_a_browser() {
     let mut srv = settings();
     srv.cors_origins = vec!["https://app.example".into()];
     let s = TestServer::start_with(config(data.path()), srv).await;
-    let resp = s
-        .http
-        .request(reqwest::Method::OPTIONS, s.url("/search"))
-        .header("origin", "https://app.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let resp = preflight(&s, "https://app.example").await;
     assert_eq!(
         resp.headers()
             .get("access-control-allow-origin")
