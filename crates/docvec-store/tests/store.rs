@@ -1,6 +1,6 @@
 //! The SQLite store on a real database file.
 
-use docvec_store::{LogOp, ModelSwitch, NewChunk, NewDocument, NewSection, Store};
+use docvec_store::{LogOp, ModelSwitch, NewChunk, NewDocument, NewSection, PutOutcome, Store};
 use docvec_types::Format;
 
 fn section(heading: &str) -> NewSection<'_> {
@@ -56,6 +56,19 @@ fn doc<'a>(
     }
 }
 
+/// Puts a document at `path` whose chunks are `texts` in order, every one with the vector `v`.
+async fn put(store: &Store, path: &str, hash: &str, texts: &[&str], v: &[f32]) -> PutOutcome {
+    let meta = serde_json::Map::new();
+    let chunks = (0..)
+        .zip(texts)
+        .map(|(ordinal, text)| chunk(ordinal, text, v))
+        .collect();
+    store
+        .put_document(&doc(path, hash, chunks, &meta))
+        .await
+        .unwrap()
+}
+
 async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("docvec.db")).await.unwrap();
@@ -65,17 +78,8 @@ async fn open() -> (tempfile::TempDir, Store) {
 #[tokio::test]
 async fn a_document_round_trips_and_is_logged_for_the_index() {
     let (_dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [0.6f32, 0.8];
-    let out = store
-        .put_document(&doc(
-            "/a.md",
-            "h1",
-            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
-            &meta,
-        ))
-        .await
-        .unwrap();
+    let out = put(&store, "/a.md", "h1", &["alpha", "beta"], &v).await;
     assert_eq!(out.chunk_ids.len(), 2);
     assert_eq!(out.replaced_chunks, 0);
 
@@ -110,21 +114,9 @@ async fn a_document_round_trips_and_is_logged_for_the_index() {
 #[tokio::test]
 async fn replacing_a_document_removes_every_old_row_and_logs_the_deletes() {
     let (_dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [1.0f32, 0.0];
-    let first = store
-        .put_document(&doc(
-            "/a.md",
-            "h1",
-            vec![chunk(0, "old one", &v), chunk(1, "old two", &v)],
-            &meta,
-        ))
-        .await
-        .unwrap();
-    let second = store
-        .put_document(&doc("/a.md", "h2", vec![chunk(0, "new", &v)], &meta))
-        .await
-        .unwrap();
+    let first = put(&store, "/a.md", "h1", &["old one", "old two"], &v).await;
+    let second = put(&store, "/a.md", "h2", &["new"], &v).await;
     assert_eq!(second.replaced_chunks, 2);
     assert!(
         second.chunk_ids[0] > first.chunk_ids[1],
@@ -160,10 +152,7 @@ async fn a_failed_write_leaves_nothing_behind() {
     let (_dir, store) = open().await;
     let meta = serde_json::Map::new();
     let v = [1.0f32, 0.0];
-    store
-        .put_document(&doc("/keep.md", "h", vec![chunk(0, "kept", &v)], &meta))
-        .await
-        .unwrap();
+    put(&store, "/keep.md", "h", &["kept"], &v).await;
     let seq = store.last_log_seq().await.unwrap();
     // Two chunks with the same ordinal violate UNIQUE(document_id, ordinal) after the first insert.
     let bad = doc(
@@ -205,12 +194,8 @@ async fn a_failed_write_leaves_nothing_behind() {
 #[tokio::test]
 async fn deleting_logs_and_cascades() {
     let (_dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [1.0f32, 0.0];
-    let out = store
-        .put_document(&doc("/a.md", "h", vec![chunk(0, "a", &v)], &meta))
-        .await
-        .unwrap();
+    let out = put(&store, "/a.md", "h", &["a"], &v).await;
     assert_eq!(
         store.delete_document("/a.md").await.unwrap(),
         Some(("/a.md".to_string(), 1))
@@ -661,21 +646,9 @@ async fn tags_facts_and_evidence_round_trip_and_filter_chunks() {
 #[tokio::test]
 async fn staged_vectors_replace_the_stored_ones_only_when_every_chunk_has_one() {
     let (_dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [0.6f32, 0.8];
-    let a = store
-        .put_document(&doc(
-            "/a.md",
-            "h1",
-            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
-            &meta,
-        ))
-        .await
-        .unwrap();
-    let b = store
-        .put_document(&doc("/b.md", "h2", vec![chunk(0, "gamma", &v)], &meta))
-        .await
-        .unwrap();
+    let a = put(&store, "/a.md", "h1", &["alpha", "beta"], &v).await;
+    let b = put(&store, "/b.md", "h2", &["gamma"], &v).await;
     let next = [1.0f32, 0.0, 0.0];
     store
         .stage_vectors(
@@ -736,18 +709,9 @@ async fn staged_vectors_replace_the_stored_ones_only_when_every_chunk_has_one() 
 #[tokio::test]
 async fn the_check_finds_partial_documents_and_missing_vectors() {
     let (dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [0.6f32, 0.8];
     for path in ["/a.md", "/b.md"] {
-        store
-            .put_document(&doc(
-                path,
-                "h",
-                vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
-                &meta,
-            ))
-            .await
-            .unwrap();
+        put(&store, path, "h", &["alpha", "beta"], &v).await;
     }
     let clean = store.check().await.unwrap();
     assert!(clean.is_consistent(), "{clean:?}");
@@ -797,17 +761,8 @@ fn files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 #[tokio::test]
 async fn a_rollback_journal_copy_opened_read_only_is_read_and_never_written() {
     let (_dir, store) = open().await;
-    let meta = serde_json::Map::new();
     let v = [0.6f32, 0.8];
-    store
-        .put_document(&doc(
-            "/a.md",
-            "h1",
-            vec![chunk(0, "alpha", &v), chunk(1, "beta", &v)],
-            &meta,
-        ))
-        .await
-        .unwrap();
+    put(&store, "/a.md", "h1", &["alpha", "beta"], &v).await;
     store.set_meta("model_id", "m").await.unwrap();
     let seq = store.last_log_seq().await.unwrap();
     // A bundle's store: `VACUUM INTO` writes it in rollback journal mode.

@@ -1,6 +1,8 @@
 //! What docvec's test binaries share: where the repository, the shared corpus and the models are, the
 //! test Postgres, and one rule for a prerequisite that is missing.
 //!
+//! With the `http` feature, [`http`] holds the requests the tests that drive a running server share.
+//!
 //! The rule: under CI (`CI` is `true`, any case, or `1`) a missing prerequisite fails the test, naming
 //! it, so a CI run cannot go green by skipping; elsewhere the test says `SKIPPED: <test>: <what>` on
 //! stderr and returns early, so a plain `cargo test` without `../shared` or Postgres still runs the rest.
@@ -16,6 +18,8 @@ use std::fmt::Display;
 use std::io::Write;
 use std::path::PathBuf;
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod private_pg;
 
 /// The repository root (this crate lives in `crates/docvec-testkit`).

@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use docvec_testkit::http::{json_answer, with_files};
 use docvec_testkit::repo_root;
 
 use super::{docvec, json};
@@ -310,14 +311,10 @@ fn killed_servers_with_an_upload_and_a_rebuild_in_flight_leave_whole_data() {
         let (mut server, url) = serve(data.path());
         let after = window.mul_f64(rng.unit());
         let stored: BTreeSet<String> = rt.block_on(async {
-            let mut form = reqwest::multipart::Form::new().text("force", "true");
-            for f in &files {
-                let name = f.file_name().unwrap().to_string_lossy().into_owned();
-                form = form.part(
-                    "file",
-                    reqwest::multipart::Part::bytes(std::fs::read(f).unwrap()).file_name(name),
-                );
-            }
+            let form = with_files(
+                reqwest::multipart::Form::new().text("force", "true"),
+                &files,
+            );
             let resp = http
                 .post(format!("{url}/documents"))
                 .multipart(form)
@@ -338,14 +335,8 @@ fn killed_servers_with_an_upload_and_a_rebuild_in_flight_leave_whole_data() {
             }
             // The fault injected: the kill follows this snapshot of what the server reported done.
             tokio::time::sleep(after).await;
-            let detail: serde_json::Value = http
-                .get(format!("{url}/jobs/{job_id}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let detail: serde_json::Value =
+                json_answer(http.get(format!("{url}/jobs/{job_id}"))).await;
             detail["children"]
                 .as_array()
                 .unwrap()

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use docvec_testkit::models_dir;
 
-use super::{docvec, docvec_command, json};
+use super::{assert_success, docvec, docvec_command, json};
 
 /// An ONNX Runtime library fetched by `setup_models.py --ort VERSION`; a skip outside CI, a failure in
 /// it (tools/test.sh fetches them).
@@ -22,11 +22,7 @@ fn ort_library(version: &str) -> Option<PathBuf> {
 pub(super) fn samples_dir() -> (tempfile::TempDir, PathBuf) {
     let data = tempfile::tempdir().unwrap();
     let out = docvec(data.path(), &["ingest", "samples"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let dir = data.path().to_path_buf();
     (data, dir)
 }
@@ -54,11 +50,7 @@ fn keyword_search_vectors_and_check_never_load_the_runtime() {
         &data,
         &["search", "sourdough starter", "--mode", "keyword", "--json"],
     );
-    assert!(
-        keyword.status.success(),
-        "{}",
-        String::from_utf8_lossy(&keyword.stderr)
-    );
+    assert_success(&keyword);
     let hits = json(&keyword);
     assert!(
         hits[0]["document_path"]
@@ -67,11 +59,7 @@ fn keyword_search_vectors_and_check_never_load_the_runtime() {
             .ends_with("sourdough-bread.txt")
     );
     let check = without_runtime(&data, &["check", "--json"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_success(&check);
     assert_eq!(json(&check)["consistent"], true);
     // Embedding does need it, and says what is missing.
     let text = without_runtime(&data, &["search", "sourdough starter"]);
@@ -94,11 +82,7 @@ fn keyword_search_vectors_and_check_never_load_the_runtime() {
             "3",
         ],
     );
-    assert!(
-        by_vector.status.success(),
-        "{}",
-        String::from_utf8_lossy(&by_vector.stderr)
-    );
+    assert_success(&by_vector);
     let by_vector = json(&by_vector);
     assert_eq!(by_vector[0]["chunk_id"], chunk);
     assert!(
@@ -197,11 +181,7 @@ fn stored_vector(db: &Path) -> (i64, Vec<f32>) {
         .args(["-c", script, db.to_str().unwrap()])
         .output()
         .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let (id, v): (i64, Vec<f32>) = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.len(), 384);
     (id, v)
@@ -230,11 +210,7 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
             .unwrap()
     };
     let old = with(&v120);
-    assert!(
-        old.status.success(),
-        "{}",
-        String::from_utf8_lossy(&old.stderr)
-    );
+    assert_success(&old);
     let old = json(&old);
     assert_eq!(chunk_ids(&old), chunk_ids(&current));
     for (a, b) in old
@@ -279,11 +255,7 @@ fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
     .unwrap();
     let bundle = data.path().join("bundle");
     let out = docvec(data.path(), &["export", bundle.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report = json(&out);
     assert!(ingest.wait().unwrap().success());
     let manifest: serde_json::Value =

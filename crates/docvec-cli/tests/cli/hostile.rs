@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{docvec, json};
+use super::{assert_success, docvec, json};
 
 #[test]
 fn a_folder_of_hostile_files_fails_each_clearly_and_stores_the_good_one() {
@@ -104,35 +104,23 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\npaths: *
         );
     }
     let cause = |name: &str| outcome(name)["cause"].as_str().unwrap_or("").to_string();
-    assert!(
-        cause("empty.txt").contains("no text"),
-        "{}",
-        cause("empty.txt")
-    );
+    let assert_cause = |name: &str, needle: &str| {
+        let cause = cause(name);
+        assert!(cause.contains(needle), "{cause}");
+    };
+    assert_cause("empty.txt", "no text");
     assert!(
         cause("corrupt.pdf").to_lowercase().contains("pdf"),
         "{}",
         cause("corrupt.pdf")
     );
-    assert!(
-        cause("deep.json").contains("nested"),
-        "{}",
-        cause("deep.json")
-    );
+    assert_cause("deep.json", "nested");
     assert_eq!(outcome("laughs.yaml")["status"], "failed");
     assert_eq!(outcome("longline.csv")["status"], "failed");
-    assert!(
-        cause("longline.csv").contains("limit for one cell"),
-        "{}",
-        cause("longline.csv")
-    );
-    assert!(
-        cause("word.txt").contains("limit for one word"),
-        "{}",
-        cause("word.txt")
-    );
+    assert_cause("longline.csv", "limit for one cell");
+    assert_cause("word.txt", "limit for one word");
     // NUL bytes mark a binary file, whatever its name says; bytes that are not UTF-8 do not.
-    assert!(cause("nul.log").contains("NUL"), "{}", cause("nul.log"));
+    assert_cause("nul.log", "NUL");
     assert_eq!(
         outcome("latin.txt")["status"],
         "added",
@@ -145,11 +133,7 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\npaths: *
     }
 
     let check = docvec(data.path(), &["check", "--json"]);
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    assert_success(&check);
     let hits = json(&docvec(
         data.path(),
         &["search", "how long to bake the loaf", "-k", "1", "--json"],

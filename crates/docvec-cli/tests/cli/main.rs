@@ -32,6 +32,16 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Checks that the command succeeded; else fails showing what it wrote.
+fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
@@ -357,11 +367,7 @@ fn samples_ingest_search_stats_and_delete() {
         data.path(),
         &["ingest", samples.to_str().unwrap(), "--tag", "demo"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         stdout(&out).contains("4 files: 4 added"),
         "{}",
@@ -394,11 +400,7 @@ fn samples_ingest_search_stats_and_delete() {
     assert_eq!(bread["tags"][0], "demo");
     let id = bread["id"].as_str().unwrap();
     let out = docvec(data.path(), &["delete", id]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let hits = json(&docvec(
         data.path(),
         &["search", "how long to bake the loaf", "-k", "10", "--json"],
@@ -443,12 +445,7 @@ fn api_descriptions_become_endpoints_and_searchable_chunks() {
     let data = tempfile::tempdir().unwrap();
     let api = corpus.join("api");
     let out = docvec(data.path(), &["ingest", api.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let rows = json(&docvec(data.path(), &["endpoints", "--json"]));
     let mut counts = std::collections::BTreeMap::new();
@@ -556,12 +553,7 @@ fn logs_become_entries_and_searchable_chunks() {
             openssh.to_str().unwrap(),
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 
     let entries = |args: &[&str]| {
         let mut all = vec!["logs", "--json", "--limit", "100000"];
@@ -647,14 +639,26 @@ fn logs_become_entries_and_searchable_chunks() {
     assert_eq!(hits[0]["format"], "log");
 }
 
+/// Ingests the files `names` of the corpus's `tables` folder into a new data directory, checking that
+/// it succeeds; returns the directory, the files' paths and the run's output. None without the corpus
+/// (the prerequisite rule).
+fn ingest_tables(names: &[&str]) -> Option<(tempfile::TempDir, Vec<String>, Output)> {
+    let tables = docvec_testkit::corpus(&["tables"])?.join("tables");
+    let data = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = names
+        .iter()
+        .map(|f| tables.join(f).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["ingest"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = docvec(data.path(), &args);
+    assert_success(&out);
+    Some((data, paths, out))
+}
+
 #[test]
 fn csv_tables_keep_their_shape_and_rows_are_searchable() {
-    let Some(corpus) = docvec_testkit::corpus(&["tables"]) else {
-        return;
-    };
-    let data = tempfile::tempdir().unwrap();
-    let tables = corpus.join("tables");
-    let csvs: Vec<String> = [
+    let Some((data, csvs, _)) = ingest_tables(&[
         "rustcsv-uspop-latin1.csv",
         "datatable-SA2-by-DJZ.csv",
         "datatable-quoted_multiline.csv",
@@ -662,28 +666,22 @@ fn csv_tables_keep_their_shape_and_rows_are_searchable() {
         "csvkit-FY09_EDU_Recipients_by_State.csv",
         "uci-student-por-semicolon.csv",
         "datasets-sp500-constituents.csv",
-    ]
-    .iter()
-    .map(|f| tables.join(f).to_string_lossy().into_owned())
-    .collect();
-    let mut args = vec!["ingest"];
-    args.extend(csvs.iter().map(String::as_str));
-    let out = docvec(data.path(), &args);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ]) else {
+        return;
+    };
 
     let listed = json(&docvec(data.path(), &["tables", "--json"]));
-    let shape = |name: &str| {
-        let t = listed
+    // The table of the document whose path ends with `name`.
+    let table = |name: &str| {
+        listed
             .as_array()
             .unwrap()
             .iter()
             .find(|t| t["document_path"].as_str().unwrap().ends_with(name))
-            .unwrap();
+            .unwrap()
+    };
+    let shape = |name: &str| {
+        let t = table(name);
         (
             t["rows"].as_array().unwrap().len(),
             t["header"].as_array().unwrap().len(),
@@ -715,29 +713,9 @@ fn csv_tables_keep_their_shape_and_rows_are_searchable() {
         (503, 8, ",".into())
     );
     // Latin-1 decoded, quoted separators kept in their cell, column types inferred.
-    let fread = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| {
-            t["document_path"]
-                .as_str()
-                .unwrap()
-                .ends_with("fread-header-encoding.csv")
-        })
-        .unwrap();
+    let fread = table("fread-header-encoding.csv");
     assert_eq!(fread["header"][1], "Stra\u{df}e");
-    let sp = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| {
-            t["document_path"]
-                .as_str()
-                .unwrap()
-                .ends_with("sp500-constituents.csv")
-        })
-        .unwrap();
+    let sp = table("sp500-constituents.csv");
     assert_eq!(sp["rows"][0][4], "Saint Paul, Minnesota");
     assert_eq!(sp["column_types"][5], "date");
     assert_eq!(sp["column_types"][6], "integer");
@@ -781,28 +759,13 @@ fn csv_tables_keep_their_shape_and_rows_are_searchable() {
 
 #[test]
 fn workbook_sheets_become_tables() {
-    let Some(corpus) = docvec_testkit::corpus(&["tables"]) else {
-        return;
-    };
-    let data = tempfile::tempdir().unwrap();
-    let tables = corpus.join("tables");
-    let files: Vec<String> = [
+    let Some((data, _, out)) = ingest_tables(&[
         "readxl-deaths.xlsx",
         "readxl-datasets.xlsx",
         "csvkit-ne_1033_data.xlsx",
-    ]
-    .iter()
-    .map(|f| tables.join(f).to_string_lossy().into_owned())
-    .collect();
-    let mut args = vec!["ingest"];
-    args.extend(files.iter().map(String::as_str));
-    let out = docvec(data.path(), &args);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ]) else {
+        return;
+    };
     // Every sheet reads, quakes too (its numbers are padded, `<v> 41</v>`, which calamine refuses
     // until they are trimmed).
     assert!(
@@ -917,11 +880,7 @@ fn xml_logs_are_sniffed_and_become_entries() {
     )
     .unwrap();
     let out = docvec(&data, &["ingest", logs.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report = json(&out);
     assert_eq!(report["files"].as_array().unwrap().len(), 1, "{report:#}");
     assert_eq!(report["unsupported"].as_array().unwrap().len(), 1);
@@ -966,11 +925,7 @@ fn mirror_commands_against_a_real_postgres() {
     };
     assert!(with_db(&["ingest", "samples"]).status.success());
     let out = with_db(&["migrate"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // The shared test database may hold other runs' rows: --reset makes the remote this store's copy.
     let out = with_db(&[
         "backfill",
@@ -979,11 +934,7 @@ fn mirror_commands_against_a_real_postgres() {
         "--reset",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(json(&out)["copied"], 4);
     let out = with_db(&["parity", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
@@ -1033,11 +984,7 @@ fn eval_scores_hybrid_search_on_the_vaswani_collection() {
             "--json",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["mode"], "hybrid");
     assert_eq!(report["queries"], 93);

@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::process::Command;
 
+use docvec_testkit::http::{json_answer, upload_form};
+
 use super::crash::serve_command;
 use super::edge::samples_dir;
-use super::{docvec, docvec_command, json};
+use super::{assert_success, docvec, docvec_command, json};
 
 /// Run `sh -c SCRIPT` with `dir` as `$0` after mounting `dir` read-only over itself, in a mount
 /// namespace of its own (private propagation, so the host's mounts are untouched).
@@ -70,11 +72,7 @@ fn run(mut cmd: Command) -> std::process::Output {
 }
 
 fn chunk_ids(out: &std::process::Output) -> Vec<i64> {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(out);
     json(out)
         .as_array()
         .unwrap()
@@ -92,11 +90,7 @@ fn bundles_and_data_directories_on_read_only_mounts_are_searched_checked_and_ser
     let out = tempfile::tempdir().unwrap();
     let bundle = out.path().join("bundle");
     let exported = docvec(&source, &["export", bundle.to_str().unwrap()]);
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
+    assert_success(&exported);
     let keyword = [
         "search",
         "sourdough starter",
@@ -168,16 +162,10 @@ fn bundles_and_data_directories_on_read_only_mounts_are_searched_checked_and_ser
         .unwrap();
     rt.block_on(async {
         let http = reqwest::Client::new();
-        let hits: serde_json::Value = http
-            .get(format!(
-                "{base}/search?q=sourdough%20starter&k=3&mode=keyword"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let hits = json_answer(http.get(format!(
+            "{base}/search?q=sourdough%20starter&k=3&mode=keyword"
+        )))
+        .await;
         let ids: Vec<i64> = hits["hits"]
             .as_array()
             .unwrap_or_else(|| panic!("{hits}"))
@@ -185,10 +173,7 @@ fn bundles_and_data_directories_on_read_only_mounts_are_searched_checked_and_ser
             .map(|h| h["chunk_id"].as_i64().unwrap())
             .collect();
         assert_eq!(ids, expected_keyword);
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(b"No room here.\n".to_vec()).file_name("new.txt"),
-        );
+        let form = upload_form("new.txt", b"No room here.\n".to_vec());
         let resp = http
             .post(format!("{base}/documents"))
             .multipart(form)

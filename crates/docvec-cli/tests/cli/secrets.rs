@@ -4,6 +4,8 @@
 
 use std::process::Command;
 
+use docvec_testkit::http::upload_form;
+
 use super::crash::serve_logged;
 use super::{docvec, stdout};
 
@@ -53,11 +55,7 @@ fn keys_and_passwords_never_reach_the_log() {
         let config = config.text().await.unwrap();
         assert!(!config.contains(password), "{config}");
         assert_eq!(get("/documents", wrong).send().await.unwrap().status(), 401);
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(b"Secrets stay out of logs.\n".to_vec())
-                .file_name("secrets.txt"),
-        );
+        let form = upload_form("secrets.txt", b"Secrets stay out of logs.\n".to_vec());
         let resp = http
             .post(format!("{base}/documents"))
             .bearer_auth(&admin)

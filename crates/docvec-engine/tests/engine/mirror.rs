@@ -13,7 +13,7 @@ use sqlx::Connection;
 use docvec_testkit::private_pg::PrivateServer;
 use docvec_testkit::samples_dir;
 
-use super::nearest;
+use super::{ingest, nearest};
 
 /// A vector search, routed by the engine's storage mode.
 fn vector_request(query: &str, k: usize, filter: ChunkFilter) -> SearchRequest {
@@ -110,10 +110,7 @@ async fn dual_write_mirrors_every_change_and_each_mode_reads_where_it_should() {
     };
     let data = tempfile::tempdir().unwrap();
     let e = engine(data.path(), &url, StorageMode::DualWrite).await;
-    let report = e
-        .ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
-        .await
-        .unwrap();
+    let report = ingest(&e, &[samples_dir()]).await;
     let mirror = report.mirror.expect("dual_write reports the mirror");
     assert_eq!((mirror.pushed, mirror.pending, mirror.error), (4, 0, None));
     let parity = e.parity(50).await.unwrap();
@@ -190,9 +187,7 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
     };
     let data = tempfile::tempdir().unwrap();
     let e = engine(data.path(), &url, StorageMode::DualWrite).await;
-    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
-        .await
-        .unwrap();
+    ingest(&e, &[samples_dir()]).await;
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     // pgvector's text form, as supabase-js sends an array.
     let literal = |v: &[f32]| {
@@ -266,9 +261,7 @@ async fn writes_made_while_postgres_is_down_wait_in_the_outbox_and_drain_in_orde
     };
     let data = dir.path().join("data");
     let e = engine(&data, &url, StorageMode::DualWrite).await;
-    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
-        .await
-        .unwrap();
+    ingest(&e, &[samples_dir()]).await;
 
     // Postgres crashes (immediate stop) while the next ingest is under way.
     let done = std::sync::atomic::AtomicUsize::new(0);
@@ -352,10 +345,7 @@ async fn backfill_copies_a_local_store_resumably_and_parity_agrees() {
         )
         .await
         .unwrap();
-        local
-            .ingest(&paths, &IngestOptions::default(), &|_| {})
-            .await
-            .unwrap();
+        ingest(&local, &paths).await;
         local.close().await.unwrap();
     }
     let e = engine(data.path(), &url, StorageMode::Local).await;
@@ -416,9 +406,7 @@ async fn a_backfill_cut_off_by_a_postgres_crash_resumes_to_parity() {
     // Small transactions, so some commit before the crash and some are cut off.
     c.mirror.transaction_rows = 20;
     let e = Engine::open(c, Access::ReadWrite).await.unwrap();
-    e.ingest(&[samples_dir(), api], &IngestOptions::default(), &|_| {})
-        .await
-        .unwrap();
+    ingest(&e, &[samples_dir(), api]).await;
     let documents = e.documents().await.unwrap().len() as u64;
     assert!(documents > 10);
 
@@ -473,9 +461,7 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
     .unwrap();
     cfg.models = two.models;
     let e = Engine::open(cfg, Access::ReadWrite).await.unwrap();
-    e.ingest(&[samples_dir()], &IngestOptions::default(), &|_| {})
-        .await
-        .unwrap();
+    ingest(&e, &[samples_dir()]).await;
     let remote_model = |url: String| async move {
         let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
         let model: String =

@@ -30,6 +30,17 @@ pub(crate) fn two_model_file(dir: &Path) -> PathBuf {
     file
 }
 
+/// Writes `extra.md`, a document on the tides, in `dir` and ingests it.
+async fn ingest_tides(engine: &Engine, dir: &Path) {
+    let extra = dir.join("extra.md");
+    std::fs::write(
+        &extra,
+        "# Tides\n\nThe moon's pull raises the tides twice a day.\n",
+    )
+    .unwrap();
+    ingest(engine, &[extra]).await;
+}
+
 fn switch_to(name: &str) -> RebuildOptions {
     RebuildOptions {
         model: Some(name.to_string()),
@@ -97,13 +108,7 @@ async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
             .ends_with("solar-system.pdf")
     );
     // New documents are embedded by the model switched to.
-    let extra = dir.path().join("extra.md");
-    std::fs::write(
-        &extra,
-        "# Tides\n\nThe moon's pull raises the tides twice a day.\n",
-    )
-    .unwrap();
-    ingest(&engine, &[extra]).await;
+    ingest_tides(&engine, dir.path()).await;
     let grown = engine.stats().await.unwrap();
     assert!(grown.chunks > chunks);
     assert_eq!(grown.models, [("int8".to_string(), grown.chunks)]);
@@ -189,13 +194,7 @@ async fn an_unknown_or_cancelled_switch_changes_nothing() {
     );
 
     // Ingests are not held up by the stopped switch, and the next switch covers what they added.
-    let extra = dir.path().join("extra.md");
-    std::fs::write(
-        &extra,
-        "# Tides\n\nThe moon's pull raises the tides twice a day.\n",
-    )
-    .unwrap();
-    ingest(&engine, &[extra]).await;
+    ingest_tides(&engine, dir.path()).await;
     let chunks = engine.stats().await.unwrap().chunks;
     assert!(chunks > stats.chunks);
     let report = engine

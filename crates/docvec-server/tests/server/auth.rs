@@ -1,11 +1,12 @@
 //! API keys: each role on the routes it may and may not use, revocation, and the loopback rule.
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
 use docvec_engine::Store;
 use docvec_server::{Role, ServerError, create_key};
+use docvec_testkit::http::{json_answer, upload_form};
 
 use crate::{TestServer, config, error_code, settings};
 
@@ -21,9 +22,9 @@ async fn status(req: reqwest::RequestBuilder) -> (StatusCode, String) {
 }
 
 fn text_upload() -> Form {
-    Form::new().part(
-        "file",
-        Part::bytes(b"Role checks keep readers from writing.\n".to_vec()).file_name("roles.txt"),
+    upload_form(
+        "roles.txt",
+        b"Role checks keep readers from writing.\n".to_vec(),
     )
 }
 
@@ -137,15 +138,11 @@ async fn each_role_may_do_its_part_and_no_more() {
         status(s.post("/search/rebuild", Some(&admin))).await.0,
         StatusCode::ACCEPTED
     );
-    let made: Value = s
-        .post("/keys", Some(&admin))
-        .json(&json!({"role": "read", "name": "dashboard"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made: Value = json_answer(
+        s.post("/keys", Some(&admin))
+            .json(&json!({"role": "read", "name": "dashboard"})),
+    )
+    .await;
     let new_key = made["key"].as_str().unwrap();
     assert_eq!(
         status(s.get("/documents", Some(new_key))).await.0,

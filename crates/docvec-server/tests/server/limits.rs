@@ -1,15 +1,23 @@
 //! Limits and bad requests: every refusal is JSON with a stable code, and the server keeps serving.
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::json;
 
+use docvec_testkit::http::upload_form;
 use docvec_testkit::maximal_query;
 
-use crate::{TestServer, config, error_code, settings};
+use crate::{TestServer, config, error_code, error_of, settings};
 
-fn upload(name: &str, bytes: Vec<u8>) -> Form {
-    Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()))
+/// A browser's CORS preflight for `POST /search` from `origin`.
+async fn preflight(s: &TestServer, origin: &str) -> reqwest::Response {
+    s.http
+        .request(reqwest::Method::OPTIONS, s.url("/search"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -22,19 +30,16 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
 
     // 413: a JSON body over the limit, and an upload over its own.
     let big = json!({"query": "x".repeat(4096), "k": 1});
-    let resp = s.post("/search", None).json(&big).send().await.unwrap();
-    let (status, code, _) = error_code(resp).await;
+    let (status, code, _) = error_of(s.post("/search", None).json(&big)).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
-    let resp = s
-        .post("/documents", None)
-        .multipart(upload("big.txt", vec![b'a'; 100 * 1024]))
-        .send()
-        .await
-        .unwrap();
-    let (status, code, _) = error_code(resp).await;
+    let (status, code, _) = error_of(
+        s.post("/documents", None)
+            .multipart(upload_form("big.txt", vec![b'a'; 100 * 1024])),
+    )
+    .await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
@@ -42,7 +47,7 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     // Under the upload limit but over the JSON one: uploads have their own limit.
     let resp = s
         .post("/documents", None)
-        .multipart(upload("fits.txt", vec![b'a'; 8 * 1024]))
+        .multipart(upload_form("fits.txt", vec![b'a'; 8 * 1024]))
         .send()
         .await
         .unwrap();
@@ -57,25 +62,22 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
         (r#"{"query": "   "}"#, "empty"),
         (r#"{"query": "x", "mode": "psychic"}"#, "mode"),
     ] {
-        let resp = s
-            .post("/search", None)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let (status, code, message) = error_code(resp).await;
+        let (status, code, message) = error_of(
+            s.post("/search", None)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {message}");
         assert_eq!(code, "bad_request");
         assert!(message.contains(needle), "{body}: {message}");
     }
-    let resp = s
-        .post("/search", None)
-        .body(r#"{"query": "x"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.1, "unsupported_media_type");
+    assert_eq!(
+        error_of(s.post("/search", None).body(r#"{"query": "x"}"#))
+            .await
+            .1,
+        "unsupported_media_type"
+    );
 
     // Upload names that would leave the uploads folder are refused, and nothing lands outside it.
     for name in [
@@ -85,36 +87,43 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
         "a/b.txt",
         ".hidden",
     ] {
-        let resp = s
-            .post("/documents", None)
-            .multipart(upload(name, b"text".to_vec()))
-            .send()
-            .await
-            .unwrap();
-        let (status, _, message) = error_code(resp).await;
+        let (status, _, message) = error_of(
+            s.post("/documents", None)
+                .multipart(upload_form(name, b"text".to_vec())),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
         assert!(message.contains(name), "{message}");
     }
     assert!(!data.path().join("escape.txt").exists());
-    let resp = s
-        .post("/documents", None)
-        .multipart(Form::new().text("tag", "no files"))
-        .send()
+    assert_eq!(
+        error_of(
+            s.post("/documents", None)
+                .multipart(Form::new().text("tag", "no files"))
+        )
         .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+        .0,
+        StatusCode::BAD_REQUEST
+    );
 
     // Unknown routes and ids, bad cursors and limits.
-    let resp = s.get("/no/such/route", None).send().await.unwrap();
-    assert_eq!(error_code(resp).await.1, "not_found");
-    let resp = s.get("/jobs/job_missing", None).send().await.unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::NOT_FOUND);
-    let resp = s.get("/documents?cursor=zz", None).send().await.unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
-    let resp = s.get("/logs?limit=100000", None).send().await.unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
-    let resp = s.get("/evidence/abc", None).send().await.unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(s.get("/no/such/route", None)).await.1, "not_found");
+    assert_eq!(
+        error_of(s.get("/jobs/job_missing", None)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        error_of(s.get("/documents?cursor=zz", None)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        error_of(s.get("/logs?limit=100000", None)).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        error_of(s.get("/evidence/abc", None)).await.0,
+        StatusCode::BAD_REQUEST
+    );
 
     // Filters holding quotes and SQL are data, not statements.
     let r = s
@@ -129,14 +138,7 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     assert_eq!(resp.status(), StatusCode::OK);
 
     // CORS is closed by default: a browser preflight gets no allow-origin.
-    let resp = s
-        .http
-        .request(reqwest::Method::OPTIONS, s.url("/search"))
-        .header("origin", "https://elsewhere.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let resp = preflight(&s, "https://elsewhere.example").await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 
     // Still serving after all of that.
@@ -153,14 +155,7 @@ async fn configured_origins_may_call_from_a_browser() {
     let mut srv = settings();
     srv.cors_origins = vec!["https://app.example".into()];
     let s = TestServer::start_with(config(data.path()), srv).await;
-    let resp = s
-        .http
-        .request(reqwest::Method::OPTIONS, s.url("/search"))
-        .header("origin", "https://app.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let resp = preflight(&s, "https://app.example").await;
     assert_eq!(
         resp.headers()
             .get("access-control-allow-origin")

@@ -14,11 +14,12 @@ mod vectors;
 use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::Value;
 
 use docvec_engine::Config;
 use docvec_server::{RunningServer, ServerConfig};
+use docvec_testkit::http::{json_answer, with_files};
 
 pub(crate) fn config(data: &Path) -> Config {
     Config::load(Some(Path::new("/dev/null")), Some(data)).unwrap()
@@ -81,13 +82,7 @@ impl TestServer {
 
     /// GET a JSON answer.
     pub(crate) async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
-        self.get(path, key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_answer(self.get(path, key)).await
     }
 
     pub(crate) fn post(&self, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
@@ -100,17 +95,9 @@ impl TestServer {
 
     /// Upload files; returns the 202 body.
     pub(crate) async fn upload(&self, files: &[PathBuf], key: Option<&str>) -> Value {
-        let mut form = Form::new();
-        for f in files {
-            let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            form = form.part(
-                "file",
-                Part::bytes(std::fs::read(f).unwrap()).file_name(name),
-            );
-        }
         let resp = self
             .post("/documents", key)
-            .multipart(form)
+            .multipart(with_files(Form::new(), files))
             .send()
             .await
             .unwrap();
@@ -178,6 +165,11 @@ pub(crate) async fn error_code(resp: reqwest::Response) -> (StatusCode, String, 
             .expect("error.message")
             .to_string(),
     )
+}
+
+/// Sends `req`, which the server refuses, and reads the refusal as [`error_code`] does.
+pub(crate) async fn error_of(req: reqwest::RequestBuilder) -> (StatusCode, String, String) {
+    error_code(req.send().await.unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -351,19 +343,14 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
     assert_eq!(items.len(), 10);
     assert!(items.iter().all(|e| e["level"] == "ERROR"));
     let next: Value = s
-        .get(
+        .get_json(
             &format!(
                 "/logs?level=ERROR&limit=10&cursor={}",
                 logs["next_cursor"].as_str().unwrap()
             ),
             None,
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_ne!(next["items"][0], items[0]);
     let tags: Value = s.get_json("/tags?kind=format", None).await;
     let names: Vec<&str> = tags["items"]
@@ -394,12 +381,12 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = s
-        .get(&format!("/documents/{log_id}"), None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.1, "not_found");
+    assert_eq!(
+        error_of(s.get(&format!("/documents/{log_id}"), None))
+            .await
+            .1,
+        "not_found"
+    );
     let r = s
         .search(
             serde_json::json!({"query": "scoreboard child", "k": 10}),

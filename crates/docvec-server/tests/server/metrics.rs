@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use docvec_testkit::http::text_answer;
+
 use crate::vectors::{ids, serving_samples};
 
 /// The value of an unlabelled metric in a Prometheus text exposition.
@@ -26,14 +28,7 @@ async fn a_repeated_search_is_a_query_cache_hit_in_metrics_and_config() {
         "the cached vector scores alike"
     );
 
-    let exposition = s
-        .get("/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exposition = text_answer(s.get("/metrics", None)).await;
     assert_eq!(metric(&exposition, "docvec_query_cache_hits_total"), 1.0);
     assert_eq!(metric(&exposition, "docvec_query_cache_misses_total"), 1.0);
     assert_eq!(metric(&exposition, "docvec_query_cache_entries"), 1.0);
@@ -45,14 +40,7 @@ async fn a_repeated_search_is_a_query_cache_hit_in_metrics_and_config() {
     );
 
     // A scrape reads the counters, it does not add to them.
-    let again = s
-        .get("/metrics", None)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = text_answer(s.get("/metrics", None)).await;
     assert_eq!(metric(&again, "docvec_query_cache_hits_total"), 1.0);
 
     let config = s.get_json("/config", None).await;

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use reqwest::StatusCode;
-use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use docvec_engine::{Access, Engine, EngineError};
+use docvec_testkit::http::{json_answer, upload_form};
 
 use crate::vectors::{ids, serving_samples};
-use crate::{TestServer, config, error_code, settings};
+use crate::{TestServer, config, error_code, error_of, settings};
 
 /// Every file under `dir` with its size, modification time and bytes.
 fn listing(dir: &Path) -> BTreeMap<PathBuf, (u64, SystemTime, Vec<u8>)> {
@@ -92,25 +92,19 @@ async fn answers(s: &TestServer, key: &str) -> Vec<Value> {
 async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stays_unchanged() {
     let (data, source, samples) = serving_samples().await;
     // Keys made on the source travel in the bundle; the read-only server checks them.
-    let made: Value = source
-        .post("/keys", None)
-        .json(&json!({"role": "admin", "name": "ops"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made: Value = json_answer(
+        source
+            .post("/keys", None)
+            .json(&json!({"role": "admin", "name": "ops"})),
+    )
+    .await;
     let admin = made["key"].as_str().unwrap().to_string();
-    let made: Value = source
-        .post("/keys", Some(&admin))
-        .json(&json!({"role": "read"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made: Value = json_answer(
+        source
+            .post("/keys", Some(&admin))
+            .json(&json!({"role": "read"})),
+    )
+    .await;
     let (read, read_id) = (
         made["key"].as_str().unwrap().to_string(),
         made["id"].as_str().unwrap().to_string(),
@@ -147,13 +141,15 @@ async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stay
     let s = TestServer::start_with(config(&bundle), srv).await;
 
     // Keys are checked (and nothing records their use).
-    let resp = s
-        .post("/search", None)
-        .json(&json!({"query": "bread", "mode": "keyword"}))
-        .send()
+    assert_eq!(
+        error_of(
+            s.post("/search", None)
+                .json(&json!({"query": "bread", "mode": "keyword"}))
+        )
         .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.1, "unauthorized");
+        .1,
+        "unauthorized"
+    );
     let got = answers(&s, &read).await;
     assert_eq!(got.len(), expected.len());
     for (g, e) in got.iter().zip(&expected) {
@@ -177,10 +173,7 @@ async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stay
     assert_eq!(cfg["read_only"], true, "{cfg}");
 
     // Every change is refused before any work, with the reason; an admin key changes nothing.
-    let upload = Form::new().part(
-        "file",
-        Part::bytes(b"Read-only servers take no uploads.\n".to_vec()).file_name("new.txt"),
-    );
+    let upload = upload_form("new.txt", b"Read-only servers take no uploads.\n".to_vec());
     let refused = [
         s.post("/documents", Some(&admin)).multipart(upload),
         s.delete(&format!("/documents/{first_id}"), Some(&admin)),
@@ -204,12 +197,12 @@ async fn a_bundle_served_read_only_answers_as_its_source_refuses_writes_and_stay
         assert!(message.contains("read-only"), "{message}");
     }
     // The key check still comes first: a read key learns only that it may not write.
-    let resp = s
-        .delete(&format!("/documents/{first_id}"), Some(&read))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.1, "forbidden");
+    assert_eq!(
+        error_of(s.delete(&format!("/documents/{first_id}"), Some(&read)))
+            .await
+            .1,
+        "forbidden"
+    );
     // The document and the key are still there.
     let listed = s.get_json("/documents?limit=100", Some(&read)).await;
     assert_eq!(listed["documents"], documents["documents"]);

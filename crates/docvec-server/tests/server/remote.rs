@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use docvec_engine::StorageMode;
 
-use crate::{TestServer, config, error_code, settings};
+use crate::{TestServer, config, error_code, error_of, settings};
 use docvec_testkit::private_pg::PrivateServer;
 
 async fn search(s: &TestServer) -> reqwest::Response {
@@ -81,7 +81,7 @@ async fn config_and_readiness_report_a_stopped_postgres_live() {
             .any(|w| w.as_str().unwrap().contains("unreachable")),
         "{down}"
     );
-    let (status, code, _) = error_code(s.get("/readyz", None).send().await.unwrap()).await;
+    let (status, code, _) = error_of(s.get("/readyz", None)).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable")

@@ -4,8 +4,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use docvec_engine::{Access, Engine, SearchMode, SearchRequest};
+use docvec_testkit::http::json_answer;
 
-use crate::{TestServer, config, error_code};
+use crate::{TestServer, config, error_of};
 
 pub(crate) fn ids(r: &Value) -> Vec<i64> {
     r["hits"]
@@ -90,8 +91,7 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
             "keyword search needs",
         ),
     ] {
-        let resp = s.post("/search", None).json(&body).send().await.unwrap();
-        let (status, code, message) = error_code(resp).await;
+        let (status, code, message) = error_of(s.post("/search", None).json(&body)).await;
         assert_eq!(
             (status, code.as_str()),
             (StatusCode::BAD_REQUEST, "bad_request"),
@@ -99,29 +99,20 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
         );
         assert!(message.contains(says), "{message}");
     }
-    let resp = s
-        .post("/search", None)
-        .json(&json!({"vector": [0.1, 0.2, 0.3]}))
-        .send()
-        .await
-        .unwrap();
-    let (_, _, message) = error_code(resp).await;
+    let (_, _, message) = error_of(
+        s.post("/search", None)
+            .json(&json!({"vector": [0.1, 0.2, 0.3]})),
+    )
+    .await;
     assert!(message.contains("384-dimensional"), "{message}");
 
     // A batch answers each search in order, as the single route does.
-    let batch: Value = s
-        .post("/search/batch", None)
-        .json(&json!({"queries": [
-            {"vector": vector, "k": 3},
-            {"query": text, "mode": "vector", "k": 3},
-            {"query": "sourdough", "mode": "keyword", "k": 1},
-        ]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let batch: Value = json_answer(s.post("/search/batch", None).json(&json!({"queries": [
+        {"vector": vector, "k": 3},
+        {"query": text, "mode": "vector", "k": 3},
+        {"query": "sourdough", "mode": "keyword", "k": 1},
+    ]})))
+    .await;
     let results = batch["results"].as_array().unwrap();
     assert_eq!(results.len(), 3, "{batch}");
     assert_eq!(ids(&results[0]), ids(&by_vector));
@@ -132,22 +123,19 @@ async fn a_vector_stands_in_for_the_query_with_every_filter_and_in_batches() {
             .unwrap()
             .ends_with("sourdough-bread.txt")
     );
-    let resp = s
-        .post("/search/batch", None)
-        .json(&json!({"queries": [{"vector": vector}, {"vector": [1.0]}]}))
-        .send()
-        .await
-        .unwrap();
-    let (status, _, message) = error_code(resp).await;
+    let (status, _, message) = error_of(
+        s.post("/search/batch", None)
+            .json(&json!({"queries": [{"vector": vector}, {"vector": [1.0]}]})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message.starts_with("queries[1]: "), "{message}");
-    let resp = s
-        .post("/search/batch", None)
-        .json(&json!({"queries": []}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(resp).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_of(s.post("/search/batch", None).json(&json!({"queries": []})))
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
     s.stop().await;
 }
 
