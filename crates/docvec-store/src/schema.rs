@@ -122,7 +122,10 @@ pub(crate) async fn upgrade(pool: &SqlitePool, path: &Path) -> Result<(), StoreE
 
 /// The migration to pause after ([`PAUSE_AFTER_MIGRATION_ENV`]), when it is one this open applies.
 fn pause_point(found: i64) -> Option<i64> {
-    let stop: i64 = std::env::var(PAUSE_AFTER_MIGRATION_ENV).ok()?.parse().ok()?;
+    let stop: i64 = std::env::var(PAUSE_AFTER_MIGRATION_ENV)
+        .ok()?
+        .parse()
+        .ok()?;
     (found < stop && stop <= FORMAT_VERSION).then_some(stop)
 }
 

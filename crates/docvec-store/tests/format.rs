@@ -48,7 +48,10 @@ async fn a_store_of_an_older_format_is_migrated_in_place_and_keeps_its_rows() {
     assert_eq!(recorded(&path).await, FORMAT_VERSION - 1);
 
     let store = Store::open(&path).await.unwrap();
-    assert_eq!(store.get_meta("model_id").await.unwrap().as_deref(), Some("m"));
+    assert_eq!(
+        store.get_meta("model_id").await.unwrap().as_deref(),
+        Some("m")
+    );
     let staged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staged_embeddings")
         .fetch_one(store.pool())
         .await
