@@ -36,6 +36,17 @@ pub enum EngineError {
         configured: String,
         configured_dim: usize,
     },
+    /// The data directory was written by a newer docvec: its format (the store's schema version) is
+    /// past this docvec's. Refused at open, read-write or read-only, with nothing changed.
+    #[error(
+        "data directory {data_dir} has format {found}; this docvec reads up to format {current}: \
+         upgrade docvec (the directory was left as it is)"
+    )]
+    FormatNewer {
+        data_dir: String,
+        found: i64,
+        current: i64,
+    },
     #[error(
         "the data directory {0} is in use by another docvec process that writes to it; wait for it to finish"
     )]
@@ -82,6 +93,21 @@ pub(crate) fn check_time_bounds(
 }
 
 impl EngineError {
+    /// A store error met opening the data directory `dir`, naming the directory where it is about the
+    /// directory's format.
+    pub fn opening(dir: &Path, e: docvec_store::StoreError) -> Self {
+        match e {
+            docvec_store::StoreError::SchemaNewer { found, current, .. } => {
+                EngineError::FormatNewer {
+                    data_dir: dir.display().to_string(),
+                    found,
+                    current,
+                }
+            }
+            other => other.into(),
+        }
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         EngineError::Io {
             path: path.display().to_string(),

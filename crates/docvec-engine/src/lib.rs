@@ -33,8 +33,9 @@ pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
 pub use docvec_fulltext::TextIndexError;
 pub use docvec_store::{
-    ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FactFilter, FactRow,
-    LogFilter, LogRow, Stats, Store, StoreError, TableRow, TagCount, TagFilter, dir_writable,
+    ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FORMAT_VERSION,
+    FactFilter, FactRow, LogFilter, LogRow, PAUSE_AFTER_MIGRATION_ENV, Stats, Store, StoreError,
+    TableRow, TagCount, TagFilter, dir_writable,
 };
 /// An [`Embedder`] given to [`Engine::open_with`] counts tokens too, for the chunker.
 pub use docvec_types::TokenCounter;
@@ -142,10 +143,13 @@ impl Engine {
             }
         };
         let db = dir.store();
+        // An older format is migrated here (read-write); a newer one is refused before anything is
+        // written, naming the directory and both formats.
         let store = match access {
-            Access::ReadWrite => Store::open(&db).await?,
-            Access::ReadOnly => Store::open_read_only(&db).await?,
-        };
+            Access::ReadWrite => Store::open(&db).await,
+            Access::ReadOnly => Store::open_read_only(&db).await,
+        }
+        .map_err(|e| EngineError::opening(dir.root(), e))?;
         #[cfg(feature = "mirror")]
         let mirror = if config.mirror.url.is_some() || config.mirror.mode.mirrors() {
             Some(docvec_mirror::Mirror::connect_lazy(

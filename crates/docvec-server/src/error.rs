@@ -86,6 +86,8 @@ impl From<EngineError> for ApiError {
             EngineError::ReadOnly(_) => (StatusCode::FORBIDDEN, "read_only"),
             EngineError::Mirror(_) => (StatusCode::SERVICE_UNAVAILABLE, "remote_unavailable"),
             EngineError::Cancelled => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+            // Refused at open, so met only before the server listens: the directory needs a newer docvec.
+            EngineError::FormatNewer { .. } => (StatusCode::SERVICE_UNAVAILABLE, "format_newer"),
             // The model could not be loaded (files, ONNX Runtime): searches that need no model
             // (keyword, by vector) still work, so the server is up but this request cannot be served.
             EngineError::Embed(docvec_engine::EmbedError::Setup(_)) => {
@@ -281,6 +283,19 @@ mod tests {
             configured_dim: 768,
         });
         assert_eq!((status, code), (StatusCode::CONFLICT, "model_mismatch"));
+        let (status, code, message) = mapped(EngineError::FormatNewer {
+            data_dir: "/data".into(),
+            found: 9,
+            current: 8,
+        });
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "format_newer")
+        );
+        assert!(
+            message.contains("/data has format 9") && message.contains("up to format 8"),
+            "{message}"
+        );
         let io = EngineError::Io {
             path: "/data".into(),
             source: std::io::Error::other("disk on fire"),

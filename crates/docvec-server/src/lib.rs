@@ -87,7 +87,7 @@ pub async fn start(config: Config, server: ServerConfig) -> Result<RunningServer
     let store = if read_only {
         Store::open_read_only(&DataDir::new(&data_dir).store())
             .await
-            .map_err(EngineError::from)?
+            .map_err(|e| EngineError::opening(&data_dir, e))?
     } else {
         // An existing directory this process cannot write would fail later, less clearly.
         if data_dir.is_dir() && !docvec_engine::dir_writable(&data_dir) {
@@ -99,7 +99,7 @@ pub async fn start(config: Config, server: ServerConfig) -> Result<RunningServer
         })?;
         Store::open(&DataDir::new(&data_dir).store())
             .await
-            .map_err(EngineError::from)?
+            .map_err(|e| EngineError::opening(&data_dir, e))?
     };
     let keys_required = !addr.ip().is_loopback();
     let (live_keys, _) = store::check_api_key(&store, None)

@@ -36,6 +36,7 @@ pub use logs::{LogFilter, LogRow, check_time_bound};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
 pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
 pub use read_only::dir_writable;
+pub use schema::{FORMAT_VERSION, PAUSE_AFTER_MIGRATION_ENV};
 pub use staging::ModelSwitch;
 pub use tables::TableRow;
 pub use write::{NewChunk, NewDocument, NewSection, PutOutcome};
@@ -56,7 +57,7 @@ pub enum StoreError {
     NotAStore { path: String },
     /// Opened read-only, a store needing migrations cannot be brought up to date.
     #[error(
-        "the store at {path} was made by an older docvec (schema version {found}; this docvec's is \
+        "the store at {path} was made by an older docvec (format {found}; this docvec's is \
          {current}) and cannot be upgraded read-only: open it read-write once with this docvec, where \
          it is writable (`docvec check`, or `docvec serve` without --read-only), to upgrade it"
     )]
@@ -65,9 +66,11 @@ pub enum StoreError {
         found: i64,
         current: i64,
     },
+    /// A store of a format (schema version) newer than this docvec's, refused as it is, read-write or
+    /// read-only.
     #[error(
-        "the store at {path} was made by a newer docvec (schema version {found}; this docvec knows up to \
-         {current}): use that docvec release or a later one"
+        "the store at {path} has format {found}, made by a newer docvec; this docvec reads up to format \
+         {current}: upgrade docvec (the store was left as it is)"
     )]
     SchemaNewer {
         path: String,
@@ -106,7 +109,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    /// Open (creating if needed) the database at `path` and bring its schema up to date: migrate a store
+    /// of an older format in place, refuse one of a newer format ([`StoreError::SchemaNewer`]) as it is.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let pool = connect(path, |o| {
             o.create_if_missing(true)
@@ -116,7 +120,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
         })
         .await?;
-        schema::migrator().run(&pool).await?;
+        // A newer format is refused before anything is written; the pool closes cleanly either way.
+        if let Err(e) = schema::upgrade(&pool, path).await {
+            pool.close().await;
+            return Err(e);
+        }
         Ok(Self {
             pool,
             outbox: Default::default(),

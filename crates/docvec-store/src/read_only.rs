@@ -83,11 +83,7 @@ async fn check_schema(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> 
     let current = known.iter().map(|m| m.version).max().unwrap_or(0);
     let found = applied.iter().map(|a| a.0).max().unwrap_or(0);
     if found > current {
-        return Err(StoreError::SchemaNewer {
-            path: shown(),
-            found,
-            current,
-        });
+        return Err(schema::newer(path, found));
     }
     for (version, checksum, success) in &applied {
         let same = known

@@ -7,6 +7,7 @@ mod edge;
 mod hostile;
 mod read_only;
 mod secrets;
+mod upgrade;
 
 use std::path::Path;
 use std::process::{Command, Output};
