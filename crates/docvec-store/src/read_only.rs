@@ -57,12 +57,7 @@ async fn check_schema(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> 
     let shown = || path.display().to_string();
     let migrator = schema::migrator();
     let table = migrator.table_name.to_string();
-    let has_table: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(&table)
-            .fetch_one(pool)
-            .await?;
-    if has_table == 0 {
+    if !schema::has_migration_table(pool).await? {
         return Err(StoreError::NotAStore { path: shown() });
     }
     let rows = sqlx::query(AssertSqlSafe(format!(

@@ -69,18 +69,23 @@ pub const FORMAT_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// kill -9 an upgrade half done. Never set it otherwise: the open does not finish.
 pub const PAUSE_AFTER_MIGRATION_ENV: &str = "DOCVEC_TEST_PAUSE_AFTER_MIGRATION";
 
+/// Whether the database has sqlx's table of applied migrations (every docvec store has).
+pub(crate) async fn has_migration_table(pool: &SqlitePool) -> Result<bool, StoreError> {
+    let found: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind(migrator().table_name.to_string())
+            .fetch_one(pool)
+            .await?;
+    Ok(found > 0)
+}
+
 /// The format recorded in the database: its last applied migration, `None` where sqlx's table is
 /// missing (a new database, or not a docvec one).
 pub(crate) async fn recorded_format(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
-    let table = migrator().table_name.to_string();
-    let has_table: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(&table)
-            .fetch_one(pool)
-            .await?;
-    if has_table == 0 {
+    if !has_migration_table(pool).await? {
         return Ok(None);
     }
+    let table = migrator().table_name.to_string();
     let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT MAX(version) FROM {table}"
     )))
