@@ -253,7 +253,9 @@ fn a_data_directory_of_a_newer_format_is_refused_naming_both_versions_and_left_a
 
     let read_write = ["check"];
     let read_only = ["search", "sourdough starter", "--mode", "keyword"];
-    for args in [&read_write[..], &read_only[..]] {
+    // The server listens at once and loads the engine behind it; a refused load stops it.
+    let serve = ["serve", "--bind", "127.0.0.1:0"];
+    for args in [&read_write[..], &read_only[..], &serve[..]] {
         let out = docvec(data, args);
         assert!(!out.status.success(), "{args:?} opened a newer directory");
         let stderr = String::from_utf8_lossy(&out.stderr);
