@@ -75,9 +75,8 @@ async fn check_schema(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> 
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
         .collect();
-    let current = known.iter().map(|m| m.version).max().unwrap_or(0);
     let found = applied.iter().map(|a| a.0).max().unwrap_or(0);
-    if found > current {
+    if found > schema::FORMAT_VERSION {
         return Err(schema::newer(path, found));
     }
     for (version, checksum, success) in &applied {
@@ -103,7 +102,7 @@ async fn check_schema(pool: &SqlitePool, path: &Path) -> Result<(), StoreError> 
         return Err(StoreError::SchemaOlder {
             path: shown(),
             found,
-            current,
+            current: schema::FORMAT_VERSION,
         });
     }
     Ok(())
