@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             if e.downcast_ref::<RequestError>().is_some() {
                 ExitCode::from(EXIT_BAD_REQUEST)
             } else {
@@ -49,6 +49,21 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes, as `{:#}` writes them but without a cause that only repeats the text
+/// before it (library errors often show their source in their own message too).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain().map(|c| c.to_string()) {
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Load the configuration and hand the command to its module in `commands/`.

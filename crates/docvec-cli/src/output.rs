@@ -79,19 +79,25 @@ pub fn print_ingest_summary(report: &IngestReport) {
 
 pub fn print_check(report: &CheckReport) {
     let s = &report.store;
-    println!(
-        "store: {} documents, {} chunks; database file {}",
-        s.documents,
-        s.chunks,
-        if s.integrity_errors.is_empty() {
-            "sound"
-        } else {
-            "DAMAGED"
+    if !s.integrity_errors.is_empty() {
+        // Counts and index comparisons read from a damaged file would mislead: the damage is the news.
+        println!("store: database file {} DAMAGED", report.database.display());
+        let mut lines = s.integrity_errors.clone();
+        lines.dedup();
+        for line in &lines {
+            println!("  integrity: {line}");
         }
-    );
-    for line in &s.integrity_errors {
-        println!("  integrity: {line}");
+        println!(
+            "  the database file is not repaired (that would drop rows): restore it from a backup or a \
+             bundle (`docvec export`), or ingest the files again into a new --data-dir"
+        );
+        println!("INCONSISTENT");
+        return;
     }
+    println!(
+        "store: {} documents, {} chunks; database file sound",
+        s.documents, s.chunks
+    );
     for orphan in &s.orphans {
         println!("  orphaned rows: {orphan}");
     }
@@ -100,6 +106,9 @@ pub fn print_check(report: &CheckReport) {
     }
     if s.chunks_without_vector > 0 {
         println!("  {} chunks without a vector", s.chunks_without_vector);
+    }
+    for why in &report.rebuilt {
+        println!("rebuilt from the store: {why}");
     }
     for (name, c) in [
         ("vector index", &report.vector_index),
@@ -135,6 +144,9 @@ pub fn print_check(report: &CheckReport) {
         for p in &b.problems {
             println!("  bundle: {p}");
         }
+    }
+    if let Some(problem) = &report.model {
+        println!("model: DIFFERENT: {problem}");
     }
     println!(
         "{}",

@@ -6,8 +6,14 @@ use serde::Serialize;
 
 use docvec_store::StoreCheck;
 
+use crate::bundle::sha256_file;
 use crate::sync::{blocking, poisoned};
 use crate::{Engine, EngineError};
+
+/// `store_meta` key of the sha256 of the model file a model's stored vectors were made with.
+fn model_key(model_id: &str) -> String {
+    format!("model_sha256:{model_id}")
+}
 
 /// Ids listed as examples when an index and the store disagree.
 const EXAMPLES: usize = 10;
@@ -15,9 +21,17 @@ const EXAMPLES: usize = 10;
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub consistent: bool,
+    /// The database file checked.
+    pub database: std::path::PathBuf,
     pub store: StoreCheck,
     pub vector_index: IndexCheck,
     pub text_index: IndexCheck,
+    /// Damaged derived indexes this check rebuilt from the store, each with what was wrong.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rebuilt: Vec<String>,
+    /// The model file differs from the one the stored vectors were made with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// For a bundle (`docvec export`): whether it still holds what its manifest says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<crate::bundle::BundleCheck>,
@@ -81,10 +95,93 @@ impl IndexCheck {
 
 impl Engine {
     /// Check the store and compare both indexes with it, after catching them up with the store's log
-    /// (as every start does). Reads only, apart from that catch-up.
+    /// (as every start does). Reads only, apart from that catch-up, except that derived indexes found
+    /// damaged are rebuilt from a sound store when the engine may write (and `rebuilt` says so); a
+    /// damaged store is only reported: repairing it would mean dropping rows.
     pub async fn check(&self) -> Result<CheckReport, EngineError> {
         self.catch_up().await?;
+        let mut report = self.compare().await?;
+        report.rebuilt = self.damaged_at_open.clone();
+        let damaged: Vec<String> = [&report.vector_index, &report.text_index]
+            .iter()
+            .filter_map(|i| i.damaged.clone())
+            .collect();
+        if !damaged.is_empty()
+            && self.access == crate::Access::ReadWrite
+            && report.store.is_consistent()
+        {
+            for why in &damaged {
+                tracing::warn!("{why}; rebuilding the indexes from the store");
+            }
+            let never = std::sync::atomic::AtomicBool::new(false);
+            self.rebuild_index(&crate::RebuildOptions::default(), &|_| {}, &never)
+                .await?;
+            let at_open = std::mem::take(&mut report.rebuilt);
+            report = self.compare().await?;
+            report.rebuilt = at_open.into_iter().chain(damaged).collect();
+        }
+        report.model = self.check_model().await?;
+        report.consistent &= report.model.is_none();
+        Ok(report)
+    }
+
+    /// Whether the model file is the one the stored vectors were made with: a damaged or replaced file
+    /// loads and embeds without a word, into vectors that match nothing stored.
+    async fn check_model(&self) -> Result<Option<String>, EngineError> {
+        let key = model_key(&self.model_id());
+        let Some(want) = self.store.get_meta(&key).await? else {
+            // A directory from before the sha256 was recorded: record it now, where that is allowed.
+            if self.access == crate::Access::ReadWrite {
+                self.record_model(true).await?;
+            }
+            return Ok(None);
+        };
+        let path = self.model_path();
+        let p = path.clone();
+        let got = blocking(move || Ok(sha256_file(&p))).await?;
+        Ok(match got {
+            Some(got) if got == want => None,
+            Some(got) => Some(format!(
+                "the model file {} has sha256 {got}, but this directory's vectors were made with a \
+                 file of sha256 {want}: it is damaged or was replaced; restore it (python3 \
+                 tools/setup_models.py checks and restores the default model), or run `docvec rebuild \
+                 --reembed` if the change is meant",
+                path.display()
+            )),
+            None => Some(format!("the model file {} cannot be read", path.display())),
+        })
+    }
+
+    /// Record the sha256 of the model file in use, once per model (`replace`: again, after vectors were
+    /// made anew with it).
+    pub(crate) async fn record_model(&self, replace: bool) -> Result<(), EngineError> {
+        let key = model_key(&self.model_id());
+        if !replace && self.store.get_meta(&key).await?.is_some() {
+            return Ok(());
+        }
+        let path = self.model_path();
+        if let Some(sha) = blocking(move || Ok(sha256_file(&path))).await? {
+            self.store.set_meta(&key, &sha).await?;
+        }
+        Ok(())
+    }
+
+    /// The store, both indexes and the bundle manifest, compared.
+    async fn compare(&self) -> Result<CheckReport, EngineError> {
         let store = self.store.check().await?;
+        if !store.integrity_errors.is_empty() {
+            // Nothing to compare the indexes with: what the damaged file yields is not the truth.
+            return Ok(CheckReport {
+                consistent: false,
+                database: self.layout().store(),
+                store,
+                vector_index: IndexCheck::default(),
+                text_index: IndexCheck::default(),
+                bundle: None,
+                rebuilt: Vec::new(),
+                model: None,
+            });
+        }
         let stored = self.store.chunk_ids().await?;
         let index = self.index.clone();
         let text = self.text_index();
@@ -93,7 +190,7 @@ impl Engine {
             let damaged = index.verify().err().map(|e| e.to_string());
             let mut vectors: Vec<i64> = index.ids().collect();
             vectors.sort_unstable();
-            let texts = text.ids().map_err(EngineError::from)?;
+            let texts = text.verify().and_then(|()| text.ids());
             Ok((vectors, damaged, texts))
         })
         .await?;
@@ -101,17 +198,26 @@ impl Engine {
             damaged,
             ..IndexCheck::compare(&stored, &vectors)
         };
-        let text_index = IndexCheck::compare(&stored, &texts);
+        let text_index = match texts {
+            Ok(texts) => IndexCheck::compare(&stored, &texts),
+            Err(e) => IndexCheck {
+                damaged: Some(e.to_string()),
+                ..Default::default()
+            },
+        };
         let bundle = self.check_bundle().await?;
         Ok(CheckReport {
             consistent: store.is_consistent()
                 && vector_index.agrees()
                 && text_index.agrees()
                 && bundle.as_ref().is_none_or(|b| b.problems.is_empty()),
+            database: self.layout().store(),
             store,
             vector_index,
             text_index,
             bundle,
+            rebuilt: Vec::new(),
+            model: None,
         })
     }
 }

@@ -104,7 +104,15 @@ impl EngineError {
                     current,
                 }
             }
-            other => other.into(),
+            other => other.naming(&crate::DataDir::new(dir).store()).into(),
+        }
+    }
+
+    /// This error naming `db` (the data directory's database file) when it says that file is damaged.
+    pub fn naming_store(self, db: &Path) -> Self {
+        match self {
+            EngineError::Store(e) => EngineError::Store(e.naming(db)),
+            other => other,
         }
     }
 

@@ -32,6 +32,7 @@ pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig}
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
 pub use docvec_fulltext::TextIndexError;
+pub use docvec_index::IndexError;
 pub use docvec_store::{
     ChunkFilter, DocumentFilter, DocumentRow, EndpointFilter, EndpointRow, FORMAT_VERSION,
     FactFilter, FactRow, LogFilter, LogRow, PAUSE_AFTER_MIGRATION_ENV, Stats, Store, StoreError,
@@ -92,6 +93,8 @@ pub struct Engine {
     /// Ingests hold it shared from start to end; a model switch takes it to commit, so no document
     /// embedded by the old model lands after the switch.
     model_gate: tokio::sync::RwLock<()>,
+    /// Damaged index files this open found and rebuilt from the store, for `docvec check` to report.
+    damaged_at_open: Vec<String>,
     _lock: Option<File>,
 }
 
@@ -169,8 +172,13 @@ impl Engine {
             None => Arc::new(LazyEmbedder::new(choose_model(&config, &store).await?)),
         };
         check_model(&store, embedder.as_ref(), dir.root(), access).await?;
-        let index = sync::open_index(&store, embedder.as_ref(), &dir.index(), &config.hnsw).await?;
+        let (index, index_damage) =
+            sync::open_index(&store, embedder.as_ref(), &dir.index(), &config.hnsw).await?;
         let text = text::open_text(&dir, access).await?;
+        let damaged_at_open = index_damage
+            .into_iter()
+            .chain(text.damaged_at_open().map(str::to_string))
+            .collect();
         let query_cache = search::QueryCache::new(config.search.query_cache_size);
         let engine = Engine {
             config,
@@ -187,6 +195,7 @@ impl Engine {
             saving: tokio::sync::Mutex::new(()),
             catching_up: tokio::sync::Mutex::new(()),
             model_gate: tokio::sync::RwLock::new(()),
+            damaged_at_open,
             _lock: lock,
         };
         engine.catch_up().await?;

@@ -144,6 +144,9 @@ impl Engine {
         .await?;
         self.save_index().await?;
         drop(_floor);
+        if reembedded > 0 || opts.model.is_some() {
+            self.record_model(true).await?;
+        }
         let vectors = self.index_len();
 
         // New vectors must reach the mirror too, or the two would answer differently.

@@ -18,18 +18,19 @@ const LOG_PAGE: i64 = 5000;
 const MAX_DELETED_FRACTION: f64 = 0.3;
 
 /// Load the index, or rebuild it from the store when it is missing, unreadable, built for another model,
-/// or out of step with the store's log.
+/// or out of step with the store's log. Says what was damaged, when a damaged file was the reason.
 pub(crate) async fn open_index(
     store: &Store,
     embedder: &dyn Embedder,
     dir: &Path,
     params: &HnswParams,
-) -> Result<VectorIndex, EngineError> {
+) -> Result<(VectorIndex, Option<String>), EngineError> {
     let d = dir.to_path_buf();
     let quantization = params.quantization;
     let loaded = tokio::task::spawn_blocking(move || VectorIndex::open_with(&d, quantization))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?;
+    // Why the index is rebuilt: routine (Ok), or a damaged file (Err, warned of where it is found).
     let reason = match loaded {
         Ok(Some(mut index)) => match stale_reason(store, embedder, &index).await? {
             None => {
@@ -47,16 +48,22 @@ pub(crate) async fn open_index(
                         params.ef_construction
                     );
                 }
-                return Ok(index);
+                return Ok((index, None));
             }
-            Some(reason) => reason,
+            Some(reason) => Ok(reason),
         },
-        Ok(None) => "no index yet".to_string(),
-        Err(IndexError::Unreadable { cause, .. }) => format!("index unreadable ({cause})"),
+        Ok(None) => Ok("no index yet".to_string()),
+        // A damaged file is something the user should hear of, not an everyday rebuild.
+        Err(e @ IndexError::Unreadable { .. }) => {
+            tracing::warn!("{e}; rebuilding the vector index from the store");
+            Err(e.to_string())
+        }
         Err(e) => return Err(e.into()),
     };
-    tracing::info!("rebuilding the vector index from the store: {reason}");
-    build(
+    if let Ok(reason) = &reason {
+        tracing::info!("rebuilding the vector index from the store: {reason}");
+    }
+    let index = build(
         store,
         embedder,
         Vectors::Stored,
@@ -65,7 +72,8 @@ pub(crate) async fn open_index(
         &|_, _| {},
         None,
     )
-    .await
+    .await?;
+    Ok((index, reason.err()))
 }
 
 /// Where [`build`] reads its vectors: the serving ones, or those a model switch staged.
@@ -220,7 +228,8 @@ impl Engine {
                     &self.layout().index(),
                     &self.config.hnsw,
                 )
-                .await?;
+                .await?
+                .0;
                 *self.index.write().map_err(poisoned)? = fresh;
                 continue;
             }

@@ -54,6 +54,8 @@ pub struct TextIndex {
     id: Field,
     text: Field,
     applied_seq: Mutex<i64>,
+    /// Why the files found at open were replaced by an empty index to refill (damage), if they were.
+    damaged_at_open: Option<String>,
 }
 
 fn schema() -> (Schema, Field, Field) {
@@ -85,26 +87,29 @@ impl TextIndex {
             .and_then(|d| Index::open_or_create(d, schema.clone()).map_err(|e| e.to_string()))
             .and_then(|index| {
                 let payload = payload(&index)?;
+                // Segment files are opened with the reader: a damaged one fails here, not at a search.
+                manual_reader(&index)?;
                 Ok((index, payload))
             });
+        let mut damaged_at_open = None;
         let (index, applied) = match opened {
             Ok((index, Some(p))) if p.format == FORMAT => (index, p.applied_seq),
             Ok((index, None)) if index.searchable_segment_ids().is_ok_and(|s| s.is_empty()) => {
                 (index, 0)
             }
-            other => {
-                let why = match other {
-                    Err(e) => e,
-                    Ok(_) => "written by another docvec version".into(),
-                };
-                tracing::warn!("full-text index in {} is rebuilt: {why}", dir.display());
-                std::fs::remove_dir_all(dir).map_err(|e| err(e.to_string()))?;
-                std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-                let d = MmapDirectory::open(dir).map_err(|e| err(e.to_string()))?;
-                (
-                    Index::create(d, schema, Default::default()).map_err(|e| err(e.to_string()))?,
-                    0,
-                )
+            Ok(_) => {
+                tracing::info!(
+                    "full-text index in {} was written by another docvec version; rebuilding it from \
+                     the store",
+                    dir.display()
+                );
+                fresh_index(dir, schema).map_err(err)?
+            }
+            Err(why) => {
+                let why = format!("full-text index in {} is damaged ({why})", dir.display());
+                tracing::warn!("{why}; rebuilding it from the store");
+                damaged_at_open = Some(why);
+                fresh_index(dir, schema).map_err(err)?
             }
         };
         let writer = index
@@ -119,6 +124,7 @@ impl TextIndex {
             id,
             text,
             applied_seq: Mutex::new(applied),
+            damaged_at_open,
         })
     }
 
@@ -153,7 +159,13 @@ impl TextIndex {
             id,
             text,
             applied_seq: Mutex::new(applied),
+            damaged_at_open: None,
         })
+    }
+
+    /// What was damaged when [`TextIndex::open`] replaced the files it found with an empty index.
+    pub fn damaged_at_open(&self) -> Option<&str> {
+        self.damaged_at_open.as_deref()
     }
 
     /// Read-only: see what the writer committed since the last look.
@@ -191,6 +203,24 @@ impl TextIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Sum every file of the index against the checksum in its footer (what `docvec check` does; an open
+    /// reads only what it needs). Names the damaged files.
+    pub fn verify(&self) -> Result<(), TextIndexError> {
+        let damaged = self.index.validate_checksum().map_err(|e| self.err(e))?;
+        if damaged.is_empty() {
+            return Ok(());
+        }
+        let mut files: Vec<String> = damaged
+            .iter()
+            .map(|f| self.dir.join(f).display().to_string())
+            .collect();
+        files.sort();
+        Err(TextIndexError::Io {
+            path: self.dir.clone(),
+            cause: format!("checksum mismatch in {}", files.join(", ")),
+        })
     }
 
     /// Ids of every chunk searchable now, ascending (for consistency checks against the store).
@@ -310,6 +340,15 @@ impl TextIndex {
 }
 
 /// A reader that moves to a new commit only when told (`reload`), so a search never sees half a page.
+/// Replace whatever is in `dir` with an empty index at log position 0, for the caller to refill.
+fn fresh_index(dir: &Path, schema: Schema) -> Result<(Index, i64), String> {
+    std::fs::remove_dir_all(dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let d = MmapDirectory::open(dir).map_err(|e| e.to_string())?;
+    let index = Index::create(d, schema, Default::default()).map_err(|e| e.to_string())?;
+    Ok((index, 0))
+}
+
 fn manual_reader(index: &Index) -> Result<IndexReader, String> {
     index
         .reader_builder()

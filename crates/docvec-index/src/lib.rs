@@ -26,7 +26,8 @@ use graph::{Graph, Shape};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("the index at {path} is unreadable: {cause}")]
+    /// `path` is the damaged or unreadable file (the manifest or a graph file).
+    #[error("the index file {path} is damaged or unreadable: {cause}")]
     Unreadable { path: PathBuf, cause: String },
     #[error("cannot write the index at {path}: {cause}")]
     Write { path: PathBuf, cause: String },
@@ -177,7 +178,7 @@ impl VectorIndex {
         self.graph
             .verify_file()
             .map_err(|cause| IndexError::Unreadable {
-                path: self.dir.clone(),
+                path: persist::graph_path(&self.dir, self.generation),
                 cause: format!("graph: {cause}"),
             })
     }
@@ -309,10 +310,26 @@ impl VectorIndex {
         if k == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
-        if self.len() <= EXACT_SEARCH_MAX {
-            return Ok(self.search_exact(query, k));
+        let hits = if self.len() <= EXACT_SEARCH_MAX {
+            self.search_exact(query, k)
+        } else {
+            self.search_graph(query, k, ef)
+        };
+        self.finite(hits)
+    }
+
+    /// The hits, unless a score is not a number: the open sums only the graph, so damaged f32 vectors
+    /// show first here (`docvec check` sums them and rebuilds the index from the store).
+    fn finite(&self, hits: Vec<(i64, f32)>) -> Result<Vec<(i64, f32)>, IndexError> {
+        if hits.iter().all(|(_, s)| s.is_finite()) {
+            return Ok(hits);
         }
-        Ok(self.search_graph(query, k, ef))
+        Err(IndexError::Unreadable {
+            path: persist::graph_path(&self.dir, self.generation),
+            cause:
+                "a stored vector is not a number; `docvec check` rebuilds the index from the store"
+                    .into(),
+        })
     }
 
     /// The `k` nearest live vectors among `allowed` (a search filter resolved to chunk ids). Exact over
@@ -336,16 +353,17 @@ impl VectorIndex {
                 .filter(|(id, _)| keep(*id as usize))
                 .map(|(id, v)| (id as i64, distance::dot(query, v)))
                 .collect();
-            return Ok(top_k(scored, k));
+            return self.finite(top_k(scored, k));
         }
         let ef = self.info.params.ef_search.max(k);
         let filter = |id: u64| keep(id as usize);
-        Ok(self
+        let hits = self
             .graph
             .search(query, k, ef, Some(&filter))
             .into_iter()
             .map(|(id, d)| (id as i64, 1.0 - d))
-            .collect())
+            .collect();
+        self.finite(hits)
     }
 
     /// The `k` nearest live vectors by scanning all of them: exact, the ground truth for the graph.

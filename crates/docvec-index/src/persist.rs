@@ -33,6 +33,11 @@ fn gen_dir(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("gen-{generation}"))
 }
 
+/// The graph file of one generation, as errors name it.
+pub(crate) fn graph_path(dir: &Path, generation: u64) -> PathBuf {
+    gen_dir(dir, generation).join(GRAPH)
+}
+
 /// An index state written to disk (its graph, when that changed, as a new generation directory) but not
 /// yet made current: [`commit_snapshot`] does that by replacing the manifest. Writing needs only shared
 /// access, so searches go on while a large graph is dumped; the commit is quick.
@@ -172,25 +177,30 @@ pub(crate) fn load(
     dir: &Path,
     quantization: Option<Quantization>,
 ) -> Result<Option<VectorIndex>, IndexError> {
-    let unreadable = |cause: String| IndexError::Unreadable {
-        path: dir.to_path_buf(),
+    // The error names the file at fault: the manifest, or the generation's graph file.
+    let manifest_path = dir.join(MANIFEST);
+    let unreadable = |path: &Path, cause: String| IndexError::Unreadable {
+        path: path.to_path_buf(),
         cause,
     };
-    let raw = match fs::read(dir.join(MANIFEST)) {
+    let raw = match fs::read(&manifest_path) {
         Ok(raw) => raw,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(unreadable(e.to_string())),
+        Err(e) => return Err(unreadable(&manifest_path, e.to_string())),
     };
-    let mut manifest: Manifest =
-        serde_json::from_slice(&raw).map_err(|e| unreadable(format!("manifest: {e}")))?;
+    let mut manifest: Manifest = serde_json::from_slice(&raw)
+        .map_err(|e| unreadable(&manifest_path, format!("manifest: {e}")))?;
     if let Some(q) = quantization {
         manifest.info.params.quantization = q;
     }
     if manifest.format != FORMAT && manifest.format != FORMAT_2 {
-        return Err(unreadable(format!(
-            "index format {} (this docvec reads {FORMAT_2} and {FORMAT})",
-            manifest.format
-        )));
+        return Err(unreadable(
+            &manifest_path,
+            format!(
+                "index format {} (this docvec reads {FORMAT_2} and {FORMAT})",
+                manifest.format
+            ),
+        ));
     }
     let (graph, ids) = if manifest.generation == 0 {
         (
@@ -198,14 +208,14 @@ pub(crate) fn load(
             HashSet::new(),
         )
     } else {
-        let gdir = gen_dir(dir, manifest.generation);
+        let graph_path = gen_dir(dir, manifest.generation).join(GRAPH);
+        let unreadable = |cause: String| unreadable(&graph_path, cause);
         let (dim, q) = (manifest.info.dimension, manifest.info.params.quantization);
         let graph = if manifest.format == FORMAT_2 {
-            let file =
-                File::open(gdir.join(GRAPH)).map_err(|e| unreadable(format!("graph: {e}")))?;
+            let file = File::open(&graph_path).map_err(|e| unreadable(format!("graph: {e}")))?;
             legacy::read(BufReader::with_capacity(1 << 20, file), dim, q)
         } else {
-            graph_load::load(&gdir.join(GRAPH), dim, q)
+            graph_load::load(&graph_path, dim, q)
         }
         .map_err(|e| unreadable(format!("graph: {e}")))?;
         // Every node's id is in the graph; a format-2 index also listed them apart.

@@ -72,8 +72,25 @@ impl ApiError {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
-        let message = e.to_string();
+        let mut message = e.to_string();
         let (status, code) = match &e {
+            // A damaged file under the data directory: the server is up, the data is not servable
+            // until it is restored (the database) or rebuilt (`docvec check` rebuilds the indexes).
+            EngineError::Store(s) if s.damage().is_some() => {
+                tracing::error!("request failed: {message}");
+                if !matches!(s, docvec_engine::StoreError::WalDamaged { .. }) {
+                    message = format!(
+                        "the data directory's database file is damaged ({}); `docvec check` reports \
+                         it and says what to do",
+                        s.damage().unwrap_or_default()
+                    );
+                }
+                (StatusCode::SERVICE_UNAVAILABLE, "damaged")
+            }
+            EngineError::Index(docvec_engine::IndexError::Unreadable { .. }) => {
+                tracing::error!("request failed: {message}");
+                (StatusCode::SERVICE_UNAVAILABLE, "damaged")
+            }
             // The caller's request is wrong.
             EngineError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             // A configuration problem surfacing through a request (a mode the configured storage

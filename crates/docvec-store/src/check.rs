@@ -32,13 +32,36 @@ impl StoreCheck {
 
 impl Store {
     /// Check the database file and the wholeness of every document (reads only).
+    /// A damaged file is reported in `integrity_errors`, not as an error, when SQLite can say so.
     pub async fn check(&self) -> Result<StoreCheck, StoreError> {
-        let integrity_errors: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .filter(|line: &String| line != "ok")
-            .collect();
+        let integrity: Result<Vec<String>, StoreError> =
+            sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::from);
+        let mut integrity_errors: Vec<String> = match integrity {
+            Ok(lines) => lines.into_iter().filter(|line| line != "ok").collect(),
+            Err(e) => vec![e.damage().ok_or(e)?],
+        };
+        match self.wholeness().await {
+            Ok(check) => Ok(StoreCheck {
+                integrity_errors,
+                ..check
+            }),
+            // The rows a damaged file still yields are not counted: the damage is the finding.
+            Err(e) if !integrity_errors.is_empty() || e.damage().is_some() => {
+                integrity_errors.extend(e.damage());
+                Ok(StoreCheck {
+                    integrity_errors,
+                    ..Default::default()
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Foreign keys, chunk counts and vectors of every document.
+    async fn wholeness(&self) -> Result<StoreCheck, StoreError> {
         let orphans = sqlx::query("PRAGMA foreign_key_check")
             .fetch_all(&self.pool)
             .await?
@@ -69,7 +92,7 @@ impl Store {
         Ok(StoreCheck {
             documents: row.try_get(0)?,
             chunks: row.try_get(1)?,
-            integrity_errors,
+            integrity_errors: Vec::new(),
             orphans,
             partial_documents,
             chunks_without_vector: row.try_get(2)?,

@@ -18,6 +18,7 @@ mod schema;
 mod snapshot;
 mod staging;
 mod tables;
+mod wal;
 mod write;
 
 use std::path::Path;
@@ -51,6 +52,21 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The database file is damaged (SQLite's SQLITE_CORRUPT or SQLITE_NOTADB). Never "repaired":
+    /// SQLite's recovery tools get back what they can by dropping what they cannot read.
+    #[error(
+        "the database file {path} is damaged ({cause}): docvec does not repair a database by dropping \
+         rows; restore it from a backup or a bundle (`docvec export`), or ingest the files again into \
+         a new --data-dir"
+    )]
+    Damaged { path: String, cause: String },
+    /// The write-ahead log would be replayed only in part (see `wal.rs`).
+    #[error(
+        "the write-ahead log {path} is damaged: {cause}; SQLite would drop those committed writes \
+         without a word, so docvec does not open the store. To open the database as it was at its last \
+         checkpoint instead, accepting that loss, move {path} and its -shm file aside"
+    )]
+    WalDamaged { path: String, cause: String },
     #[error("no docvec store at {path}")]
     Missing { path: String },
     #[error("{path} is not a docvec store (it holds no docvec schema)")]
@@ -79,6 +95,49 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// SQLite's message, when this error says the database file is damaged.
+    pub fn damage(&self) -> Option<String> {
+        let e = match self {
+            StoreError::Open { source, .. } | StoreError::Query(source) => source,
+            StoreError::Migrate(
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _),
+            ) => e,
+            StoreError::Damaged { cause, .. } | StoreError::WalDamaged { cause, .. } => {
+                return Some(cause.clone());
+            }
+            _ => return None,
+        };
+        let sqlx::Error::Database(db) = e else {
+            return None;
+        };
+        // Extended result codes keep the primary code in the low byte.
+        let code: i32 = db.code()?.parse().ok()?;
+        const SQLITE_CORRUPT: i32 = 11;
+        const SQLITE_NOTADB: i32 = 26;
+        matches!(code & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB).then(|| db.message().to_string())
+    }
+
+    /// This error naming `path` as the damaged file, when it says the database is damaged (a query
+    /// does not know which file it read).
+    pub fn naming(self, path: &Path) -> Self {
+        if matches!(
+            self,
+            StoreError::Damaged { .. } | StoreError::WalDamaged { .. }
+        ) {
+            return self;
+        }
+        match self.damage() {
+            Some(cause) => StoreError::Damaged {
+                path: path.display().to_string(),
+                cause,
+            },
+            None => self,
+        }
+    }
+}
+
 /// The SQLite store of one data directory.
 /// A pool of four connections to the database at `path`, with the options `tune` adds. Another
 /// connection or process may hold the write lock for a moment, so each waits for it up to 30 s.
@@ -90,6 +149,7 @@ pub(crate) async fn connect(
         path: path.display().to_string(),
         source,
     };
+    wal::check(path)?;
     let options = SqliteConnectOptions::from_str("sqlite://")
         .map_err(open_err)?
         .filename(path)
@@ -98,7 +158,7 @@ pub(crate) async fn connect(
         .max_connections(4)
         .connect_with(tune(options))
         .await
-        .map_err(open_err)
+        .map_err(|e| open_err(e).naming(path))
 }
 
 #[derive(Clone)]
@@ -123,7 +183,7 @@ impl Store {
         // A newer format is refused before anything is written; the pool closes cleanly either way.
         if let Err(e) = schema::upgrade(&pool, path).await {
             pool.close().await;
-            return Err(e);
+            return Err(e.naming(path));
         }
         Ok(Self {
             pool,

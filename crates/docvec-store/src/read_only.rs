@@ -42,7 +42,7 @@ impl Store {
         let pool = crate::connect(path, |o| o.read_only(true).immutable(immutable)).await?;
         if let Err(e) = check_schema(&pool, path).await {
             pool.close().await;
-            return Err(e);
+            return Err(e.naming(path));
         }
         Ok(Self {
             pool,

@@ -54,7 +54,10 @@ pub(crate) async fn run(config: Config, args: Ingest) -> anyhow::Result<ExitCode
             }
         }
     };
-    let report = engine.ingest(&paths, &opts, &on_event).await?;
+    let report = engine
+        .ingest(&paths, &opts, &on_event)
+        .await
+        .map_err(|e| e.naming_store(&engine.layout().store()))?;
     bar.finish_and_clear();
     engine.close().await?;
     emit(json, &report, output::print_ingest_summary)?;

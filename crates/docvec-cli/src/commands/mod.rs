@@ -10,7 +10,7 @@ pub(crate) mod search;
 #[cfg(feature = "server")]
 pub(crate) mod serve;
 
-use docvec_engine::{Access, Config, Engine};
+use docvec_engine::{Access, Config, Engine, EngineError};
 
 /// Open the engine, run `work` on it, and close it whatever `work` returns, so a failed command still
 /// releases what it opened. `work`'s error comes first when both fail.
@@ -20,7 +20,14 @@ pub(crate) async fn with_engine<T>(
     work: impl AsyncFnOnce(&Engine) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let engine = Engine::open(config, access).await?;
-    let out = work(&engine).await;
+    let db = engine.layout().store();
+    // A query that met a damaged database file does not know which file it read: name it here.
+    let out = work(&engine)
+        .await
+        .map_err(|e| match e.downcast::<EngineError>() {
+            Ok(e) => e.naming_store(&db).into(),
+            Err(e) => e,
+        });
     let closed = engine.close().await;
     let out = out?;
     closed?;

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use docvec_engine::{Access, ChunkFilter, Config, DEFAULT_SNIPPET_CHARS, Engine, SearchRequest};
+use docvec_engine::{Access, ChunkFilter, Config, DEFAULT_SNIPPET_CHARS, SearchRequest};
 
-use super::document_arg;
+use super::{document_arg, with_engine};
 use crate::args::Search;
 use crate::request::request_error;
 use crate::{output, vectors};
@@ -46,33 +46,35 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
         until,
     };
     let vectors = vector.as_deref().map(vectors::read).transpose()?;
-    let engine = Engine::open(config, Access::ReadOnly).await?;
-    if let Some(vs) = &vectors {
-        vectors::check_dimensions(vs, &engine)?;
-    }
-    let queries: Vec<Option<Vec<f32>>> = match vectors {
-        Some(vs) => vs.into_iter().map(Some).collect(),
-        None => vec![None],
-    };
-    let mut answers = Vec::with_capacity(queries.len());
-    for vector in queries {
-        let request = SearchRequest {
-            text: query.clone(),
-            vector,
-            k,
-            mode,
-            filter: filter.clone(),
-            hybrid,
-            max_per_document,
-            snippet_chars: highlight.then_some(DEFAULT_SNIPPET_CHARS),
-        };
-        let answer = engine.search(&request).await.map_err(request_error)?;
-        if let Some(w) = &answer.warning {
-            eprintln!("warning: {w}");
+    let answers = with_engine(config, Access::ReadOnly, async |engine| {
+        if let Some(vs) = &vectors {
+            vectors::check_dimensions(vs, engine)?;
         }
-        answers.push(answer.hits);
-    }
-    engine.close().await?;
+        let queries: Vec<Option<Vec<f32>>> = match vectors {
+            Some(vs) => vs.into_iter().map(Some).collect(),
+            None => vec![None],
+        };
+        let mut answers = Vec::with_capacity(queries.len());
+        for vector in queries {
+            let request = SearchRequest {
+                text: query.clone(),
+                vector,
+                k,
+                mode,
+                filter: filter.clone(),
+                hybrid,
+                max_per_document,
+                snippet_chars: highlight.then_some(DEFAULT_SNIPPET_CHARS),
+            };
+            let answer = engine.search(&request).await.map_err(request_error)?;
+            if let Some(w) = &answer.warning {
+                eprintln!("warning: {w}");
+            }
+            answers.push(answer.hits);
+        }
+        Ok(answers)
+    })
+    .await?;
     output::print_answers(json, &answers)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -154,6 +154,8 @@ impl Engine {
         // Every chunk of this ingest is embedded by one model: a model switch waits for it to end.
         let _model = self.model_gate.read().await;
         self.warm_model().await?;
+        // What `docvec check` compares the model file with later.
+        self.record_model(false).await?;
         let started = Instant::now();
         let found = self.discover_files(paths, opts).await?;
         let mut report = IngestReport {
