@@ -13,6 +13,9 @@ use super::crash::serve_logged;
 use super::edge::samples_dir;
 use super::{assert_success, docvec, json};
 
+/// What a case does to its file.
+type Damage = Box<dyn Fn(&Path)>;
+
 /// A copy of `base` to damage.
 fn copy(base: &Path) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -107,7 +110,7 @@ fn damaged_index_files_are_named_and_rebuilt_from_the_store() {
     let (_keep, base) = samples_dir();
     let expected = answers(&base);
     let full_text = base.join("fulltext");
-    let cases: Vec<(&str, PathBuf, Box<dyn Fn(&Path)>)> = vec![
+    let cases: Vec<(&str, PathBuf, Damage)> = vec![
         (
             "graph truncated",
             PathBuf::from("index/gen-1/graph.bin"),
@@ -215,7 +218,7 @@ fn a_damaged_database_is_refused_naming_it_and_left_as_it_is() {
 
     // Not a database at all, and cut short: named at open.
     for damage in [
-        Box::new(|p: &Path| overwrite(p, 0, 16, b'X')) as Box<dyn Fn(&Path)>,
+        Box::new(|p: &Path| overwrite(p, 0, 16, b'X')) as Damage,
         Box::new(|p: &Path| truncate(p, 50_000)),
     ] {
         let (_tmp, data) = copy(&base);
