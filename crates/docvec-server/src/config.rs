@@ -31,6 +31,12 @@ pub struct ServerConfig {
     pub upload_timeout_secs: u64,
     /// Searches embedding their query at once; more wait their turn (0 = one per core).
     pub max_concurrent_searches: usize,
+    /// Queries of more wordpieces than this are long: they run one at a time and are paced while
+    /// other searches run (0 = no query is long). A topic title is some 10; the model reads 256.
+    pub long_query_tokens: usize,
+    /// Share of one search permit's time long queries get while other searches wait (0-1; 1 = no
+    /// pacing).
+    pub long_query_share: f64,
     /// Origins allowed to call the API from a browser; empty = none (CORS closed).
     pub cors_origins: Vec<String>,
     /// How long `/config` and `/readyz` wait for Postgres to answer.
@@ -50,6 +56,8 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             upload_timeout_secs: 600,
             max_concurrent_searches: 0,
+            long_query_tokens: 64,
+            long_query_share: 0.1,
             cors_origins: Vec::new(),
             probe_timeout_ms: 2000,
             read_only: false,
@@ -79,6 +87,12 @@ impl ServerConfig {
             ServerError::Config(format!("{file} [server]: {e}"))
         })?;
         cfg.apply_env(get)?;
+        if !(cfg.long_query_share > 0.0 && cfg.long_query_share <= 1.0) {
+            return Err(ServerError::Config(format!(
+                "[server] long_query_share = {}: must be above 0 and at most 1",
+                cfg.long_query_share
+            )));
+        }
         Ok(cfg)
     }
 
@@ -108,6 +122,12 @@ impl ServerConfig {
         }
         if let Some(v) = get("DOCVEC_MAX_CONCURRENT_SEARCHES") {
             self.max_concurrent_searches = parse("DOCVEC_MAX_CONCURRENT_SEARCHES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_LONG_QUERY_TOKENS") {
+            self.long_query_tokens = parse("DOCVEC_LONG_QUERY_TOKENS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_LONG_QUERY_SHARE") {
+            self.long_query_share = parse("DOCVEC_LONG_QUERY_SHARE", v)?;
         }
         if let Some(v) = get("DOCVEC_SERVER_READ_ONLY") {
             self.read_only = parse("DOCVEC_SERVER_READ_ONLY", v)?;

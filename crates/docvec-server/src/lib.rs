@@ -11,6 +11,7 @@ mod config;
 pub mod error;
 mod extract;
 mod jobs;
+mod long_queries;
 mod metrics;
 pub mod openapi;
 mod routes;

@@ -21,6 +21,8 @@ pub(crate) struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pub embed_seconds: Histogram,
+    /// How long long queries waited for their turn (see `long_queries`).
+    pub long_query_wait_seconds: Histogram,
     pub search_seconds: HistogramVec,
     pub index_vectors: IntGauge,
     pub documents: IntGauge,
@@ -68,6 +70,14 @@ impl Metrics {
         let embed_seconds = Histogram::with_opts(
             HistogramOpts::new("query_embedding_seconds", "Time to embed one search query")
                 .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("metric");
+        let long_query_wait_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "long_query_wait_seconds",
+                "Time a long query waited for its turn in the long-query lane",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
         )
         .expect("metric");
         let search_seconds = HistogramVec::new(
@@ -119,6 +129,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(embed_seconds.clone()),
+            Box::new(long_query_wait_seconds.clone()),
             Box::new(search_seconds.clone()),
             Box::new(index_vectors.clone()),
             Box::new(documents.clone()),
@@ -138,6 +149,7 @@ impl Metrics {
             requests,
             latency,
             embed_seconds,
+            long_query_wait_seconds,
             search_seconds,
             index_vectors,
             documents,

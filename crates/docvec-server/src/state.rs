@@ -32,6 +32,8 @@ struct Inner {
     jobs: Jobs,
     metrics: Metrics,
     searches: Semaphore,
+    search_permits: usize,
+    long_queries: crate::long_queries::LongQueries,
     /// Bound to a non-loopback address: a key is needed even when none exists.
     keys_required: bool,
     shutdown: watch::Sender<bool>,
@@ -46,12 +48,17 @@ impl AppState {
         };
         Self {
             inner: Arc::new(Inner {
+                long_queries: crate::long_queries::LongQueries::new(
+                    config.long_query_tokens,
+                    config.long_query_share,
+                ),
                 config,
                 store,
                 phase: RwLock::new(Phase::Loading),
                 jobs,
                 metrics: Metrics::new(),
                 searches: Semaphore::new(permits),
+                search_permits: permits,
                 keys_required,
                 shutdown: watch::channel(false).0,
                 started: Instant::now(),
@@ -78,6 +85,15 @@ impl AppState {
 
     pub(crate) fn searches(&self) -> &Semaphore {
         &self.inner.searches
+    }
+
+    /// Whether searches are running now (a permit is taken).
+    pub(crate) fn searching(&self) -> bool {
+        self.inner.searches.available_permits() < self.inner.search_permits
+    }
+
+    pub(crate) fn long_queries(&self) -> &crate::long_queries::LongQueries {
+        &self.inner.long_queries
     }
 
     pub(crate) fn keys_required(&self) -> bool {

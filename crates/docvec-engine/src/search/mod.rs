@@ -195,6 +195,19 @@ impl Engine {
         self.checked(request).map(|_| ())
     }
 
+    /// Wordpieces the model will embed to answer `request` (0 when it brings its own vector or needs
+    /// none): its cost, for a server that schedules searches by it. Checks the request as
+    /// [`Engine::check_search`] does.
+    pub fn query_tokens(&self, request: &SearchRequest) -> Result<usize, EngineError> {
+        let (req, route) = self.checked(request)?;
+        Ok(match (&req.vector, req.text.as_deref(), route) {
+            (None, Some(text), r) if r != routing::Route::Keyword => {
+                self.embedder().count_tokens(text)
+            }
+            _ => 0,
+        })
+    }
+
     /// The request normalised and within `[search]`'s limits, and its route.
     fn checked(
         &self,

@@ -125,6 +125,8 @@ pub(crate) async fn config(
             "max_upload_bytes": srv.max_upload_bytes,
             "request_timeout_secs": srv.request_timeout_secs,
             "max_concurrent_searches": srv.max_concurrent_searches,
+            "long_query_tokens": srv.long_query_tokens,
+            "long_query_share": srv.long_query_share,
             "cors_origins": srv.cors_origins,
             "keys_required": state.keys_required(),
         },

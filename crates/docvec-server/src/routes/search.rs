@@ -215,15 +215,32 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
     let engine = state.engine()?;
     let request = req.to_engine();
     // A request over a limit is refused now, not after waiting its turn behind every search queued.
-    engine.check_search(&request)?;
+    let tokens = engine.query_tokens(&request)?;
+    let metrics = state.metrics();
+    // A long query waits for its turn in the long-query lane first (see `long_queries`).
+    let lane = state.long_queries();
+    let turn = match lane.is_long(tokens) {
+        true => lane.turn(|| state.searching()).await,
+        false => None,
+    };
+    if let Some(t) = &turn {
+        metrics
+            .long_query_wait_seconds
+            .observe(t.waited.as_secs_f64());
+    }
     // Bounds the embedding work in flight; the rest wait here, off the runtime's threads.
-    let _permit = state
+    let permit = state
         .searches()
         .acquire()
         .await
         .map_err(|_| ApiError::internal("search permits closed"))?;
-    let answer = engine.search(&request).await?;
-    let metrics = state.metrics();
+    let ran = Instant::now();
+    let answer = engine.search(&request).await;
+    drop(permit);
+    if let Some(t) = turn {
+        lane.finish(t, ran.elapsed());
+    }
+    let answer = answer?;
     if let Some(seconds) = answer.embed_seconds {
         metrics.embed_seconds.observe(seconds);
     }
