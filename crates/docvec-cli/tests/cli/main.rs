@@ -3,6 +3,7 @@
 //! for it under CI (docvec_testkit's rule).
 
 mod crash;
+mod disk_full;
 mod edge;
 mod hostile;
 mod read_only;
