@@ -107,6 +107,9 @@ pub fn print_check(report: &CheckReport) {
     if s.chunks_without_vector > 0 {
         println!("  {} chunks without a vector", s.chunks_without_vector);
     }
+    if let Some(w) = &report.warning {
+        println!("warning: {w}");
+    }
     for why in &report.rebuilt {
         println!("rebuilt from the store: {why}");
     }
@@ -116,6 +119,12 @@ pub fn print_check(report: &CheckReport) {
     ] {
         if let Some(why) = &c.damaged {
             println!("{name}: DAMAGED: {why}");
+        }
+        if c.pending > 0 {
+            println!(
+                "{name}: {} changes of the store not applied yet (the disk is full)",
+                c.pending
+            );
         }
         if c.missing == 0 && c.extra == 0 {
             println!("{name}: {} entries, as stored", c.entries);

@@ -116,6 +116,18 @@ impl EngineError {
         }
     }
 
+    /// Whether this failed for want of disk space: a store write (rolled back whole), an index save
+    /// or a full-text commit (the previous state keeps serving). Each can succeed once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            EngineError::Store(e) => e.is_disk_full(),
+            EngineError::Index(e) => matches!(e, docvec_index::IndexError::DiskFull { .. }),
+            EngineError::FullText(e) => e.is_disk_full(),
+            EngineError::Io { source, .. } => source.kind() == std::io::ErrorKind::StorageFull,
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         EngineError::Io {
             path: path.display().to_string(),

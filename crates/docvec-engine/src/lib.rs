@@ -198,9 +198,11 @@ impl Engine {
             damaged_at_open,
             _lock: lock,
         };
-        engine.catch_up().await?;
+        // On a full disk the data directory still opens (to search, check, or delete to make room);
+        // the indexes finish catching up at a later save.
+        sync::unless_disk_full(engine.catch_up().await, "the indexes' catch-up at open")?;
         if access == Access::ReadWrite {
-            engine.save_index().await?;
+            sync::unless_disk_full(engine.save_index().await, "the index save at open")?;
         }
         Ok(engine)
     }
@@ -335,7 +337,8 @@ impl Engine {
     /// Save the index and release the data directory.
     pub async fn close(self) -> Result<(), EngineError> {
         if self.access == Access::ReadWrite {
-            self.save_index().await?;
+            // The previous generation stays on disk and the log is kept: the next start replays it.
+            sync::unless_disk_full(self.save_index().await, "the index save at close")?;
         }
         self.store.close().await;
         Ok(())

@@ -314,6 +314,28 @@ pub(crate) fn net_effect(entries: &[LogEntry]) -> (Vec<i64>, Vec<i64>) {
     (adds, deletes)
 }
 
+/// The outcome of an index write (a catch-up's full-text commit, a save) where a full disk is not a
+/// failure of the whole operation: SQLite holds everything the indexes would write and the log they
+/// replay from is kept until they have, so the next catch-up, save or start completes them. A full
+/// disk becomes the warning returned (and logged); any other error is passed on.
+pub(crate) fn unless_disk_full<T>(
+    result: Result<T, EngineError>,
+    what: &str,
+) -> Result<Option<String>, EngineError> {
+    match result {
+        Ok(_) => Ok(None),
+        Err(e) if e.is_disk_full() => {
+            let warning = format!(
+                "{what} was not written ({e}); the store holds everything and the index catches up \
+                 from its log once there is space"
+            );
+            tracing::warn!("{warning}");
+            Ok(Some(warning))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, EngineError> {

@@ -28,6 +28,22 @@ const WRITER_BYTES: usize = 64 * 1024 * 1024;
 pub enum TextIndexError {
     #[error("full-text index at {path}: {cause}")]
     Io { path: PathBuf, cause: String },
+    /// A commit found the disk full. The writer is rolled back to the last commit, which keeps
+    /// serving with the log position it recorded; the store's log replays the rest later.
+    #[error("no space left on device for the full-text index at {path}: {cause}")]
+    DiskFull { path: PathBuf, cause: String },
+}
+
+impl TextIndexError {
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, TextIndexError::DiskFull { .. })
+    }
+}
+
+/// Whether a tantivy error's text shows ENOSPC: tantivy wraps the `io::Error` in several of its own
+/// types (some only `Debug`-formatted), so its kind is not reachable, but its words are.
+fn shows_disk_full(cause: &str) -> bool {
+    cause.contains("os error 28") || cause.contains("StorageFull")
 }
 
 /// What each commit records.
@@ -185,10 +201,39 @@ impl TextIndex {
     }
 
     fn err(&self, cause: impl ToString) -> TextIndexError {
-        TextIndexError::Io {
-            path: self.dir.clone(),
-            cause: cause.to_string(),
+        let (path, cause) = (self.dir.clone(), cause.to_string());
+        if shows_disk_full(&cause) {
+            TextIndexError::DiskFull { path, cause }
+        } else {
+            TextIndexError::Io { path, cause }
         }
+    }
+
+    /// A failed add: when the writer's thread died flushing a segment (on a full disk), the add only
+    /// says "An index writer was killed"; joining the thread, as a commit does, gives its own error,
+    /// which names the cause.
+    fn worker_error(
+        &self,
+        writer: &mut IndexWriter,
+        failed: tantivy::TantivyError,
+    ) -> TextIndexError {
+        match writer.prepare_commit() {
+            Err(cause) => self.err(cause),
+            Ok(_) => self.err(failed),
+        }
+    }
+
+    /// After a failed write: drop what the writer holds since the last commit and start its threads
+    /// afresh. A tantivy writer whose thread met an I/O error (a full disk) is dead otherwise, and every
+    /// later write would fail with "An index writer was killed" even once space is freed.
+    fn roll_back(&self, writer: &mut IndexWriter, failed: TextIndexError) -> TextIndexError {
+        if let Err(e) = writer.rollback() {
+            tracing::warn!(
+                "full-text index in {}: rollback failed: {e}",
+                self.dir.display()
+            );
+        }
+        failed
     }
 
     /// The last store log entry whose effect is committed here.
@@ -261,13 +306,19 @@ impl TextIndex {
         for id in deletes.iter().chain(adds.iter().map(|c| &c.id)) {
             writer.delete_term(Term::from_field_u64(self.id, *id as u64));
         }
+        let mut added = Ok(());
         for c in adds {
             let mut doc = TantivyDocument::default();
             doc.add_u64(self.id, c.id as u64);
             doc.add_text(self.text, &c.text);
-            writer.add_document(doc).map_err(|e| self.err(e))?;
+            if let Err(e) = writer.add_document(doc) {
+                added = Err(self.worker_error(&mut writer, e));
+                break;
+            }
         }
-        self.commit(&mut writer, seq)?;
+        if let Err(e) = added.and_then(|()| self.commit(&mut writer, seq)) {
+            return Err(self.roll_back(&mut writer, e));
+        }
         *applied = seq;
         Ok(true)
     }
@@ -276,8 +327,13 @@ impl TextIndex {
     pub fn clear(&self) -> Result<(), TextIndexError> {
         let mut writer = self.writer()?;
         let mut applied = self.applied_seq.lock().unwrap_or_else(|p| p.into_inner());
-        writer.delete_all_documents().map_err(|e| self.err(e))?;
-        self.commit(&mut writer, 0)?;
+        let cleared = writer
+            .delete_all_documents()
+            .map_err(|e| self.err(e))
+            .and_then(|_| self.commit(&mut writer, 0));
+        if let Err(e) = cleared {
+            return Err(self.roll_back(&mut writer, e));
+        }
         *applied = 0;
         Ok(())
     }

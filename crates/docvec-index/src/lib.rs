@@ -31,6 +31,10 @@ pub enum IndexError {
     Unreadable { path: PathBuf, cause: String },
     #[error("cannot write the index at {path}: {cause}")]
     Write { path: PathBuf, cause: String },
+    /// A save found the disk full. The half-written generation is removed and the manifest still
+    /// names the previous one, which keeps serving; the next save writes everything again.
+    #[error("no space left on device to save the index at {path}: {cause}")]
+    DiskFull { path: PathBuf, cause: String },
     #[error(
         "query vector has dimension {got}, but the index holds {expected}-dimensional vectors of model `{model}`"
     )]

@@ -74,7 +74,12 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| werr(e.to_string()))?;
         }
-        write_graph_files(index, &tmp).map_err(werr)?;
+        if let Err(e) = write_graph_files(index, &tmp) {
+            // Give the space back at once (a full disk is the likely cause); the manifest still names
+            // the previous generation.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(write_err(&dir, e));
+        }
         let target = gen_dir(&dir, generation);
         if target.exists() {
             fs::remove_dir_all(&target).map_err(|e| werr(e.to_string()))?;
@@ -94,19 +99,36 @@ pub(crate) fn write_snapshot(index: &VectorIndex) -> Result<Option<Snapshot>, In
     }))
 }
 
-/// The graph file in `dir` (created), the file and the folder fsynced.
-fn write_graph_files(index: &VectorIndex, dir: &Path) -> Result<(), String> {
-    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let file = File::create(dir.join(GRAPH)).map_err(|e| e.to_string())?;
+/// The graph file in `dir` (created), the file and the folder fsynced. Errors keep their kind, so a
+/// full disk can be told apart ([`write_err`]).
+fn write_graph_files(index: &VectorIndex, dir: &Path) -> std::io::Result<()> {
+    let context = |what: String| {
+        move |e: std::io::Error| std::io::Error::new(e.kind(), format!("{what}: {e}"))
+    };
+    fs::create_dir_all(dir)?;
+    let file = File::create(dir.join(GRAPH))?;
     file::write(&index.graph, BufWriter::with_capacity(1 << 20, file))
-        .map_err(|e| format!("graph: {e}"))?;
-    for entry in fs::read_dir(dir).map_err(|e| e.to_string())? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+        .map_err(context("graph".into()))?;
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
         File::open(&path)
             .and_then(|f| f.sync_all())
-            .map_err(|e| format!("fsync {}: {e}", path.display()))?;
+            .map_err(context(format!("fsync {}", path.display())))?;
     }
-    sync_dir(dir).map_err(|e| e.to_string())
+    sync_dir(dir)
+}
+
+/// A failed index write at `dir`: [`IndexError::DiskFull`] when the disk or quota is full, else
+/// [`IndexError::Write`].
+fn write_err(dir: &Path, e: std::io::Error) -> IndexError {
+    let path = dir.to_path_buf();
+    let cause = e.to_string();
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            IndexError::DiskFull { path, cause }
+        }
+        _ => IndexError::Write { path, cause },
+    }
 }
 
 /// Write the index as it is now, saved or not, into the new folder `dir`: its manifest and a first
@@ -120,7 +142,7 @@ pub(crate) fn write_copy(index: &VectorIndex, dir: &Path) -> Result<(), IndexErr
     let generation = if index.ids.is_empty() {
         0
     } else {
-        write_graph_files(index, &gen_dir(dir, 1)).map_err(werr)?;
+        write_graph_files(index, &gen_dir(dir, 1)).map_err(|e| write_err(dir, e))?;
         1
     };
     let mut deleted: Vec<u64> = index.deleted.iter().map(|&i| i as u64).collect();
@@ -133,7 +155,7 @@ pub(crate) fn write_copy(index: &VectorIndex, dir: &Path) -> Result<(), IndexErr
         deleted,
     };
     let json = serde_json::to_vec(&manifest).map_err(|e| werr(e.to_string()))?;
-    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| werr(e.to_string()))
+    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| write_err(dir, e))
 }
 
 pub(crate) fn commit_snapshot(index: &mut VectorIndex, snap: Snapshot) -> Result<(), IndexError> {
@@ -151,7 +173,7 @@ pub(crate) fn commit_snapshot(index: &mut VectorIndex, snap: Snapshot) -> Result
         deleted: snap.deleted,
     };
     let json = serde_json::to_vec(&manifest).map_err(|e| werr(e.to_string()))?;
-    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| werr(e.to_string()))?;
+    write_atomic(&dir.join(MANIFEST), &json).map_err(|e| write_err(&dir, e))?;
     index.generation = generation;
     index.saved_changes = snap.changes;
     index.saved_graph_changes = snap.graph_changes;
@@ -250,10 +272,14 @@ pub(crate) fn load(
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = path.with_extension("tmp");
-    {
-        let mut f = File::create(&tmp)?;
+    let written = File::create(&tmp).and_then(|mut f| {
         f.write_all(bytes)?;
-        f.sync_all()?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // The old file stays in place; a partial temp file would only hold on to space.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, path)?;
     sync_dir(dir)

@@ -49,7 +49,12 @@ pub enum StoreError {
     #[error("cannot migrate the store schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store query failed: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(sqlx::Error),
+    /// SQLite could not grow the database or its WAL (SQLITE_FULL): the disk (or quota) is full. Its
+    /// own words, "database or disk is full", do not name the cause a user searches for, so this says
+    /// it; the write was rolled back whole.
+    #[error("no space left on device for the store (SQLite: {0})")]
+    DiskFull(sqlx::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     /// The database file is damaged (SQLite's SQLITE_CORRUPT or SQLITE_NOTADB). Never "repaired":
@@ -138,6 +143,30 @@ impl StoreError {
     }
 }
 
+/// SQLITE_FULL, the primary result code SQLite gives when a write finds no space.
+const SQLITE_FULL: &str = "13";
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        let full = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == SQLITE_FULL);
+        if full {
+            StoreError::DiskFull(e)
+        } else {
+            StoreError::Query(e)
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the disk holding the store is full (the operation may succeed once space is freed).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, StoreError::DiskFull(_))
+    }
+}
+
 /// The SQLite store of one data directory.
 /// A pool of four connections to the database at `path`, with the options `tune` adds. Another
 /// connection or process may hold the write lock for a moment, so each waits for it up to 30 s.
@@ -156,9 +185,24 @@ pub(crate) async fn connect(
         .busy_timeout(Duration::from_secs(30));
     SqlitePoolOptions::new()
         .max_connections(4)
+        .after_release(|conn, _| Box::pin(async move { release_outside_transaction(conn).await }))
         .connect_with(tune(options))
         .await
         .map_err(|e| open_err(e).naming(path))
+}
+
+/// Whether a connection handed back to the pool may be reused. After SQLITE_FULL SQLite may roll the
+/// transaction back by itself; the rollback sqlx then sends fails ("no transaction is active") and
+/// sqlx still counts the connection as inside a transaction, so its next `BEGIN IMMEDIATE` would be
+/// refused ("begin_with at non-zero transaction depth") and fail the next document for no reason of
+/// its own. Such a connection is closed instead; the pool opens a fresh one.
+async fn release_outside_transaction(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // The ping runs after the rollback sqlx queued when the transaction was dropped.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
 }
 
 #[derive(Clone)]

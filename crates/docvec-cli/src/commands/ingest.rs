@@ -61,6 +61,9 @@ pub(crate) async fn run(config: Config, args: Ingest) -> anyhow::Result<ExitCode
     bar.finish_and_clear();
     engine.close().await?;
     emit(json, &report, output::print_ingest_summary)?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let failed = report.failures().count();
     let mirror_failed = report.mirror.as_ref().and_then(|m| m.error.as_ref());
     if let (Some(e), StorageMode::Supabase) = (mirror_failed, engine_mode) {

@@ -4,6 +4,7 @@
 
 mod crash;
 mod damaged;
+mod disk_full;
 mod edge;
 mod hostile;
 mod read_only;

@@ -52,8 +52,13 @@ fn can_mount_read_only() -> bool {
 
 /// `docvec ARGS` on `data`, with `data` mounted read-only.
 fn docvec_read_only(data: &Path, args: &[&str]) -> Command {
-    let plain = docvec_command(data, args);
-    let mut cmd = read_only_mount(data);
+    wrap(read_only_mount(data), docvec_command(data, args))
+}
+
+/// `outer` (a command that ends by running its arguments, as `unshare ... exec "$@"` or `nsenter`)
+/// running `plain` with its arguments, directory and environment.
+pub(super) fn wrap(outer: Command, plain: Command) -> Command {
+    let mut cmd = outer;
     cmd.arg(plain.get_program()).args(plain.get_args());
     if let Some(dir) = plain.get_current_dir() {
         cmd.current_dir(dir);

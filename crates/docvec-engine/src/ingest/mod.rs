@@ -16,7 +16,7 @@ use docvec_extract::ExtractOptions;
 use docvec_parse::ParseOptions;
 
 use crate::discover::{Discovered, discover, globset};
-use crate::sync::blocking;
+use crate::sync::{blocking, unless_disk_full};
 use crate::{Engine, EngineError};
 
 #[derive(Debug, Clone, Default)]
@@ -84,6 +84,9 @@ pub struct IngestReport {
     pub stages: StageTimes,
     /// What reached Postgres, when a storage mode other than `local` is on.
     pub mirror: Option<crate::DrainReport>,
+    /// Index writes that found the disk full: the documents are stored, the indexes catch up later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Seconds spent in each stage of an ingest. The reading stages run on the parser threads beside the
@@ -114,6 +117,22 @@ impl IngestReport {
 
     pub fn count(&self, pred: impl Fn(&FileOutcome) -> bool) -> usize {
         self.files.iter().filter(|(_, o)| pred(o)).count()
+    }
+
+    /// Keep the warning of an index write that found the disk full (see [`unless_disk_full`]).
+    /// Once per kind of write: each batch of a long ingest on a full disk would repeat it.
+    fn warn(&mut self, warning: Option<String>) {
+        let what = |w: &str| {
+            w.split(" was not written")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        if let Some(w) = warning
+            && !self.warnings.iter().any(|seen| what(seen) == what(&w))
+        {
+            self.warnings.push(w);
+        }
     }
 
     /// The report stage, file by file: tell `progress` what became of `path`, and keep it.
@@ -256,8 +275,11 @@ impl Engine {
     /// After the last batch: the final catch-up and save, and the outbox drained to Postgres when a
     /// mirror is on.
     async fn finish(&self, report: &mut IngestReport) -> Result<(), EngineError> {
-        timed(&mut report.stages.index_s, self.catch_up()).await?;
-        timed(&mut report.stages.save_s, self.save_index()).await?;
+        // A full disk here must not lose the report: every file in it is stored or failed as it says.
+        let caught_up = timed(&mut report.stages.index_s, self.catch_up()).await;
+        report.warn(unless_disk_full(caught_up, "the indexes' catch-up")?);
+        let saved = timed(&mut report.stages.save_s, self.save_index()).await;
+        report.warn(unless_disk_full(saved, "the index save")?);
         if self.storage_mode().mirrors() {
             let drained = timed(&mut report.stages.mirror_s, self.drain_outbox()).await?;
             report.mirror = Some(drained);

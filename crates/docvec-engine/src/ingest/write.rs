@@ -10,7 +10,7 @@ use docvec_types::content_hash;
 use tokio::sync::mpsc::{Receiver, UnboundedSender};
 
 use super::{FileOutcome, IngestEvent, IngestReport, Prepared, Step};
-use crate::sync::blocking;
+use crate::sync::{blocking, unless_disk_full};
 use crate::{Engine, EngineError};
 
 /// One document's embedding inputs (content hash, text) and the stored vectors it can reuse, by hash.
@@ -56,7 +56,8 @@ impl Engine {
                 pending_chunks = 0;
                 since_save += self.write_batch(batch, tags, progress, report).await?;
                 if since_save >= SAVE_EVERY_CHUNKS {
-                    timed(&mut report.stages.save_s, self.save_index()).await?;
+                    let saved = timed(&mut report.stages.save_s, self.save_index()).await;
+                    report.warn(unless_disk_full(saved, "the index save")?);
                     since_save = 0;
                 }
             }
@@ -80,7 +81,10 @@ impl Engine {
     ) -> Result<usize, EngineError> {
         let embedded = self.embed_and_store(batch, tags, progress, report).await?;
         report.chunks_embedded += embedded;
-        timed(&mut report.stages.index_s, self.catch_up()).await?;
+        // A full disk stops the full-text commit, not the batch: the files go on being stored or
+        // reported failed, each for its own reason.
+        let caught_up = timed(&mut report.stages.index_s, self.catch_up()).await;
+        report.warn(unless_disk_full(caught_up, "the indexes' catch-up")?);
         Ok(embedded)
     }
 
