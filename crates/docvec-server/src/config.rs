@@ -21,6 +21,10 @@ pub struct ServerConfig {
     pub bind: String,
     /// Largest JSON request body (413 beyond).
     pub max_body_bytes: usize,
+    /// Largest body of `POST /search`: a query within `[search] max_query_bytes`, a 4096-d vector
+    /// and filters fit many times over; a larger body is refused from its `Content-Length`, before
+    /// it is read (413), so oversized queries cost the server next to nothing.
+    pub max_search_body_bytes: usize,
     /// Largest body of `POST /search/batch` (a thousand 384-d vectors take about 8 MB as JSON).
     pub max_batch_bytes: usize,
     /// Largest upload request to `POST /documents`, all files together.
@@ -51,6 +55,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:7700".into(),
             max_body_bytes: 1024 * 1024,
+            max_search_body_bytes: 256 * 1024,
             max_batch_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024 * 1024,
             request_timeout_secs: 30,
@@ -110,6 +115,9 @@ impl ServerConfig {
         }
         if let Some(v) = get("DOCVEC_MAX_BODY_BYTES") {
             self.max_body_bytes = parse("DOCVEC_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("DOCVEC_MAX_SEARCH_BODY_BYTES") {
+            self.max_search_body_bytes = parse("DOCVEC_MAX_SEARCH_BODY_BYTES", v)?;
         }
         if let Some(v) = get("DOCVEC_MAX_BATCH_BYTES") {
             self.max_batch_bytes = parse("DOCVEC_MAX_BATCH_BYTES", v)?;

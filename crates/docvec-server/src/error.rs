@@ -139,7 +139,17 @@ impl From<JsonRejection> for ApiError {
         } else {
             status
         };
-        Self::new(status, code, r.body_text())
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // axum's words name no limit; these are the settings that set them.
+            format!(
+                "{}: the body is over [server] max_search_body_bytes (POST /search), \
+                 max_batch_bytes (POST /search/batch) or max_body_bytes (other JSON requests)",
+                r.body_text()
+            )
+        } else {
+            r.body_text()
+        };
+        Self::new(status, code, message)
     }
 }
 

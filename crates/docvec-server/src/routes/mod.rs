@@ -95,7 +95,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route(
             "/search",
-            read(get(search::get_search).post(search::post_search)),
+            read(get(search::get_search).post(search::post_search))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(
+                    srv.max_search_body_bytes,
+                )),
         )
         .route(
             "/search/batch",

@@ -121,6 +121,7 @@ pub(crate) async fn config(
         },
         "server": {
             "max_body_bytes": srv.max_body_bytes,
+            "max_search_body_bytes": srv.max_search_body_bytes,
             "max_batch_bytes": srv.max_batch_bytes,
             "max_upload_bytes": srv.max_upload_bytes,
             "request_timeout_secs": srv.request_timeout_secs,

@@ -25,6 +25,7 @@ async fn oversized_malformed_and_hostile_requests_get_json_errors() {
     let data = tempfile::tempdir().unwrap();
     let mut srv = settings();
     srv.max_body_bytes = 2048;
+    srv.max_search_body_bytes = 2048;
     srv.max_upload_bytes = 64 * 1024;
     let s = TestServer::start_with(config(data.path()), srv).await;
 
@@ -204,11 +205,20 @@ async fn queries_over_the_search_bounds_are_400s_naming_the_bound() {
         message.starts_with("the query is 4097 bytes; the limit is 4096"),
         "{message}"
     );
-    // The megabyte query of the issue: 400 at once (the body is within max_body_bytes).
+    // The megabyte query of the issue: 413 from its length alone, before the body is read.
     let huge = "word ".repeat(200_000);
+    let (status, code, message) =
+        error_of(s.post("/search", None).json(&json!({"query": huge}))).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    assert!(message.contains("max_search_body_bytes"), "{message}");
+    // Within max_search_body_bytes, a query over max_query_bytes is a 400 naming that limit.
+    let long = "word ".repeat(20_000);
     let resp = s
         .post("/search", None)
-        .json(&json!({"query": huge}))
+        .json(&json!({"query": long}))
         .send()
         .await
         .unwrap();
