@@ -87,10 +87,19 @@ code=$(python3 -c 'import json,sys; print(json.dumps({"query": open(sys.argv[1])
 load=target/release/examples/load
 url=http://127.0.0.1:7783
 "$load" "$url" "$work/queries.txt" "$conc" 5 >/dev/null   # warm-up
+# The server's CPU seconds so far (user + system), to tell its work from the load generator's: both
+# share this machine's cores.
+ticks=$(getconf CLK_TCK)
+cpu() { awk -v t="$ticks" '{printf "%.1f", ($14 + $15) / t}' "/proc/$pid/stat"; }
+c0=$(cpu)
 alone=$("$load" "$url" "$work/queries.txt" "$conc" "$secs")
+c1=$(cpu)
 maximal=$("$load" "$url" "$work/queries.txt" "$conc" "$secs" 10 "$heavy" "$work/maximal.txt")
+c2=$(cpu)
 huge=$("$load" "$url" "$work/queries.txt" "$conc" "$secs" 10 "$heavy" "$work/huge.txt")
+c3=$(cpu)
 echo "N=$n, $conc normal clients, $heavy heavy clients, ${secs}s each, $(nproc) cores"
+echo "server CPU seconds: alone $(echo "$c1 - $c0" | bc), with maximal $(echo "$c2 - $c1" | bc), with 1 MB $(echo "$c3 - $c2" | bc) (of $((secs * $(nproc))) core-seconds per run)"
 echo "alone:            $alone"
 echo "+ maximal (4 KB): $maximal"
 echo "+ 1 MB (refused): $huge"

@@ -117,7 +117,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => String::new(),
     };
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency + heavy_clients)
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    // The heavy clients are other applications: their own connections, so a connection the server
+    // closes after refusing an oversized body is never handed to a normal client.
+    let heavy_http = reqwest::Client::builder()
+        .pool_max_idle_per_host(heavy_clients.max(1))
         .timeout(Duration::from_secs(60))
         .build()?;
     let next = Arc::new(AtomicUsize::new(0));
@@ -142,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let heavy: Vec<_> = (0..heavy_clients)
         .map(|_| {
             tokio::spawn(client(
-                http.clone(),
+                heavy_http.clone(),
                 url.clone(),
                 move || reqwest::Body::from(heavy_body),
                 deadline,
