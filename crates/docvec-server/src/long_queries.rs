@@ -2,7 +2,7 @@
 //! wordpieces (some 10 for a topic title, 256 for a page of prose, at 20-40x the time). First come,
 //! first served over the search permits lets a few clients sending long queries take most of the
 //! model's time from everyone else. So queries past `[server] long_query_tokens` run one at a time,
-//! and while other searches are running, each waits until the previous long one has been paid for:
+//! and while other searches are in flight, each waits until the previous long one has been paid for:
 //! a long query that ran `t` holds the next one back for `t * (1/share - 1)`, which keeps long queries
 //! to `share` of one permit's time. A server with nothing else to do runs them at once.
 
@@ -46,7 +46,7 @@ impl LongQueries {
         self.threshold > 0 && tokens > self.threshold
     }
 
-    /// Wait for a long query's turn; `busy` says whether other searches are running now.
+    /// Wait for a long query's turn; `busy` says whether other searches are in flight now.
     pub(crate) async fn turn(&self, busy: impl Fn() -> bool) -> Option<Turn> {
         let asked = Instant::now();
         let permit = self.lane.clone().acquire_owned().await.ok()?;

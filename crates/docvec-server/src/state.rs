@@ -32,7 +32,8 @@ struct Inner {
     jobs: Jobs,
     metrics: Metrics,
     searches: Semaphore,
-    search_permits: usize,
+    /// Searches between their start and their answer, waiting or running.
+    in_flight: std::sync::atomic::AtomicUsize,
     long_queries: crate::long_queries::LongQueries,
     /// Bound to a non-loopback address: a key is needed even when none exists.
     keys_required: bool,
@@ -58,7 +59,7 @@ impl AppState {
                 jobs,
                 metrics: Metrics::new(),
                 searches: Semaphore::new(permits),
-                search_permits: permits,
+                in_flight: Default::default(),
                 keys_required,
                 shutdown: watch::channel(false).0,
                 started: Instant::now(),
@@ -87,9 +88,18 @@ impl AppState {
         &self.inner.searches
     }
 
-    /// Whether searches are running now (a permit is taken).
-    pub(crate) fn searching(&self) -> bool {
-        self.inner.searches.available_permits() < self.inner.search_permits
+    /// Count a search as in flight until the guard drops.
+    pub(crate) fn search_in_flight(&self) -> InFlight {
+        use std::sync::atomic::Ordering;
+        self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.inner.clone())
+    }
+
+    /// Searches in flight now, waiting or running (the asker's own included).
+    pub(crate) fn searches_in_flight(&self) -> usize {
+        self.inner
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn long_queries(&self) -> &crate::long_queries::LongQueries {
@@ -142,5 +152,16 @@ impl AppState {
     pub(crate) fn begin_shutdown(&self) {
         self.inner.shutdown.send_replace(true);
         self.inner.jobs.cancel();
+    }
+}
+
+/// A search in flight (see [`AppState::search_in_flight`]).
+pub(crate) struct InFlight(Arc<Inner>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }

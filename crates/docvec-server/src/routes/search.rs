@@ -219,8 +219,10 @@ pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchRe
     let metrics = state.metrics();
     // A long query waits for its turn in the long-query lane first (see `long_queries`).
     let lane = state.long_queries();
+    let _flight = state.search_in_flight();
+    // Others in flight, cheap ones answered from the query cache included, are what pacing protects.
     let turn = match lane.is_long(tokens) {
-        true => lane.turn(|| state.searching()).await,
+        true => lane.turn(|| state.searches_in_flight() > 1).await,
         false => None,
     };
     if let Some(t) = &turn {
