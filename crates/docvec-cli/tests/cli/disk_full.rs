@@ -71,10 +71,15 @@ impl SmallDisk {
     }
 
     pub(super) fn docvec(&self, args: &[&str]) -> Output {
+        self.docvec_with(args, &[])
+    }
+
+    /// `docvec ARGS` with the variables `env` set.
+    pub(super) fn docvec_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let data = self.dir.join("data");
-        self.enter(docvec_command(&data, args))
-            .output()
-            .expect("nsenter runs")
+        let mut plain = docvec_command(&data, args);
+        plain.envs(env.iter().copied());
+        self.enter(plain).output().expect("nsenter runs")
     }
 
     /// `sh -c SCRIPT` in the namespace, with the tmpfs as `$0`.

@@ -5,6 +5,7 @@
 mod crash;
 mod damaged;
 mod disk_full;
+mod disk_full_mirror;
 mod disk_full_server;
 mod edge;
 mod hostile;
