@@ -29,7 +29,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `payload_too_large`, `timeout`, `not_ready`, `remote_unavailable`, `conflict`, `read_only`,
-    /// `internal` ...
+    /// `disk_full`, `internal` ...
     pub code: String,
     pub message: String,
 }
@@ -63,11 +63,35 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
+    /// A file the server writes itself (an upload being saved) could not be written: a full disk is a
+    /// 507 `disk_full` naming the cause, the request's fault-free failure to retry once there is
+    /// space; anything else is internal.
+    pub fn io(what: &str, e: &std::io::Error) -> Self {
+        if is_disk_full(e) {
+            tracing::warn!("{what}: no space left on device ({e})");
+            Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "disk_full",
+                format!("{what}: no space left on device ({e}); free space and retry"),
+            )
+        } else {
+            Self::internal(format!("{what}: {e}"))
+        }
+    }
+
     /// The same error, its message saying which part of the request it concerns.
     pub fn prefixed(mut self, what: &str) -> Self {
         self.message = format!("{what}: {}", self.message);
         self
     }
+}
+
+/// ENOSPC, whether or not the standard library names it (`StorageFull`); EDQUOT (a quota) too.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || e.raw_os_error() == Some(28)
 }
 
 impl From<EngineError> for ApiError {
@@ -90,6 +114,12 @@ impl From<EngineError> for ApiError {
             EngineError::Index(docvec_engine::IndexError::Unreadable { .. }) => {
                 tracing::error!("request failed: {message}");
                 (StatusCode::SERVICE_UNAVAILABLE, "damaged")
+            }
+            // A full disk (SQLite, either index, a file written): nothing is wrong with the request
+            // or the data (writes roll back whole), it can be retried once there is space.
+            e if e.is_disk_full() => {
+                tracing::warn!("request failed: {message}");
+                (StatusCode::INSUFFICIENT_STORAGE, "disk_full")
             }
             // The caller's request is wrong.
             EngineError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -195,6 +225,7 @@ pub(crate) fn code_for_status(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::INSUFFICIENT_STORAGE => "disk_full",
         s if s.is_client_error() => "bad_request",
         _ => "internal",
     }
@@ -346,6 +377,55 @@ mod tests {
         )));
         assert_eq!(
             (status, code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_a_507_naming_the_cause() {
+        let store = docvec_engine::StoreError::DiskFull(sqlx::Error::Protocol(
+            "database or disk is full".into(),
+        ));
+        let index = docvec_engine::IndexError::DiskFull {
+            path: "/data/index/gen-2".into(),
+            cause: "No space left on device (os error 28)".into(),
+        };
+        let io = EngineError::Io {
+            path: "/data/uploads/a.html".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        for e in [EngineError::Store(store), EngineError::Index(index), io] {
+            let (status, code, message) = mapped(e);
+            assert_eq!(
+                (status, code),
+                (StatusCode::INSUFFICIENT_STORAGE, "disk_full")
+            );
+            assert!(
+                message.to_lowercase().contains("no space left on device"),
+                "{message}"
+            );
+        }
+        // An upload that cannot be saved says which, and why.
+        let api = ApiError::io(
+            "cannot stage big.pdf",
+            &std::io::Error::from_raw_os_error(28),
+        );
+        assert_eq!(
+            (api.status, api.code),
+            (StatusCode::INSUFFICIENT_STORAGE, "disk_full")
+        );
+        assert!(
+            api.message
+                .starts_with("cannot stage big.pdf: no space left on device"),
+            "{}",
+            api.message
+        );
+        let other = ApiError::io(
+            "cannot stage big.pdf",
+            &std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert_eq!(
+            (other.status, other.code),
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         );
     }

@@ -87,10 +87,16 @@ pub(crate) fn damage(b: &[u8]) -> Option<String> {
         let g = &b[HEADER + m * frame..];
         (word(g, 8, true), word(g, 12, true)) == salts
     };
+    // The page count a commit frame records (0 in the other frames of a transaction).
+    let commits = |m: usize| word(&b[HEADER + m * frame..], 4, true) != 0;
     // A cycle writes its frames from the start of the file, so frames of the current cycle found
-    // after the end SQLite sees were written after it.
+    // after the end SQLite sees were written after it. Only a commit frame among them means a
+    // transaction committed there: frames after the last one are what a rolled-back transaction left
+    // (a write that failed part-way, on a full disk say, whose frames the next transaction overwrote
+    // in part), which SQLite rightly ignores and whose loss loses nothing.
     let hidden = |n: usize, why: &str| {
-        let later = (n + 1..frames).filter(|&m| salted(m)).count();
+        let end = (n + 1..frames).rev().find(|&m| salted(m) && commits(m))?;
+        let later = (n + 1..=end).filter(|&m| salted(m)).count();
         (later > 0).then(|| {
             format!(
                 "frame {} of {frames} {why}, hiding the {later} frames written after it",
@@ -116,8 +122,15 @@ pub(crate) fn damage(b: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// A log of `frames` frames of 512-byte pages, checksummed as SQLite writes them.
+    /// A log of `frames` frames of 512-byte pages, checksummed as SQLite writes them, each frame a
+    /// transaction of its own.
     fn log(frames: usize) -> Vec<u8> {
+        log_committing(frames, frames)
+    }
+
+    /// As [`log`], with only the first `committed` frames commit frames (the rest a transaction that
+    /// never committed).
+    fn log_committing(frames: usize, committed: usize) -> Vec<u8> {
         let page = 512usize;
         let mut b = vec![0u8; HEADER];
         b[..4].copy_from_slice(&MAGIC_LE.to_be_bytes());
@@ -130,7 +143,8 @@ mod tests {
         for n in 0..frames {
             let mut f = vec![0u8; FRAME_HEADER + page];
             f[..4].copy_from_slice(&(n as u32 + 1).to_be_bytes());
-            f[4..8].copy_from_slice(&(n as u32 + 1).to_be_bytes());
+            let pages = if n < committed { n as u32 + 1 } else { 0 };
+            f[4..8].copy_from_slice(&pages.to_be_bytes());
             f[8..16].copy_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
             f[FRAME_HEADER..]
                 .iter_mut()
@@ -176,5 +190,24 @@ mod tests {
         header[12] ^= 1;
         assert!(damage(&header).unwrap().contains("header"));
         assert_eq!(damage(&log(0)), None);
+    }
+
+    /// What a full disk leaves (issue 24): a transaction that failed part-way and was rolled back,
+    /// its frames overwritten in part by the next, so the first of them fails its checksum and the
+    /// rest follow with the log's salts but no commit frame. SQLite drops them, losing nothing.
+    #[test]
+    fn the_uncommitted_frames_of_a_rolled_back_write_hide_nothing() {
+        let mut rolled_back = log_committing(6, 2);
+        rolled_back[HEADER + 2 * (FRAME_HEADER + 512) + FRAME_HEADER + 3] ^= 1;
+        assert_eq!(damage(&rolled_back), None);
+        // A commit frame after the failing one is a committed transaction that would be lost.
+        let mut committed_after = log_committing(6, 2);
+        committed_after[HEADER + 5 * (FRAME_HEADER + 512) + 7] = 1;
+        committed_after[HEADER + (FRAME_HEADER + 512) + FRAME_HEADER + 3] ^= 1;
+        let why = damage(&committed_after).expect("frame 2 hides the commit in frame 6");
+        assert!(
+            why.contains("frame 2 of 6") && why.contains("4 frames"),
+            "{why}"
+        );
     }
 }

@@ -20,15 +20,15 @@ const ROOM_KB: u64 = 1536;
 
 /// A tmpfs at `dir`, mounted in a private mount namespace that `holder` keeps (and takes along when it
 /// is killed, on drop).
-struct SmallDisk {
+pub(super) struct SmallDisk {
     holder: Child,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
     _keep: tempfile::TempDir,
 }
 
 impl SmallDisk {
     /// Mount it, or say why not (through `docvec_testkit::require`, which fails under CI).
-    fn mount() -> Option<Self> {
+    pub(super) fn mount() -> Option<Self> {
         let keep = tempfile::tempdir().unwrap();
         let dir = keep.path().to_path_buf();
         let holder = Command::new("unshare")
@@ -64,21 +64,26 @@ impl SmallDisk {
     }
 
     /// `plain`, run inside the namespace that sees the tmpfs.
-    fn enter(&self, plain: Command) -> Command {
+    pub(super) fn enter(&self, plain: Command) -> Command {
         let mut nsenter = Command::new("nsenter");
         nsenter.args(["--target", &self.holder.id().to_string(), "--mount", "--"]);
         wrap(nsenter, plain)
     }
 
-    fn docvec(&self, args: &[&str]) -> Output {
+    pub(super) fn docvec(&self, args: &[&str]) -> Output {
+        self.docvec_with(args, &[])
+    }
+
+    /// `docvec ARGS` with the variables `env` set.
+    pub(super) fn docvec_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let data = self.dir.join("data");
-        self.enter(docvec_command(&data, args))
-            .output()
-            .expect("nsenter runs")
+        let mut plain = docvec_command(&data, args);
+        plain.envs(env.iter().copied());
+        self.enter(plain).output().expect("nsenter runs")
     }
 
     /// `sh -c SCRIPT` in the namespace, with the tmpfs as `$0`.
-    fn sh(&self, script: &str) -> Output {
+    pub(super) fn sh(&self, script: &str) -> Output {
         let mut sh = Command::new("sh");
         sh.args(["-c", script]).arg(&self.dir);
         let out = self.enter(sh).output().expect("nsenter runs");
@@ -87,13 +92,27 @@ impl SmallDisk {
     }
 
     /// Fill the disk with a file of its own until `ROOM_KB` are left.
-    fn fill(&self) {
+    pub(super) fn fill(&self) {
+        self.fill_leaving("filler", ROOM_KB);
+    }
+
+    /// Fill the disk with the file `name` until at most `room_kb` are left (an empty file where less
+    /// is left already).
+    pub(super) fn fill_leaving(&self, name: &str, room_kb: u64) {
         self.sh(&format!(
-            r#"avail=$(df -k --output=avail "$0" | tail -1); fallocate -l $(( (avail - {ROOM_KB}) * 1024 )) "$0/filler""#
+            r#"avail=$(df -k --output=avail "$0" | tail -1); len=$(( (avail - {room_kb}) * 1024 )); if [ $len -gt 0 ]; then fallocate -l $len "$0/{name}"; else : > "$0/{name}"; fi"#
         ));
     }
 
-    fn manifest(&self) -> serde_json::Value {
+    /// `rel` under the tmpfs, as this process (outside the namespace) reaches it: through the holder's
+    /// view of the filesystem.
+    pub(super) fn outside(&self, rel: &str) -> PathBuf {
+        let inside = self.dir.join(rel);
+        let inside = inside.strip_prefix("/").unwrap();
+        PathBuf::from(format!("/proc/{}/root", self.holder.id())).join(inside)
+    }
+
+    pub(super) fn manifest(&self) -> serde_json::Value {
         let out = self.sh(r#"cat "$0/data/index/MANIFEST.json""#);
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -107,7 +126,7 @@ impl Drop for SmallDisk {
 }
 
 /// Each file of an ingest's `--json` report: its path and outcome.
-fn outcomes(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
+pub(super) fn outcomes(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
     report["files"]
         .as_array()
         .unwrap()
@@ -117,7 +136,7 @@ fn outcomes(report: &serde_json::Value) -> BTreeMap<String, serde_json::Value> {
 }
 
 /// Stored documents by path, with their chunk counts.
-fn documents(disk: &SmallDisk) -> BTreeMap<String, u64> {
+pub(super) fn documents(disk: &SmallDisk) -> BTreeMap<String, u64> {
     let out = disk.docvec(&["documents", "--json"]);
     assert_success(&out);
     json(&out)
@@ -131,7 +150,7 @@ fn documents(disk: &SmallDisk) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn consistent_check(disk: &SmallDisk) -> serde_json::Value {
+pub(super) fn consistent_check(disk: &SmallDisk) -> serde_json::Value {
     let out = disk.docvec(&["check", "--json"]);
     let report = json(&out);
     assert!(
@@ -142,7 +161,7 @@ fn consistent_check(disk: &SmallDisk) -> serde_json::Value {
     report
 }
 
-fn hits(disk: &SmallDisk, query: &str) -> Vec<String> {
+pub(super) fn hits(disk: &SmallDisk, query: &str) -> Vec<String> {
     let out = disk.docvec(&["search", query, "-k", "3", "--json"]);
     assert_success(&out);
     json(&out)

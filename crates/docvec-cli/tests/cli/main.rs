@@ -5,6 +5,8 @@
 mod crash;
 mod damaged;
 mod disk_full;
+mod disk_full_mirror;
+mod disk_full_server;
 mod edge;
 mod hostile;
 mod read_only;

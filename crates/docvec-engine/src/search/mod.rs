@@ -229,7 +229,11 @@ impl Engine {
     /// the indexes for more candidates only when a per-document cap leaves fewer than k.
     pub async fn search(&self, request: &SearchRequest) -> Result<SearchResponse, EngineError> {
         let (mut req, route) = self.checked(request)?;
-        self.catch_up_if_idle().await?;
+        // On a full disk the full-text index cannot commit what it caught up with: search what the
+        // indexes hold (the store keeps the log they replay once there is room) and say so, rather
+        // than refuse every search until space is freed.
+        let caught_up =
+            crate::sync::unless_disk_full(self.catch_up_if_idle().await, "the indexes' catch-up")?;
         // The caller's vector moves into the query; nothing after this reads it from the request.
         let own_vector = req.vector.take();
         let embeds = own_vector.is_none();
@@ -253,7 +257,10 @@ impl Engine {
             hits: results.hits,
             mode: req.mode,
             source: results.source,
-            warning: results.warning,
+            warning: match (caught_up, results.warning) {
+                (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+                (a, b) => a.or(b),
+            },
             embed_seconds,
             search_seconds: started.elapsed().as_secs_f64(),
         })

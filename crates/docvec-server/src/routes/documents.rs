@@ -67,7 +67,8 @@ fn check_name(raw: &str) -> Result<String, ApiError> {
 /// Answers 202 with the ingest job at once; the files are parsed, embedded and indexed in the background.
 #[utoipa::path(post, path = "/documents", tag = "documents",
     request_body(content_type = "multipart/form-data", description = "fields `file` (repeatable), `tag` (repeatable), `force`"),
-    responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)),
+    responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 507, description = "no room to save the upload (`disk_full`)", body = ErrorBody)),
     security(("api_key" = [])))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
@@ -76,7 +77,7 @@ pub(crate) async fn upload(
     let engine = state.engine()?;
     let layout = engine.layout();
     std::fs::create_dir_all(layout.uploads())
-        .map_err(|e| ApiError::internal(format!("cannot create the uploads folder: {e}")))?;
+        .map_err(|e| ApiError::io("cannot create the uploads folder", &e))?;
     let batch = format!("upload_{}", crate::auth::random_hex(8)?);
     let staging = layout.staging().join(&batch);
     let result = receive(&mut multipart, &staging).await;
@@ -160,21 +161,21 @@ async fn receive(multipart: &mut Multipart, staging: &Path) -> Result<Received, 
                 }
                 tokio::fs::create_dir_all(staging)
                     .await
-                    .map_err(|e| ApiError::internal(format!("cannot stage the upload: {e}")))?;
+                    .map_err(|e| ApiError::io("cannot stage the upload", &e))?;
                 let path = staging.join(&name);
                 let mut out = tokio::fs::File::create(&path)
                     .await
-                    .map_err(|e| ApiError::internal(format!("cannot stage {name}: {e}")))?;
+                    .map_err(|e| ApiError::io(&format!("cannot stage {name}"), &e))?;
                 let mut bytes = 0u64;
                 while let Some(chunk) = field.chunk().await? {
                     bytes += chunk.len() as u64;
                     out.write_all(&chunk)
                         .await
-                        .map_err(|e| ApiError::internal(format!("cannot stage {name}: {e}")))?;
+                        .map_err(|e| ApiError::io(&format!("cannot stage {name}"), &e))?;
                 }
                 out.flush()
                     .await
-                    .map_err(|e| ApiError::internal(format!("cannot stage {name}: {e}")))?;
+                    .map_err(|e| ApiError::io(&format!("cannot stage {name}"), &e))?;
                 files.push((name, bytes));
             }
             "tag" | "tags" => tags.push(field.text().await?),
