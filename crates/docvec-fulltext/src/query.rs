@@ -7,22 +7,58 @@
 //! phrase that had to stand in that order, "- (a)" as "exclude a", a capitalised AND or NOT as an
 //! operator and "word:" as a field name, so queries lost their own words (Cranfield's query 170
 //! excluded two of them) and hyphenated terms, common in scientific text, only matched as phrases.
+//!
+//! The query drops English stop words (Lucene's list, which Elasticsearch's `english` analyser also
+//! uses) before stemming, unless that leaves nothing. They stay in the index, so a chunk's length is
+//! unchanged and an older index needs no rebuild; only the query stops paying BM25 weight to "of",
+//! "by" and "the", which a short query's few content words then lose ranks to.
 
 use std::collections::HashMap;
 
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
 
 use crate::{TextIndex, TextIndexError};
 
+/// Lucene's English stop words (`EnglishAnalyzer.ENGLISH_STOP_WORDS_SET`).
+const STOP_WORDS: [&str; 33] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
+    "they", "this", "to", "was", "will", "with",
+];
+
+/// The index's `en_stem` chain (tantivy's: simple tokens, words over 40 bytes dropped, lower case,
+/// English Snowball stemming) with the stop words taken out before the stemmer.
+fn query_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::remove(STOP_WORDS.map(String::from)))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
 impl TextIndex {
-    /// The distinct terms of `text`, in order of first appearance, each with how often it occurs.
+    /// The distinct terms of `text` a query scores, in order of first appearance, each with how often
+    /// it occurs: its words less stop words, or all of them where it has nothing else ("to be or not
+    /// to be").
     pub(crate) fn terms_of(&self, text: &str) -> Result<Vec<(Term, usize)>, TextIndexError> {
+        let terms = self.analysed(text, &mut query_analyzer());
+        if !terms.is_empty() {
+            return Ok(terms);
+        }
         let mut analyzer = self
             .index
             .tokenizer_for_field(self.text)
             .map_err(|e| self.err(e))?;
+        Ok(self.analysed(text, &mut analyzer))
+    }
+
+    fn analysed(&self, text: &str, analyzer: &mut TextAnalyzer) -> Vec<(Term, usize)> {
         let mut terms: Vec<(Term, usize)> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut stream = analyzer.token_stream(text);
@@ -36,7 +72,7 @@ impl TextIndex {
                 }
             }
         }
-        Ok(terms)
+        terms
     }
 
     /// Any of `text`'s terms, each scored by BM25 (a text without a word matches nothing).

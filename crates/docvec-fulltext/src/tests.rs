@@ -63,13 +63,40 @@ fn a_query_is_words_never_syntax() {
 }
 
 #[test]
+fn stop_words_weigh_nothing_unless_the_query_has_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = TextIndex::open(dir.path()).unwrap();
+    idx.apply(
+        0,
+        &[
+            chunk(1, "of the of the of the of the model"),
+            chunk(2, "a shell model"),
+            chunk(3, "to be or not to be"),
+        ],
+        &[],
+        3,
+    )
+    .unwrap();
+    let ids = |q: &str| -> Vec<i64> {
+        let hits = idx.search(q, 3, None).unwrap();
+        hits.iter().map(|h| h.0).collect()
+    };
+    // Counted, "the" and "of" would lift chunk 1 over the chunk holding both content words.
+    assert_eq!(idx.query_terms("the model of the shell"), 2);
+    assert_eq!(ids("the model of the shell"), [2, 1]);
+    // A query of nothing but stop words keeps them.
+    assert_eq!(idx.query_terms("to be or not to be"), 4);
+    assert_eq!(ids("to be or not to be"), [3]);
+}
+
+#[test]
 fn query_terms_are_counted_distinct_and_stemmed_as_searched() {
     let dir = tempfile::tempdir().unwrap();
     let idx = TextIndex::open(dir.path()).unwrap();
     // "refusing" and "refused" are one stem; the repeats, punctuation and case add nothing.
     assert_eq!(idx.query_terms("refusing refused REFUSED, connection"), 2);
     // The tokenizer splits what a word count would not.
-    assert_eq!(idx.query_terms("a-b-c-d"), 4);
+    assert_eq!(idx.query_terms("w-x-y-z"), 4);
     assert_eq!(idx.query_terms("   "), 0);
     let many: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
     assert_eq!(idx.query_terms(&many.join(" ")), 300);
