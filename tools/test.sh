@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: model set-up, formatting, lints, every test against a real
-# PostgreSQL with pgvector (started here, stopped on exit even when tests fail), the aarch64 build and
-# its tests under qemu (tools/cross.sh; installs Debian's cross toolchain as root), and a build of the
-# fuzz targets.
+# PostgreSQL with pgvector (started here, stopped on exit even when tests fail), the durability tests
+# against the release binary, the aarch64 build and its tests under qemu (tools/cross.sh;
+# installs Debian's cross toolchain as root), and a build of the fuzz targets.
 #   bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,13 @@ eval "$(bash tools/pg.sh start)"
 # The tests read their own variable, so a DATABASE_URL of the user's is never touched.
 export DOCVEC_TEST_DATABASE_URL=$DATABASE_URL
 unset DATABASE_URL
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude docvec-cli
+# The CLI's tests on the test build, but issue 24's durability cases (a killed process, damaged files, a
+# full disk, read-only media, upgrades) on the release binary users install.
+durability=(crash:: damaged:: disk_full read_only:: upgrade::)
+cargo test --locked -p docvec-cli -- "${durability[@]/#/--skip=}"
+cargo build --release --locked -p docvec-cli
+DOCVEC_TEST_BIN=$PWD/target/release/docvec cargo test --locked -p docvec-cli --test cli -- "${durability[@]}"
 
 # aarch64: Debian's cross toolchain, the tests of five crates and an end-to-end check under qemu.
 bash tools/cross.sh

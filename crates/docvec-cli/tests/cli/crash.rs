@@ -55,7 +55,7 @@ struct Run {
 /// Run `docvec ingest ARGS --events`, killing it with SIGKILL after `kill_after` (never when `None`).
 fn ingest(data: &Path, args: &[&str], kill_after: Option<Duration>) -> Run {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_docvec"))
+    let mut child = Command::new(super::docvec_bin())
         .arg("--data-dir")
         .arg(data)
         .arg("ingest")
@@ -235,7 +235,7 @@ pub(crate) fn serve_logged(
     data: &Path,
     env: &[(&str, &str)],
 ) -> (Server, String, std::thread::JoinHandle<Vec<String>>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docvec"));
+    let mut cmd = Command::new(super::docvec_bin());
     cmd.arg("--data-dir")
         .arg(data)
         .args(["serve", "--bind", "127.0.0.1:0"])

@@ -18,9 +18,26 @@ use std::process::{Command, Output};
 
 use docvec_testkit::repo_root;
 
+/// The binary under test: this build's `docvec`, or the one `DOCVEC_TEST_BIN` names (tools/test.sh
+/// runs the durability tests once more against the release build users install).
+fn docvec_bin() -> std::path::PathBuf {
+    match std::env::var_os("DOCVEC_TEST_BIN") {
+        Some(bin) => {
+            let bin = std::path::PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "DOCVEC_TEST_BIN={} is not a file",
+                bin.display()
+            );
+            bin
+        }
+        None => env!("CARGO_BIN_EXE_docvec").into(),
+    }
+}
+
 /// The `docvec` command on `data`, run from the repository root with no configuration file.
 fn docvec_command(data: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_docvec"));
+    let mut cmd = Command::new(docvec_bin());
     cmd.arg("--data-dir")
         .arg(data)
         .args(args)
@@ -917,7 +934,7 @@ fn mirror_commands_against_a_real_postgres() {
     };
     let data = tempfile::tempdir().unwrap();
     let with_db = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_docvec"))
+        Command::new(docvec_bin())
             .arg("--data-dir")
             .arg(data.path())
             .args(args)
