@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Server load benchmark (issue 5): C concurrent clients searching a N-chunk index for S seconds while an
-# ingest runs, docvec serve against a FastAPI + FAISS service of the PMOVES-DoX shape (exact
+# Server load benchmark (issues 5 and 21): C concurrent clients searching a N-chunk index for S seconds
+# while an ingest runs, docvec serve against a FastAPI + FAISS service of the PMOVES-DoX shape (exact
 # inner-product index, the same model through Python onnxruntime, the same thread count), in one run.
 #   bash benches/server.sh [N] [C] [S]      (default 100000 32 30)
+# docvec runs twice, from copies of one seeded data directory: with its defaults (concurrent queries
+# embedded in micro-batches) and with DOCVEC_QUERY_BATCH_SIZE=1 (each query embedded alone, as before
+# issue 21). The query cache is off in both (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with
+# it on the bench measures the cache). Then, with RATES="r1 r2 ...", an open-loop client offers each
+# rate for S seconds to the batched docvec (no ingest), for latency against offered load.
 # The N chunks carry seeded random unit vectors (both services serve the same ones; embedding 100k
 # chunks first would take the bench longer than the load); queries are the 93 Vaswani topics, embedded
 # by each service per request. The ingest is the 35 files of the mdbook guide (docvec: one upload job;
@@ -59,18 +64,40 @@ wait_for() {
     echo "timed out: $1" >&2; return 1
 }
 
-# docvec: opening the data dir builds the HNSW index over the N stored vectors.
-t0=$(date +%s.%N)
-target/release/docvec --data-dir "$work/dv" --config /dev/null serve --bind 127.0.0.1:7781 2>"$work/docvec.log" &
-pids+=($!)
-wait_for http://127.0.0.1:7781/readyz
-ready=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)")
-target/release/examples/load http://127.0.0.1:7781 "$work/queries.txt" "$conc" 5 >/dev/null   # warm-up
+# docvec, once per configuration (NAME BATCH_SIZE), each on a fresh copy of the seeded data directory:
+# opening it builds the HNSW index over the N stored vectors. Writes $work/NAME.{json,job,ready}.
 files=(); while IFS= read -r f; do files+=(-F "file=@$f"); done <"$work/ingest-files.txt"
-job=$(curl -s "${files[@]}" http://127.0.0.1:7781/documents | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')
-ours=$(target/release/examples/load http://127.0.0.1:7781 "$work/queries.txt" "$conc" "$secs")
-job_state=$(curl -s "http://127.0.0.1:7781/jobs/$job" | python3 -c 'import json,sys; j=json.load(sys.stdin)["job"]; print(j["state"], j["done"], "/", j["total"])')
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+run_docvec() {
+    local name=$1 batch=$2 url=http://127.0.0.1:7781
+    rm -rf "$work/dv-run" && cp -r "$work/dv" "$work/dv-run"
+    local t0; t0=$(date +%s.%N)
+    DOCVEC_QUERY_CACHE_SIZE=0 DOCVEC_QUERY_BATCH_SIZE=$batch target/release/docvec --data-dir "$work/dv-run" \
+        --config /dev/null serve --bind 127.0.0.1:7781 2>"$work/docvec-$name.log" &
+    pids+=($!)
+    wait_for $url/readyz
+    python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)" >"$work/$name.ready"
+    target/release/examples/load $url "$work/queries.txt" "$conc" 5 >/dev/null   # warm-up
+    local job
+    job=$(curl -s "${files[@]}" $url/documents | python3 -c 'import json,sys; print(json.load(sys.stdin)["job_id"])')
+    target/release/examples/load $url "$work/queries.txt" "$conc" "$secs" >"$work/$name.json"
+    curl -s "$url/jobs/$job" | python3 -c 'import json,sys; j=json.load(sys.stdin)["job"]; print(j["state"], j["done"], "/", j["total"])' >"$work/$name.job"
+    curl -s $url/metrics | awk '/^docvec_query_batch(es|_queries)_total/ {print $1, $2}' >"$work/$name.batches"
+    if [ "$name" = batched ] && [ -n "${RATES:-}" ]; then
+        # The open-loop runs measure search alone: wait for the upload job to end first.
+        until curl -s "$url/jobs/$job" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["job"]["state"] in ("queued", "running"))'; do
+            sleep 1
+        done
+    fi
+    for rate in ${RATES:-}; do
+        [ "$name" = batched ] || break
+        LOAD_RATE=$rate target/release/examples/load $url "$work/queries.txt" "$conc" "$secs" >>"$work/rates.json"
+    done
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+}
+run_docvec batched 32
+run_docvec alone 1
+ours=$(cat "$work/batched.json")
+alone=$(cat "$work/alone.json")
 
 "$venv/bin/python" benches/server/peer.py models/all-MiniLM-L6-v2 "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" 7782 "$threads" &
 pids+=($!)
@@ -81,15 +108,29 @@ ingest_pid=$!
 peer=$(target/release/examples/load http://127.0.0.1:7782 "$work/queries.txt" "$conc" "$secs")
 wait "$ingest_pid" || true
 
-echo "docvec ready in ${ready}s (HNSW over $n vectors); upload job during the load: $job_state"
+for name in batched alone; do
+    echo "docvec $name: ready in $(cat "$work/$name.ready")s (HNSW over $n vectors); upload job during the load: $(cat "$work/$name.job"); $(tr '\n' ' ' <"$work/$name.batches")"
+done
 echo "peer ingest: $(cat "$work/peer-ingest.json")"
-echo "docvec: $ours"
-echo "peer:   $peer"
-python3 - "$ours" "$peer" <<'PY'
+echo "docvec batched: $ours"
+echo "docvec alone:   $alone"
+echo "peer:           $peer"
+python3 - "$ours" "$alone" "$peer" <<'PY'
 import json, sys
-d, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"QPS {d['qps']:.0f} vs {p['qps']:.0f} = {d['qps'] / p['qps']:.2f}x; "
-      f"p50 {d['p50_ms']:.1f} vs {p['p50_ms']:.1f} ms = {p['p50_ms'] / d['p50_ms']:.2f}x lower; "
-      f"p99 {d['p99_ms']:.1f} vs {p['p99_ms']:.1f} ms = {p['p99_ms'] / d['p99_ms']:.2f}x lower; "
-      f"errors {d['errors']} vs {p['errors']}")
+d, a, p = (json.loads(x) for x in sys.argv[1:4])
+for name, o in (("peer", p), ("docvec alone", a)):
+    print(f"batched vs {name}: QPS {d['qps']:.0f} vs {o['qps']:.0f} = {d['qps'] / o['qps']:.2f}x; "
+          f"p50 {d['p50_ms']:.1f} vs {o['p50_ms']:.1f} ms = {o['p50_ms'] / d['p50_ms']:.2f}x lower; "
+          f"p99 {d['p99_ms']:.1f} vs {o['p99_ms']:.1f} ms = {o['p99_ms'] / d['p99_ms']:.2f}x lower; "
+          f"errors {d['errors']} vs {o['errors']}")
 PY
+if [ -s "$work/rates.json" ]; then
+    echo "open loop, batched docvec, no ingest (offered QPS: answered QPS, p50 / p90 / p99 ms, errors):"
+    python3 - "$work/rates.json" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(f"  {r['offered_qps']:>6.0f}: {r['qps']:7.1f}  {r['p50_ms']:7.1f} / {r['p90_ms']:7.1f} / "
+          f"{r['p99_ms']:7.1f}  {r['errors']}")
+PY
+fi

@@ -52,8 +52,8 @@ pub use mirror::{DrainReport, MirrorConfig, StorageMode};
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 pub use search::{
     DEFAULT_K, DEFAULT_QUERY_CACHE_SIZE, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K,
-    QueryCacheStats, QueryVector, SearchMode, SearchRequest, SearchResponse, SearchResults,
-    cap_per_document, fuse,
+    QueryBatchStats, QueryCacheStats, QueryVector, SearchMode, SearchRequest, SearchResponse,
+    SearchResults, cap_per_document, fuse,
 };
 
 /// Whether this engine may change the data directory.
@@ -76,6 +76,7 @@ pub struct Engine {
     index: Arc<RwLock<VectorIndex>>,
     /// Query texts' vectors, by model; its generation moves on with every model swap.
     query_cache: search::QueryCache,
+    query_batcher: search::QueryBatcher,
     /// BM25 over the chunks; swapped whole by a rebuild.
     text: RwLock<Arc<docvec_fulltext::TextIndex>>,
     access: Access,
@@ -180,12 +181,14 @@ impl Engine {
             .chain(text.damaged_at_open().map(str::to_string))
             .collect();
         let query_cache = search::QueryCache::new(config.search.query_cache_size);
+        let query_batcher = search::QueryBatcher::new(config.search.batch_options());
         let engine = Engine {
             config,
             store,
             embedder: Arc::new(RwLock::new(embedder)),
             index: Arc::new(RwLock::new(index)),
             query_cache,
+            query_batcher,
             text: RwLock::new(text),
             access,
             #[cfg(feature = "mirror")]
@@ -254,6 +257,11 @@ impl Engine {
     /// The query-embedding cache's counters since the engine opened.
     pub fn query_cache_stats(&self) -> QueryCacheStats {
         self.query_cache.stats()
+    }
+
+    /// Query batches embedded so far, and the queries in them.
+    pub fn query_batch_stats(&self) -> QueryBatchStats {
+        self.query_batcher.stats()
     }
 
     pub fn store(&self) -> &Store {

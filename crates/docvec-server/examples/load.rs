@@ -9,6 +9,11 @@
 //! over, in the costliest shape docvec accepts (hybrid, with highlights) alongside the others (issue
 //! 24); the figures at the top are the normal clients' alone, and `heavy` holds theirs. `errors`
 //! counts every request not answered 2xx; `refused` says how many of those were 4xx.
+//!
+//! With `LOAD_RATE=R` in the environment the normal clients become one open-loop client instead: a
+//! request is sent every 1/R seconds whether or not earlier ones were answered, and each latency runs
+//! from when its request was due, so queueing in the server shows in the figures (a closed loop only
+//! finds the saturation rate; this finds where, below it, latency starts to climb).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,6 +64,33 @@ impl Seen {
     }
 }
 
+/// Send one request and add its outcome to `seen`; its latency counts from `since`.
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    body: reqwest::Body,
+    since: Instant,
+    seen: &mut Seen,
+) {
+    let request = http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    match request.send().await {
+        Ok(r) if r.status().is_success() => {
+            if r.bytes().await.is_ok() {
+                seen.latencies.push(since.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        Ok(r) if r.status().is_client_error() => {
+            seen.refused += 1;
+            seen.errors.push(r.status().to_string());
+        }
+        Ok(r) => seen.errors.push(r.status().to_string()),
+        Err(e) => seen.errors.push(e.to_string()),
+    }
+}
+
 /// One client: send `body()` until `deadline`, one request at a time.
 async fn client(
     http: reqwest::Client,
@@ -68,24 +100,39 @@ async fn client(
 ) -> Seen {
     let mut seen = Seen::default();
     while Instant::now() < deadline {
-        let t = Instant::now();
-        let request = http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body());
-        match request.send().await {
-            Ok(r) if r.status().is_success() => {
-                if r.bytes().await.is_ok() {
-                    seen.latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            Ok(r) if r.status().is_client_error() => {
-                seen.refused += 1;
-                seen.errors.push(r.status().to_string());
-            }
-            Ok(r) => seen.errors.push(r.status().to_string()),
-            Err(e) => seen.errors.push(e.to_string()),
+        send(&http, &url, body(), Instant::now(), &mut seen).await;
+    }
+    seen
+}
+
+/// The open-loop client: a request due every 1/`rate` seconds until `deadline`, each on a task of
+/// its own, its latency counted from when it was due (not when a busy client got round to it).
+async fn open_loop(
+    http: reqwest::Client,
+    url: String,
+    body: impl Fn() -> reqwest::Body,
+    rate: f64,
+    deadline: Instant,
+) -> Seen {
+    let every = Duration::from_secs_f64(1.0 / rate);
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0u32.. {
+        let due = start + every * n;
+        if due >= deadline {
+            break;
         }
+        tokio::time::sleep_until(due.into()).await;
+        let (http, url, body) = (http.clone(), url.clone(), body());
+        tasks.spawn(async move {
+            let mut seen = Seen::default();
+            send(&http, &url, body, due, &mut seen).await;
+            seen
+        });
+    }
+    let mut seen = Seen::default();
+    while let Some(one) = tasks.join_next().await {
+        seen.merge(one.expect("a request task"));
     }
     seen
 }
@@ -129,16 +176,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
-    let normal: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (queries, next) = (queries.clone(), next.clone());
-            let body = move || {
-                let q = &queries[next.fetch_add(1, Ordering::Relaxed) % queries.len()];
-                reqwest::Body::from(json!({"query": q, "k": k, "mode": "vector"}).to_string())
-            };
-            tokio::spawn(client(http.clone(), url.clone(), body, deadline))
-        })
-        .collect();
+    let body = move || {
+        let (queries, next) = (queries.clone(), next.clone());
+        move || {
+            let q = &queries[next.fetch_add(1, Ordering::Relaxed) % queries.len()];
+            reqwest::Body::from(json!({"query": q, "k": k, "mode": "vector"}).to_string())
+        }
+    };
+    let rate: Option<f64> = std::env::var("LOAD_RATE")
+        .ok()
+        .map(|r| r.parse())
+        .transpose()?;
+    let normal: Vec<_> = match rate {
+        Some(rate) => vec![tokio::spawn(open_loop(
+            http.clone(),
+            url.clone(),
+            body(),
+            rate,
+            deadline,
+        ))],
+        None => (0..concurrency)
+            .map(|_| tokio::spawn(client(http.clone(), url.clone(), body(), deadline)))
+            .collect(),
+    };
     // Serialised once: a client rebuilding a 1 MB body per request would take the cores it shares
     // with the server, and the figures would be the client's.
     let heavy_body = String::from_utf8(serde_json::to_vec(
@@ -167,6 +227,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         theirs.merge(t.await?);
     }
     let mut out = ours.summary(elapsed, concurrency);
+    if let Some(rate) = rate {
+        out["offered_qps"] = json!(rate);
+    }
     if heavy_clients > 0 {
         let mut h = theirs.summary(started.elapsed().as_secs_f64(), heavy_clients);
         h["query_bytes"] = json!(heavy_query.len());

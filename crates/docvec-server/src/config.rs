@@ -33,7 +33,8 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Uploads running longer get 408.
     pub upload_timeout_secs: u64,
-    /// Searches embedding their query at once; more wait their turn (0 = one per core).
+    /// Searches running at once; more wait their turn (0 = one query batch per core,
+    /// `[search] query_batch_size` each: concurrent queries are embedded together).
     pub max_concurrent_searches: usize,
     /// Queries of more wordpieces than this are long: they run one at a time and are paced while
     /// other searches run (0 = no query is long). A topic title is some 10; the model reads 256.

@@ -135,7 +135,13 @@ pub async fn start(config: Config, server: ServerConfig) -> Result<RunningServer
         .local_addr()
         .map_err(|source| ServerError::Bind { addr: bind, source })?;
     let (jobs, queue) = jobs::Jobs::new(store.clone());
-    let state = AppState::new(server, store, jobs, keys_required);
+    let state = AppState::new(
+        server,
+        config.search.query_batch_size,
+        store,
+        jobs,
+        keys_required,
+    );
     if live_keys == 0 {
         tracing::warn!(
             "no API keys exist: the API is open to every user of this machine, so docvec listens on loopback only ({addr})"

@@ -12,7 +12,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use docvec_engine::QueryCacheStats;
+use docvec_engine::{QueryBatchStats, QueryCacheStats};
 
 use crate::state::AppState;
 
@@ -39,6 +39,9 @@ struct QueryCacheMetrics {
     entries: IntGauge,
     capacity: IntGauge,
     hit_ratio: Gauge,
+    /// Model calls for queries, and the queries they embedded: their ratio is the mean batch size.
+    batches: IntCounter,
+    batched: IntCounter,
     /// Held while the counters catch up, so two scrapes at once cannot both add the same difference.
     catching_up: Mutex<()>,
 }
@@ -123,6 +126,16 @@ impl Metrics {
                 "Query cache hits over lookups since the engine opened",
             )
             .expect("metric"),
+            batches: IntCounter::new(
+                "query_batches_total",
+                "Model calls that embedded search queries (concurrent queries share one)",
+            )
+            .expect("metric"),
+            batched: IntCounter::new(
+                "query_batch_queries_total",
+                "Search queries embedded in those calls",
+            )
+            .expect("metric"),
             catching_up: Mutex::new(()),
         };
         for c in [
@@ -141,6 +154,8 @@ impl Metrics {
             Box::new(query_cache.entries.clone()),
             Box::new(query_cache.capacity.clone()),
             Box::new(query_cache.hit_ratio.clone()),
+            Box::new(query_cache.batches.clone()),
+            Box::new(query_cache.batched.clone()),
         ] {
             registry.register(c).expect("unique metric names");
         }
@@ -162,9 +177,13 @@ impl Metrics {
 
     /// Bring the query-cache metrics to the engine's counters. The engine counts (it is opened once per
     /// process, so its counters only grow); the Prometheus counters add what they have not seen yet.
-    pub(crate) fn observe_query_cache(&self, stats: &QueryCacheStats) {
+    pub(crate) fn observe_query_cache(&self, stats: &QueryCacheStats, batches: &QueryBatchStats) {
         let m = &self.query_cache;
         let _one = m.catching_up.lock().unwrap_or_else(PoisonError::into_inner);
+        m.batches
+            .inc_by(batches.batches.saturating_sub(m.batches.get()));
+        m.batched
+            .inc_by(batches.queries.saturating_sub(m.batched.get()));
         m.hits.inc_by(stats.hits.saturating_sub(m.hits.get()));
         m.misses.inc_by(stats.misses.saturating_sub(m.misses.get()));
         m.entries.set(stats.entries as i64);

@@ -42,9 +42,18 @@ struct Inner {
 }
 
 impl AppState {
-    pub(crate) fn new(config: ServerConfig, store: Store, jobs: Jobs, keys_required: bool) -> Self {
+    /// `query_batch`: most queries the engine embeds in one model call (`[search] query_batch_size`).
+    pub(crate) fn new(
+        config: ServerConfig,
+        query_batch: usize,
+        store: Store,
+        jobs: Jobs,
+        keys_required: bool,
+    ) -> Self {
+        // A batch per core: enough searches in flight for a full batch to gather while another runs.
+        // One per core would cap every batch at the core count.
         let permits = match config.max_concurrent_searches {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()) * query_batch.max(1),
             n => n,
         };
         Self {

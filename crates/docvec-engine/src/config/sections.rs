@@ -109,6 +109,13 @@ pub struct SearchConfig {
     /// 1024 of all-MiniLM-L6-v2's 384-d vectors take about 1.6 MB: small beside the model, and enough
     /// for the repeated queries of an app's search box or suggestions.
     pub query_cache_size: usize,
+    /// Most queries embedded in one model call: concurrent searches are embedded together (see
+    /// `search::query_batch`); 1 embeds each alone.
+    pub query_batch_size: usize,
+    /// Longest a query waits for others to join its batch, in microseconds (Triton's
+    /// `max_queue_delay_microseconds`). Under load batches fill while the previous one runs and
+    /// nothing waits; a lone query pays at most this.
+    pub query_batch_delay_us: usize,
 }
 
 impl Default for SearchConfig {
@@ -117,6 +124,8 @@ impl Default for SearchConfig {
             max_query_bytes: 4096,
             max_query_terms: 256,
             query_cache_size: crate::search::DEFAULT_QUERY_CACHE_SIZE,
+            query_batch_size: 32,
+            query_batch_delay_us: 2000,
         }
     }
 }
@@ -139,6 +148,12 @@ impl SearchConfig {
         if let Some(v) = get("DOCVEC_QUERY_CACHE_SIZE") {
             self.query_cache_size = parse("DOCVEC_QUERY_CACHE_SIZE", v)?;
         }
+        if let Some(v) = get("DOCVEC_QUERY_BATCH_SIZE") {
+            self.query_batch_size = parse("DOCVEC_QUERY_BATCH_SIZE", v)?;
+        }
+        if let Some(v) = get("DOCVEC_QUERY_BATCH_DELAY_US") {
+            self.query_batch_delay_us = parse("DOCVEC_QUERY_BATCH_DELAY_US", v)?;
+        }
         Ok(())
     }
 
@@ -154,7 +169,26 @@ impl SearchConfig {
                 )));
             }
         }
+        if self.query_batch_size == 0 {
+            return Err(EngineError::Config(
+                "search.query_batch_size must be at least 1 (1 embeds each query alone)".into(),
+            ));
+        }
+        if self.query_batch_delay_us > 1_000_000 {
+            return Err(EngineError::Config(format!(
+                "search.query_batch_delay_us is {}, over a second: every lone query would wait that \
+                 long (2000, two milliseconds, is the default)",
+                self.query_batch_delay_us
+            )));
+        }
         Ok(())
+    }
+
+    pub(crate) fn batch_options(&self) -> crate::search::BatchOptions {
+        crate::search::BatchOptions {
+            size: self.query_batch_size,
+            delay: std::time::Duration::from_micros(self.query_batch_delay_us as u64),
+        }
     }
 
     /// Refuse a query text longer than [`Self::max_query_bytes`], before anything reads it.

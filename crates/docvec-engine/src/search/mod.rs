@@ -6,6 +6,7 @@
 
 mod fusion;
 mod keyword;
+mod query_batch;
 mod query_cache;
 mod results;
 mod routing;
@@ -21,6 +22,8 @@ use docvec_types::SearchHit;
 use crate::{Engine, EngineError, SearchConfig};
 
 pub use fusion::{Fusion, HybridOptions, fuse};
+pub use query_batch::QueryBatchStats;
+pub(crate) use query_batch::{BatchOptions, QueryBatcher};
 pub(crate) use query_cache::QueryCache;
 pub use query_cache::{DEFAULT_QUERY_CACHE_SIZE, QueryCacheStats};
 pub use results::cap_per_document;

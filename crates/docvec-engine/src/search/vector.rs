@@ -36,8 +36,7 @@ impl Engine {
         let values = self
             .query_cache
             .get_or_embed(generation, &model_id, text, || {
-                let text = text.to_string();
-                blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0)))
+                self.query_batcher.embed(embedder, text)
             })
             .await?;
         Ok(QueryVector {
