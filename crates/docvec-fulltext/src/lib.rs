@@ -3,6 +3,7 @@
 //! the last entry it applied in the payload of the very commit that applied it, so after a crash it
 //! holds exactly the changes up to that entry and catches up from there. One writer, many readers.
 
+mod bm25;
 mod query;
 mod read_only;
 mod snippet;
@@ -18,6 +19,8 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use bm25::Bm25;
 
 /// Bumped when the schema changes; an index of another format is rebuilt from the store.
 const FORMAT: u32 = 1;
@@ -358,16 +361,27 @@ impl TextIndex {
         self.terms_of(query).map_or(0, |terms| terms.len())
     }
 
-    /// The `k` best chunks for `query` by BM25, among `allowed` when given (the filter applies before the
-    /// top k is chosen). The query is words (see `query.rs`), never syntax.
+    /// The `k` best chunks for `query` by BM25 at its default parameters; see [`Self::search_with`].
     pub fn search(
         &self,
         query: &str,
         k: usize,
         allowed: Option<&HashSet<i64>>,
     ) -> Result<Vec<(i64, f32)>, TextIndexError> {
+        self.search_with(query, k, allowed, Bm25::default())
+    }
+
+    /// The `k` best chunks for `query` by BM25 with `params`, among `allowed` when given (the filter
+    /// applies before the top k is chosen). The query is words (see `query.rs`), never syntax.
+    pub fn search_with(
+        &self,
+        query: &str,
+        k: usize,
+        allowed: Option<&HashSet<i64>>,
+        params: Bm25,
+    ) -> Result<Vec<(i64, f32)>, TextIndexError> {
         let searcher = self.reader.searcher();
-        let q = self.words_query(query)?;
+        let q = self.words_query(query, params)?;
         let top = TopDocs::with_limit(k.max(1));
         let found = match allowed {
             None => searcher.search(&q, &top).map_err(|e| self.err(e))?,

@@ -16,12 +16,12 @@
 use std::collections::HashMap;
 
 use tantivy::Term;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
 };
 
+use crate::bm25::{Bm25, Bm25TermQuery};
 use crate::{TextIndex, TextIndexError};
 
 /// Lucene's English stop words (`EnglishAnalyzer.ENGLISH_STOP_WORDS_SET`).
@@ -75,18 +75,22 @@ impl TextIndex {
         terms
     }
 
-    /// Any of `text`'s terms, each scored by BM25 (a text without a word matches nothing).
-    pub(crate) fn words_query(&self, text: &str) -> Result<BooleanQuery, TextIndexError> {
+    /// Any of `text`'s terms, each scored by BM25 with `params` (a text without a word matches
+    /// nothing).
+    pub(crate) fn words_query(
+        &self,
+        text: &str,
+        params: Bm25,
+    ) -> Result<BooleanQuery, TextIndexError> {
         let clauses: Vec<(Occur, Box<dyn Query>)> = self
             .terms_of(text)?
             .into_iter()
             .map(|(term, n)| {
-                let q: Box<dyn Query> =
-                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
-                let q: Box<dyn Query> = match n {
-                    1 => q,
-                    n => Box::new(BoostQuery::new(q, n as f32)),
-                };
+                let q: Box<dyn Query> = Box::new(Bm25TermQuery {
+                    term,
+                    params,
+                    boost: n as f32,
+                });
                 (Occur::Should, q)
             })
             .collect();

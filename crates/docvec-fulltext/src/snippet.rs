@@ -16,7 +16,7 @@ impl TextIndex {
         max_chars: usize,
     ) -> Result<Vec<Option<Snippet>>, TextIndexError> {
         let searcher = self.reader.searcher();
-        let q = self.words_query(query)?;
+        let q = self.words_query(query, crate::Bm25::default())?;
         let mut generator =
             SnippetGenerator::create(&searcher, &q, self.text).map_err(|e| self.err(e))?;
         generator.set_max_num_chars(max_chars.max(1));

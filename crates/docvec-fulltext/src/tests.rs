@@ -90,6 +90,50 @@ fn stop_words_weigh_nothing_unless_the_query_has_nothing_else() {
 }
 
 #[test]
+fn bm25_scores_follow_the_chosen_k1_and_b() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = TextIndex::open(dir.path()).unwrap();
+    // Three and five tokens: the average length is 4.
+    idx.apply(
+        0,
+        &[
+            chunk(1, "pear apple apple"),
+            chunk(2, "pear pear banana banana banana"),
+        ],
+        &[],
+        2,
+    )
+    .unwrap();
+    let scores = |k1: f32, b: f32| -> Vec<(i64, f32)> {
+        let mut hits = idx.search_with("pear", 2, None, Bm25 { k1, b }).unwrap();
+        hits.sort_by_key(|h| h.0);
+        hits
+    };
+    // Both chunks hold "pear": idf = ln(1 + 0.5 / 2.5).
+    let idf = (1.0f32 + 0.5 / 2.5).ln();
+    let bm25 = |tf: f32, len: f32, k1: f32, b: f32| {
+        idf * (k1 + 1.0) * tf / (tf + k1 * (1.0 - b + b * len / 4.0))
+    };
+    for (k1, b) in [(0.9, 0.4), (1.2, 0.75), (2.0, 1.0)] {
+        let got = scores(k1, b);
+        let want = [(1, bm25(1.0, 3.0, k1, b)), (2, bm25(2.0, 5.0, k1, b))];
+        for ((id, s), (wid, w)) in got.iter().zip(want) {
+            assert_eq!(*id, wid);
+            assert!(
+                (s - w).abs() < 1e-5,
+                "k1 {k1} b {b}: chunk {id} scored {s}, BM25 says {w}"
+            );
+        }
+    }
+    // k1 = 0 counts a term once: the two chunks tie, whatever their lengths.
+    let tied = scores(0.0, 0.75);
+    assert!((tied[0].1 - tied[1].1).abs() < 1e-6, "{tied:?}");
+    assert!(Bm25 { k1: 0.9, b: 1.5 }.problem().is_some());
+    assert!(Bm25 { k1: -1.0, b: 0.4 }.problem().is_some());
+    assert!(Bm25::default().problem().is_none());
+}
+
+#[test]
 fn query_terms_are_counted_distinct_and_stemmed_as_searched() {
     let dir = tempfile::tempdir().unwrap();
     let idx = TextIndex::open(dir.path()).unwrap();

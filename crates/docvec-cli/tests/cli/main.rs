@@ -979,44 +979,76 @@ fn mirror_commands_against_a_real_postgres() {
     );
 }
 
-/// nDCG@10 of hybrid search (the default z-score fusion) on the Vaswani collection, pinned: 0.5081
-/// measured (BENCHMARKS.md), minus a margin for floating-point drift across machines and thread counts.
-/// RRF, the old default, scores 0.4933: below this floor.
-const VASWANI_HYBRID_NDCG10_FLOOR: f64 = 0.495;
+/// nDCG@10 of hybrid search with the defaults (z-score fusion at vector weight 0.6, BM25 k1 0.9 b 0.4,
+/// query stop words dropped) on the three development sets, pinned: measured 0.5235 (Vaswani), 0.4216
+/// (Cranfield) and 0.4563 (CISI) by the release build (BENCHMARKS.md, "Fusion on the development
+/// sets"), each floor 0.005 below for floating-point drift across machines and thread counts. The
+/// Python reference's best fusions score 0.5203, 0.4182 and 0.4180; tantivy's own BM25 constants
+/// (k1 1.2, b 0.75) scored 0.5041 on Vaswani, below its floor.
+const HYBRID_NDCG10_FLOORS: [(&str, f64); 3] = [
+    ("vaswani_npl", 0.5185),
+    ("cranfield", 0.4166),
+    ("cisi", 0.4513),
+];
 
 #[test]
-fn eval_scores_hybrid_search_on_the_vaswani_collection() {
-    let Some(corpus) = docvec_testkit::corpus(&["ir/vaswani_npl"]) else {
+fn eval_scores_hybrid_search_on_the_development_sets() {
+    let Some(corpus) = docvec_testkit::corpus(&["ir/vaswani_npl", "ir/cranfield", "ir/cisi"])
+    else {
         return;
     };
-    let v = corpus.join("ir/vaswani_npl");
-    let keep = tempfile::tempdir().unwrap();
-    let out = docvec(
-        keep.path(),
-        &[
-            "eval",
-            "--corpus",
-            v.join("corpus").to_str().unwrap(),
-            "--queries",
-            v.join("query-text.trec").to_str().unwrap(),
-            "--qrels",
-            v.join("qrels").to_str().unwrap(),
-            "--keep",
-            keep.path().join("eval").to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert_success(&out);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["mode"], "hybrid");
-    assert_eq!(report["queries"], 93);
-    assert_eq!(report["documents"], 11429);
-    let ndcg = report["ndcg@10"].as_f64().unwrap();
-    assert!(
-        ndcg >= VASWANI_HYBRID_NDCG10_FLOOR,
-        "hybrid nDCG@10 fell to {ndcg:.4} (floor {VASWANI_HYBRID_NDCG10_FLOOR})"
-    );
-    for key in ["recall@100", "mrr@10", "latency_ms_p50"] {
-        assert!(report[key].as_f64().unwrap() > 0.0, "{key}");
+    let mut fell = Vec::new();
+    for (name, floor) in HYBRID_NDCG10_FLOORS {
+        let c = corpus.join("ir").join(name);
+        // Vaswani comes in TREC's layout, the others in BEIR's.
+        let (docs, queries, qrels, judged) = match name {
+            "vaswani_npl" => (
+                c.join("corpus"),
+                c.join("query-text.trec"),
+                c.join("qrels"),
+                93,
+            ),
+            "cranfield" => (
+                c.join("corpus.jsonl"),
+                c.join("queries.jsonl"),
+                c.join("qrels/test.tsv"),
+                225,
+            ),
+            _ => (
+                c.join("corpus.jsonl"),
+                c.join("queries.jsonl"),
+                c.join("qrels/test.tsv"),
+                76,
+            ),
+        };
+        let keep = tempfile::tempdir().unwrap();
+        let out = docvec(
+            keep.path(),
+            &[
+                "eval",
+                "--corpus",
+                docs.to_str().unwrap(),
+                "--queries",
+                queries.to_str().unwrap(),
+                "--qrels",
+                qrels.to_str().unwrap(),
+                "--keep",
+                keep.path().join("eval").to_str().unwrap(),
+                "--json",
+            ],
+        );
+        assert_success(&out);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["mode"], "hybrid", "{name}");
+        assert_eq!(report["queries"], judged, "{name}");
+        for key in ["recall@100", "mrr@10", "latency_ms_p50"] {
+            assert!(report[key].as_f64().unwrap() > 0.0, "{name}: {key}");
+        }
+        let ndcg = report["ndcg@10"].as_f64().unwrap();
+        eprintln!("{name}: hybrid nDCG@10 {ndcg:.4} (floor {floor})");
+        if ndcg < floor {
+            fell.push(format!("{name} {ndcg:.4} < {floor}"));
+        }
     }
+    assert!(fell.is_empty(), "hybrid nDCG@10 fell: {fell:?}");
 }

@@ -143,8 +143,23 @@ fn kill_mid_upgrade(data: &Path, stop: i64) -> String {
     said
 }
 
+/// The BM25 parameters the fixture's keyword scores were made with: recorded since they became
+/// settings (`[search] bm25_k1`, `bm25_b`); before that, tantivy's fixed 1.2 and 0.75. A release may
+/// change a default ranking; the same settings must still give the same hits and scores.
+fn bm25_env(fixture: &serde_json::Value) -> [(&'static str, String); 2] {
+    let (k1, b) = match fixture.get("bm25") {
+        Some(p) => (p["k1"].to_string(), p["b"].to_string()),
+        None => ("1.2".into(), "0.75".into()),
+    };
+    [("DOCVEC_BM25_K1", k1), ("DOCVEC_BM25_B", b)]
+}
+
 /// `docvec search` as the fixture recorded it: (chunk id, score) of each hit.
-fn hits(data: &Path, search: &serde_json::Value) -> Vec<(i64, f64)> {
+fn hits(
+    data: &Path,
+    search: &serde_json::Value,
+    bm25: &[(&'static str, String)],
+) -> Vec<(i64, f64)> {
     let k = search["k"].as_u64().unwrap().to_string();
     let args = [
         "search",
@@ -155,7 +170,10 @@ fn hits(data: &Path, search: &serde_json::Value) -> Vec<(i64, f64)> {
         &k,
         "--json",
     ];
-    let out = docvec(data, &args);
+    let out = docvec_command(data, &args)
+        .envs(bm25.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("docvec runs");
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -228,7 +246,7 @@ fn upgrade_fixtures_migrate_in_place_through_a_kill_and_search_as_when_made() {
         assert_eq!(recorded_format(data), FORMAT_VERSION, "{made_by}");
         for search in fixture["searches"].as_array().unwrap() {
             let expected = pairs(&search["hits"]);
-            let got = hits(data, search);
+            let got = hits(data, search, &bm25_env(&fixture));
             let ids = |v: &[(i64, f64)]| v.iter().map(|h| h.0).collect::<Vec<_>>();
             assert_eq!(ids(&got), ids(&expected), "{made_by}: {search}");
             for ((_, g), (_, e)) in got.iter().zip(&expected) {

@@ -93,7 +93,7 @@ impl Default for IngestConfig {
 /// query of 200,000 words once cost 9.4 s of CPU: tokenising all of it for the model, which then
 /// reads only its first `model.max_tokens`, and a BM25 query over every one of its distinct words),
 /// and the query-vector cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SearchConfig {
     /// Longest query text, in UTF-8 bytes, trimmed. 4096 is some 600 English words: more than the
@@ -116,6 +116,10 @@ pub struct SearchConfig {
     /// `max_queue_delay_microseconds`). Under load batches fill while the previous one runs and
     /// nothing waits; a lone query pays at most this.
     pub query_batch_delay_us: usize,
+    /// BM25's term-frequency saturation for keyword search (Lucene's k1; see `docvec_fulltext::Bm25`).
+    pub bm25_k1: f32,
+    /// BM25's length normalisation, 0 to 1 (Lucene's b).
+    pub bm25_b: f32,
 }
 
 impl Default for SearchConfig {
@@ -126,6 +130,8 @@ impl Default for SearchConfig {
             query_cache_size: crate::search::DEFAULT_QUERY_CACHE_SIZE,
             query_batch_size: 32,
             query_batch_delay_us: 2000,
+            bm25_k1: docvec_fulltext::Bm25::default().k1,
+            bm25_b: docvec_fulltext::Bm25::default().b,
         }
     }
 }
@@ -151,6 +157,16 @@ impl SearchConfig {
         if let Some(v) = get("DOCVEC_QUERY_BATCH_SIZE") {
             self.query_batch_size = parse("DOCVEC_QUERY_BATCH_SIZE", v)?;
         }
+        let parse_f32 = |key: &str, v: String| {
+            v.parse::<f32>()
+                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
+        };
+        if let Some(v) = get("DOCVEC_BM25_K1") {
+            self.bm25_k1 = parse_f32("DOCVEC_BM25_K1", v)?;
+        }
+        if let Some(v) = get("DOCVEC_BM25_B") {
+            self.bm25_b = parse_f32("DOCVEC_BM25_B", v)?;
+        }
         if let Some(v) = get("DOCVEC_QUERY_BATCH_DELAY_US") {
             self.query_batch_delay_us = parse("DOCVEC_QUERY_BATCH_DELAY_US", v)?;
         }
@@ -174,6 +190,11 @@ impl SearchConfig {
                 "search.query_batch_size must be at least 1 (1 embeds each query alone)".into(),
             ));
         }
+        if let Some(problem) = self.bm25().problem() {
+            return Err(EngineError::Config(format!(
+                "search.bm25_k1 and search.bm25_b: {problem}"
+            )));
+        }
         if self.query_batch_delay_us > 1_000_000 {
             return Err(EngineError::Config(format!(
                 "search.query_batch_delay_us is {}, over a second: every lone query would wait that \
@@ -182,6 +203,13 @@ impl SearchConfig {
             )));
         }
         Ok(())
+    }
+
+    pub(crate) fn bm25(&self) -> docvec_fulltext::Bm25 {
+        docvec_fulltext::Bm25 {
+            k1: self.bm25_k1,
+            b: self.bm25_b,
+        }
     }
 
     pub(crate) fn batch_options(&self) -> crate::search::BatchOptions {

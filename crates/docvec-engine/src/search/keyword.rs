@@ -16,6 +16,7 @@ impl Engine {
     ) -> Result<Vec<(i64, f32)>, EngineError> {
         let text = self.text_index();
         let q = query.to_string();
-        blocking(move || Ok(text.search(&q, n, allowed.as_ref())?)).await
+        let bm25 = self.config.search.bm25();
+        blocking(move || Ok(text.search_with(&q, n, allowed.as_ref(), bm25)?)).await
     }
 }
