@@ -2,12 +2,13 @@
 //! model's own `tokenizers` tokenizer.
 //!
 //! [`Embedder`] is the plug-in point (the engine holds an `Arc<dyn Embedder>`); [`OnnxEmbedder`] is the
-//! implementation for ONNX sentence-transformer models such as the default all-MiniLM-L6-v2. It batches
-//! by token budget after sorting inputs by length (so short texts are not padded to the longest one in a
-//! random batch), pools and normalises as the model's sentence-transformers config prescribes, and runs
+//! implementation for ONNX sentence-transformer models such as the default all-MiniLM-L6-v2. It sorts
+//! inputs by length and cuts them into batches within a token budget where padding would cost more
+//! than another model call (`batching.rs`), pools and normalises as the model's sentence-transformers config prescribes, and runs
 //! on the caller's thread: callers put it on rayon or `spawn_blocking`, never on the async runtime.
 //! [`HashEmbedder`] is a deterministic stand-in without a model, for tests and examples.
 
+mod batching;
 mod config;
 mod hash;
 mod lazy;

@@ -11,7 +11,7 @@ use tokenizers::{Tokenizer, TruncationParams};
 use docvec_types::TokenCounter;
 
 use crate::config::{Device, EmbedderConfig, Pooling};
-use crate::{EmbedError, Embedder, normalize, runtime};
+use crate::{EmbedError, Embedder, batching, normalize, runtime};
 
 /// Rows per inference call, whatever the token budget allows: bounds the memory of one call.
 const MAX_BATCH_ROWS: usize = 256;
@@ -244,23 +244,20 @@ impl Embedder for OnnxEmbedder {
             .map(|t| self.encoder.encode(*t, true))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))?;
-        // Longest first, so each batch holds similar lengths and padding stays small.
+        // Longest first, so each batch holds similar lengths, cut where padding would cost more
+        // than another call (`batching::plan`).
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
+        let lengths: Vec<usize> = order.iter().map(|&i| encodings[i].len()).collect();
         let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let longest = encodings[order[start]].len().max(1);
-            let rows = (self.config.batch_tokens / longest).clamp(1, MAX_BATCH_ROWS);
-            let end = (start + rows).min(order.len());
-            let batch: Vec<&[u32]> = order[start..end]
+        for range in batching::plan(&lengths, self.config.batch_tokens, MAX_BATCH_ROWS) {
+            let batch: Vec<&[u32]> = order[range.clone()]
                 .iter()
                 .map(|&i| encodings[i].get_ids())
                 .collect();
-            for (&i, v) in order[start..end].iter().zip(self.run_batch(&batch)?) {
+            for (&i, v) in order[range].iter().zip(self.run_batch(&batch)?) {
                 out[i] = Some(v);
             }
-            start = end;
         }
         Ok(out
             .into_iter()
