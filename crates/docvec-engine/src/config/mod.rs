@@ -77,6 +77,15 @@ struct HnswFile {
     quantization: Option<Quantization>,
 }
 
+/// A `DOCVEC_*` variable's value as the setting's type; a value that does not parse names the variable.
+pub(crate) fn parse<T: std::str::FromStr>(key: &str, v: String) -> Result<T, EngineError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse()
+        .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
+}
+
 impl Config {
     /// Defaults, then `file` (or `./docvec.toml` when it exists), then the environment. `data_dir`, when
     /// given (the `--data-dir` flag), wins over all of them.
@@ -175,13 +184,6 @@ impl Config {
 
     /// Apply `DOCVEC_*` variables, read through `get` so tests need not touch the process environment.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), EngineError> {
-        fn parse<T: std::str::FromStr>(key: &str, v: String) -> Result<T, EngineError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            v.parse()
-                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
-        }
         let m = &mut self.model;
         if let Some(v) = get("DOCVEC_DATA_DIR") {
             self.data_dir = v.into();

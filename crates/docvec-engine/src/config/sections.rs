@@ -141,10 +141,7 @@ impl SearchConfig {
         &mut self,
         get: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), EngineError> {
-        let parse = |key: &str, v: String| {
-            v.parse::<usize>()
-                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
-        };
+        use super::parse;
         if let Some(v) = get("DOCVEC_MAX_QUERY_BYTES") {
             self.max_query_bytes = parse("DOCVEC_MAX_QUERY_BYTES", v)?;
         }
@@ -157,15 +154,11 @@ impl SearchConfig {
         if let Some(v) = get("DOCVEC_QUERY_BATCH_SIZE") {
             self.query_batch_size = parse("DOCVEC_QUERY_BATCH_SIZE", v)?;
         }
-        let parse_f32 = |key: &str, v: String| {
-            v.parse::<f32>()
-                .map_err(|e| EngineError::Config(format!("{key}={v}: {e}")))
-        };
         if let Some(v) = get("DOCVEC_BM25_K1") {
-            self.bm25_k1 = parse_f32("DOCVEC_BM25_K1", v)?;
+            self.bm25_k1 = parse("DOCVEC_BM25_K1", v)?;
         }
         if let Some(v) = get("DOCVEC_BM25_B") {
-            self.bm25_b = parse_f32("DOCVEC_BM25_B", v)?;
+            self.bm25_b = parse("DOCVEC_BM25_B", v)?;
         }
         if let Some(v) = get("DOCVEC_QUERY_BATCH_DELAY_US") {
             self.query_batch_delay_us = parse("DOCVEC_QUERY_BATCH_DELAY_US", v)?;

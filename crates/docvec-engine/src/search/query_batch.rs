@@ -47,30 +47,40 @@ struct Queue {
     running: bool,
 }
 
+/// What the batcher and its runner task share.
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the runner when a full batch is waiting, before its delay is over.
+    full: Notify,
+    batches: AtomicU64,
+    queries: AtomicU64,
+}
+
+impl Shared {
+    fn count(&self, queries: usize) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.queries.fetch_add(queries as u64, Ordering::Relaxed);
+    }
+}
+
 pub(crate) struct QueryBatcher {
     options: BatchOptions,
-    queue: Arc<Mutex<Queue>>,
-    /// Wakes the runner when a full batch is waiting, before its delay is over.
-    full: Arc<Notify>,
-    batches: Arc<AtomicU64>,
-    queries: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl QueryBatcher {
     pub(crate) fn new(options: BatchOptions) -> Self {
         Self {
             options,
-            queue: Arc::default(),
-            full: Arc::default(),
-            batches: Arc::default(),
-            queries: Arc::default(),
+            shared: Arc::default(),
         }
     }
 
     pub(crate) fn stats(&self) -> QueryBatchStats {
         QueryBatchStats {
-            batches: self.batches.load(Ordering::Relaxed),
-            queries: self.queries.load(Ordering::Relaxed),
+            batches: self.shared.batches.load(Ordering::Relaxed),
+            queries: self.shared.queries.load(Ordering::Relaxed),
         }
     }
 
@@ -82,57 +92,42 @@ impl QueryBatcher {
         text: &str,
     ) -> Result<Vec<f32>, EngineError> {
         if self.options.size <= 1 {
-            self.count(1);
-            let text = text.to_string();
-            return blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0))).await;
+            self.shared.count(1);
+            return embed_alone(embedder, text.to_string()).await;
         }
         let (reply, answer) = oneshot::channel();
         let start = {
-            let mut queue = self.queue.lock().map_err(poisoned)?;
+            let mut queue = self.shared.queue.lock().map_err(poisoned)?;
             queue.pending.push(Pending {
                 embedder,
                 text: text.to_string(),
                 reply,
             });
             if queue.pending.len() >= self.options.size {
-                self.full.notify_one();
+                self.shared.full.notify_one();
             }
             !std::mem::replace(&mut queue.running, true)
         };
         if start {
             // A task of its own, not this request's future: a client that hangs up must not strand
             // the queries batched behind its own.
-            tokio::spawn(self.runner().drain());
+            let runner = Runner {
+                options: self.options,
+                shared: self.shared.clone(),
+                done: false,
+            };
+            tokio::spawn(runner.drain());
         }
         answer.await.map_err(|_| {
             EngineError::Internal("the query batch stopped before embedding this query".into())
         })?
     }
-
-    fn count(&self, queries: usize) {
-        self.batches.fetch_add(1, Ordering::Relaxed);
-        self.queries.fetch_add(queries as u64, Ordering::Relaxed);
-    }
-
-    fn runner(&self) -> Runner {
-        Runner {
-            options: self.options,
-            queue: self.queue.clone(),
-            full: self.full.clone(),
-            batches: self.batches.clone(),
-            queries: self.queries.clone(),
-            done: false,
-        }
-    }
 }
 
-/// What the runner task owns: the queue and counters, shared with the batcher.
+/// The task that drains the queue.
 struct Runner {
     options: BatchOptions,
-    queue: Arc<Mutex<Queue>>,
-    full: Arc<Notify>,
-    batches: Arc<AtomicU64>,
-    queries: Arc<AtomicU64>,
+    shared: Arc<Shared>,
     /// Set once the runner has emptied the queue and said so; until then, dropping it (its runtime
     /// shut down mid-batch) clears `running`, so the next query starts a runner instead of waiting
     /// for one that is gone.
@@ -142,7 +137,7 @@ struct Runner {
 impl Drop for Runner {
     fn drop(&mut self) {
         if !self.done
-            && let Ok(mut queue) = self.queue.lock()
+            && let Ok(mut queue) = self.shared.queue.lock()
         {
             queue.running = false;
         }
@@ -153,10 +148,10 @@ impl Runner {
     /// Run batches until the queue is empty. The first batch waits for company up to the delay;
     /// later ones take what queued while the previous batch ran, at once.
     async fn drain(mut self) {
-        let _ = tokio::time::timeout(self.options.delay, self.full.notified()).await;
+        let _ = tokio::time::timeout(self.options.delay, self.shared.full.notified()).await;
         loop {
             let batch = {
-                let Ok(mut queue) = self.queue.lock() else {
+                let Ok(mut queue) = self.shared.queue.lock() else {
                     return; // poisoned: every waiter's sender drops with the queue and errs.
                 };
                 if queue.pending.is_empty() {
@@ -166,9 +161,7 @@ impl Runner {
                 }
                 take_batch(&mut queue.pending, self.options.size)
             };
-            self.batches.fetch_add(1, Ordering::Relaxed);
-            self.queries
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.shared.count(batch.len());
             run(batch).await;
         }
     }
@@ -208,13 +201,14 @@ async fn run(batch: Vec<Pending>) {
         }
         _ => {
             for p in batch {
-                let embedder = p.embedder.clone();
-                let text = p.text;
-                let one = blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0))).await;
-                let _ = p.reply.send(one);
+                let _ = p.reply.send(embed_alone(p.embedder, p.text).await);
             }
         }
     }
+}
+
+async fn embed_alone(embedder: Arc<dyn Embedder>, text: String) -> Result<Vec<f32>, EngineError> {
+    blocking(move || Ok(embedder.embed(&[text.as_str()])?.remove(0))).await
 }
 
 #[cfg(test)]
