@@ -101,10 +101,11 @@ for f in docvec.db-wal docvec.db-shm; do
     [ ! -e "$data/$f" ] || { echo "$f left beside the store: was docvec killed?" >&2; exit 1; }
 done
 tar -C "$data" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -czf "$out/$name.tar.gz" .
-# bm25: the keyword scoring the searches ran with, the default since `[search] bm25_k1`/`bm25_b` exist
-# (tests/cli/upgrade.rs runs the fixture's searches with it; a fixture without it predates the settings).
+# bm25: the keyword scoring the searches ran with, the defaults of `[search] bm25_k1`/`bm25_b`/
+# `bm25_heading_weight` (tests/cli/upgrade.rs runs the fixture's searches with it; a fixture without
+# it, or without heading_weight, predates those settings).
 jq -n --arg made_by "$label" --arg version "$("$bin" --version 2>/dev/null || echo unknown)" \
     --argjson format "$format" --arg archive "$name.tar.gz" --argjson searches "$searches" \
     '{made_by: $made_by, docvec_version: $version, format: $format, archive: $archive,
-      bm25: {k1: 0.9, b: 0.4}, searches: $searches}' >"$out/$name.json"
+      bm25: {k1: 0.9, b: 0.4, heading_weight: 0.25}, searches: $searches}' >"$out/$name.json"
 echo "$out/$name.tar.gz ($(du -k "$out/$name.tar.gz" | cut -f1) KiB), $out/$name.json"

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use docvec_fulltext::{TextChunk, TextIndex};
-use docvec_store::Store;
+use docvec_store::{Store, TextInput};
 
 use crate::sync::{blocking, net_effect};
 use crate::{DataDir, Engine, EngineError};
@@ -59,16 +59,13 @@ pub(crate) async fn fill(
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(EngineError::Cancelled);
         }
-        let page = store.embedding_inputs_page(after, FILL_PAGE).await?;
+        let page = store.text_inputs_page(after, FILL_PAGE).await?;
         let Some(last) = page.last() else { break };
-        after = last.0;
+        after = last.id;
         done += page.len() as u64;
         let idx = index.clone();
         blocking(move || {
-            let chunks: Vec<TextChunk> = page
-                .into_iter()
-                .map(|(id, text)| TextChunk { id, text })
-                .collect();
+            let chunks: Vec<TextChunk> = page.into_iter().map(text_chunk).collect();
             idx.apply(idx.applied_seq(), &chunks, &[], seq)
                 .map_err(EngineError::from)?;
             Ok(())
@@ -85,6 +82,14 @@ pub(crate) async fn fill(
         .await?;
     }
     Ok(())
+}
+
+fn text_chunk(c: TextInput) -> TextChunk {
+    TextChunk {
+        id: c.id,
+        heading: c.context,
+        text: c.input,
+    }
 }
 
 impl Engine {
@@ -120,10 +125,10 @@ impl Engine {
             let (adds, deletes) = net_effect(&entries);
             let chunks: Vec<TextChunk> = self
                 .store
-                .embedding_inputs(&adds)
+                .text_inputs(&adds)
                 .await?
                 .into_iter()
-                .map(|(id, text)| TextChunk { id, text })
+                .map(text_chunk)
                 .collect();
             blocking(move || {
                 text.apply(from, &chunks, &deletes, last)

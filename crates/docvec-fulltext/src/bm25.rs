@@ -12,7 +12,7 @@ use tantivy::query::{EmptyScorer, EnableScoring, Explanation, Query, Scorer, Wei
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TantivyError, Term};
 
-/// BM25's two free parameters.
+/// BM25's two free parameters, and the heading field's weight beside the text's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Bm25 {
@@ -22,13 +22,25 @@ pub struct Bm25 {
     /// Length normalisation, 0 to 1: 0 ignores a chunk's length, 1 scores a term in a chunk twice the
     /// average length as half as telling. Lucene's default is 0.75.
     pub b: f32,
+    /// A query word's BM25 score in a chunk's heading (title and section path) counts this many
+    /// times on top of its score in the text, which holds the heading too, as Elasticsearch's
+    /// `multi_match` over `title^w, text` sums its fields. 0 searches the text alone.
+    pub heading_weight: f32,
 }
 
 impl Default for Bm25 {
     fn default() -> Self {
-        Self { k1: 0.9, b: 0.4 }
+        Self {
+            k1: 0.9,
+            b: 0.4,
+            heading_weight: HEADING_WEIGHT,
+        }
     }
 }
+
+/// See [`Bm25::heading_weight`]; chosen on the development sets (BENCHMARKS.md, "Fusion on the
+/// development sets").
+const HEADING_WEIGHT: f32 = 0.25;
 
 impl Bm25 {
     /// A problem with the values, said the way a configuration error is.
@@ -38,6 +50,12 @@ impl Bm25 {
         }
         if !(0.0..=1.0).contains(&self.b) {
             return Some(format!("b must be between 0 and 1, got {}", self.b));
+        }
+        if !(self.heading_weight.is_finite() && self.heading_weight >= 0.0) {
+            return Some(format!(
+                "heading_weight must be 0 or more, got {}",
+                self.heading_weight
+            ));
         }
         None
     }

@@ -23,7 +23,8 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 pub use bm25::Bm25;
 
 /// Bumped when the schema changes; an index of another format is rebuilt from the store.
-const FORMAT: u32 = 1;
+/// 2: the heading context became a field of its own.
+const FORMAT: u32 = 2;
 /// Memory the writer buffers before it flushes a segment.
 const WRITER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -60,6 +61,9 @@ struct Payload {
 #[derive(Debug, Clone)]
 pub struct TextChunk {
     pub id: i64,
+    /// The heading context (document title and section path), also searched on its own: a word of
+    /// the heading says what the whole chunk is about (see [`Bm25::heading_weight`]).
+    pub heading: String,
     /// Heading context and text, as embedded.
     pub text: String,
 }
@@ -72,23 +76,27 @@ pub struct TextIndex {
     writer: Option<Mutex<IndexWriter>>,
     id: Field,
     text: Field,
+    /// `None` for an index of an earlier format opened read-only: the writer rebuilds it, and until
+    /// then its text alone is searched.
+    heading: Option<Field>,
     applied_seq: Mutex<i64>,
     /// Why the files found at open were replaced by an empty index to refill (damage), if they were.
     damaged_at_open: Option<String>,
 }
 
-fn schema() -> (Schema, Field, Field) {
+fn schema() -> (Schema, Field, Field, Field) {
     let mut b = Schema::builder();
     let id = b.add_u64_field("chunk_id", INDEXED | STORED | FAST);
-    let text = b.add_text_field(
-        "text",
+    let words = || {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer("en_stem")
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        ),
-    );
-    (b.build(), id, text)
+        )
+    };
+    let text = b.add_text_field("text", words());
+    let heading = b.add_text_field("heading", words());
+    (b.build(), id, text, heading)
 }
 
 impl TextIndex {
@@ -100,7 +108,7 @@ impl TextIndex {
             cause,
         };
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        let (schema, id, text) = schema();
+        let (schema, id, text, heading) = schema();
         let opened = MmapDirectory::open(dir)
             .map_err(|e| e.to_string())
             .and_then(|d| Index::open_or_create(d, schema.clone()).map_err(|e| e.to_string()))
@@ -142,6 +150,7 @@ impl TextIndex {
             writer: Some(Mutex::new(writer)),
             id,
             text,
+            heading: Some(heading),
             applied_seq: Mutex::new(applied),
             damaged_at_open,
         })
@@ -155,7 +164,7 @@ impl TextIndex {
             path: dir.to_path_buf(),
             cause,
         };
-        let (schema, id, text) = schema();
+        let (schema, id, text, _) = schema();
         let on_disk = dir.join("meta.json").exists();
         let index = if on_disk {
             // Nothing is written, not even the lock file a tantivy reader makes (see `read_only`).
@@ -169,6 +178,7 @@ impl TextIndex {
         } else {
             0
         };
+        let heading = index.schema().get_field("heading").ok();
         let reader = manual_reader(&index).map_err(err)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -177,6 +187,7 @@ impl TextIndex {
             writer: None,
             id,
             text,
+            heading,
             applied_seq: Mutex::new(applied),
             damaged_at_open: None,
         })
@@ -314,6 +325,9 @@ impl TextIndex {
             let mut doc = TantivyDocument::default();
             doc.add_u64(self.id, c.id as u64);
             doc.add_text(self.text, &c.text);
+            if let Some(heading) = self.heading {
+                doc.add_text(heading, &c.heading);
+            }
             if let Err(e) = writer.add_document(doc) {
                 added = Err(self.worker_error(&mut writer, e));
                 break;

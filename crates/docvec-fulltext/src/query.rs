@@ -43,11 +43,11 @@ fn query_analyzer() -> TextAnalyzer {
 }
 
 impl TextIndex {
-    /// The distinct terms of `text` a query scores, in order of first appearance, each with how often
-    /// it occurs: its words less stop words, or all of them where it has nothing else ("to be or not
-    /// to be").
-    pub(crate) fn terms_of(&self, text: &str) -> Result<Vec<(Term, usize)>, TextIndexError> {
-        let terms = self.analysed(text, &mut query_analyzer());
+    /// The distinct words of `text` a query scores, analysed as the index analyses its text, in
+    /// order of first appearance, each with how often it occurs: its words less stop words, or all
+    /// of them where it has nothing else ("to be or not to be").
+    pub(crate) fn terms_of(&self, text: &str) -> Result<Vec<(String, usize)>, TextIndexError> {
+        let terms = analysed(text, &mut query_analyzer());
         if !terms.is_empty() {
             return Ok(terms);
         }
@@ -55,45 +55,49 @@ impl TextIndex {
             .index
             .tokenizer_for_field(self.text)
             .map_err(|e| self.err(e))?;
-        Ok(self.analysed(text, &mut analyzer))
+        Ok(analysed(text, &mut analyzer))
     }
 
-    fn analysed(&self, text: &str, analyzer: &mut TextAnalyzer) -> Vec<(Term, usize)> {
-        let mut terms: Vec<(Term, usize)> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        let mut stream = analyzer.token_stream(text);
-        while stream.advance() {
-            let word = &stream.token().text;
-            match at.get(word) {
-                Some(&i) => terms[i].1 += 1,
-                None => {
-                    at.insert(word.clone(), terms.len());
-                    terms.push((Term::from_field_text(self.text, word), 1));
-                }
-            }
-        }
-        terms
-    }
-
-    /// Any of `text`'s terms, each scored by BM25 with `params` (a text without a word matches
-    /// nothing).
+    /// Any of `text`'s words, each scored by BM25 with `params` in the text and, weighted, in the
+    /// heading (a text without a word matches nothing).
     pub(crate) fn words_query(
         &self,
         text: &str,
         params: Bm25,
     ) -> Result<BooleanQuery, TextIndexError> {
-        let clauses: Vec<(Occur, Box<dyn Query>)> = self
-            .terms_of(text)?
-            .into_iter()
-            .map(|(term, n)| {
+        let heading = self.heading.filter(|_| params.heading_weight > 0.0);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (word, n) in self.terms_of(text)? {
+            let mut clause = |field, boost| {
                 let q: Box<dyn Query> = Box::new(Bm25TermQuery {
-                    term,
+                    term: Term::from_field_text(field, &word),
                     params,
-                    boost: n as f32,
+                    boost,
                 });
-                (Occur::Should, q)
-            })
-            .collect();
+                clauses.push((Occur::Should, q));
+            };
+            clause(self.text, n as f32);
+            if let Some(field) = heading {
+                clause(field, n as f32 * params.heading_weight);
+            }
+        }
         Ok(BooleanQuery::new(clauses))
     }
+}
+
+fn analysed(text: &str, analyzer: &mut TextAnalyzer) -> Vec<(String, usize)> {
+    let mut terms: Vec<(String, usize)> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let word = &stream.token().text;
+        match at.get(word) {
+            Some(&i) => terms[i].1 += 1,
+            None => {
+                at.insert(word.clone(), terms.len());
+                terms.push((word.clone(), 1));
+            }
+        }
+    }
+    terms
 }

@@ -5,6 +5,7 @@ use super::*;
 fn chunk(id: i64, text: &str) -> TextChunk {
     TextChunk {
         id,
+        heading: String::new(),
         text: text.into(),
     }
 }
@@ -105,7 +106,12 @@ fn bm25_scores_follow_the_chosen_k1_and_b() {
     )
     .unwrap();
     let scores = |k1: f32, b: f32| -> Vec<(i64, f32)> {
-        let mut hits = idx.search_with("pear", 2, None, Bm25 { k1, b }).unwrap();
+        let params = Bm25 {
+            k1,
+            b,
+            heading_weight: 0.0,
+        };
+        let mut hits = idx.search_with("pear", 2, None, params).unwrap();
         hits.sort_by_key(|h| h.0);
         hits
     };
@@ -128,9 +134,60 @@ fn bm25_scores_follow_the_chosen_k1_and_b() {
     // k1 = 0 counts a term once: the two chunks tie, whatever their lengths.
     let tied = scores(0.0, 0.75);
     assert!((tied[0].1 - tied[1].1).abs() < 1e-6, "{tied:?}");
-    assert!(Bm25 { k1: 0.9, b: 1.5 }.problem().is_some());
-    assert!(Bm25 { k1: -1.0, b: 0.4 }.problem().is_some());
+    let with = |k1, b, heading_weight| Bm25 {
+        k1,
+        b,
+        heading_weight,
+    };
+    assert!(with(0.9, 1.5, 0.0).problem().is_some());
+    assert!(with(-1.0, 0.4, 0.0).problem().is_some());
+    assert!(with(0.9, 0.4, -1.0).problem().is_some());
     assert!(Bm25::default().problem().is_none());
+}
+
+#[test]
+fn a_word_of_the_heading_adds_its_weighted_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = TextIndex::open(dir.path()).unwrap();
+    // The same text in both chunks; only chunk 1's heading holds "turbine".
+    let with_heading = |id, heading: &str| TextChunk {
+        id,
+        heading: heading.into(),
+        text: format!("{heading}\n\nblade wear at the turbine inlet"),
+    };
+    idx.apply(
+        0,
+        &[
+            with_heading(1, "Turbine maintenance"),
+            with_heading(2, "Field notes"),
+        ],
+        &[],
+        2,
+    )
+    .unwrap();
+    let scores = |heading_weight: f32| -> Vec<(i64, f32)> {
+        let params = Bm25 {
+            heading_weight,
+            ..Bm25::default()
+        };
+        let mut hits = idx.search_with("turbine", 2, None, params).unwrap();
+        hits.sort_by_key(|h| h.0);
+        hits
+    };
+    let text_only = scores(0.0);
+    let once = scores(1.0);
+    let twice = scores(2.0);
+    // Chunk 2 has no heading match: its score is the text's alone at every weight.
+    assert_eq!(text_only[1].1, once[1].1);
+    assert_eq!(text_only[1].1, twice[1].1);
+    // Chunk 1's heading score adds in proportion to the weight.
+    let heading_part = once[0].1 - text_only[0].1;
+    assert!(heading_part > 0.0, "{text_only:?} {once:?}");
+    assert!(
+        (twice[0].1 - text_only[0].1 - 2.0 * heading_part).abs() < 1e-5,
+        "{text_only:?} {once:?} {twice:?}"
+    );
+    assert_eq!(once[0].0, 1);
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub use enrich::{FactFilter, FactRow, TagCount, TagFilter, normalise_key};
 pub use filter::ChunkFilter;
 pub use logs::{LogFilter, LogRow, check_time_bound};
 pub use outbox::{Backlog, OutboxItem, OutboxOp};
-pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats};
+pub use read::{ChunkHit, DocumentFilter, DocumentRow, LogEntry, LogOp, Stats, TextInput};
 pub use read_only::dir_writable;
 pub use schema::{FORMAT_VERSION, PAUSE_AFTER_MIGRATION_ENV};
 pub use staging::ModelSwitch;

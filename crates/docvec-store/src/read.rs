@@ -73,6 +73,22 @@ pub struct Stats {
     pub pending_log: i64,
 }
 
+/// A chunk as the full-text index takes it.
+#[derive(Debug, Clone)]
+pub struct TextInput {
+    pub id: i64,
+    /// The heading context: document title and section path ("Title > Heading").
+    pub context: String,
+    /// The embedding input: heading context, then text.
+    pub input: String,
+}
+
+impl From<(i64, String, String)> for TextInput {
+    fn from((id, context, input): (i64, String, String)) -> Self {
+        Self { id, context, input }
+    }
+}
+
 /// A chunk's embedding input in SQL, as `Chunk::embedding_input` builds it.
 pub(crate) const EMBEDDING_INPUT: &str =
     "CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END";
@@ -147,26 +163,44 @@ impl Store {
         Ok(rows.iter().map(document_row).collect::<Result<_, _>>()?)
     }
 
-    /// The text the given chunks' vectors were made from (heading context, then text), for the
-    /// full-text index; chunks deleted since are absent.
-    pub async fn embedding_inputs(&self, ids: &[i64]) -> Result<Vec<(i64, String)>, StoreError> {
+    /// What the full-text index holds of the given chunks: heading context and embedding input
+    /// (heading context, then text); chunks deleted since are absent.
+    pub async fn text_inputs(&self, ids: &[i64]) -> Result<Vec<TextInput>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for part in ids.chunks(500) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT id, {EMBEDDING_INPUT} FROM search_chunks WHERE id IN ("
+                "SELECT id, context, {EMBEDDING_INPUT} FROM search_chunks WHERE id IN ("
             ));
             let mut sep = q.separated(", ");
             for id in part {
                 sep.push_bind(*id);
             }
             q.push(")");
-            out.extend(
-                q.build_query_as::<(i64, String)>()
-                    .fetch_all(&self.pool)
-                    .await?,
-            );
+            let rows = q
+                .build_query_as::<(i64, String, String)>()
+                .fetch_all(&self.pool)
+                .await?;
+            out.extend(rows.into_iter().map(TextInput::from));
         }
         Ok(out)
+    }
+
+    /// One page of chunks (id above `after`) as [`Store::text_inputs`] gives them, for refilling the
+    /// full-text index.
+    pub async fn text_inputs_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<TextInput>, StoreError> {
+        let sql = format!(
+            "SELECT id, context, {EMBEDDING_INPUT} FROM search_chunks WHERE id > ? ORDER BY id LIMIT ?"
+        );
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(TextInput::from).collect())
     }
 
     /// One page of chunks (id above `after`) with the text their vector was made from, for re-embedding.

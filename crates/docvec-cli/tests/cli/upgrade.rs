@@ -144,14 +144,24 @@ fn kill_mid_upgrade(data: &Path, stop: i64) -> String {
 }
 
 /// The BM25 parameters the fixture's keyword scores were made with: recorded since they became
-/// settings (`[search] bm25_k1`, `bm25_b`); before that, tantivy's fixed 1.2 and 0.75. A release may
+/// settings (`[search] bm25_k1`, `bm25_b`, `bm25_heading_weight`); before that, tantivy's fixed 1.2
+/// and 0.75 over the text alone. A release may
 /// change a default ranking; the same settings must still give the same hits and scores.
-fn bm25_env(fixture: &serde_json::Value) -> [(&'static str, String); 2] {
+fn bm25_env(fixture: &serde_json::Value) -> [(&'static str, String); 3] {
     let (k1, b) = match fixture.get("bm25") {
         Some(p) => (p["k1"].to_string(), p["b"].to_string()),
         None => ("1.2".into(), "0.75".into()),
     };
-    [("DOCVEC_BM25_K1", k1), ("DOCVEC_BM25_B", b)]
+    // The heading field came later still: fixtures without it searched the text alone.
+    let heading = fixture
+        .get("bm25")
+        .and_then(|p| p.get("heading_weight"))
+        .map_or("0".into(), |w| w.to_string());
+    [
+        ("DOCVEC_BM25_K1", k1),
+        ("DOCVEC_BM25_B", b),
+        ("DOCVEC_BM25_HEADING_WEIGHT", heading),
+    ]
 }
 
 /// `docvec search` as the fixture recorded it: (chunk id, score) of each hit.

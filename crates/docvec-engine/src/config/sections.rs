@@ -120,6 +120,9 @@ pub struct SearchConfig {
     pub bm25_k1: f32,
     /// BM25's length normalisation, 0 to 1 (Lucene's b).
     pub bm25_b: f32,
+    /// How much a query word in a chunk's heading (document title and section path) adds, as a
+    /// multiple of its BM25 score in the text; 0 searches the text alone.
+    pub bm25_heading_weight: f32,
 }
 
 impl Default for SearchConfig {
@@ -132,6 +135,7 @@ impl Default for SearchConfig {
             query_batch_delay_us: 2000,
             bm25_k1: docvec_fulltext::Bm25::default().k1,
             bm25_b: docvec_fulltext::Bm25::default().b,
+            bm25_heading_weight: docvec_fulltext::Bm25::default().heading_weight,
         }
     }
 }
@@ -160,6 +164,9 @@ impl SearchConfig {
         if let Some(v) = get("DOCVEC_BM25_B") {
             self.bm25_b = parse("DOCVEC_BM25_B", v)?;
         }
+        if let Some(v) = get("DOCVEC_BM25_HEADING_WEIGHT") {
+            self.bm25_heading_weight = parse("DOCVEC_BM25_HEADING_WEIGHT", v)?;
+        }
         if let Some(v) = get("DOCVEC_QUERY_BATCH_DELAY_US") {
             self.query_batch_delay_us = parse("DOCVEC_QUERY_BATCH_DELAY_US", v)?;
         }
@@ -184,9 +191,7 @@ impl SearchConfig {
             ));
         }
         if let Some(problem) = self.bm25().problem() {
-            return Err(EngineError::Config(format!(
-                "search.bm25_k1 and search.bm25_b: {problem}"
-            )));
+            return Err(EngineError::Config(format!("search.bm25_*: {problem}")));
         }
         if self.query_batch_delay_us > 1_000_000 {
             return Err(EngineError::Config(format!(
@@ -202,6 +207,7 @@ impl SearchConfig {
         docvec_fulltext::Bm25 {
             k1: self.bm25_k1,
             b: self.bm25_b,
+            heading_weight: self.bm25_heading_weight,
         }
     }
 
