@@ -42,6 +42,16 @@ pub fn print_ingest_summary(report: &IngestReport) {
             "time: embed {:.1}s, store {:.1}s, index {:.1}s, save {:.1}s; parser threads: read {:.1}s, parse {:.1}s, chunk {:.1}s, extract {:.1}s",
             t.embed_s, t.store_s, t.index_s, t.save_s, t.read_s, t.parse_s, t.chunk_s, t.extract_s
         );
+        let n = &report.tokens;
+        if n.real > 0 {
+            println!(
+                "model: {} tokens in {} calls, padded to {} (+{:.1}%)",
+                n.real,
+                n.calls,
+                n.padded,
+                (n.padding_ratio() - 1.0) * 100.0
+            );
+        }
     }
     if !report.unsupported.is_empty() {
         println!(

@@ -68,4 +68,11 @@ impl Embedder for LazyEmbedder {
     fn warm(&self) -> Result<(), EmbedError> {
         self.get().map(|_| ())
     }
+
+    fn token_counts(&self) -> crate::TokenCounts {
+        match self.loaded.get() {
+            Some(Ok(e)) => e.token_counts(),
+            _ => crate::TokenCounts::default(),
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod hash;
 mod lazy;
 mod onnx;
 mod runtime;
+mod tally;
 
 pub use config::{Device, EmbedderConfig, Pooling};
 pub use hash::HashEmbedder;
@@ -45,6 +46,40 @@ pub trait Embedder: TokenCounter {
     /// its first file rather than inside it. Loaded implementations have nothing to do.
     fn warm(&self) -> Result<(), EmbedError> {
         Ok(())
+    }
+    /// What the model has run since this embedder was made (all zero for one that pads nothing, or
+    /// that was never loaded).
+    fn token_counts(&self) -> TokenCounts {
+        TokenCounts::default()
+    }
+}
+
+/// The model's work, counted: the tokens of the inputs, the tokens it ran once each batch was padded
+/// to its longest input, and its calls. `padded / real - 1` is what padding cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TokenCounts {
+    pub real: u64,
+    pub padded: u64,
+    pub calls: u64,
+}
+
+impl TokenCounts {
+    /// The work done between `earlier` and `self`.
+    pub fn since(self, earlier: TokenCounts) -> TokenCounts {
+        TokenCounts {
+            real: self.real.saturating_sub(earlier.real),
+            padded: self.padded.saturating_sub(earlier.padded),
+            calls: self.calls.saturating_sub(earlier.calls),
+        }
+    }
+
+    /// Padded tokens per real token (1.0 means no padding; 0 when nothing ran).
+    pub fn padding_ratio(&self) -> f64 {
+        if self.real == 0 {
+            0.0
+        } else {
+            self.padded as f64 / self.real as f64
+        }
     }
 }
 

@@ -11,7 +11,8 @@ use tokenizers::{Tokenizer, TruncationParams};
 use docvec_types::TokenCounter;
 
 use crate::config::{Device, EmbedderConfig, Pooling};
-use crate::{EmbedError, Embedder, batching, normalize, runtime};
+use crate::tally::Tally;
+use crate::{EmbedError, Embedder, TokenCounts, batching, normalize, runtime};
 
 /// Rows per inference call, whatever the token budget allows: bounds the memory of one call.
 const MAX_BATCH_ROWS: usize = 256;
@@ -25,6 +26,7 @@ pub struct OnnxEmbedder {
     /// `Session::run` needs `&mut`; one session per embedder, callers batch to keep it busy.
     session: Mutex<Session>,
     input_names: Vec<String>,
+    tally: Tally,
 }
 
 impl OnnxEmbedder {
@@ -118,6 +120,7 @@ impl OnnxEmbedder {
             counter,
             session: Mutex::new(session),
             input_names,
+            tally: Tally::default(),
         };
         // One probe embedding proves the declared dimension before any vector is stored.
         let probe = embedder.embed(&["dimension probe"])?;
@@ -235,6 +238,10 @@ impl Embedder for OnnxEmbedder {
         self.config.max_tokens
     }
 
+    fn token_counts(&self) -> TokenCounts {
+        self.tally.counts()
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -255,7 +262,9 @@ impl Embedder for OnnxEmbedder {
                 .iter()
                 .map(|&i| encodings[i].get_ids())
                 .collect();
-            for (&i, v) in order[range].iter().zip(self.run_batch(&batch)?) {
+            let vectors = self.run_batch(&batch)?;
+            self.tally.add_call(batch.iter().map(|ids| ids.len()));
+            for (&i, v) in order[range].iter().zip(vectors) {
                 out[i] = Some(v);
             }
         }

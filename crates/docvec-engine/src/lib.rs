@@ -30,7 +30,7 @@ pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
-pub use docvec_embed::{EmbedError, Embedder, HashEmbedder};
+pub use docvec_embed::{EmbedError, Embedder, HashEmbedder, TokenCounts};
 pub use docvec_fulltext::TextIndexError;
 pub use docvec_index::IndexError;
 pub use docvec_store::{
@@ -73,6 +73,8 @@ pub struct Engine {
     /// The model the data directory's vectors come from; swapped (with the index, under its write lock)
     /// when a rebuild switches models.
     embedder: Arc<RwLock<Arc<dyn Embedder>>>,
+    /// What the models swapped out had run, so the engine's token counts only grow.
+    retired_tokens: std::sync::Mutex<TokenCounts>,
     index: Arc<RwLock<VectorIndex>>,
     /// Query texts' vectors, by model; its generation moves on with every model swap.
     query_cache: search::QueryCache,
@@ -186,6 +188,7 @@ impl Engine {
             config,
             store,
             embedder: Arc::new(RwLock::new(embedder)),
+            retired_tokens: Default::default(),
             index: Arc::new(RwLock::new(index)),
             query_cache,
             query_batcher,
@@ -257,6 +260,21 @@ impl Engine {
     /// The query-embedding cache's counters since the engine opened.
     pub fn query_cache_stats(&self) -> QueryCacheStats {
         self.query_cache.stats()
+    }
+
+    /// Tokens the models ran since the engine opened, real and padded, and their calls (every model
+    /// this engine used, queries and ingests alike).
+    pub fn token_counts(&self) -> TokenCounts {
+        let retired = *self
+            .retired_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = self.embedder().token_counts();
+        TokenCounts {
+            real: retired.real + now.real,
+            padded: retired.padded + now.padded,
+            calls: retired.calls + now.calls,
+        }
     }
 
     /// Query batches embedded so far, and the queries in them.

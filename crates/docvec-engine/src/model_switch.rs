@@ -142,6 +142,12 @@ impl Engine {
         // Swapped under the index's write lock: a search holding the read lock sees both or neither.
         {
             let mut model = self.embedder.write().map_err(poisoned)?;
+            let mut retired = self.retired_tokens.lock().map_err(poisoned)?;
+            let old = model.token_counts();
+            retired.real += old.real;
+            retired.padded += old.padded;
+            retired.calls += old.calls;
+            drop(retired);
             *model = next;
             // Under the model's lock, so no query reads the new model with the old generation: a
             // re-embed keeps the model id, and only the generation tells its cached vectors apart.

@@ -12,7 +12,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use docvec_engine::{QueryBatchStats, QueryCacheStats};
+use docvec_engine::{QueryBatchStats, QueryCacheStats, TokenCounts};
 
 use crate::state::AppState;
 
@@ -30,6 +30,32 @@ pub(crate) struct Metrics {
     pub outbox_backlog: IntGauge,
     pub jobs: IntGaugeVec,
     query_cache: QueryCacheMetrics,
+    embedding: EmbeddingMetrics,
+}
+
+/// The models' token counts (`Engine::token_counts`), copied in at scrape time: padded over real
+/// tokens is what batching's padding cost.
+struct EmbeddingMetrics {
+    real: IntCounter,
+    padded: IntCounter,
+    calls: IntCounter,
+}
+
+impl EmbeddingMetrics {
+    fn new() -> Self {
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("metric");
+        Self {
+            real: counter(
+                "embed_tokens_total",
+                "Tokens of the texts the model embedded (queries and chunks)",
+            ),
+            padded: counter(
+                "embed_padded_tokens_total",
+                "Tokens the model ran, each batch padded to its longest text",
+            ),
+            calls: counter("embed_calls_total", "Model calls (batches)"),
+        }
+    }
 }
 
 /// The engine's query-cache counters, copied in at scrape time.
@@ -138,6 +164,7 @@ impl Metrics {
             .expect("metric"),
             catching_up: Mutex::new(()),
         };
+        let embedding = EmbeddingMetrics::new();
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -156,6 +183,9 @@ impl Metrics {
             Box::new(query_cache.hit_ratio.clone()),
             Box::new(query_cache.batches.clone()),
             Box::new(query_cache.batched.clone()),
+            Box::new(embedding.real.clone()),
+            Box::new(embedding.padded.clone()),
+            Box::new(embedding.calls.clone()),
         ] {
             registry.register(c).expect("unique metric names");
         }
@@ -172,14 +202,25 @@ impl Metrics {
             outbox_backlog,
             jobs,
             query_cache,
+            embedding,
         }
     }
 
     /// Bring the query-cache metrics to the engine's counters. The engine counts (it is opened once per
     /// process, so its counters only grow); the Prometheus counters add what they have not seen yet.
-    pub(crate) fn observe_query_cache(&self, stats: &QueryCacheStats, batches: &QueryBatchStats) {
+    pub(crate) fn observe_query_cache(
+        &self,
+        stats: &QueryCacheStats,
+        batches: &QueryBatchStats,
+        tokens: &TokenCounts,
+    ) {
         let m = &self.query_cache;
         let _one = m.catching_up.lock().unwrap_or_else(PoisonError::into_inner);
+        let e = &self.embedding;
+        e.real.inc_by(tokens.real.saturating_sub(e.real.get()));
+        e.padded
+            .inc_by(tokens.padded.saturating_sub(e.padded.get()));
+        e.calls.inc_by(tokens.calls.saturating_sub(e.calls.get()));
         m.batches
             .inc_by(batches.batches.saturating_sub(m.batches.get()));
         m.batched

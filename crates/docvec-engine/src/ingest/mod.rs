@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use docvec_embed::Embedder;
+use docvec_embed::{Embedder, TokenCounts};
 use docvec_extract::ExtractOptions;
 use docvec_parse::ParseOptions;
 
@@ -79,6 +79,10 @@ pub struct IngestReport {
     /// Files inside folders that were skipped because docvec does not read their type.
     pub unsupported: Vec<PathBuf>,
     pub chunks_embedded: usize,
+    /// The model's tokens while this ingest ran, real and padded to each batch's longest input: what
+    /// padding cost. Exact when nothing else embeds meanwhile (the CLI); in a server, searches and
+    /// other uploads at the same time add theirs.
+    pub tokens: TokenCounts,
     pub elapsed: Duration,
     /// Where the time went, stage by stage.
     pub stages: StageTimes,
@@ -176,6 +180,7 @@ impl Engine {
         // What `docvec check` compares the model file with later.
         self.record_model(false).await?;
         let started = Instant::now();
+        let tokens_before = self.token_counts();
         let found = self.discover_files(paths, opts).await?;
         let mut report = IngestReport {
             unsupported: found.unsupported,
@@ -207,6 +212,7 @@ impl Engine {
         self.finish(&mut report).await?;
         report.files.sort_by(|a, b| a.0.cmp(&b.0));
         report.elapsed = started.elapsed();
+        report.tokens = self.token_counts().since(tokens_before);
         Ok(report)
     }
 

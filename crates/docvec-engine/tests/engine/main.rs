@@ -69,6 +69,13 @@ async fn samples_are_found_by_meaning_with_their_place() {
     let report = ingest(&engine, &[samples_dir()]).await;
     assert_eq!(report.failures().count(), 0, "{:?}", report.files);
     assert_eq!(report.count(|o| matches!(o, FileOutcome::Added { .. })), 4);
+    // The model's work is counted: every chunk's tokens at least once, padding on top, and the
+    // engine's totals hold this ingest's.
+    let t = report.tokens;
+    assert!(t.calls >= 1 && t.real as usize >= report.chunks_embedded, "{t:?}");
+    assert!(t.padded >= t.real, "{t:?}");
+    let total = engine.token_counts();
+    assert!(total.real >= t.real && total.calls >= t.calls, "{total:?} {t:?}");
 
     assert!(
         top_path(

@@ -142,7 +142,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let m = state.metrics();
     if let Ok(engine) = state.engine() {
         m.index_vectors.set(engine.index_len() as i64);
-        m.observe_query_cache(&engine.query_cache_stats(), &engine.query_batch_stats());
+        m.observe_query_cache(
+            &engine.query_cache_stats(),
+            &engine.query_batch_stats(),
+            &engine.token_counts(),
+        );
         if let Ok(stats) = engine.stats().await {
             m.documents.set(stats.documents);
             m.chunks.set(stats.chunks);

@@ -39,9 +39,16 @@ async fn a_repeated_search_is_a_query_cache_hit_in_metrics_and_config() {
         "{exposition}"
     );
 
+    // The model's tokens: the samples' chunks and the one query it embedded, padding included.
+    let real = metric(&exposition, "docvec_embed_tokens_total");
+    let padded = metric(&exposition, "docvec_embed_padded_tokens_total");
+    assert!(real > 0.0 && padded >= real, "{real} {padded}");
+    assert!(metric(&exposition, "docvec_embed_calls_total") >= 2.0);
+
     // A scrape reads the counters, it does not add to them.
     let again = text_answer(s.get("/metrics", None)).await;
     assert_eq!(metric(&again, "docvec_query_cache_hits_total"), 1.0);
+    assert_eq!(metric(&again, "docvec_embed_tokens_total"), real);
 
     let config = s.get_json("/config", None).await;
     assert_eq!(
