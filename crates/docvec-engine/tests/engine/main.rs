@@ -72,10 +72,16 @@ async fn samples_are_found_by_meaning_with_their_place() {
     // The model's work is counted: every chunk's tokens at least once, padding on top, and the
     // engine's totals hold this ingest's.
     let t = report.tokens;
-    assert!(t.calls >= 1 && t.real as usize >= report.chunks_embedded, "{t:?}");
+    assert!(
+        t.calls >= 1 && t.real as usize >= report.chunks_embedded,
+        "{t:?}"
+    );
     assert!(t.padded >= t.real, "{t:?}");
     let total = engine.token_counts();
-    assert!(total.real >= t.real && total.calls >= t.calls, "{total:?} {t:?}");
+    assert!(
+        total.real >= t.real && total.calls >= t.calls,
+        "{total:?} {t:?}"
+    );
 
     assert!(
         top_path(
