@@ -104,6 +104,7 @@ fn world() -> &'static World {
             .enumerate()
             .map(|(i, t)| TextChunk {
                 id: i as i64 + 1,
+                heading: String::new(),
                 text: t.to_string(),
             })
             .collect();
