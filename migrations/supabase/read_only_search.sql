@@ -16,7 +16,7 @@
 --   * grants them SELECT, and only SELECT, on the four tables the functions read (documents,
 --     search_chunks, document_sections, tags), with row-level security policies FOR SELECT. They still
 --     write nothing, and read none of the other tables (facts, evidence, document_tables, api_endpoints,
---     log_entries, artifacts, jobs, docvec_meta).
+--     log_entries, artifacts, docvec_meta).
 --
 -- Two settings at the top of the block below: who may search (`readers`; drop 'anon' to require a
 -- signed-in user) and which documents they find (`visible`, an SQL condition on docvec.documents;

@@ -30,9 +30,14 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "match functions",
         include_str!("../../../migrations/postgres/0004_match_functions.sql"),
     ),
+    (
+        5,
+        "drop jobs",
+        include_str!("../../../migrations/postgres/0005_drop_jobs.sql"),
+    ),
 ];
 
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Any constant: the advisory lock that serialises migrations.
 const LOCK_KEY: i64 = 0x646f_6376_6563;

@@ -30,7 +30,6 @@ const TABLES: &[&str] = &[
     "tags",
     "facts",
     "evidence",
-    "jobs",
     "docvec_meta",
 ];
 
@@ -456,7 +455,7 @@ async fn attempts(conn: &mut PgConnection, role: &str, table: &str) -> [String; 
     .await
     .map(|n| n as u64);
     let col = match table {
-        "documents" | "jobs" => "id",
+        "documents" => "id",
         "docvec_meta" => "key",
         _ => "document_id",
     };

@@ -156,11 +156,34 @@ pub(crate) async fn require_read(
 
 pub(crate) async fn require_write(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    check(&state, presented_key(&req), Role::Write).await?;
+    let role = check(&state, presented_key(&req), Role::Write).await?;
+    req.extensions_mut().insert(Caller(role));
     Ok(next.run(req).await)
+}
+
+/// The role of the key a request was let through with (`None` when keys are not required), for a
+/// handler whose needs depend on what the request touches (cancelling a rebuild needs admin).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller(pub Option<Role>);
+
+impl Caller {
+    pub(crate) fn require(&self, needed: Role, what: &str) -> Result<(), ApiError> {
+        match self.0 {
+            Some(role) if role < needed => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{what} needs a {} key; the key sent is a {} key",
+                    needed.as_str(),
+                    role.as_str()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 pub(crate) async fn require_admin(

@@ -53,7 +53,7 @@ impl Modify for FormatNames {
         search::post_search, search::get_search, search::post_batch,
         documents::upload, documents::list, documents::get_one, documents::delete,
         data::logs, data::apis, data::tags, data::facts, data::evidence,
-        jobs::rebuild, jobs::snapshot, jobs::list, jobs::get_one, jobs::events,
+        jobs::rebuild, jobs::snapshot, jobs::list, jobs::get_one, jobs::events, jobs::cancel,
         ops::healthz, ops::readyz, ops::config, ops::metrics, ops::create, ops::list_keys, ops::revoke,
     ),
     modifiers(&Security, &FormatNames),

@@ -962,7 +962,7 @@ fn mirror_commands_against_a_real_postgres() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let status = json(&with_db(&["status", "--json"]));
     assert_eq!(status["remote"]["reachable"], true);
-    assert_eq!(status["remote"]["schema_version"], 4);
+    assert_eq!(status["remote"]["schema_version"], 5);
     assert!(!status["url"].as_str().unwrap().is_empty());
     // A remote that differs is reported and fails the command.
     assert!(

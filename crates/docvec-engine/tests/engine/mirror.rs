@@ -79,13 +79,14 @@ async fn migrations_apply_to_an_empty_database_and_again() {
         "documents",
         "evidence",
         "facts",
-        "jobs",
         "log_entries",
         "search_chunks",
         "tags",
     ] {
         assert!(tables.iter().any(|x| x == t), "{t} missing from {tables:?}");
     }
+    // Jobs live in the server's SQLite store only (migration 5 dropped the table nothing wrote).
+    assert!(!tables.iter().any(|x| x == "jobs"), "{tables:?}");
     let index: Option<String> = sqlx::query_scalar(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'search_chunks_embedding_hnsw'",
     )

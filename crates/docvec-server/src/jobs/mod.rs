@@ -1,17 +1,23 @@
-//! Jobs: uploads (a parent with a child per file) and rebuilds, run one at a time in the background so
-//! writes never race each other, with their state and progress kept in SQLite (they outlive restarts)
-//! and every change broadcast to the clients following `/jobs/{id}/events`.
+//! Jobs: uploads (a parent with a child per file) and rebuilds (a parent with a child per phase), run
+//! one at a time in the background so writes never race each other, with their state and progress kept
+//! in SQLite (they outlive restarts) and every change broadcast to the clients following
+//! `/jobs/{id}/events`. Uploads and rebuilds can be cancelled: a queued one never starts, a running one
+//! stops at its next safe point (see `cancel.rs`).
+
+mod cancel;
+mod rebuild;
+
+pub(crate) use cancel::CancelError;
+pub(crate) use rebuild::{label as phase_label, phases as rebuild_phases};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, mpsc};
 
-use docvec_engine::{
-    Engine, FileOutcome, IngestEvent, IngestOptions, RebuildEvent, RebuildOptions, Store,
-};
+use docvec_engine::{Engine, FileOutcome, IngestEvent, IngestOptions, RebuildOptions, Store};
 
 use crate::state::AppState;
 use crate::store::{JobRow, get_job, now_ms, put_job};
@@ -26,7 +32,11 @@ pub(crate) enum Work {
         tags: Vec<String>,
         force: bool,
     },
-    Rebuild(RebuildOptions),
+    Rebuild {
+        opts: RebuildOptions,
+        /// Child job id and engine phase, per phase, in order.
+        phases: Vec<(String, &'static str)>,
+    },
     /// A bundle of the data directory written to this new folder (`docvec export`).
     Snapshot(PathBuf),
 }
@@ -45,7 +55,13 @@ struct Inner {
     store: Store,
     events: broadcast::Sender<JobRow>,
     queue: mpsc::UnboundedSender<Queued>,
-    cancel: Arc<AtomicBool>,
+    /// Set at shutdown: no new jobs, and the running one stops.
+    shutdown: AtomicBool,
+    /// The running job (one runs at a time) and the flag that stops it.
+    running: Mutex<Option<(String, Arc<AtomicBool>)>>,
+    /// Held while a job moves from queued to running or is cancelled, so the two never cross: a
+    /// cancelled job never starts, and a started one is stopped by its flag.
+    transition: tokio::sync::Mutex<()>,
 }
 
 pub(crate) fn is_terminal(state: &str) -> bool {
@@ -60,7 +76,9 @@ impl Jobs {
                 store,
                 events: broadcast::channel(1024).0,
                 queue,
-                cancel: Arc::new(AtomicBool::new(false)),
+                shutdown: AtomicBool::new(false),
+                running: Mutex::new(None),
+                transition: tokio::sync::Mutex::new(()),
             }),
         };
         (jobs, rx)
@@ -104,7 +122,7 @@ impl Jobs {
     }
 
     pub(crate) fn enqueue(&self, queued: Queued) -> Result<(), crate::error::ApiError> {
-        if self.inner.cancel.load(Ordering::Relaxed) {
+        if self.inner.shutdown.load(Ordering::Relaxed) {
             return Err(crate::error::ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -121,15 +139,44 @@ impl Jobs {
         self.inner.events.subscribe()
     }
 
+    /// Shutting down: take no new jobs and stop the running one.
     pub(crate) fn cancel(&self) {
-        self.inner.cancel.store(true, Ordering::SeqCst);
+        self.inner.shutdown.store(true, Ordering::SeqCst);
+        if let Some((_, flag)) = &*self.running() {
+            flag.store(true, Ordering::SeqCst);
+        }
     }
 
-    fn cancel_flag(&self) -> Arc<AtomicBool> {
-        self.inner.cancel.clone()
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<(String, Arc<AtomicBool>)>> {
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn finish(&self, job: &mut JobRow, result: Result<serde_json::Value, String>) {
+    /// Move a queued job to running and hand back the flag that stops it; `None` when it is no
+    /// longer queued (cancelled meanwhile) or gone.
+    async fn start(&self, id: &str) -> Option<(JobRow, Arc<AtomicBool>)> {
+        let _one = self.inner.transition.lock().await;
+        let mut job = get_job(&self.inner.store, id).await.ok().flatten()?;
+        if job.state != "queued" {
+            return None;
+        }
+        job.state = "running".into();
+        job.started_at = Some(now_ms());
+        self.save(&job).await;
+        let flag = Arc::new(AtomicBool::new(self.inner.shutdown.load(Ordering::SeqCst)));
+        *self.running() = Some((id.to_string(), flag.clone()));
+        Some((job, flag))
+    }
+
+    /// Record a job's end: `cancelled` when its flag was set and it did not succeed.
+    async fn finish(
+        &self,
+        job: &mut JobRow,
+        result: Result<serde_json::Value, String>,
+        cancelled: &AtomicBool,
+    ) {
         job.finished_at = Some(now_ms());
         match result {
             Ok(v) => {
@@ -137,7 +184,7 @@ impl Jobs {
                 job.result = Some(v);
             }
             Err(e) => {
-                job.state = if self.inner.cancel.load(Ordering::Relaxed) {
+                job.state = if cancelled.load(Ordering::Relaxed) {
                     "cancelled".into()
                 } else {
                     "failed".into()
@@ -146,6 +193,10 @@ impl Jobs {
             }
         }
         self.save(job).await;
+        let mut running = self.running();
+        if running.as_ref().is_some_and(|(id, _)| *id == job.id) {
+            *running = None;
+        }
     }
 }
 
@@ -158,27 +209,30 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
             _ = stop.wait_for(|s| *s) => break,
         };
         let Ok(engine) = state.engine() else { break };
-        let Ok(Some(mut job)) = get_job(state.store(), &queued.id).await else {
+        let Some((mut job, stop)) = state.jobs().start(&queued.id).await else {
+            // Cancelled while queued: `cancel.rs` recorded it and its children.
+            if let Work::Ingest { staging, .. } = &queued.work {
+                let _ = std::fs::remove_dir_all(staging);
+            }
             continue;
         };
-        job.state = "running".into();
-        job.started_at = Some(now_ms());
-        state.jobs().save(&job).await;
         match queued.work {
             Work::Ingest {
                 staging,
                 files,
                 tags,
                 force,
-            } => run_ingest(&state, &engine, job, &staging, files, tags, force).await,
-            Work::Rebuild(opts) => run_rebuild(&state, &engine, job, opts).await,
+            } => run_ingest(&state, &engine, job, &staging, files, tags, force, stop).await,
+            Work::Rebuild { opts, phases } => {
+                rebuild::run(&state, &engine, job, opts, phases, stop).await
+            }
             Work::Snapshot(out) => {
                 let result = engine
                     .export_bundle(&out)
                     .await
                     .map(|r| serde_json::to_value(r).unwrap_or_default())
                     .map_err(|e| e.to_string());
-                state.jobs().finish(&mut job, result).await;
+                state.jobs().finish(&mut job, result, &stop).await;
             }
         }
     }
@@ -198,10 +252,12 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
 fn children(work: &Work) -> Vec<String> {
     match work {
         Work::Ingest { files, .. } => files.iter().map(|(id, _)| id.clone()).collect(),
-        Work::Rebuild(_) | Work::Snapshot(_) => Vec::new(),
+        Work::Rebuild { phases, .. } => phases.iter().map(|(id, _)| id.clone()).collect(),
+        Work::Snapshot(_) => Vec::new(),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_ingest(
     state: &AppState,
     engine: &Engine,
@@ -210,6 +266,7 @@ async fn run_ingest(
     files: Vec<(String, String)>,
     tags: Vec<String>,
     force: bool,
+    stop: Arc<AtomicBool>,
 ) {
     let jobs = state.jobs();
     let uploads = engine.layout().uploads();
@@ -242,7 +299,7 @@ async fn run_ingest(
     let opts = IngestOptions {
         tags,
         force,
-        cancel: Some(jobs.cancel_flag()),
+        cancel: Some(stop.clone()),
         ..Default::default()
     };
     let ingest = async {
@@ -321,30 +378,5 @@ async fn run_ingest(
         child.finished_at = Some(now_ms());
         jobs.save(child).await;
     }
-    jobs.finish(&mut parent, result).await;
-}
-
-async fn run_rebuild(state: &AppState, engine: &Engine, mut job: JobRow, opts: RebuildOptions) {
-    let jobs = state.jobs();
-    let cancel = jobs.cancel_flag();
-    let (tx, mut rx) = mpsc::unbounded_channel::<RebuildEvent>();
-    let rebuild = async {
-        let progress = move |e: RebuildEvent| {
-            let _ = tx.send(e);
-        };
-        engine.rebuild_index(&opts, &progress, &cancel).await
-    };
-    let follow = async {
-        while let Some(e) = rx.recv().await {
-            job.label = format!("rebuild: {}", e.phase);
-            job.done = e.done as i64;
-            job.total = e.total as i64;
-            jobs.save(&job).await;
-        }
-    };
-    let (report, ()) = tokio::join!(rebuild, follow);
-    let result = report
-        .map(|r| serde_json::to_value(r).unwrap_or_default())
-        .map_err(|e| e.to_string());
-    jobs.finish(&mut job, result).await;
+    jobs.finish(&mut parent, result, &stop).await;
 }

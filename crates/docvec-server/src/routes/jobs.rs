@@ -14,9 +14,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use docvec_engine::{EngineError, RebuildOptions};
 
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, decode_cursor, encode_cursor, page_limit};
-use crate::jobs::{Queued, Work, is_terminal};
+use crate::jobs::{CancelError, Queued, Work, is_terminal, phase_label, rebuild_phases};
 use crate::routes::PathParam;
 use crate::state::AppState;
 use crate::store::{JobFilter, JobRow, get_job, list_jobs};
@@ -79,8 +80,8 @@ pub(crate) async fn rebuild(
         reembed: req.reembed,
         resync_mirror: req.resync_mirror,
     };
-    let job = state
-        .jobs()
+    let jobs = state.jobs();
+    let job = jobs
         .create(
             "rebuild",
             "rebuild",
@@ -89,9 +90,23 @@ pub(crate) async fn rebuild(
             0,
         )
         .await?;
-    state.jobs().enqueue(Queued {
+    let mut phases = Vec::new();
+    let mirrors = state.engine()?.storage_mode().mirrors();
+    for phase in rebuild_phases(&opts, mirrors) {
+        let child = jobs
+            .create(
+                "rebuild_phase",
+                &phase_label(phase),
+                serde_json::json!({ "phase": phase }),
+                Some(&job.id),
+                0,
+            )
+            .await?;
+        phases.push((child.id, phase));
+    }
+    jobs.enqueue(Queued {
         id: job.id.clone(),
-        work: Work::Rebuild(opts),
+        work: Work::Rebuild { opts, phases },
     })?;
     accepted(job)
 }
@@ -144,7 +159,7 @@ fn accepted(job: JobRow) -> Result<(StatusCode, HeaderMap, Json<JobAccepted>), A
 pub struct JobParams {
     /// queued, running, succeeded, failed, cancelled.
     pub state: Option<String>,
-    /// ingest, ingest_file, rebuild, snapshot.
+    /// ingest, ingest_file, rebuild, rebuild_phase, snapshot.
     pub kind: Option<String>,
     /// Children of this job (the files of an upload).
     pub parent: Option<String>,
@@ -189,7 +204,7 @@ pub(crate) async fn list(
 pub struct JobDetail {
     #[schema(value_type = Object)]
     pub job: JobRow,
-    /// Child jobs (one per file of an upload), oldest first.
+    /// Child jobs (one per file of an upload, one per phase of a rebuild), oldest first.
     #[schema(value_type = Vec<Object>)]
     pub children: Vec<JobRow>,
 }
@@ -221,6 +236,35 @@ pub(crate) async fn get_one(
     PathParam(id): PathParam<String>,
 ) -> Result<Json<JobDetail>, ApiError> {
     Ok(Json(detail(&state, &id).await?))
+}
+
+/// Cancel an upload or a rebuild. A queued one is cancelled at once, with its children; a running
+/// one stops at its next safe point (an upload between files, keeping what it stored; a rebuild
+/// between pages, the serving index left in place) and ends `cancelled`: follow it to see when.
+/// Cancelling a rebuild needs an admin key, an upload a write key.
+#[utoipa::path(post, path = "/jobs/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 202, body = JobDetail, description = "cancelled, or stopping"),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    caller: Option<axum::Extension<Caller>>,
+    PathParam(id): PathParam<String>,
+) -> Result<(StatusCode, Json<JobDetail>), ApiError> {
+    let caller = caller.map_or(Caller(None), |c| c.0);
+    let job = get_job(state.store(), &id)
+        .await
+        .map_err(store_err)?
+        .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))?;
+    if job.kind == "rebuild" {
+        caller.require(Role::Admin, "cancelling a rebuild")?;
+    }
+    state.jobs().cancel_job(&id).await.map_err(|e| match e {
+        CancelError::NotFound(_) => ApiError::not_found(e.to_string()),
+        CancelError::Refused(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+        CancelError::Store(e) => store_err(e),
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(detail(&state, &id).await?)))
 }
 
 /// Live progress as server-sent events: a `job` event with the job's row at once and on every change

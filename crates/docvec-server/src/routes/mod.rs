@@ -120,6 +120,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/jobs", read(get(jobs::list)))
         .route("/jobs/{id}", read(get(jobs::get_one)))
         .route("/jobs/{id}/events", events)
+        .route("/jobs/{id}/cancel", write(post(jobs::cancel)))
         .route("/config", read(get(ops::config)))
         .route("/metrics", read(get(ops::metrics)))
         .route(

@@ -123,6 +123,47 @@ async fn a_rebuild_switching_models_swaps_in_while_a_client_keeps_searching() {
             .iter()
             .any(|e| e["label"] == "rebuild: index" && e["done"] == e["total"])
     );
+    // The rebuild is a job tree: a child per phase, each finished, with its progress and timings.
+    let id = job["job_id"].as_str().unwrap();
+    let tree = s.get_json(&format!("/jobs/{id}"), None).await;
+    let children = tree["children"].as_array().unwrap();
+    let mut labels: Vec<&str> = children
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    labels.sort_unstable();
+    assert_eq!(
+        labels,
+        ["rebuild: embed", "rebuild: full-text", "rebuild: graph"],
+        "{tree}"
+    );
+    for c in children {
+        assert_eq!(c["state"], "succeeded", "{c}");
+        assert_eq!(c["kind"], "rebuild_phase", "{c}");
+        assert!(c["started_at"].as_i64().unwrap() <= c["finished_at"].as_i64().unwrap());
+        assert!(
+            c["total"].as_i64().unwrap() > 0 && c["done"] == c["total"],
+            "{c}"
+        );
+    }
+    // A finished job cannot be cancelled, and says so; an unknown one is not found.
+    let resp = s
+        .post(&format!("/jobs/{id}/cancel"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let err: Value = resp.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already finished (succeeded)"),
+        "{err}"
+    );
+    let resp = s.post("/jobs/job_nope/cancel", None).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
     let hits = s
         .search(
             json!({"query": "jk2_init found child in scoreboard", "k": 5}),

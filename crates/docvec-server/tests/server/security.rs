@@ -21,6 +21,7 @@ fn required_role(method: &str, path: &str) -> Option<Option<Role>> {
         ("post", "/documents") | ("delete", "/documents/{id}") => Some(Write),
         ("get", "/logs" | "/apis" | "/tags" | "/facts" | "/evidence/{id}") => Some(Read),
         ("get", "/jobs" | "/jobs/{id}" | "/jobs/{id}/events") => Some(Read),
+        ("post", "/jobs/{id}/cancel") => Some(Write),
         ("get", "/config" | "/metrics") => Some(Read),
         ("get" | "post", "/keys") | ("delete", "/keys/{id}") => Some(Admin),
         _ => return None,
