@@ -73,6 +73,15 @@ impl TokenCounts {
         }
     }
 
+    /// The work of both.
+    pub fn plus(self, other: TokenCounts) -> TokenCounts {
+        TokenCounts {
+            real: self.real + other.real,
+            padded: self.padded + other.padded,
+            calls: self.calls + other.calls,
+        }
+    }
+
     /// Padded tokens per real token (1.0 means no padding; 0 when nothing ran).
     pub fn padding_ratio(&self) -> f64 {
         if self.real == 0 {

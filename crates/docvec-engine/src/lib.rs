@@ -269,12 +269,7 @@ impl Engine {
             .retired_tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let now = self.embedder().token_counts();
-        TokenCounts {
-            real: retired.real + now.real,
-            padded: retired.padded + now.padded,
-            calls: retired.calls + now.calls,
-        }
+        retired.plus(self.embedder().token_counts())
     }
 
     /// Query batches embedded so far, and the queries in them.

@@ -143,10 +143,7 @@ impl Engine {
         {
             let mut model = self.embedder.write().map_err(poisoned)?;
             let mut retired = self.retired_tokens.lock().map_err(poisoned)?;
-            let old = model.token_counts();
-            retired.real += old.real;
-            retired.padded += old.padded;
-            retired.calls += old.calls;
+            *retired = retired.plus(model.token_counts());
             drop(retired);
             *model = next;
             // Under the model's lock, so no query reads the new model with the old generation: a
