@@ -6,13 +6,17 @@
 //! silently truncated by the model. Consecutive chunks of a section overlap by a few sentences so a
 //! passage cut in two is still found whole in one of them.
 
+mod span;
 mod split;
 
 use std::ops::Range;
 
 use docvec_types::{BlockKind, Chunk, ParsedDocument, TokenCounter, stable_id};
 
+pub use span::render_text;
 pub use split::{Limit, sentences, split_to_budget};
+
+use span::{Locator, Part};
 
 /// Sizes in model tokens.
 #[derive(Debug, Clone)]
@@ -53,14 +57,19 @@ struct Unit {
     kind: BlockKind,
 }
 
-/// Cut `doc` into chunks. `document_id` only seeds the stable chunk keys.
+/// Cut `doc` into chunks. `document_id` only seeds the stable chunk keys. Chunks carry their span in
+/// `doc.text` (see [`render_text`] for documents that have none yet).
 pub fn chunk_document(
     document_id: &str,
     doc: &ParsedDocument,
     counter: &dyn TokenCounter,
     opts: &ChunkOptions,
 ) -> Vec<Chunk> {
-    let mut chunks = Vec::new();
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let locator = Locator::new(doc);
+    // Where the previous chunk started, and in which block, so the next one's words are looked for
+    // after it.
+    let mut previous: Option<((usize, usize), usize)> = None;
     for (section_index, section) in doc.sections.iter().enumerate() {
         let context = context_line(
             doc.title.as_deref(),
@@ -113,25 +122,48 @@ pub fn chunk_document(
         if units.is_empty() {
             continue;
         }
-        pack(&units, limit, opts.overlap_tokens, |text, tokens, pages| {
-            let ordinal = chunks.len() as u32;
-            let key = stable_id(&[
-                document_id.as_bytes(),
-                &ordinal.to_le_bytes(),
-                context.as_bytes(),
-                text.as_bytes(),
-            ]);
-            chunks.push(Chunk {
-                key,
-                ordinal,
-                section: section_index as u32,
-                text,
-                context: context.clone(),
-                page_start: pages.0,
-                page_end: pages.1,
-                token_count: (tokens + context_tokens) as u32,
-            });
-        });
+        pack(
+            &units,
+            limit,
+            opts.overlap_tokens,
+            |window, text, tokens, pages| {
+                let ordinal = chunks.len() as u32;
+                let mut parts: Vec<Part> = Vec::new();
+                for u in window {
+                    if parts.last().is_none_or(|p| p.block != u.block) {
+                        parts.push(Part {
+                            section: section_index,
+                            block: u.block,
+                        });
+                    }
+                }
+                let first = (section_index, window[0].block);
+                let from = previous
+                    .filter(|(block, _)| *block == first)
+                    .map(|(_, at)| at);
+                let (mut span, start) = locator.span(&parts, &text, from);
+                previous = start.map(|at| (first, at));
+                span.page_start = pages.0;
+                span.page_end = pages.1;
+                let key = stable_id(&[
+                    document_id.as_bytes(),
+                    &ordinal.to_le_bytes(),
+                    context.as_bytes(),
+                    text.as_bytes(),
+                ]);
+                chunks.push(Chunk {
+                    key,
+                    ordinal,
+                    section: section_index as u32,
+                    text,
+                    context: context.clone(),
+                    page_start: pages.0,
+                    page_end: pages.1,
+                    token_count: (tokens + context_tokens) as u32,
+                    span,
+                });
+            },
+        );
     }
     chunks
 }
@@ -142,7 +174,7 @@ fn pack(
     units: &[Unit],
     limit: Limit,
     overlap: usize,
-    mut emit: impl FnMut(String, usize, (Option<u32>, Option<u32>)),
+    mut emit: impl FnMut(&[Unit], String, usize, (Option<u32>, Option<u32>)),
 ) {
     for window in balanced_windows(units, limit, overlap) {
         let window = &units[window];
@@ -151,7 +183,7 @@ fn pack(
             window.iter().filter_map(|u| u.page).min(),
             window.iter().filter_map(|u| u.page).max(),
         );
-        emit(join(window), tokens, pages);
+        emit(window, join(window), tokens, pages);
     }
 }
 

@@ -23,6 +23,7 @@ fn doc(blocks: &[(&str, BlockKind)]) -> ParsedDocument {
             text: t.to_string(),
             kind: *k,
             page: Some(1),
+            origin: Default::default(),
         })
         .collect();
     d.sections.push(s);
@@ -170,6 +171,7 @@ fn chunks_never_cross_sections() {
         text: "c d".into(),
         kind: BlockKind::Paragraph,
         page: None,
+        origin: Default::default(),
     });
     d.sections.push(s2);
     let chunks = chunk_document("d", &d, &Words, &opts(50, 0));
@@ -205,6 +207,7 @@ fn chunks_never_span_pages_and_empty_headings_add_nothing() {
             text: text.into(),
             kind: BlockKind::Paragraph,
             page: Some(page),
+            origin: Default::default(),
         });
     }
     d.sections.push(s);

@@ -49,6 +49,17 @@ pub(crate) enum Command {
     },
     /// List facts (Label: value lines, numeric table cells) with the evidence of where each stands.
     Facts(Facts),
+    /// Show where a hit came from: the chunk's span of its document's stored text, with the text
+    /// around it and its lines, pages, table rows or API operation.
+    Show {
+        /// The hit's chunk id or chunk key (`chunk_id` / `chunk_key` in `docvec search --json`).
+        chunk: String,
+        /// Bytes of text shown on each side of the span, cut back to whole lines.
+        #[arg(long, default_value_t = docvec_engine::DEFAULT_SOURCE_CONTEXT)]
+        context: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the data directory after a crash or a copy: the database file is sound, every document
     /// is whole (each chunk with its vector) and both indexes hold exactly the stored chunks once the
     /// start-up catch-up has run. Exit status 1 when something is inconsistent.

@@ -120,6 +120,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => read::tags(config, kind, document, prefix, limit, json).await,
         Command::Facts(args) => read::facts(config, args).await,
+        Command::Show {
+            chunk,
+            context,
+            json,
+        } => read::show(config, &chunk, context, json).await,
         #[cfg(feature = "mirror")]
         Command::Migrate => mirror::migrate(config).await,
         #[cfg(feature = "mirror")]

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use docvec_engine::{
     CheckReport, EndpointRow, Engine, ExportReport, FactRow, FileOutcome, IngestReport, LogRow,
-    SearchHit, Stats, TableRow, TagCount,
+    SearchHit, SourceView, Span, Stats, TableRow, TagCount,
 };
 #[cfg(feature = "mirror")]
 use docvec_engine::{MirrorStatus, ParityReport};
@@ -228,7 +228,16 @@ pub fn print_hits(hits: &[SearchHit]) {
         if let Some(page) = h.page {
             place.push_str(&format!("  p. {page}"));
         }
-        println!("{:>2}. {:.3}  {}{place}", i + 1, h.score, h.document_path);
+        if let Some(span) = &h.span {
+            place.push_str(&span_label(span));
+        }
+        println!(
+            "{:>2}. {:.3}  {}{place}  (docvec show {})",
+            i + 1,
+            h.score,
+            h.document_path,
+            h.chunk_id
+        );
         if let Some(s) = &h.snippet {
             let (open, close) = if std::io::stdout().is_terminal() {
                 ("\x1b[1m", "\x1b[0m")
@@ -247,6 +256,52 @@ pub fn print_hits(hits: &[SearchHit]) {
         let ellipsis = if cut.len() < snippet.len() { "..." } else { "" };
         println!("    {cut}{ellipsis}");
     }
+}
+
+/// "  lines 3-9", "  rows 12-20 of Sheet1", "  GET /pets": where a span stands, for one line of output.
+fn span_label(span: &Span) -> String {
+    let mut out = String::new();
+    if let Some(op) = &span.operation {
+        out.push_str(&format!("  {} {}", op.method, op.path));
+    }
+    if let Some(rows) = &span.rows {
+        let sheet = rows
+            .sheet
+            .as_ref()
+            .map(|s| format!(" of {s}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  rows {}-{}{sheet}",
+            rows.first_row, rows.last_row
+        ));
+    } else if let (Some(a), Some(b)) = (span.line_start, span.line_end) {
+        out.push_str(&format!("  lines {a}-{b}"));
+    }
+    out
+}
+
+/// `docvec show`: the span between markers (bold on a terminal), with its context.
+pub fn print_source(v: &SourceView) {
+    let mut head = format!("{}  lines {}-{}", v.path, v.line_start, v.line_end);
+    if let Some(c) = &v.chunk {
+        if let Some(section) = &c.section {
+            head.push_str(&format!("  § {section}"));
+        }
+        if let (Some(a), Some(b)) = (c.span.page_start, c.span.page_end) {
+            head.push_str(&format!("  pages {a}-{b}"));
+        }
+        if c.span.rows.is_some() || c.span.operation.is_some() {
+            head.push_str(&span_label(&c.span));
+        }
+    }
+    println!("{head}  bytes {}..{}", v.start, v.end);
+    println!();
+    let (open, close) = if std::io::stdout().is_terminal() {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        (">>>", "<<<")
+    };
+    println!("{}{open}{}{close}{}", v.before, v.text, v.after);
 }
 
 pub fn print_stats(engine: &Engine, s: &Stats, index_len: usize) {

@@ -15,6 +15,7 @@ mod mirror;
 mod model_switch;
 mod rebuild;
 mod search;
+mod source;
 mod sync;
 mod text;
 
@@ -40,7 +41,7 @@ pub use docvec_store::{
 };
 /// An [`Embedder`] given to [`Engine::open_with`] counts tokens too, for the chunker.
 pub use docvec_types::TokenCounter;
-pub use docvec_types::{FactKind, Format, SearchHit, Snippet, TagKind};
+pub use docvec_types::{FactKind, Format, Operation, RowSpan, SearchHit, Snippet, Span, TagKind};
 pub use error::EngineError;
 pub(crate) use error::check_time_bounds;
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};
@@ -55,6 +56,7 @@ pub use search::{
     QueryBatchStats, QueryCacheStats, QueryVector, SearchMode, SearchRequest, SearchResponse,
     SearchResults, cap_per_document, fuse,
 };
+pub use source::{DEFAULT_SOURCE_CONTEXT, MAX_SOURCE_CONTEXT, ShownChunk, SourceView};
 
 /// Whether this engine may change the data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

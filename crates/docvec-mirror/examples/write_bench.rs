@@ -43,6 +43,7 @@ async fn main() {
                     token_count: 256,
                     model_id: "bench".into(),
                     vector: vectors[i * dim..(i + 1) * dim].to_vec(),
+                    span: None,
                 })
                 .collect();
             DocumentExport {

@@ -120,7 +120,7 @@ impl Mirror {
             .execute(&mut *tx)
             .await?;
         let rows = sqlx::query(
-            "SELECT c.document_id, c.key, c.text, c.page_start, d.path, d.title, d.format,
+            "SELECT c.document_id, c.key, c.text, c.page_start, c.meta -> 'span' AS span, d.path, d.title, d.format,
                     s.heading_path, (1 - (c.embedding <=> $1))::float4 AS score
              FROM docvec.search_chunks c
              JOIN docvec.documents d ON d.id = c.document_id
@@ -167,6 +167,9 @@ impl Mirror {
                     section: section.filter(|s| !s.is_empty()),
                     page: r.try_get::<Option<i32>, _>("page_start")?.map(|p| p as u32),
                     text: r.try_get("text")?,
+                    span: r
+                        .try_get::<Option<serde_json::Value>, _>("span")?
+                        .and_then(|v| serde_json::from_value(v).ok()),
                     snippet: None,
                 })
             })

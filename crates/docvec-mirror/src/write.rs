@@ -163,10 +163,10 @@ fn encode_rows(chunks: &[(&str, &ExportChunk)]) -> Vec<u8> {
             None => out.extend_from_slice(&(-1i32).to_be_bytes()),
         }
     }
-    let row_bytes = |c: &ExportChunk| 80 + c.text.len() + c.context.len() + c.vector.len() * 4;
+    let row_bytes = |c: &ExportChunk| 200 + c.text.len() + c.context.len() + c.vector.len() * 4;
     let mut out = Vec::with_capacity(chunks.iter().map(|(_, c)| row_bytes(c)).sum::<usize>());
     for (document_id, c) in chunks {
-        out.extend_from_slice(&11i16.to_be_bytes());
+        out.extend_from_slice(&12i16.to_be_bytes());
         text(&mut out, document_id);
         int4(&mut out, Some(c.ordinal));
         text(&mut out, &c.key);
@@ -184,6 +184,15 @@ fn encode_rows(chunks: &[(&str, &ExportChunk)]) -> Vec<u8> {
         for x in &c.vector {
             out.extend_from_slice(&x.to_be_bytes());
         }
+        // jsonb's binary form: a version byte (1), then the JSON text.
+        let meta = match &c.span {
+            Some(span) => serde_json::json!({ "span": span }),
+            None => serde_json::json!({}),
+        }
+        .to_string();
+        out.extend_from_slice(&(1 + meta.len() as i32).to_be_bytes());
+        out.push(1);
+        out.extend_from_slice(meta.as_bytes());
     }
     out
 }
@@ -198,7 +207,7 @@ async fn copy_chunks(
     }
     let mut copy = tx
         .copy_in_raw(
-            "COPY docvec.search_chunks (document_id, ordinal, key, section, text, context, page_start, page_end, token_count, model_id, embedding) FROM STDIN (FORMAT BINARY)",
+            "COPY docvec.search_chunks (document_id, ordinal, key, section, text, context, page_start, page_end, token_count, model_id, embedding, meta) FROM STDIN (FORMAT BINARY)",
         )
         .await?;
     // sqlx leaves Nagle's algorithm on: a small write behind unacknowledged data waits for the

@@ -219,6 +219,7 @@ impl Doc {
                     token_count: 12,
                     model_id: MODEL.into(),
                     vector: v.clone(),
+                    span: None,
                 })
                 .collect(),
         }

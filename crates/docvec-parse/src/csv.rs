@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use docvec_types::{Block, BlockKind, ColumnType, Format, ParsedDocument, Section, Table};
+use docvec_types::{Block, BlockKind, ColumnType, Format, Origin, ParsedDocument, Section, Table};
 
 use crate::ParseError;
 
@@ -17,7 +17,7 @@ const SNIFF_RECORDS: usize = 100;
 pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, ParseError> {
     let text = crate::decode_text(bytes, Format::Csv)?;
     let delimiter = detect_delimiter(&text);
-    let (records, record_lines) = read_records(&text, delimiter, max_rows)?;
+    let (records, record_lines, record_bytes) = read_records(&text, delimiter, max_rows)?;
     let Some(width) = modal_width(records.iter().map(Vec::len)) else {
         return Err(ParseError::NoText("the file holds no records".into()));
     };
@@ -59,6 +59,7 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         .unwrap_or(header_at);
     let mut rows = Vec::new();
     let mut source_rows = Vec::new();
+    let mut row_bytes = Vec::new();
     for (i, r) in records
         .iter()
         .enumerate()
@@ -72,6 +73,7 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         row.resize(width, String::new());
         rows.push(row);
         source_rows.push(record_lines[i]);
+        row_bytes.push(record_bytes[i]);
     }
 
     let mut doc = ParsedDocument::new(Format::Csv);
@@ -93,12 +95,27 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
     if !preamble.is_empty() {
         doc.title = preamble.lines().next().map(str::to_string);
     }
+    // The notes' bytes run from their first record to their last.
+    let bytes_of = |range: std::ops::Range<usize>| {
+        let (first, last) = (
+            record_bytes.get(range.start)?,
+            record_bytes.get(range.end - 1)?,
+        );
+        Some((first.0, last.1))
+    };
     let mut intro = Section::untitled();
-    for text in [preamble, footer].into_iter().filter(|t| !t.is_empty()) {
+    for (text, range) in [(preamble, 0..header_at), (footer, last + 1..records.len())] {
+        if text.is_empty() {
+            continue;
+        }
         intro.blocks.push(Block {
             text,
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Origin {
+                bytes: bytes_of(range),
+                ..Origin::default()
+            },
         });
     }
     if !intro.blocks.is_empty() {
@@ -113,7 +130,13 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         source_rows,
         delimiter: Some(delimiter as char),
     };
-    doc.sections.push(table_section(&table, None));
+    let mut section = table_section(&table, 0, None);
+    for block in &mut section.blocks {
+        if let Some((_, row)) = block.origin.row {
+            block.origin.bytes = row_bytes.get(row as usize).copied();
+        }
+    }
+    doc.sections.push(section);
     doc.metadata.insert("rows".into(), table.rows.len().into());
     doc.metadata.insert("columns".into(), width.into());
     if records.len() >= max_rows {
@@ -122,11 +145,13 @@ pub(crate) fn parse(bytes: &[u8], max_rows: usize) -> Result<ParsedDocument, Par
         ));
     }
     doc.tables.push(table);
+    doc.text = Some(text);
     Ok(doc)
 }
 
-/// A section holding one block per row, each row rendered with its headers.
-pub(crate) fn table_section(table: &Table, heading: Option<&str>) -> Section {
+/// A section holding one block per row, each row rendered with its headers; `index` is the table's
+/// place in the document, for each block's origin.
+pub(crate) fn table_section(table: &Table, index: u32, heading: Option<&str>) -> Section {
     let mut section = Section::untitled();
     if let Some(h) = heading {
         section.heading = Some(h.to_string());
@@ -136,7 +161,8 @@ pub(crate) fn table_section(table: &Table, heading: Option<&str>) -> Section {
     section.blocks = table
         .rows
         .iter()
-        .map(|row| {
+        .enumerate()
+        .map(|(i, row)| {
             let cells: Vec<String> = table
                 .header
                 .iter()
@@ -148,6 +174,10 @@ pub(crate) fn table_section(table: &Table, heading: Option<&str>) -> Section {
                 text: cells.join("; "),
                 kind: BlockKind::Table,
                 page: None,
+                origin: Origin {
+                    row: Some((index, i as u32)),
+                    ..Origin::default()
+                },
             }
         })
         .filter(|b| !b.text.is_empty())
@@ -193,13 +223,10 @@ fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
 /// The largest cell read; a larger one makes the file unreadable as a table.
 const MAX_CELL_BYTES: usize = 1 << 20;
 
-fn read_records(
-    text: &str,
-    delimiter: u8,
-    max_rows: usize,
-) -> Result<(Vec<Vec<String>>, Vec<u32>), ParseError> {
+fn read_records(text: &str, delimiter: u8, max_rows: usize) -> Result<Records, ParseError> {
     let mut out = Vec::new();
     let mut lines = Vec::new();
+    let mut starts = Vec::new();
     // The reader's own line count skips blank lines; counting newlines before the record's byte
     // offset gives the line an editor shows.
     let (mut line, mut counted) = (1u32, 0usize);
@@ -229,10 +256,26 @@ fn read_records(
             });
         }
         lines.push(line);
+        starts.push(byte.min(text.len()));
         out.push(record.iter().map(str::to_string).collect());
     }
-    Ok((out, lines))
+    // A record ends where the next begins, less the line break (and any blank lines) between them.
+    let ends = starts.iter().skip(1).copied().chain([text.len()]);
+    let bytes = starts
+        .iter()
+        .zip(ends)
+        .map(|(&start, end)| {
+            (
+                start,
+                start.max(text[..end].trim_end_matches(['\n', '\r']).len()),
+            )
+        })
+        .collect();
+    Ok((out, lines, bytes))
 }
+
+/// Records, the 1-based line each starts on, and the byte range each takes in the text.
+type Records = (Vec<Vec<String>>, Vec<u32>, Vec<(usize, usize)>);
 
 fn bytecount(bytes: &[u8]) -> u32 {
     bytes.iter().filter(|&&b| b == b'\n').count() as u32
@@ -339,6 +382,21 @@ mod tests {
         assert_eq!(t.rows.len(), 2);
         assert_eq!(t.rows[0][0], "Smith; J");
         assert_eq!(t.rows[1][0], "multi\nline");
+        let (doc, _) = table(b"name;qty;price;when;ok\n\"Smith; J\";3;1.5;2024-01-02;yes\n\"multi\nline\";10;2;2024-02-03;no\n");
+        let text = doc.text.as_deref().unwrap();
+        let rows: Vec<(&str, Option<(u32, u32)>)> = doc.sections[0]
+            .blocks
+            .iter()
+            .map(|b| (b.origin.bytes.unwrap(), b.origin.row))
+            .map(|((s, e), row)| (&text[s..e], row))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("\"Smith; J\";3;1.5;2024-01-02;yes", Some((0, 0))),
+                ("\"multi\nline\";10;2;2024-02-03;no", Some((0, 1)))
+            ]
+        );
         use ColumnType::*;
         assert_eq!(t.column_types, [Text, Integer, Float, Date, Boolean]);
         let (_, t) = table(b"a\tb\n1\tx\n2\ty\n");

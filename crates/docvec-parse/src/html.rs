@@ -125,7 +125,7 @@ impl Walker {
     fn flush(&mut self) {
         let kind = self.kind.take().unwrap_or(BlockKind::Paragraph);
         let raw = std::mem::take(&mut self.buf);
-        self.outline.block(&raw, kind);
+        self.outline.block(&raw, kind, None);
     }
 
     fn walk(&mut self, node: NodeRef<'_, Node>) {

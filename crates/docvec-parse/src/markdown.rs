@@ -17,8 +17,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     let mut b = Builder::default();
-    for event in Parser::new_ext(&source, options) {
+    for (event, range) in Parser::new_ext(&source, options).into_offset_iter() {
+        let opens = !matches!(event, Event::End(_) | Event::Rule);
         b.event(event);
+        // A block's bytes run from the first event that opened it; closing events add nothing, as
+        // their start events already spanned them, and they would leak into the next block.
+        if opens && b.in_heading.is_none() && !b.in_metadata {
+            let (start, end) = b.bytes.map_or((range.start, range.end), |(s, e)| {
+                (s.min(range.start), e.max(range.end))
+            });
+            b.bytes = Some((start, end));
+        }
     }
     b.flush();
     let mut doc = ParsedDocument::new(Format::Markdown);
@@ -29,6 +38,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
         .into_iter()
         .filter(|s| s.heading.is_some() || !s.blocks.is_empty())
         .collect();
+    doc.text = Some(source);
     Ok(doc)
 }
 
@@ -42,6 +52,8 @@ struct Builder {
     items: usize,
     quotes: usize,
     in_table: bool,
+    /// Bytes of the source the pending text came from.
+    bytes: Option<(usize, usize)>,
 }
 
 impl Builder {
@@ -62,7 +74,8 @@ impl Builder {
     /// Close the pending text as a block of the current kind.
     fn flush(&mut self) {
         let raw = std::mem::take(&mut self.buf);
-        self.outline.block(&raw, self.kind());
+        let bytes = self.bytes.take();
+        self.outline.block(&raw, self.kind(), bytes);
     }
 
     fn event(&mut self, event: Event<'_>) {
@@ -78,6 +91,7 @@ impl Builder {
                 let level = self.in_heading.take().unwrap_or(1);
                 let heading =
                     crate::tidy_whitespace(&std::mem::take(&mut self.buf)).replace('\n', " ");
+                self.bytes = None;
                 self.outline.heading(level, heading);
             }
             Event::Start(Tag::CodeBlock(kind)) => {

@@ -1,6 +1,6 @@
 //! Sections under a stack of headings, shared by the parsers of formats with headings (Markdown, HTML).
 
-use docvec_types::{Block, BlockKind, Section};
+use docvec_types::{Block, BlockKind, Origin, Section};
 
 #[derive(Default)]
 pub(crate) struct Outline {
@@ -30,8 +30,9 @@ impl Outline {
     }
 
     /// Add a block of `kind` to the current section: code keeps its layout, tables their rows, other
-    /// text is tidied; whitespace-only text adds nothing.
-    pub fn block(&mut self, raw: &str, kind: BlockKind) {
+    /// text is tidied; whitespace-only text adds nothing. `bytes` is where the text stands in the
+    /// source, where the parser knows it.
+    pub fn block(&mut self, raw: &str, kind: BlockKind, bytes: Option<(usize, usize)>) {
         let text = match kind {
             BlockKind::Code => raw.trim_matches('\n').trim_end().to_string(),
             BlockKind::Table => raw
@@ -62,6 +63,10 @@ impl Outline {
             text,
             kind,
             page: None,
+            origin: Origin {
+                bytes,
+                ..Origin::default()
+            },
         });
     }
 }

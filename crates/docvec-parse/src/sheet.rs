@@ -78,10 +78,12 @@ pub(crate) fn parse(bytes: &[u8], options: &ParseOptions) -> Result<ParsedDocume
                     text: notes,
                     kind: BlockKind::Paragraph,
                     page: None,
+                    origin: Default::default(),
                 });
                 doc.sections.push(s);
             }
-            doc.sections.push(table_section(&table, Some(&name)));
+            doc.sections
+                .push(table_section(&table, doc.tables.len() as u32, Some(&name)));
             doc.tables.push(table);
         }
     }

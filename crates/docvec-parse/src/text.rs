@@ -1,6 +1,6 @@
 //! Plain text: paragraphs split on blank lines, one untitled section.
 
-use docvec_types::{Block, BlockKind, Format, ParsedDocument, Section};
+use docvec_types::{Block, BlockKind, Format, Origin, ParsedDocument, Section};
 
 use crate::ParseError;
 
@@ -9,21 +9,32 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let mut doc = ParsedDocument::new(Format::Text);
     let mut section = Section::untitled();
     section.blocks = paragraphs(&text)
-        .map(|p| Block {
+        .map(|(p, (start, end))| Block {
             text: p,
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Origin::bytes(start, end),
         })
         .collect();
     doc.sections.push(section);
+    doc.text = Some(text);
     Ok(doc)
 }
 
-/// Split on blank lines; each paragraph's whitespace is tidied.
-pub(crate) fn paragraphs(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split("\n\n")
-        .map(crate::tidy_whitespace)
-        .filter(|p| !p.is_empty())
+/// Split on blank lines; each paragraph's whitespace is tidied. Each comes with the byte range of its
+/// text in `text`.
+pub(crate) fn paragraphs(text: &str) -> impl Iterator<Item = (String, (usize, usize))> + '_ {
+    let mut at = 0;
+    text.split("\n\n").filter_map(move |raw| {
+        let start = at;
+        at += raw.len() + 2;
+        let p = crate::tidy_whitespace(raw);
+        if p.is_empty() {
+            return None;
+        }
+        let lead = raw.len() - raw.trim_start().len();
+        Some((p, (start + lead, start + raw.trim_end().len())))
+    })
 }
 
 /// Decode text bytes: UTF-8 (BOM stripped), UTF-16 with a BOM, else Windows-1252-like Latin-1.
@@ -72,6 +83,14 @@ mod tests {
             .map(|b| b.text.as_str())
             .collect();
         assert_eq!(texts, ["First line\ncontinues.", "Second para.", "Third"]);
+        let text = doc.text.as_deref().unwrap();
+        let spans: Vec<&str> = doc.sections[0]
+            .blocks
+            .iter()
+            .map(|b| b.origin.bytes.unwrap())
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        assert_eq!(spans, ["First line\ncontinues.", "Second   para.", "Third"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{data, documents, jobs, ops, search};
+use crate::routes::{data, documents, jobs, ops, search, source};
 
 struct Security;
 
@@ -52,6 +52,7 @@ impl Modify for FormatNames {
     paths(
         search::post_search, search::get_search, search::post_batch,
         documents::upload, documents::list, documents::get_one, documents::delete,
+        source::document, source::chunk,
         data::logs, data::apis, data::tags, data::facts, data::evidence,
         jobs::rebuild, jobs::snapshot, jobs::list, jobs::get_one, jobs::events, jobs::cancel,
         ops::healthz, ops::readyz, ops::config, ops::metrics, ops::create, ops::list_keys, ops::revoke,

@@ -50,6 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 page_end: None,
                 token_count: 100,
                 vector: &vectors[i * dim..(i + 1) * dim],
+                span: None,
             })
             .collect();
         store
@@ -78,6 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 document_tags: &[],
                 chunk_tags: &[],
                 facts: &[],
+                text: None,
             })
             .await?;
     }

@@ -150,7 +150,7 @@ async fn export(
 
     let rows = sqlx::query(
         "SELECT c.ordinal, c.key, s.ordinal AS section, c.text, c.context, c.page_start, c.page_end,
-                c.token_count, e.model_id, e.vector
+                c.token_count, c.span, e.model_id, e.vector
          FROM search_chunks c JOIN document_sections s ON s.id = c.section_id
          JOIN chunk_embeddings e ON e.chunk_id = c.id
          WHERE c.document_id = ? ORDER BY c.ordinal",
@@ -172,6 +172,9 @@ async fn export(
                 token_count: r.try_get::<i64, _>("token_count")? as i32,
                 model_id: r.try_get("model_id")?,
                 vector: blob_to_vector(r.try_get::<&[u8], _>("vector")?)?,
+                span: r
+                    .try_get::<Option<String>, _>("span")?
+                    .and_then(|s| serde_json::from_str(&s).ok()),
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

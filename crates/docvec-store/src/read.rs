@@ -58,6 +58,8 @@ pub struct ChunkHit {
     pub path: String,
     pub title: Option<String>,
     pub format: String,
+    /// Where the chunk came from (`None` for chunks stored before spans).
+    pub span: Option<docvec_types::Span>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -338,7 +340,7 @@ impl Store {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT c.id, c.key, c.text, c.page_start, s.heading_path, d.id AS document_id, d.path, d.title, d.format
+            "SELECT c.id, c.key, c.text, c.page_start, c.span, s.heading_path, d.id AS document_id, d.path, d.title, d.format
              FROM search_chunks c JOIN document_sections s ON s.id = c.section_id JOIN documents d ON d.id = c.document_id
              WHERE c.id IN (",
         );
@@ -348,22 +350,45 @@ impl Store {
         }
         q.push(")");
         for row in q.build().fetch_all(&self.pool).await? {
-            let hit = ChunkHit {
-                chunk_id: row.try_get("id")?,
-                key: row.try_get("key")?,
-                text: row.try_get("text")?,
-                page_start: row
-                    .try_get::<Option<i64>, _>("page_start")?
-                    .map(|p| p as u32),
-                section: row.try_get("heading_path")?,
-                document_id: row.try_get("document_id")?,
-                path: row.try_get("path")?,
-                title: row.try_get("title")?,
-                format: row.try_get("format")?,
-            };
+            let hit = chunk_hit(&row)?;
             out.insert(hit.chunk_id, hit);
         }
         Ok(out)
+    }
+
+    /// The chunk a user names by its id (a number) or its key (a hit's `chunk_key`).
+    pub async fn chunk_hit_by_ref(&self, reference: &str) -> Result<Option<ChunkHit>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM search_chunks WHERE key = ?1 OR CAST(id AS TEXT) = ?1 ORDER BY key = ?1 DESC LIMIT 1",
+        )
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        Ok(self.chunk_hits(&[id]).await?.remove(&id))
+    }
+
+    /// A document's stored text: what its chunks' byte offsets point into. `None` for a document
+    /// stored before spans (or an unknown id).
+    pub async fn document_text(&self, document_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT text FROM document_text WHERE document_id = ?")
+                .bind(document_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Paths of stored documents that have no stored text (stored before spans): an ingest reads them
+    /// again even when unchanged, so their hits gain spans.
+    pub async fn paths_without_text(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT path FROM documents WHERE id NOT IN (SELECT document_id FROM document_text)",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn stats(&self) -> Result<Stats, StoreError> {
@@ -395,4 +420,23 @@ impl Store {
             models,
         })
     }
+}
+
+/// A `ChunkHit` from a row of `chunk_hits`' query.
+fn chunk_hit(row: &sqlx::sqlite::SqliteRow) -> Result<ChunkHit, StoreError> {
+    let span: Option<String> = row.try_get("span")?;
+    Ok(ChunkHit {
+        chunk_id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        text: row.try_get("text")?,
+        page_start: row
+            .try_get::<Option<i64>, _>("page_start")?
+            .map(|p| p as u32),
+        section: row.try_get("heading_path")?,
+        document_id: row.try_get("document_id")?,
+        path: row.try_get("path")?,
+        title: row.try_get("title")?,
+        format: row.try_get("format")?,
+        span: span.and_then(|s| serde_json::from_str(&s).ok()),
+    })
 }

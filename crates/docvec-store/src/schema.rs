@@ -59,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staged embeddings",
         include_str!("../../../migrations/sqlite/0008_staged_embeddings.sql"),
     ),
+    (
+        9,
+        "chunk spans document text",
+        include_str!("../../../migrations/sqlite/0009_spans.sql"),
+    ),
 ];
 
 /// The data directory format this docvec writes and reads up to: its last migration's number.

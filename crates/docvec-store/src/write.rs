@@ -1,6 +1,6 @@
 //! Writes: a whole document in one transaction, and deletes, each logged for the vector index.
 
-use docvec_types::{ApiEndpoint, Fact, Format, LogEntry, Table, Tag};
+use docvec_types::{ApiEndpoint, Fact, Format, LogEntry, Span, Table, Tag};
 use sqlx::Row;
 
 use crate::{Store, StoreError, now_ms, vector_to_blob};
@@ -31,6 +31,8 @@ pub struct NewDocument<'a> {
     pub chunk_tags: &'a [Vec<Tag>],
     /// Facts with their evidence.
     pub facts: &'a [Fact],
+    /// The text chunk spans point into (`None` keeps no text).
+    pub text: Option<&'a str>,
 }
 
 pub struct NewSection<'a> {
@@ -53,6 +55,8 @@ pub struct NewChunk<'a> {
     pub page_end: Option<u32>,
     pub token_count: u32,
     pub vector: &'a [f32],
+    /// Where the chunk came from.
+    pub span: Option<&'a Span>,
 }
 
 /// What a `put_document` changed.
@@ -107,6 +111,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
+        if let Some(text) = doc.text {
+            sqlx::query("INSERT OR REPLACE INTO document_text (document_id, text) VALUES (?, ?)")
+                .bind(doc.id)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+        }
+
         let mut section_ids = Vec::with_capacity(doc.sections.len());
         for (ordinal, s) in doc.sections.iter().enumerate() {
             let row = sqlx::query(
@@ -130,8 +142,8 @@ impl Store {
             crate::logs::chunk_log_spans(doc.chunks.iter().map(|c| c.text), doc.log_entries);
         for (c, span) in doc.chunks.iter().zip(spans) {
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO search_chunks (key, document_id, section_id, ordinal, text, context, input_hash, page_start, page_end, token_count, log_first, log_last)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO search_chunks (key, document_id, section_id, ordinal, text, context, input_hash, page_start, page_end, token_count, log_first, log_last, span)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(c.key)
             .bind(doc.id)
@@ -145,6 +157,11 @@ impl Store {
             .bind(c.token_count as i64)
             .bind(span.map(|s| s.0 as i64))
             .bind(span.map(|s| s.1 as i64))
+            .bind(
+                c.span
+                    .filter(|s| !s.is_empty())
+                    .and_then(|s| serde_json::to_string(s).ok()),
+            )
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO chunk_embeddings (chunk_id, model_id, dimension, vector) VALUES (?, ?, ?, ?)")

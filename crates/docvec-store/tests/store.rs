@@ -25,6 +25,7 @@ fn chunk<'a>(ordinal: u32, text: &'a str, vector: &'a [f32]) -> NewChunk<'a> {
         page_end: Some(1),
         token_count: 3,
         vector,
+        span: None,
     }
 }
 
@@ -53,6 +54,7 @@ fn doc<'a>(
         document_tags: &[],
         chunk_tags: &[],
         facts: &[],
+        text: None,
     }
 }
 

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::Format;
+use crate::{Format, Origin, Span};
 
 /// What a parser makes of one file: its sections in reading order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +19,10 @@ pub struct ParsedDocument {
     pub log_entries: Vec<LogEntry>,
     /// Tables (a CSV file, the sheets of a workbook), with header, rows and column types.
     pub tables: Vec<Table>,
+    /// The text block origins point into: the decoded file for formats read as text; `None` until
+    /// the chunker renders the blocks of other formats (PDF, HTML, workbooks) into it.
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 impl ParsedDocument {
@@ -32,6 +36,7 @@ impl ParsedDocument {
             endpoints: Vec::new(),
             log_entries: Vec::new(),
             tables: Vec::new(),
+            text: None,
         }
     }
 
@@ -73,6 +78,9 @@ pub struct Block {
     pub kind: BlockKind,
     /// 1-based page the block stands on, for paged formats.
     pub page: Option<u32>,
+    /// Where the block stands in the source.
+    #[serde(default)]
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +112,9 @@ pub struct Chunk {
     pub page_end: Option<u32>,
     /// Model tokens of `context` + `text` (without special tokens).
     pub token_count: u32,
+    /// Where the chunk came from.
+    #[serde(default)]
+    pub span: Span,
 }
 
 impl Chunk {

@@ -39,4 +39,6 @@ pub struct ExportChunk {
     pub token_count: i32,
     pub model_id: String,
     pub vector: Vec<f32>,
+    /// Where the chunk came from; the mirror keeps it in `search_chunks.meta` as `{"span": ...}`.
+    pub span: Option<crate::Span>,
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::Format;
+use crate::{Format, Span};
 
 /// One search result, as every search path (local HNSW now; keyword, hybrid and remote later) returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,6 +17,10 @@ pub struct SearchHit {
     pub section: Option<String>,
     pub page: Option<u32>,
     pub text: String,
+    /// Where the chunk came from: byte offsets and lines of the stored text, pages, table rows or the
+    /// API operation (`None` for chunks stored before spans, until their file is ingested again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
     /// The passage of `text` that best matches the query's words, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,

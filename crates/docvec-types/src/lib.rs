@@ -8,6 +8,7 @@ mod enrich;
 mod export;
 mod format;
 mod hit;
+mod span;
 
 pub use document::{
     ApiEndpoint, ApiParameter, Block, BlockKind, Chunk, ColumnType, EndpointKind, LogEntry,
@@ -17,6 +18,7 @@ pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
 pub use export::{DocumentExport, ExportChunk};
 pub use format::{FORMATS, Format, FormatFacts, TextSource};
 pub use hit::{SearchHit, Snippet};
+pub use span::{LineIndex, Operation, Origin, RowSpan, Span};
 
 /// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it
 /// with the model's own tokenizer so that "256 tokens" means what the model will see.

@@ -161,3 +161,18 @@ pub(crate) async fn facts(config: Config, args: Facts) -> anyhow::Result<ExitCod
     emit(json, &rows, |v| output::print_facts(v))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `docvec show`: the source span of one hit.
+pub(crate) async fn show(
+    config: Config,
+    chunk: &str,
+    context: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let view = with_engine(config, Access::ReadOnly, async |e| {
+        Ok(e.show_chunk(chunk, Some(context)).await?)
+    })
+    .await?;
+    emit(json, &view, output::print_source)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -244,13 +244,19 @@ impl Engine {
         opts: &IngestOptions,
         embedder: &dyn Embedder,
     ) -> Result<PrepareContext, EngineError> {
-        let known: HashMap<String, (String, String, Vec<String>)> = self
+        let mut known: HashMap<String, (String, String, Vec<String>)> = self
             .store
             .list_documents()
             .await?
             .into_iter()
             .map(|d| (d.path, (d.content_hash, d.model_id, d.tags)))
             .collect();
+        // Documents stored before spans are read again, unchanged or not, so their hits gain spans.
+        for path in self.store.paths_without_text().await? {
+            if let Some(known) = known.get_mut(&path) {
+                known.0.clear();
+            }
+        }
         let ingest = &self.config.ingest;
         Ok(PrepareContext {
             known,

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use tokio::sync::mpsc::{Sender, UnboundedReceiver};
 use tokio::task::JoinHandle;
 
-use docvec_chunk::{ChunkOptions, chunk_document};
+use docvec_chunk::{ChunkOptions, chunk_document, render_text};
 use docvec_extract::{ExtractOptions, Extracted, extract};
 use docvec_parse::{ParseOptions, decode_text, parse_bytes, read_file};
 use docvec_types::{
@@ -172,6 +172,7 @@ fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step
         Err(e) => return failed(e.to_string()),
     };
     lap(&mut times.parse);
+    render_text(&mut doc);
     let chunks = chunk_document(&document_id, &doc, counter, &cx.chunk);
     lap(&mut times.chunk);
     if chunks.is_empty() {

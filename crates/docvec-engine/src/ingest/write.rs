@@ -255,6 +255,7 @@ impl Engine {
                 page_end: c.page_end,
                 token_count: c.token_count,
                 vector: v,
+                span: Some(&c.span),
             })
             .collect();
         let mut metadata = p.doc.metadata.clone();
@@ -281,6 +282,7 @@ impl Engine {
             document_tags: &p.extracted.document_tags,
             chunk_tags: &p.extracted.chunk_tags,
             facts: &p.extracted.facts,
+            text: p.doc.text.as_deref(),
         };
         self.store.put_document(&doc).await?;
         Ok(())

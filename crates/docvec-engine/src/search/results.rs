@@ -92,6 +92,7 @@ mod tests {
             format: Format::Text,
             section: None,
             page: None,
+            span: None,
             text: String::new(),
             snippet: None,
         }

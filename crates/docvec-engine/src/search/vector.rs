@@ -170,6 +170,7 @@ impl Engine {
                 section: (!row.section.is_empty()).then(|| row.section.clone()),
                 page: row.page_start,
                 text: row.text.clone(),
+                span: row.span.clone(),
                 snippet: None,
             });
         }

@@ -422,6 +422,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
                 page_end: None,
                 token_count: 4,
                 vector: &vector,
+                span: None,
             }],
             endpoints: &[],
             log_entries: &[],
@@ -430,6 +431,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
             document_tags: &[],
             chunk_tags: &[],
             facts: &[],
+            text: None,
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;
@@ -458,4 +460,5 @@ mod limits;
 mod mirror;
 pub(crate) mod models;
 mod query_cache;
+mod spans;
 mod text;

@@ -2,12 +2,13 @@
 //! v2.1). Each operation becomes an [`ApiEndpoint`] and a section of its own, so a search hit names one
 //! endpoint.
 
+mod locate;
 mod openapi;
 mod postman;
 
 use serde_json::Value;
 
-use docvec_types::{ApiEndpoint, Block, BlockKind, Format, ParsedDocument, Section};
+use docvec_types::{ApiEndpoint, Block, BlockKind, Format, Origin, ParsedDocument, Section};
 
 use crate::ParseError;
 
@@ -40,19 +41,30 @@ pub(crate) fn parse(
     bytes: &[u8],
     max_depth: usize,
 ) -> Result<ParsedDocument, ParseError> {
-    let tree = load_tree(format, bytes, max_depth)?;
+    let (text, tree) = load_tree(format, bytes, max_depth)?;
     let mut doc = match format {
         Format::Postman => postman::parse(&tree)?,
         _ => openapi::parse(&tree)?,
     };
-    doc.sections
-        .extend(doc.endpoints.iter().map(endpoint_section));
+    let found = locate::operations(&text, &doc.endpoints);
+    doc.sections.extend(
+        doc.endpoints
+            .iter()
+            .zip(found)
+            .enumerate()
+            .map(|(i, (e, bytes))| endpoint_section(e, i as u32, bytes)),
+    );
+    doc.text = Some(text);
     Ok(doc)
 }
 
 /// JSON, else YAML, into one JSON tree (YAML keys such as `200:` become strings). Nesting deeper than
 /// `max_depth` is refused before the tree is built.
-fn load_tree(format: Format, bytes: &[u8], max_depth: usize) -> Result<Value, ParseError> {
+fn load_tree(
+    format: Format,
+    bytes: &[u8],
+    max_depth: usize,
+) -> Result<(String, Value), ParseError> {
     let corrupt = |cause: String| ParseError::Corrupt { format, cause };
     let too_deep = || {
         corrupt(format!(
@@ -64,11 +76,14 @@ fn load_tree(format: Format, bytes: &[u8], max_depth: usize) -> Result<Value, Pa
         return Err(too_deep());
     }
     if text.trim_start().starts_with(['{', '[']) {
-        return serde_json::from_str(&text).map_err(|e| corrupt(format!("invalid JSON: {e}")));
+        let tree =
+            serde_json::from_str(&text).map_err(|e| corrupt(format!("invalid JSON: {e}")))?;
+        return Ok((text, tree));
     }
     let yaml: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&text).map_err(|e| corrupt(format!("invalid YAML: {e}")))?;
-    yaml_to_json(yaml, 0, max_depth).ok_or_else(too_deep)
+    let tree = yaml_to_json(yaml, 0, max_depth).ok_or_else(too_deep)?;
+    Ok((text, tree))
 }
 
 /// The deepest nesting of `[` and `{` outside strings: a linear scan that sees a nesting bomb before a
@@ -184,7 +199,8 @@ pub fn endpoint_text(e: &ApiEndpoint) -> String {
     lines.join("\n")
 }
 
-fn endpoint_section(e: &ApiEndpoint) -> Section {
+/// The section of endpoint number `index`, whose definition takes `bytes` of the file where found.
+fn endpoint_section(e: &ApiEndpoint, index: u32, bytes: Option<(usize, usize)>) -> Section {
     let heading = format!("{} {}", e.method, e.path);
     let mut heading_path: Vec<String> = e.tags.iter().take(1).cloned().collect();
     heading_path.push(heading.clone());
@@ -196,6 +212,11 @@ fn endpoint_section(e: &ApiEndpoint) -> Section {
             text: endpoint_text(e),
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Origin {
+                bytes,
+                endpoint: Some(index),
+                ..Origin::default()
+            },
         }],
     }
 }

@@ -50,6 +50,7 @@ pub(super) fn parse(root: &Value) -> Result<ParsedDocument, ParseError> {
             text: intro.join("\n\n"),
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Default::default(),
         });
         doc.sections.push(overview);
     }

@@ -79,6 +79,7 @@ fn overview(doc: &mut ParsedDocument, description: Option<&Value>) {
             text: intro.join("\n\n"),
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Default::default(),
         });
         doc.sections.push(s);
     }

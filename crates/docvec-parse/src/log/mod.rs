@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use docvec_types::{Block, BlockKind, Format, LogEntry, ParsedDocument, Section};
+use docvec_types::{
+    Block, BlockKind, Format, LineIndex, LogEntry, Origin, ParsedDocument, Section,
+};
 
 use crate::ParseError;
 use formats::{LineFormat, canonical_level, formats};
@@ -57,16 +59,22 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     doc.metadata.insert("log_format".into(), name.into());
     doc.metadata.insert("entries".into(), entries.len().into());
     let mut section = Section::untitled();
+    let index = LineIndex::new(&text);
     section.blocks = entries
         .iter()
         .map(|e| Block {
             text: e.raw.clone(),
             kind: BlockKind::Paragraph,
             page: None,
+            origin: Origin::bytes(
+                index.start(e.line, text.len()),
+                index.end(e.end_line, text.len()),
+            ),
         })
         .collect();
     doc.sections.push(section);
     doc.log_entries = entries;
+    doc.text = Some(text);
     Ok(doc)
 }
 

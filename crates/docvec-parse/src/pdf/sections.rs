@@ -334,5 +334,6 @@ pub(super) fn block(b: &TextBlock, text: String) -> Block {
         text,
         kind: BlockKind::Paragraph,
         page: Some(b.page),
+        origin: Default::default(),
     }
 }

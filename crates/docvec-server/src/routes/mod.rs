@@ -5,6 +5,7 @@ pub(crate) mod documents;
 pub(crate) mod jobs;
 pub(crate) mod ops;
 pub(crate) mod search;
+pub(crate) mod source;
 
 use std::time::Duration;
 
@@ -112,6 +113,8 @@ pub(crate) fn router(state: AppState) -> Router {
             "/documents/{id}",
             read(get(documents::get_one)).merge(write(axum::routing::delete(documents::delete))),
         )
+        .route("/documents/{id}/source", read(get(source::document)))
+        .route("/chunks/{id}/source", read(get(source::chunk)))
         .route("/logs", read(get(data::logs)))
         .route("/apis", read(get(data::apis)))
         .route("/tags", read(get(data::tags)))

@@ -123,6 +123,12 @@ pub struct Hit {
     /// Heading path of the chunk's section ("Guide > Install").
     pub section: Option<String>,
     pub page: Option<u32>,
+    /// Where the chunk came from: `byte_start`/`byte_end` into the document's stored text (open it with
+    /// `GET /documents/{document_id}/source?start=&end=`), `line_start`/`line_end`, pages, table `rows`
+    /// (sheet, header row, first and last row) or the API `operation` (method and path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub span: Option<docvec_engine::Span>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// With `highlight`: the best passage and the byte ranges of the matched words in it, and the
@@ -158,6 +164,7 @@ fn hit(h: SearchHit, include_text: bool) -> Hit {
         format: h.format.to_string(),
         section: h.section,
         page: h.page,
+        span: h.span,
         text: include_text.then_some(h.text),
         snippet_html: h.snippet.as_ref().map(snippet_html),
         snippet: h.snippet,
