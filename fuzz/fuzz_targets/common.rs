@@ -13,7 +13,10 @@ pub fn run(format: Format, data: &[u8]) {
         max_nesting_depth: 64,
     };
     // Errors are fine (they are the user's input); panics and hangs are what the fuzzer looks for.
-    if let Ok(doc) = parse(format, data, &options) {
+    if let Ok(mut doc) = parse(format, data, &options) {
+        // Chunking places each chunk in the parser's text by the blocks' byte ranges: fuzz that too.
+        docvec_chunk::render_text(&mut doc);
+        let _ = docvec_chunk::chunk_document("fuzz", &doc, &Words, &Default::default());
         let source = std::str::from_utf8(data).ok();
         let _ = docvec_extract::extract_facts(&doc, source, 1_000);
         let text: String = doc
@@ -24,5 +27,14 @@ pub fn run(format: Format, data: &[u8]) {
             .collect::<Vec<_>>()
             .join("\n");
         let _ = docvec_extract::keyphrases(&text, 5, 10_000);
+    }
+}
+
+/// One token per word: the chunker's sizes without a model.
+struct Words;
+
+impl docvec_types::TokenCounter for Words {
+    fn count_tokens(&self, text: &str) -> usize {
+        text.split_whitespace().count()
     }
 }

@@ -68,6 +68,7 @@ fn world() -> &'static World {
                 page_end: None,
                 token_count: 10,
                 vector: &vector,
+                span: None,
             }];
             let tags = ["ledger".to_string()];
             let doc = NewDocument {
@@ -95,6 +96,7 @@ fn world() -> &'static World {
                 document_tags: &[],
                 chunk_tags: &[],
                 facts: &[],
+                text: None,
             };
             rt.block_on(store.put_document(&doc)).unwrap();
         }

@@ -79,20 +79,30 @@ impl<'a> Locator<'a> {
         let rendered = blocks
             .iter()
             .any(|b| b.origin.row.is_some() || b.origin.endpoint.is_some());
+        // Where the next chunk's search may start: this chunk's start when found, else where this
+        // one's search started, so one miss does not send the rest back to the block's start.
+        let mut cursor = None;
         let found = match region {
             Some((start, end)) if rendered => Some((start, end)),
             Some((start, end)) => {
                 let from = from.map_or(start, |f| f.clamp(start, end));
-                Some(find_words(self.text, (from, end), chunk_text).unwrap_or((start, end)))
+                // The chunk stands near the previous one's start: looking no further than a few
+                // times its own length (markup and link targets) keeps a huge block, cut into
+                // thousands of chunks, linear to place.
+                let mut to = (from + 4 * chunk_text.len() + 4096).min(end);
+                while !self.text.is_char_boundary(to) {
+                    to += 1;
+                }
+                let found = find_words(self.text, (from, to), chunk_text);
+                cursor = Some(found.map_or(from, |f| f.0));
+                Some(found.unwrap_or((start, end)))
             }
             // A block the parser could not place (an API description's overview, written from
             // several fields) is looked for in the whole text.
             None if !rendered => find_words(self.text, (0, self.text.len()), chunk_text),
             None => None,
         };
-        let mut starts_at = None;
         if let Some((s, e)) = found {
-            starts_at = Some(s);
             span.byte_start = Some(s as u64);
             span.byte_end = Some(e as u64);
             span.line_start = Some(self.lines.line(s));
@@ -121,7 +131,7 @@ impl<'a> Locator<'a> {
                 method: e.method.clone(),
                 path: e.path.clone(),
             });
-        (span, starts_at)
+        (span, cursor)
     }
 }
 
@@ -164,29 +174,54 @@ pub(crate) fn find_words(
     }
     let w = |i: usize| &chunk[want[i].0..want[i].1];
     let h = |i: usize| &hay[have[i].0..have[i].1];
-    // The source's word where want[from..from + n] ends, when they start at source word `at`.
-    let run_at = |at: usize, from: usize| -> Option<usize> {
+    // The source's word where want[from..from + n] ends, when they start at source word `at` with at
+    // most `gap` other words between each two.
+    let run_at = |at: usize, from: usize, gap: usize| -> Option<usize> {
         if h(at) != w(from) {
             return None;
         }
         let mut j = at;
         for k in 1..n {
-            j = (j + 1..(j + 2 + GAP).min(have.len())).find(|&i| h(i) == w(from + k))?;
+            j = (j + 1..(j + 2 + gap).min(have.len())).find(|&i| h(i) == w(from + k))?;
         }
         Some(j)
     };
-    let first = (0..have.len()).find(|&i| run_at(i, 0).is_some())?;
+    // The words as they are first; with words between them (markup) only where they never stand
+    // together, or a repeated phrase would match across its neighbours.
+    let first = [0, GAP]
+        .into_iter()
+        .find_map(|gap| (0..have.len()).find(|&i| run_at(i, 0, gap).is_some()))?;
     // The closing words stand at least as far on as the chunk has words, less a few the parser
     // added (a code block's language, a task box) that the source spells otherwise.
     let earliest = (first + want.len()).saturating_sub(n + GAP).max(first);
-    let last = (earliest..have.len())
-        .find_map(|i| run_at(i, want.len() - n))
+    // A chunk copied word for word ends exactly its word count on (repeated log lines end alike,
+    // so any earlier match would cut it short); else the first match from the earliest place.
+    let exact = first + want.len() - n;
+    let last = (exact < have.len())
+        .then(|| run_at(exact, want.len() - n, 0))
+        .flatten()
+        .or_else(|| {
+            [0, GAP]
+                .into_iter()
+                .find_map(|gap| (earliest..have.len()).find_map(|i| run_at(i, want.len() - n, gap)))
+        })
         .map_or(region.1, |j| region.0 + have[j].1);
     // Take in the closing punctuation and markup that touch the last word ("end.", "`code`").
     let tail = text[last..region.1]
         .find(|c: char| c.is_whitespace() || c.is_alphanumeric())
         .unwrap_or(region.1 - last);
-    Some((region.0 + have[first].0, last + tail))
+    // And the opening ones ("[Sun", "**bold").
+    let first = region.0 + have[first].0;
+    let head = text[region.0..first]
+        .rfind(|c: char| c.is_whitespace() || c.is_alphanumeric())
+        .map_or(region.0, |i| {
+            i + text[region.0 + i..]
+                .chars()
+                .next()
+                .map_or(0, char::len_utf8)
+                + region.0
+        });
+    Some((head, last + tail))
 }
 
 #[cfg(test)]
@@ -206,5 +241,8 @@ mod tests {
         let (s, e) = find_words(text, (0, text.len()), "a link at the end.").unwrap();
         assert_eq!(&text[s..e], "a [link](http://x.org) at the end.");
         assert_eq!(find_words(text, (0, text.len()), "nothing here"), None);
+        let log = "x\n[Sun Dec 04] [error] state 8\n";
+        let (s, e) = find_words(log, (2, log.len()), "[Sun Dec 04] [error] state 8").unwrap();
+        assert_eq!(&log[s..e], "[Sun Dec 04] [error] state 8");
     }
 }

@@ -262,3 +262,53 @@ fn a_long_section_is_cut_evenly_not_into_a_full_chunk_and_a_stub() {
         chunks[1].text
     );
 }
+
+#[test]
+fn chunks_of_one_long_paragraph_point_at_their_own_sentences() {
+    let text = (0..60)
+        .map(|i| format!("Sentence number {i} says something."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let source = format!("Intro line.\n\n{text}\n");
+    let mut d = ParsedDocument::new(Format::Text);
+    let mut s = Section::untitled();
+    s.blocks.push(Block {
+        text: text.clone(),
+        kind: BlockKind::Paragraph,
+        page: None,
+        origin: docvec_types::Origin::bytes(13, 13 + text.len()),
+    });
+    d.sections.push(s);
+    d.text = Some(source.clone());
+    let chunks = chunk_document("d", &d, &Words, &opts(40, 8));
+    assert!(chunks.len() > 3, "{}", chunks.len());
+    let mut last_start = 0;
+    for c in &chunks {
+        let (a, b) = (
+            c.span.byte_start.unwrap() as usize,
+            c.span.byte_end.unwrap() as usize,
+        );
+        assert_eq!(&source[a..b], c.text);
+        assert_eq!((c.span.line_start, c.span.line_end), (Some(3), Some(3)));
+        assert!(a > last_start || a == 13, "in order");
+        last_start = a;
+    }
+}
+
+#[test]
+fn rendered_documents_get_a_stored_text_their_blocks_point_into() {
+    let mut d = doc(&[
+        ("First block.", BlockKind::Paragraph),
+        ("Second.", BlockKind::Code),
+    ]);
+    crate::render_text(&mut d);
+    let text = d.text.clone().unwrap();
+    assert_eq!(text, "Intro\n\nFirst block.\n\nSecond.");
+    let chunks = chunk_document("d", &d, &Words, &opts(100, 0));
+    let span = &chunks[0].span;
+    assert_eq!(
+        &text[span.byte_start.unwrap() as usize..span.byte_end.unwrap() as usize],
+        "First block.\n\nSecond."
+    );
+    assert_eq!((span.line_start, span.line_end), (Some(3), Some(5)));
+}

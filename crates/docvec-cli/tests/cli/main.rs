@@ -214,6 +214,29 @@ fn ingest_and_search_the_corpus_pdfs_and_docs() {
         "{hits:#?}"
     );
     assert!(top["page"].as_u64().is_some_and(|p| p > 1));
+    // `docvec show` opens the hit's span in the PDF's extracted text, on the hit's pages.
+    assert_eq!(top["span"]["page_start"], top["page"], "{top}");
+    let chunk_id = top["chunk_id"].to_string();
+    let shown = json(&docvec(data.path(), &["show", &chunk_id, "--json"]));
+    let flat = |v: &serde_json::Value| {
+        v.as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(flat(&shown["text"]), flat(&top["text"]), "{shown:#}");
+    assert_eq!(shown["start"], top["span"]["byte_start"]);
+    assert_eq!(shown["chunk"]["span"], top["span"]);
+    let human = docvec(data.path(), &["show", &chunk_id, "--context", "50"]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains(">>>") && human.contains("<<<") && human.contains("pages"),
+        "{human}"
+    );
+    let missing = docvec(data.path(), &["show", "no-such-chunk"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no chunk no-such-chunk"));
 
     // HTML pages are searchable by their main text, with their section.
     let hits = json(&docvec(

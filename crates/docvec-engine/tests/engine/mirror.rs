@@ -202,8 +202,8 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
     ] {
         let local = nearest(&e, query, 3).await;
         let q = e.embed_query(query).await.unwrap();
-        let rows: Vec<(String, String, f64)> = sqlx::query_as(
-            "SELECT id, path, similarity FROM docvec.match_chunks($1::vector, 3, '{}')",
+        let rows: Vec<(String, String, f64, serde_json::Value)> = sqlx::query_as(
+            "SELECT id, path, similarity, meta FROM docvec.match_chunks($1::vector, 3, '{}')",
         )
         .bind(literal(&q.values))
         .fetch_all(&mut conn)
@@ -212,6 +212,15 @@ async fn apps_search_the_mirror_through_match_chunks_as_docvec_does() {
         let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
         let local_keys: Vec<&str> = local.iter().map(|h| h.chunk_key.as_str()).collect();
         assert_eq!(keys, local_keys, "{query}");
+        // Each row's span, as the local hit has it, in `meta`.
+        for (row, hit) in rows.iter().zip(&local) {
+            let span = serde_json::to_value(hit.span.as_ref().unwrap()).unwrap();
+            assert!(
+                span["byte_end"].as_u64() > span["byte_start"].as_u64(),
+                "{span}"
+            );
+            assert_eq!(row.3["span"], span, "{query}");
+        }
         assert_eq!(rows[0].1, local[0].document_path);
         assert!((rows[0].2 - local[0].score as f64).abs() < 1e-4, "{query}");
 

@@ -189,5 +189,19 @@ async fn check_hit(engine: &docvec_engine::Engine, hit: &SearchHit) {
             hit.text,
             view.text
         );
+        // And tightly: the span starts at the chunk's first word and ends at its last.
+        let (span_words, chunk_words) = (words(&view.text), words(&hit.text));
+        assert_eq!(
+            span_words.first(),
+            chunk_words.first(),
+            "{at}: {:?}",
+            view.text
+        );
+        assert_eq!(
+            span_words.last(),
+            chunk_words.last(),
+            "{at}: {:?}",
+            view.text
+        );
     }
 }

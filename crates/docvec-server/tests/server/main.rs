@@ -255,6 +255,78 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
         .await;
     assert_eq!(r["mode"], "hybrid");
 
+    // Each hit names its span; the source around it opens by document and offsets, or by chunk.
+    let hit = &hits_kw[0];
+    let span = &hit["span"];
+    let (start, end) = (
+        span["byte_start"].as_u64().unwrap(),
+        span["byte_end"].as_u64().unwrap(),
+    );
+    let doc = hit["document_id"].as_str().unwrap();
+    let view = s
+        .get_json(
+            &format!("/documents/{doc}/source?start={start}&end={end}&context=200"),
+            None,
+        )
+        .await;
+    assert!(
+        view["text"].as_str().unwrap().contains("jk2_init"),
+        "{view}"
+    );
+    assert_eq!(view["line_start"], span["line_start"], "{view}");
+    assert!(!view["before"].as_str().unwrap().is_empty(), "{view}");
+    // The stored text is the file as decoded: UTF-8 with `\n` line ends (this log has CRLF).
+    let file = std::fs::read_to_string(&files[0])
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert_eq!(
+        &file[start as usize..end as usize],
+        view["text"],
+        "the log's own text"
+    );
+    let by_chunk = s
+        .get_json(
+            &format!("/chunks/{}/source?context=0", hit["chunk_id"]),
+            None,
+        )
+        .await;
+    assert_eq!(by_chunk["text"], view["text"]);
+    assert_eq!(by_chunk["chunk"]["chunk_key"], hit["chunk_key"]);
+    let total = view["total_bytes"].as_u64().unwrap();
+    let (status, code, _) = error_of(s.get(
+        &format!("/documents/{doc}/source?start=0&end={}", total + 1),
+        None,
+    ))
+    .await;
+    assert_eq!((status.as_u16(), code.as_str()), (400, "bad_request"));
+    let (status, _, _) = error_of(s.get("/documents/nothing-here/source", None)).await;
+    assert_eq!(status.as_u16(), 404);
+    let (status, _, _) = error_of(s.get("/chunks/999999/source", None)).await;
+    assert_eq!(status.as_u16(), 404);
+    // A table row hit names its rows; an API hit its operation.
+    let r = s
+        .search(
+            serde_json::json!({"query": "pets by id", "k": 1, "filters": {"format": ["openapi"]}}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r["hits"][0]["span"]["operation"]["path"], "/pets/{id}",
+        "{r}"
+    );
+    let r = s
+        .search(
+            serde_json::json!({"query": "recipients by state", "k": 1, "filters": {"format": ["csv"]}}),
+            None,
+        )
+        .await;
+    let rows = &r["hits"][0]["span"]["rows"];
+    assert!(
+        rows["first_row"].as_u64() >= Some(2)
+            && rows["last_row"].as_u64() >= rows["first_row"].as_u64(),
+        "{r}"
+    );
+
     // The log would fill the page; a per-document cap makes room for the other documents, still k.
     let r = s
         .search(
