@@ -97,6 +97,7 @@ fn world() -> &'static World {
                 chunk_tags: &[],
                 facts: &[],
                 text: None,
+                meta: &Default::default(),
             };
             rt.block_on(store.put_document(&doc)).unwrap();
         }

@@ -105,6 +105,7 @@ BEGIN
 
     EXECUTE format('GRANT USAGE ON SCHEMA docvec TO %s', role_list);
     EXECUTE format('GRANT EXECUTE ON FUNCTION docvec.chunk_filter(jsonb), '
+                   'docvec.meta_test(jsonb, text, jsonb), docvec.meta_matches(jsonb, jsonb), '
                    'docvec.match_chunks(vector, integer, jsonb), '
                    'docvec.hybrid_match_chunks(text, vector, integer, jsonb, double precision, '
                    'double precision, integer, integer) TO %s', role_list);

@@ -209,6 +209,10 @@ pub(crate) struct Ingest {
     /// Tag every ingested document (repeatable).
     #[arg(long = "tag")]
     pub(crate) tags: Vec<String>,
+    /// Metadata for every ingested document, KEY=VALUE (repeatable; numbers and true/false are typed,
+    /// a key given twice holds both). A file's `NAME.meta.json` sidecar (a JSON object) adds to it.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub(crate) meta: Vec<String>,
     /// Re-ingest files whose content has not changed.
     #[arg(long)]
     pub(crate) force: bool,
@@ -249,6 +253,10 @@ pub(crate) struct Search {
     /// Only documents whose path starts with this.
     #[arg(long)]
     pub(crate) path_prefix: Option<String>,
+    /// Only documents whose metadata passes this (repeatable: all must): KEY=VALUE, KEY=A,B (one of),
+    /// KEY>=V, KEY>V, KEY<=V, KEY<V (numbers with numbers, strings such as ISO dates with strings).
+    #[arg(long = "meta", value_name = "EXPR")]
+    pub(crate) meta: Vec<String>,
     /// vector (meaning), keyword (BM25 over the words) or hybrid (both, fused by reciprocal rank).
     #[arg(long, default_value = "hybrid")]
     pub(crate) mode: docvec_engine::SearchMode,

@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod eval;
+mod meta;
 mod output;
 mod request;
 mod vectors;

@@ -58,6 +58,9 @@ pub(crate) fn discover(
             }
         };
         if meta.is_file() {
+            if is_sidecar(input) {
+                continue;
+            }
             if seen.insert(crate::canonical(input)) {
                 out.files.push(input.clone());
             }
@@ -90,7 +93,7 @@ pub(crate) fn discover(
                 continue;
             }
             let path = entry.path();
-            if matches(exclude, input, path) {
+            if matches(exclude, input, path) || is_sidecar(path) {
                 continue;
             }
             let wanted = match include {
@@ -108,6 +111,15 @@ pub(crate) fn discover(
     }
     out
 }
+
+/// The metadata file beside a document (`report.pdf.meta.json`): read with it, never a document.
+pub(crate) fn is_sidecar(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(SIDECAR_SUFFIX))
+}
+
+/// What a document's metadata sidecar adds to its name.
+pub const SIDECAR_SUFFIX: &str = ".meta.json";
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
+pub use discover::SIDECAR_SUFFIX;
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder, TokenCounts};
 pub use docvec_fulltext::TextIndexError;
 pub use docvec_index::IndexError;
@@ -41,7 +42,10 @@ pub use docvec_store::{
 };
 /// An [`Embedder`] given to [`Engine::open_with`] counts tokens too, for the chunker.
 pub use docvec_types::TokenCounter;
-pub use docvec_types::{FactKind, Format, Operation, RowSpan, SearchHit, Snippet, Span, TagKind};
+pub use docvec_types::{
+    FactKind, Format, MetaCondition, MetaOp, MetaValue, Metadata, Operation, RowSpan, SearchHit,
+    Snippet, Span, TagKind, check_metadata, parse_meta_filter,
+};
 pub use error::EngineError;
 pub(crate) use error::check_time_bounds;
 pub use ingest::{FileOutcome, IngestEvent, IngestOptions, IngestReport, StageTimes};

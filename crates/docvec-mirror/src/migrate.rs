@@ -35,9 +35,14 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "drop jobs",
         include_str!("../../../migrations/postgres/0005_drop_jobs.sql"),
     ),
+    (
+        6,
+        "document meta",
+        include_str!("../../../migrations/postgres/0006_document_meta.sql"),
+    ),
 ];
 
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Any constant: the advisory lock that serialises migrations.
 const LOCK_KEY: i64 = 0x646f_6376_6563;

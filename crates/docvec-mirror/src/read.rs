@@ -34,6 +34,9 @@ pub struct RemoteFilter {
     pub formats: Vec<String>,
     pub document: Option<String>,
     pub path_prefix: Option<String>,
+    /// Conditions on the document's own metadata, in the form `docvec.meta_matches` reads
+    /// (`docvec_types::meta_filter_json`); `None` for none.
+    pub meta: Option<serde_json::Value>,
 }
 
 /// What a live probe of the remote found.
@@ -120,7 +123,7 @@ impl Mirror {
             .execute(&mut *tx)
             .await?;
         let rows = sqlx::query(
-            "SELECT c.document_id, c.key, c.text, c.page_start, c.meta -> 'span' AS span, d.path, d.title, d.format,
+            "SELECT c.document_id, c.key, c.text, c.page_start, c.meta -> 'span' AS span, d.meta AS doc_meta, d.path, d.title, d.format,
                     s.heading_path, (1 - (c.embedding <=> $1))::float4 AS score
              FROM docvec.search_chunks c
              JOIN docvec.documents d ON d.id = c.document_id
@@ -133,6 +136,7 @@ impl Mirror {
                    WHERE NOT EXISTS (
                        SELECT 1 FROM docvec.tags t WHERE t.document_id = c.document_id AND t.tag = wanted.tag
                          AND (t.chunk_ordinal IS NULL OR t.chunk_ordinal = c.ordinal)))
+               AND ($7::jsonb IS NULL OR docvec.meta_matches(d.meta, $7))
              ORDER BY c.embedding <=> $1
              LIMIT $2",
         )
@@ -148,6 +152,7 @@ impl Mirror {
                 .map(|t| docvec_types::normalise_label(t))
                 .collect::<Vec<_>>(),
         )
+        .bind(&filter.meta)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -170,6 +175,12 @@ impl Mirror {
                     span: r
                         .try_get::<Option<serde_json::Value>, _>("span")?
                         .and_then(|v| serde_json::from_value(v).ok()),
+                    meta: r
+                        .try_get::<Option<serde_json::Value>, _>("doc_meta")?
+                        .and_then(|v| match v {
+                            serde_json::Value::Object(m) if !m.is_empty() => Some(m),
+                            _ => None,
+                        }),
                     snippet: None,
                 })
             })

@@ -80,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 chunk_tags: &[],
                 facts: &[],
                 text: None,
+                meta: &Default::default(),
             })
             .await?;
     }

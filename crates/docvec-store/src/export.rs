@@ -47,7 +47,7 @@ async fn export(
         "SELECT id, path, content_hash, json_object('id', id, 'path', path, 'content_hash', content_hash,
             'format', format, 'title', title, 'size_bytes', size_bytes, 'metadata', json(metadata),
             'tags', json(tags), 'chunk_count', chunk_count, 'model_id', model_id,
-            'created_at', {}, 'updated_at', {}) AS row
+            'created_at', {}, 'updated_at', {}, 'meta', json(meta)) AS row
          FROM documents WHERE id = ?",
         iso("created_at"),
         iso("updated_at")

@@ -1,6 +1,7 @@
 //! Search filters resolved to the chunks they allow, so the index can choose the top k among them
 //! (a filter applied after the top k would return fewer than k hits).
 
+use docvec_types::{MetaCondition, MetaOp, MetaValue};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::{Store, StoreError};
@@ -22,6 +23,8 @@ pub struct ChunkFilter {
     /// match these three.
     pub since: Option<String>,
     pub until: Option<String>,
+    /// Conditions on the document's own metadata, every one required.
+    pub meta: Vec<MetaCondition>,
 }
 
 impl ChunkFilter {
@@ -33,6 +36,7 @@ impl ChunkFilter {
             && self.log_level.is_none()
             && self.since.is_none()
             && self.until.is_none()
+            && self.meta.is_empty()
     }
 }
 
@@ -76,6 +80,9 @@ impl Store {
             );
             q.push(")");
         }
+        for condition in &filter.meta {
+            push_meta(&mut q, condition);
+        }
         Ok(q.build_query_scalar().fetch_all(&self.pool).await?)
     }
 }
@@ -89,4 +96,49 @@ pub(crate) fn push_document(q: &mut QueryBuilder<Sqlite>, document: Option<&str>
             .push_bind(d.to_string())
             .push(")");
     }
+}
+
+/// `AND EXISTS (...)`: one value under the condition's key in the document's metadata (the value, or
+/// an element of its array) passes every test. Numbers compare with numbers, strings with strings.
+pub(crate) fn push_meta(q: &mut QueryBuilder<Sqlite>, condition: &MetaCondition) {
+    // Keys are checked (letters, digits, `_`, `-`, `.`), so quoting them in the path is enough.
+    q.push(" AND EXISTS (SELECT 1 FROM json_each(d.meta, ")
+        .push_bind(format!("$.\"{}\"", condition.key))
+        .push(") j WHERE 1 = 1");
+    for test in &condition.tests {
+        q.push(" AND (");
+        for (i, value) in test.values.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            let op = match test.op {
+                MetaOp::Eq | MetaOp::In => "=",
+                MetaOp::Gt => ">",
+                MetaOp::Gte => ">=",
+                MetaOp::Lt => "<",
+                MetaOp::Lte => "<=",
+            };
+            match value {
+                MetaValue::Number(n) => {
+                    q.push("(j.type IN ('integer', 'real') AND j.value ")
+                        .push(op)
+                        .push(" ")
+                        .push_bind(*n);
+                }
+                MetaValue::Text(t) => {
+                    q.push("(j.type = 'text' AND j.value ")
+                        .push(op)
+                        .push(" ")
+                        .push_bind(t.clone());
+                }
+                MetaValue::Bool(b) => {
+                    q.push("(j.type = ")
+                        .push_bind(if *b { "true" } else { "false" });
+                }
+            }
+            q.push(")");
+        }
+        q.push(")");
+    }
+    q.push(")");
 }

@@ -19,6 +19,8 @@ pub struct DocumentRow {
     pub model_id: String,
     pub tags: Vec<String>,
     pub updated_at: i64,
+    /// The document's own metadata.
+    pub meta: docvec_types::Metadata,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +62,8 @@ pub struct ChunkHit {
     pub format: String,
     /// Where the chunk came from (`None` for chunks stored before spans).
     pub span: Option<docvec_types::Span>,
+    /// The document's own metadata.
+    pub meta: docvec_types::Metadata,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -95,8 +99,7 @@ impl From<(i64, String, String)> for TextInput {
 pub(crate) const EMBEDDING_INPUT: &str =
     "CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END";
 
-const DOCUMENT_COLUMNS: &str =
-    "id, path, content_hash, format, title, size_bytes, chunk_count, model_id, tags, updated_at";
+const DOCUMENT_COLUMNS: &str = "id, path, content_hash, format, title, size_bytes, chunk_count, model_id, tags, updated_at, meta";
 
 fn document_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, sqlx::Error> {
     let tags: String = row.try_get("tags")?;
@@ -111,6 +114,7 @@ fn document_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, sqlx::Erro
         model_id: row.try_get("model_id")?,
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         updated_at: row.try_get("updated_at")?,
+        meta: serde_json::from_str(row.try_get("meta")?).unwrap_or_default(),
     })
 }
 
@@ -340,7 +344,7 @@ impl Store {
             return Ok(out);
         }
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT c.id, c.key, c.text, c.page_start, c.span, s.heading_path, d.id AS document_id, d.path, d.title, d.format
+            "SELECT c.id, c.key, c.text, c.page_start, c.span, s.heading_path, d.id AS document_id, d.path, d.title, d.format, d.meta
              FROM search_chunks c JOIN document_sections s ON s.id = c.section_id JOIN documents d ON d.id = c.document_id
              WHERE c.id IN (",
         );
@@ -438,5 +442,6 @@ fn chunk_hit(row: &sqlx::sqlite::SqliteRow) -> Result<ChunkHit, StoreError> {
         title: row.try_get("title")?,
         format: row.try_get("format")?,
         span: span.and_then(|s| serde_json::from_str(&s).ok()),
+        meta: serde_json::from_str(row.try_get("meta")?).unwrap_or_default(),
     })
 }

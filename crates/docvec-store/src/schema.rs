@@ -64,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "chunk spans document text",
         include_str!("../../../migrations/sqlite/0009_spans.sql"),
     ),
+    (
+        10,
+        "document metadata",
+        include_str!("../../../migrations/sqlite/0010_document_meta.sql"),
+    ),
 ];
 
 /// The data directory format this docvec writes and reads up to: its last migration's number.

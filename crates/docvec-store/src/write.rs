@@ -33,6 +33,8 @@ pub struct NewDocument<'a> {
     pub facts: &'a [Fact],
     /// The text chunk spans point into (`None` keeps no text).
     pub text: Option<&'a str>,
+    /// The document's own metadata (checked by `docvec_types::check_metadata`).
+    pub meta: &'a docvec_types::Metadata,
 }
 
 pub struct NewSection<'a> {
@@ -93,8 +95,8 @@ impl Store {
         }
         let created_at = old.map(|(_, c)| c).unwrap_or(now);
         sqlx::query(
-            "INSERT INTO documents (id, path, content_hash, format, title, size_bytes, metadata, tags, chunk_count, model_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents (id, path, content_hash, format, title, size_bytes, metadata, tags, chunk_count, model_id, created_at, updated_at, meta)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(doc.id)
         .bind(doc.path)
@@ -108,6 +110,7 @@ impl Store {
         .bind(doc.model_id)
         .bind(created_at)
         .bind(now)
+        .bind(serde_json::Value::Object(doc.meta.clone()).to_string())
         .execute(&mut *tx)
         .await?;
 

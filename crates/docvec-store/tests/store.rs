@@ -13,6 +13,10 @@ fn section(heading: &str) -> NewSection<'_> {
     }
 }
 
+/// Documents of these tests have no metadata of their own.
+static NO_META: std::sync::LazyLock<docvec_types::Metadata> =
+    std::sync::LazyLock::new(docvec_types::Metadata::new);
+
 fn chunk<'a>(ordinal: u32, text: &'a str, vector: &'a [f32]) -> NewChunk<'a> {
     NewChunk {
         key: text,
@@ -55,6 +59,7 @@ fn doc<'a>(
         chunk_tags: &[],
         facts: &[],
         text: None,
+        meta: &NO_META,
     }
 }
 

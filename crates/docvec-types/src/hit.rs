@@ -21,6 +21,9 @@ pub struct SearchHit {
     /// API operation (`None` for chunks stored before spans, until their file is ingested again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span: Option<Span>,
+    /// The document's own metadata (what ingest was given), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::Metadata>,
     /// The passage of `text` that best matches the query's words, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snippet: Option<Snippet>,

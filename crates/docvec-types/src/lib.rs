@@ -8,6 +8,7 @@ mod enrich;
 mod export;
 mod format;
 mod hit;
+mod meta;
 mod span;
 
 pub use document::{
@@ -18,6 +19,10 @@ pub use enrich::{Evidence, Fact, FactKind, SpanScope, Tag, TagKind};
 pub use export::{DocumentExport, ExportChunk};
 pub use format::{FORMATS, Format, FormatFacts, TextSource};
 pub use hit::{SearchHit, Snippet};
+pub use meta::{
+    MAX_META_BYTES, MAX_META_IN, MAX_META_KEY, MetaCondition, MetaError, MetaOp, MetaTest,
+    MetaValue, Metadata, check_metadata, meta_filter_json, parse_meta_filter,
+};
 pub use span::{LineIndex, Operation, Origin, RowSpan, Span};
 
 /// Counts model tokens in a piece of text. The chunker sizes chunks with it; the embedder implements it

@@ -19,16 +19,19 @@ pub(crate) async fn run(config: Config, args: Ingest) -> anyhow::Result<ExitCode
         include,
         exclude,
         tags,
+        meta,
         force,
         json,
         events,
     } = args;
+    let meta = crate::meta::metadata(&meta)?;
     let engine = Engine::open(config, Access::ReadWrite).await?;
     let engine_mode = engine.storage_mode();
     let opts = IngestOptions {
         include,
         exclude,
         tags,
+        meta,
         force,
         cancel: None,
     };

@@ -26,6 +26,7 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
         max_per_document,
         highlight,
         json,
+        meta,
         ..
     } = args;
     for f in &formats {
@@ -44,6 +45,7 @@ pub(crate) async fn run(config: Config, args: Search) -> anyhow::Result<ExitCode
         log_level,
         since,
         until,
+        meta: crate::meta::conditions(&meta)?,
     };
     let vectors = vector.as_deref().map(vectors::read).transpose()?;
     let answers = with_engine(config, Access::ReadOnly, async |engine| {

@@ -430,6 +430,62 @@ fn samples_ingest_search_stats_and_delete() {
         "{text}"
     );
 
+    // Metadata: given to one file again (unchanged text: its vectors are reused), then filtered by.
+    let bread_path = samples.join("sourdough-bread.txt");
+    let out = docvec(
+        data.path(),
+        &[
+            "ingest",
+            bread_path.to_str().unwrap(),
+            "--tag",
+            "demo",
+            "--meta",
+            "year=2024",
+            "--meta",
+            "diet=vegan",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(
+        json(&out)["files"][0][1]["status"],
+        "updated",
+        "{}",
+        stdout(&out)
+    );
+    let hits = json(&docvec(
+        data.path(),
+        &[
+            "search",
+            "moons of jupiter",
+            "-k",
+            "3",
+            "--meta",
+            "year>=2020",
+            "--meta",
+            "diet=vegan,raw",
+            "--json",
+        ],
+    ));
+    let hits = hits.as_array().unwrap();
+    assert!(!hits.is_empty());
+    for h in hits {
+        assert!(
+            h["document_path"]
+                .as_str()
+                .unwrap()
+                .ends_with("sourdough-bread.txt"),
+            "{h}"
+        );
+        assert_eq!(
+            h["meta"],
+            serde_json::json!({"year": 2024, "diet": "vegan"})
+        );
+    }
+    let out = docvec(data.path(), &["search", "x", "--meta", "year"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--meta year"));
+
     let stats = json(&docvec(data.path(), &["stats", "--json"]));
     assert_eq!(stats["documents"], 4);
     assert_eq!(stats["index_vectors"], stats["chunks"]);
@@ -985,7 +1041,7 @@ fn mirror_commands_against_a_real_postgres() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let status = json(&with_db(&["status", "--json"]));
     assert_eq!(status["remote"]["reachable"], true);
-    assert_eq!(status["remote"]["schema_version"], 5);
+    assert_eq!(status["remote"]["schema_version"], 6);
     assert!(!status["url"].as_str().unwrap().is_empty());
     // A remote that differs is reported and fails the command.
     assert!(

@@ -26,6 +26,9 @@ pub struct IngestOptions {
     pub exclude: Vec<String>,
     /// Tags stored with every document of this ingest.
     pub tags: Vec<String>,
+    /// Metadata stored with every document of this ingest; a file's `<name>.meta.json` sidecar adds
+    /// to it (its keys win).
+    pub meta: docvec_types::Metadata,
     /// Re-ingest files even when their content is unchanged.
     pub force: bool,
     /// Set to stop at a safe point: files not yet read are reported as not ingested, and what was read
@@ -157,7 +160,7 @@ impl IngestReport {
 mod prepare;
 mod write;
 
-use prepare::{Handoff, PrepareContext, Prepared, Step, spawn_preparers};
+use prepare::{Handoff, Known, PrepareContext, Prepared, Step, spawn_preparers};
 use write::timed;
 
 impl Engine {
@@ -244,12 +247,13 @@ impl Engine {
         opts: &IngestOptions,
         embedder: &dyn Embedder,
     ) -> Result<PrepareContext, EngineError> {
-        let mut known: HashMap<String, (String, String, Vec<String>)> = self
+        docvec_types::check_metadata(&opts.meta).map_err(EngineError::InvalidRequest)?;
+        let mut known: HashMap<String, Known> = self
             .store
             .list_documents()
             .await?
             .into_iter()
-            .map(|d| (d.path, (d.content_hash, d.model_id, d.tags)))
+            .map(|d| (d.path, (d.content_hash, d.model_id, d.tags, d.meta)))
             .collect();
         // Documents stored before spans are read again, unchanged or not, so their hits gain spans.
         for path in self.store.paths_without_text().await? {
@@ -262,6 +266,7 @@ impl Engine {
             known,
             model: embedder.model_id().to_string(),
             tags: opts.tags.clone(),
+            meta: opts.meta.clone(),
             force: opts.force,
             parse: ParseOptions {
                 max_file_bytes: ingest.max_file_bytes,

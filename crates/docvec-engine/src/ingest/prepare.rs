@@ -16,7 +16,7 @@ use docvec_chunk::{ChunkOptions, chunk_document, render_text};
 use docvec_extract::{ExtractOptions, Extracted, extract};
 use docvec_parse::{ParseOptions, decode_text, parse_bytes, read_file};
 use docvec_types::{
-    Chunk, Format, ParsedDocument, TextSource, TokenCounter, content_hash, stable_id,
+    Chunk, Format, Metadata, ParsedDocument, TextSource, TokenCounter, content_hash, stable_id,
 };
 
 use super::{FileOutcome, StageTimes};
@@ -33,6 +33,8 @@ pub(super) struct Prepared {
     pub doc: ParsedDocument,
     pub chunks: Vec<Chunk>,
     pub extracted: Extracted,
+    /// The document's metadata: the ingest's, then its sidecar's.
+    pub meta: Metadata,
     /// An earlier version of the document is stored (its unchanged chunks' vectors can be reused).
     pub replaces: bool,
     pub times: PrepareTimes,
@@ -61,12 +63,18 @@ pub(super) enum Step {
     Done(PathBuf, FileOutcome),
 }
 
+/// What a stored document was made from: content hash, model, user tags and metadata. A file whose
+/// own are the same is unchanged.
+pub(super) type Known = (String, String, Vec<String>, Metadata);
+
 /// What every file of one ingest is prepared with.
 pub(super) struct PrepareContext {
-    /// Stored documents by path: (content hash, model, user tags), to skip unchanged files.
-    pub known: HashMap<String, (String, String, Vec<String>)>,
+    /// Stored documents by path, to skip unchanged files.
+    pub known: HashMap<String, Known>,
     pub model: String,
     pub tags: Vec<String>,
+    /// Metadata given for every file (a sidecar adds to it).
+    pub meta: Metadata,
     pub force: bool,
     pub parse: ParseOptions,
     pub chunk: ChunkOptions,
@@ -161,9 +169,15 @@ fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step
         Err(e) => return failed(e.to_string()),
     };
     let hash = content_hash(&bytes);
+    let meta = match with_sidecar(path, &cx.meta) {
+        Ok(meta) => meta,
+        Err(e) => return failed(e),
+    };
     lap(&mut times.read);
     let previous = cx.known.get(&stored_path);
-    if !cx.force && previous.is_some_and(|(h, m, t)| *h == hash && *m == cx.model && *t == cx.tags)
+    if !cx.force
+        && previous
+            .is_some_and(|(h, m, t, d)| *h == hash && *m == cx.model && *t == cx.tags && *d == meta)
     {
         return Step::Done(path.to_path_buf(), FileOutcome::Unchanged { document_id });
     }
@@ -198,7 +212,26 @@ fn prepare(path: &Path, cx: &PrepareContext, counter: &dyn TokenCounter) -> Step
         doc,
         chunks,
         extracted,
+        meta,
         replaces: previous.is_some(),
         times,
     }))
+}
+
+/// `base` with the keys of the file's sidecar (`<name>.meta.json`) on top, checked.
+fn with_sidecar(path: &Path, base: &Metadata) -> Result<Metadata, String> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(crate::discover::SIDECAR_SUFFIX);
+    let sidecar = PathBuf::from(name);
+    let text = match std::fs::read_to_string(&sidecar) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(base.clone()),
+        Err(e) => return Err(format!("{}: {e}", sidecar.display())),
+    };
+    let own: Metadata = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a JSON object of metadata: {e}", sidecar.display()))?;
+    let mut meta = base.clone();
+    meta.extend(own);
+    docvec_types::check_metadata(&meta).map_err(|e| format!("{}: {e}", sidecar.display()))?;
+    Ok(meta)
 }

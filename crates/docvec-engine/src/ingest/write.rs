@@ -283,6 +283,7 @@ impl Engine {
             chunk_tags: &p.extracted.chunk_tags,
             facts: &p.extracted.facts,
             text: p.doc.text.as_deref(),
+            meta: &p.meta,
         };
         self.store.put_document(&doc).await?;
         Ok(())

@@ -114,6 +114,7 @@ impl Engine {
             formats: filter.formats.clone(),
             document: filter.document.clone(),
             path_prefix: filter.path_prefix.clone(),
+            meta: (!filter.meta.is_empty()).then(|| docvec_types::meta_filter_json(&filter.meta)),
         };
         let ef = self.config.hnsw.ef_search.max(k);
         Ok(self

@@ -93,6 +93,7 @@ mod tests {
             section: None,
             page: None,
             span: None,
+            meta: None,
             text: String::new(),
             snippet: None,
         }

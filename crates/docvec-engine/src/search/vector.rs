@@ -171,6 +171,7 @@ impl Engine {
                 page: row.page_start,
                 text: row.text.clone(),
                 span: row.span.clone(),
+                meta: (!row.meta.is_empty()).then(|| row.meta.clone()),
                 snippet: None,
             });
         }

@@ -432,6 +432,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
             chunk_tags: &[],
             facts: &[],
             text: None,
+            meta: &Default::default(),
         };
         store.put_document(&doc).await.unwrap();
         store.close().await;
@@ -457,6 +458,7 @@ async fn changes_committed_to_the_store_but_not_the_index_are_replayed_on_open()
 }
 
 mod limits;
+mod meta;
 mod mirror;
 pub(crate) mod models;
 mod query_cache;

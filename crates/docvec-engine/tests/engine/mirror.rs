@@ -559,3 +559,132 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
     assert_eq!(parity.differences(), 0, "{parity:#?}");
     e.close().await.unwrap();
 }
+
+/// Documents' own metadata reaches Postgres and filters there as it does locally: in docvec's remote
+/// search and in `match_chunks`' `meta` filter, which refuses an unknown operator.
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_filters_the_mirror_as_it_filters_locally() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let e = engine(data.path(), &url, StorageMode::DualWrite).await;
+    let meta = |v: serde_json::Value| v.as_object().unwrap().clone();
+    let with = |m| IngestOptions {
+        meta: m,
+        ..Default::default()
+    };
+    e.ingest(
+        &[samples_dir()],
+        &with(meta(serde_json::json!({"year": 2021, "kind": "sample"}))),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let bread = samples_dir().join("sourdough-bread.txt");
+    e.ingest(
+        &[bread],
+        &with(meta(
+            serde_json::json!({"year": 2024, "kind": ["sample", "food"]}),
+        )),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let filter = |v: serde_json::Value| ChunkFilter {
+        meta: docvec_engine::parse_meta_filter(&v).unwrap(),
+        ..Default::default()
+    };
+    let local = e
+        .search(&vector_request(
+            "planets and moons",
+            5,
+            filter(serde_json::json!({"year": {"gte": 2022}})),
+        ))
+        .await
+        .unwrap();
+    assert!(!local.hits.is_empty());
+    assert!(
+        local
+            .hits
+            .iter()
+            .all(|h| h.document_path.ends_with("sourdough-bread.txt"))
+    );
+    e.close().await.unwrap();
+
+    let r = Engine::open(
+        config(data.path(), &url, StorageMode::Supabase),
+        Access::ReadOnly,
+    )
+    .await
+    .unwrap();
+    for (f, only_bread) in [
+        (serde_json::json!({"year": {"gte": 2022}}), true),
+        (serde_json::json!({"kind": "food"}), true),
+        (
+            serde_json::json!({"kind": ["sample"], "year": {"lt": 2022}}),
+            false,
+        ),
+    ] {
+        let remote = r
+            .search(&vector_request("planets and moons", 5, filter(f.clone())))
+            .await
+            .unwrap();
+        assert_eq!(remote.source, "remote");
+        assert!(!remote.hits.is_empty(), "{f}");
+        for h in &remote.hits {
+            assert_eq!(
+                h.document_path.ends_with("sourdough-bread.txt"),
+                only_bread,
+                "{f}"
+            );
+            assert!(
+                h.meta
+                    .as_ref()
+                    .is_some_and(|m| m["kind"] != serde_json::Value::Null),
+                "{f}"
+            );
+        }
+    }
+    let q = r.embed_query("planets and moons").await.unwrap();
+    r.close().await.unwrap();
+
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let literal = format!(
+        "[{}]",
+        q.values
+            .iter()
+            .map(f32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let paths: Vec<String> = sqlx::query_scalar(
+        "SELECT path FROM docvec.match_chunks($1::vector, 5, '{\"meta\": {\"year\": {\"gte\": 2022, \"lte\": 2024}}}')",
+    )
+    .bind(&literal)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        !paths.is_empty() && paths.iter().all(|p| p.ends_with("sourdough-bread.txt")),
+        "{paths:?}"
+    );
+    let hybrid: Vec<String> = sqlx::query_scalar(
+        "SELECT path FROM docvec.hybrid_match_chunks('bread', NULL, 5, '{\"meta\": {\"kind\": \"food\"}}')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        !hybrid.is_empty() && hybrid.iter().all(|p| p.ends_with("sourdough-bread.txt")),
+        "{hybrid:?}"
+    );
+    let err = sqlx::query(
+        "SELECT * FROM docvec.match_chunks($1::vector, 5, '{\"meta\": {\"year\": {\"near\": 1}}}')",
+    )
+    .bind(&literal)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown meta operator"), "{err}");
+}

@@ -29,7 +29,10 @@ pub(crate) enum Work {
         staging: PathBuf,
         /// Child job id and file name, per file.
         files: Vec<(String, String)>,
+        /// Metadata sidecars (`NAME.meta.json`) moved into place with the files.
+        sidecars: Vec<String>,
         tags: Vec<String>,
+        meta: docvec_engine::Metadata,
         force: bool,
     },
     Rebuild {
@@ -220,9 +223,20 @@ pub(crate) async fn run(state: AppState, mut rx: mpsc::UnboundedReceiver<Queued>
             Work::Ingest {
                 staging,
                 files,
+                sidecars,
                 tags,
+                meta,
                 force,
-            } => run_ingest(&state, &engine, job, &staging, files, tags, force, stop).await,
+            } => {
+                let opts = IngestOptions {
+                    tags,
+                    meta,
+                    force,
+                    cancel: Some(stop.clone()),
+                    ..Default::default()
+                };
+                run_ingest(&state, &engine, job, &staging, files, &sidecars, opts).await
+            }
             Work::Rebuild { opts, phases } => {
                 rebuild::run(&state, &engine, job, opts, phases, stop).await
             }
@@ -257,19 +271,23 @@ fn children(work: &Work) -> Vec<String> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_ingest(
     state: &AppState,
     engine: &Engine,
     mut parent: JobRow,
     staging: &Path,
     files: Vec<(String, String)>,
-    tags: Vec<String>,
-    force: bool,
-    stop: Arc<AtomicBool>,
+    sidecars: &[String],
+    opts: IngestOptions,
 ) {
     let jobs = state.jobs();
     let uploads = engine.layout().uploads();
+    // Sidecars first, so each file finds its own when it is read.
+    for name in sidecars {
+        if let Err(e) = std::fs::rename(staging.join(name), uploads.join(name)) {
+            tracing::warn!("{name}: cannot move the metadata sidecar into place: {e}");
+        }
+    }
     let mut by_name: HashMap<String, JobRow> = HashMap::new();
     let mut paths = Vec::new();
     for (child_id, name) in &files {
@@ -296,12 +314,6 @@ async fn run_ingest(
     let _ = std::fs::remove_dir_all(staging);
 
     let (tx, mut rx) = mpsc::unbounded_channel::<(PathBuf, FileOutcome)>();
-    let opts = IngestOptions {
-        tags,
-        force,
-        cancel: Some(stop.clone()),
-        ..Default::default()
-    };
     let ingest = async {
         let progress = move |e: IngestEvent<'_>| {
             if let IngestEvent::FileDone { path, outcome } = e {
@@ -378,5 +390,6 @@ async fn run_ingest(
         child.finished_at = Some(now_ms());
         jobs.save(child).await;
     }
+    let stop = opts.cancel.clone().unwrap_or_default();
     jobs.finish(&mut parent, result, &stop).await;
 }

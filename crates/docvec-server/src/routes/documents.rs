@@ -63,10 +63,12 @@ fn check_name(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_string())
 }
 
-/// Upload one or more files (multipart fields named `file`; optional `tag` fields and `force=true`).
+/// Upload one or more files (multipart fields named `file`; optional `tag` fields, `metadata` (a JSON
+/// object stored with every document of the upload) and `force=true`). A file named `NAME.meta.json`
+/// is the metadata sidecar of the file `NAME` (its keys win over `metadata`), not a document.
 /// Answers 202 with the ingest job at once; the files are parsed, embedded and indexed in the background.
 #[utoipa::path(post, path = "/documents", tag = "documents",
-    request_body(content_type = "multipart/form-data", description = "fields `file` (repeatable), `tag` (repeatable), `force`"),
+    request_body(content_type = "multipart/form-data", description = "fields `file` (repeatable), `tag` (repeatable), `metadata` (JSON object), `force`"),
     responses((status = 202, body = UploadAccepted), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 507, description = "no room to save the upload (`disk_full`)", body = ErrorBody)),
     security(("api_key" = [])))]
@@ -81,20 +83,35 @@ pub(crate) async fn upload(
     let batch = format!("upload_{}", crate::auth::random_hex(8)?);
     let staging = layout.staging().join(&batch);
     let result = receive(&mut multipart, &staging).await;
-    let (files, tags, force) = match result {
+    let Upload {
+        files,
+        tags,
+        meta,
+        force,
+    } = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&staging).await;
             return Err(e);
         }
     };
+    // Sidecars travel with their documents and are read with them; they are not documents.
+    let (sidecars, files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|(name, _)| name.ends_with(docvec_engine::SIDECAR_SUFFIX));
+    if files.is_empty() {
+        let _ = tokio::fs::remove_dir_all(&staging).await;
+        return Err(ApiError::bad_request(
+            "the upload holds only metadata sidecars (`*.meta.json`); send their files too",
+        ));
+    }
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let jobs = state.jobs();
     let parent = jobs
         .create(
             "ingest",
             &format!("upload of {} file(s)", files.len()),
-            serde_json::json!({ "files": names, "tags": tags, "force": force }),
+            serde_json::json!({ "files": names, "tags": tags, "metadata": meta, "force": force }),
             None,
             files.len() as i64,
         )
@@ -123,7 +140,9 @@ pub(crate) async fn upload(
         work: Work::Ingest {
             staging,
             files: children,
+            sidecars: sidecars.into_iter().map(|(name, _)| name).collect(),
             tags,
+            meta,
             force,
         },
     })?;
@@ -142,13 +161,21 @@ pub(crate) async fn upload(
     ))
 }
 
-type Received = (Vec<(String, u64)>, Vec<String>, bool);
+/// What an upload's fields said.
+struct Upload {
+    /// Name and size of each file staged.
+    files: Vec<(String, u64)>,
+    tags: Vec<String>,
+    meta: docvec_engine::Metadata,
+    force: bool,
+}
 
 /// Stream the parts to `staging`, never holding a whole file in memory.
-async fn receive(multipart: &mut Multipart, staging: &Path) -> Result<Received, ApiError> {
+async fn receive(multipart: &mut Multipart, staging: &Path) -> Result<Upload, ApiError> {
     let mut files = Vec::new();
     let mut seen = HashSet::new();
     let mut tags = Vec::new();
+    let mut meta = docvec_engine::Metadata::new();
     let mut force = false;
     while let Some(mut field) = multipart.next_field().await? {
         match field.name().unwrap_or("") {
@@ -179,10 +206,16 @@ async fn receive(multipart: &mut Multipart, staging: &Path) -> Result<Received, 
                 files.push((name, bytes));
             }
             "tag" | "tags" => tags.push(field.text().await?),
+            "metadata" => {
+                meta = serde_json::from_str(&field.text().await?).map_err(|e| {
+                    ApiError::bad_request(format!("metadata: not a JSON object: {e}"))
+                })?;
+                docvec_engine::check_metadata(&meta).map_err(ApiError::bad_request)?;
+            }
             "force" => force = matches!(field.text().await?.trim(), "true" | "1" | "yes"),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown upload field `{other}` (expected `file`, `tag` or `force`)"
+                    "unknown upload field `{other}` (expected `file`, `tag`, `metadata` or `force`)"
                 )));
             }
         }
@@ -192,7 +225,12 @@ async fn receive(multipart: &mut Multipart, staging: &Path) -> Result<Received, 
             "no file in the upload: send multipart fields named `file`",
         ));
     }
-    Ok((files, tags, force))
+    Ok(Upload {
+        files,
+        tags,
+        meta,
+        force,
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

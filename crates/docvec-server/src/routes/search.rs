@@ -41,6 +41,12 @@ pub struct SearchFilters {
     pub until: Option<String>,
     /// ... of this level (ERROR, WARN, INFO ...).
     pub log_level: Option<String>,
+    /// Conditions on the document's own metadata, every one required, applied before the top k:
+    /// `{"year": {"gte": 2020, "lt": 2025}, "lang": "en", "team": ["a", "b"]}`: a value (equal), an
+    /// array (one of them) or an object of `eq`, `in`, `gt`, `gte`, `lt`, `lte`. Ranges compare
+    /// numbers with numbers and strings with strings (ISO 8601 dates as time).
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -108,6 +114,9 @@ pub struct SearchParams {
     pub log_level: Option<String>,
     pub max_per_document: Option<usize>,
     pub highlight: Option<bool>,
+    /// A metadata filter as JSON, as `filters.meta` of `POST /search`
+    /// (`meta={"year":{"gte":2020}}`, URL-encoded).
+    pub meta: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -129,6 +138,10 @@ pub struct Hit {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub span: Option<docvec_engine::Span>,
+    /// The document's own metadata, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<docvec_engine::Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// With `highlight`: the best passage and the byte ranges of the matched words in it, and the
@@ -165,6 +178,7 @@ fn hit(h: SearchHit, include_text: bool) -> Hit {
         section: h.section,
         page: h.page,
         span: h.span,
+        meta: h.meta,
         text: include_text.then_some(h.text),
         snippet_html: h.snippet.as_ref().map(snippet_html),
         snippet: h.snippet,
@@ -193,10 +207,15 @@ fn snippet_html(s: &docvec_engine::Snippet) -> String {
 }
 
 impl SearchRequest {
-    /// The engine's request: the one search path every surface takes.
-    fn to_engine(&self) -> docvec_engine::SearchRequest {
+    /// The engine's request: the one search path every surface takes. A malformed `meta` filter is
+    /// a 400 naming the key.
+    fn to_engine(&self) -> Result<docvec_engine::SearchRequest, ApiError> {
         let f = self.filters.clone();
-        docvec_engine::SearchRequest {
+        let meta = match &f.meta {
+            Some(v) => docvec_engine::parse_meta_filter(v).map_err(ApiError::bad_request)?,
+            None => Vec::new(),
+        };
+        Ok(docvec_engine::SearchRequest {
             text: Some(self.query.clone()),
             vector: self.vector.clone(),
             k: self.k,
@@ -209,18 +228,19 @@ impl SearchRequest {
                 log_level: f.log_level,
                 since: f.since,
                 until: f.until,
+                meta,
             },
             hybrid: self.hybrid,
             max_per_document: self.max_per_document,
             snippet_chars: self.highlight.then_some(self.snippet_chars),
-        }
+        })
     }
 }
 
 pub(crate) async fn run(state: &AppState, req: SearchRequest) -> Result<SearchResponse, ApiError> {
     let started = Instant::now();
     let engine = state.engine()?;
-    let request = req.to_engine();
+    let request = req.to_engine()?;
     // A request over a limit is refused now, not after waiting its turn behind every search queued.
     let tokens = engine.query_tokens(&request)?;
     let metrics = state.metrics();
@@ -320,6 +340,12 @@ pub(crate) async fn get_search(
             since: p.since,
             until: p.until,
             log_level: p.log_level,
+            meta: p
+                .meta
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| ApiError::bad_request(format!("meta: not JSON: {e}")))?,
         },
         include_text: true,
         hybrid: HybridOptions::default(),

@@ -475,3 +475,88 @@ async fn upload_then_search_with_filters_and_read_the_structured_data() {
     assert!(!data.path().join("uploads/Apache_2k.log").exists());
     s.stop().await;
 }
+
+/// Metadata over HTTP: an upload's `metadata` field and a `NAME.meta.json` sidecar part, returned
+/// with hits and filtered by in `POST /search` and `GET /search`; a malformed filter is a 400.
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_carry_metadata_that_searches_filter_by() {
+    let data = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(data.path())).await;
+    let samples = docvec_testkit::samples_dir();
+    let form = with_files(
+        Form::new(),
+        &[
+            samples.join("sourdough-bread.txt"),
+            samples.join("approximate-nearest-neighbours.md"),
+        ],
+    )
+    .text("metadata", r#"{"year": 2021, "team": "docs"}"#)
+    .part(
+        "file",
+        reqwest::multipart::Part::bytes(br#"{"year": 2024, "diet": ["vegan"]}"#.to_vec())
+            .file_name("sourdough-bread.txt.meta.json"),
+    );
+    let resp = s
+        .post("/documents", None)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let accepted: Value = resp.json().await.unwrap();
+    // The sidecar is not a document of its own.
+    assert_eq!(accepted["files"].as_array().unwrap().len(), 2, "{accepted}");
+    let (_, done) = s.follow(accepted["job_id"].as_str().unwrap(), None).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let r = s
+        .search(
+            serde_json::json!({"query": "graph index for vectors", "k": 5,
+                "filters": {"meta": {"year": {"gte": 2022}, "diet": "vegan"}}}),
+            None,
+        )
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert!(!hits.is_empty(), "{r}");
+    for h in hits {
+        assert!(
+            h["document_path"]
+                .as_str()
+                .unwrap()
+                .ends_with("sourdough-bread.txt"),
+            "{r}"
+        );
+        assert_eq!(
+            h["meta"],
+            serde_json::json!({"year": 2024, "team": "docs", "diet": ["vegan"]})
+        );
+    }
+    let r: Value = s
+        .get_json("/search?q=bread&k=3&meta=%7B%22year%22%3A2021%7D", None)
+        .await;
+    let hits = r["hits"].as_array().unwrap();
+    assert!(!hits.is_empty(), "{r}");
+    assert!(hits.iter().all(|h| h["meta"]["year"] == 2021), "{r}");
+    for bad in [
+        serde_json::json!({"year": {"near": 2020}}),
+        serde_json::json!({"year": {"gt": true}}),
+        serde_json::json!(["year"]),
+    ] {
+        let (status, code, message) = error_of(
+            s.post("/search", None)
+                .json(&serde_json::json!({"query": "x", "filters": {"meta": bad}})),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), code.as_str()),
+            (400, "bad_request"),
+            "{message}"
+        );
+    }
+    let bad_upload = with_files(Form::new(), &[samples.join("sourdough-bread.txt")])
+        .text("metadata", r#"{"a": {"b": 1}}"#);
+    let (status, _, message) = error_of(s.post("/documents", None).multipart(bad_upload)).await;
+    assert_eq!(status.as_u16(), 400);
+    assert!(message.contains("`a`"), "{message}");
+    s.stop().await;
+}
