@@ -139,6 +139,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         log_level: next(),
         since: next(),
         until: next(),
+        // A metadata filter as an app would send it: parsed, and used where it parses.
+        meta: next()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .and_then(|v| docvec_types::parse_meta_filter(&v).ok())
+            .unwrap_or_default(),
     };
     let (component, grep) = (next(), next());
     let w = world();

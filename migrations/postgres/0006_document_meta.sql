@@ -308,12 +308,13 @@ BEGIN
 END
 $$;
 
--- As migration 4: a fixed search_path, no EXECUTE for PUBLIC. Roles the opt-in template let call
--- match_chunks may call the two new functions it now calls (a caller needs EXECUTE on them too).
+-- As migration 4: a fixed search_path and no EXECUTE for PUBLIC; migrations grant nothing. A
+-- deployment that opted apps in with migrations/supabase/read_only_search.sql before this migration
+-- runs the template again to let them use the `meta` filter (it grants the two new functions; calls
+-- without `meta` never reach them and work as before).
 DO $$
 DECLARE
     f regprocedure;
-    r text;
     vector_schema text := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
                            WHERE e.extname = 'vector');
 BEGIN
@@ -324,15 +325,6 @@ BEGIN
     LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I', f, vector_schema);
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-    END LOOP;
-    FOR r IN
-        SELECT rolname FROM pg_roles
-        WHERE has_function_privilege(oid, 'docvec.match_chunks(vector, integer, jsonb)', 'EXECUTE')
-          AND NOT rolsuper
-          AND oid <> (SELECT proowner FROM pg_proc WHERE oid = 'docvec.match_chunks(vector, integer, jsonb)'::regprocedure)
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION docvec.meta_test(jsonb, text, jsonb), '
-                       'docvec.meta_matches(jsonb, jsonb) TO %I', r);
     END LOOP;
 END
 $$;

@@ -36,7 +36,7 @@ impl Mirror {
             .execute(&mut *tx)
             .await?;
         let tables: [(&str, serde_json::Value); 9] = [
-            ("documents", rows(&|d| vec![d.document.clone()])),
+            ("documents", rows(&|d| vec![with_meta(&d.document)])),
             ("artifacts", rows(&|d| d.artifact.iter().cloned().collect())),
             ("document_sections", rows(&|d| array(&d.sections))),
             ("document_tables", rows(&|d| array(&d.tables))),
@@ -306,6 +306,18 @@ impl BulkWriter {
         }
         first
     }
+}
+
+/// A `documents` row with its `meta`: `jsonb_populate_recordset` fills a missing key with NULL, not
+/// the column's default, and rows exported by a docvec before metadata have none.
+fn with_meta(row: &serde_json::Value) -> serde_json::Value {
+    let mut row = row.clone();
+    if let Some(obj) = row.as_object_mut()
+        && obj.get("meta").is_none_or(serde_json::Value::is_null)
+    {
+        obj.insert("meta".into(), serde_json::json!({}));
+    }
+    row
 }
 
 #[cfg(test)]
