@@ -65,6 +65,9 @@ struct Inner {
     /// Held while a job moves from queued to running or is cancelled, so the two never cross: a
     /// cancelled job never starts, and a started one is stopped by its flag.
     transition: tokio::sync::Mutex<()>,
+    /// Rows whose last save failed (a full disk): what `/jobs` answers for them until a save goes
+    /// through, so a job that finished is never reported running.
+    unsaved: Mutex<HashMap<String, JobRow>>,
 }
 
 pub(crate) fn is_terminal(state: &str) -> bool {
@@ -82,6 +85,7 @@ impl Jobs {
                 shutdown: AtomicBool::new(false),
                 running: Mutex::new(None),
                 transition: tokio::sync::Mutex::new(()),
+                unsaved: Mutex::new(HashMap::new()),
             }),
         };
         (jobs, rx)
@@ -118,10 +122,39 @@ impl Jobs {
     /// Store a job's new state and tell the followers. A store failure is logged: progress reporting
     /// must not fail the work it reports on.
     pub(crate) async fn save(&self, job: &JobRow) {
-        if let Err(e) = put_job(&self.inner.store, job).await {
-            tracing::warn!("cannot record job {}: {e}", job.id);
+        match put_job(&self.inner.store, job).await {
+            Ok(()) => {
+                self.unsaved().remove(&job.id);
+                self.save_unsaved().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot record job {}: {e}", job.id);
+                self.unsaved().insert(job.id.clone(), job.clone());
+            }
         }
         let _ = self.inner.events.send(job.clone());
+    }
+
+    /// Rows a full disk kept from being saved, saved now that a write went through.
+    async fn save_unsaved(&self) {
+        let pending: Vec<JobRow> = self.unsaved().values().cloned().collect();
+        for row in pending {
+            if put_job(&self.inner.store, &row).await.is_ok() {
+                self.unsaved().remove(&row.id);
+            }
+        }
+    }
+
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, HashMap<String, JobRow>> {
+        self.inner
+            .unsaved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `row` as the server last knew it: the stored row, or a newer one a full disk kept unsaved.
+    pub(crate) fn latest(&self, row: JobRow) -> JobRow {
+        self.unsaved().get(&row.id).cloned().unwrap_or(row)
     }
 
     pub(crate) fn enqueue(&self, queued: Queued) -> Result<(), crate::error::ApiError> {

@@ -194,6 +194,7 @@ pub(crate) async fn list(
     )
     .await
     .map_err(store_err)?;
+    let jobs: Vec<JobRow> = jobs.into_iter().map(|j| state.jobs().latest(j)).collect();
     let next_cursor = (jobs.len() as i64 == limit)
         .then(|| jobs.last().map(|j| encode_cursor(&j.id)))
         .flatten();
@@ -225,7 +226,11 @@ async fn detail(state: &AppState, id: &str) -> Result<JobDetail, ApiError> {
     .await
     .map_err(store_err)?;
     children.reverse();
-    Ok(JobDetail { job, children })
+    let jobs = state.jobs();
+    Ok(JobDetail {
+        job: jobs.latest(job),
+        children: children.into_iter().map(|c| jobs.latest(c)).collect(),
+    })
 }
 
 /// One job: state, progress (done/total), timings, error, result, and its children.
