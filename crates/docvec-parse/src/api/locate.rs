@@ -64,30 +64,11 @@ fn key_start(text: &str, from: usize, key: &str) -> Option<usize> {
 /// End of the JSON value that follows the key at `key`: the matching bracket of its object.
 fn json_value_end(text: &str, key: usize) -> Option<usize> {
     let open = key + text[key..].find('{')?;
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, b) in text.bytes().enumerate().skip(open) {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    let mut depth = 0isize;
+    super::brackets(text, open).find_map(|(i, step)| {
+        depth += step;
+        (depth == 0).then_some(i + 1)
+    })
 }
 
 /// End of the YAML block under the key at `key`: the last following line indented deeper than it.

@@ -89,29 +89,41 @@ fn load_tree(
 /// The deepest nesting of `[` and `{` outside strings: a linear scan that sees a nesting bomb before a
 /// recursive parser does.
 fn bracket_depth(text: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for b in text.bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for (_, step) in brackets(text, 0) {
+        depth = depth.saturating_add_signed(step);
+        deepest = deepest.max(depth);
     }
     deepest
+}
+
+/// Each `[`/`{` (+1) and `]`/`}` (-1) outside JSON strings from byte `from` on, with its offset.
+pub(crate) fn brackets(text: &str, from: usize) -> impl Iterator<Item = (usize, isize)> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.bytes()
+        .enumerate()
+        .skip(from)
+        .filter_map(move |(i, b)| {
+            if in_string {
+                match (escaped, b) {
+                    (true, _) => escaped = false,
+                    (false, b'\\') => escaped = true,
+                    (false, b'"') => in_string = false,
+                    _ => {}
+                }
+                return None;
+            }
+            match b {
+                b'"' => {
+                    in_string = true;
+                    None
+                }
+                b'[' | b'{' => Some((i, 1)),
+                b']' | b'}' => Some((i, -1)),
+                _ => None,
+            }
+        })
 }
 
 fn yaml_to_json(v: serde_yaml_ng::Value, depth: usize, max: usize) -> Option<Value> {
