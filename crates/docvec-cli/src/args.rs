@@ -96,8 +96,8 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    #[cfg(feature = "mirror")]
-    /// Storage mode, a live probe of Postgres and the outbox backlog.
+    /// The model and what runs it (ONNX Runtime's version, the execution providers in use), the
+    /// storage mode, a live probe of Postgres and the outbox backlog.
     Status {
         #[arg(long)]
         json: bool,

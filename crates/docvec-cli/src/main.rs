@@ -18,7 +18,7 @@ use args::{Cli, Command};
 use commands::mirror;
 #[cfg(feature = "server")]
 use commands::serve;
-use commands::{ingest, maintenance, read, search};
+use commands::{ingest, maintenance, read, search, status};
 use docvec_engine::{Config, RebuildOptions};
 use request::RequestError;
 
@@ -130,8 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => mirror::migrate(config).await,
         #[cfg(feature = "mirror")]
         Command::Sync { json } => mirror::sync(config, json).await,
-        #[cfg(feature = "mirror")]
-        Command::Status { json } => mirror::status(config, json).await,
+        Command::Status { json } => status::status(config, json).await,
         #[cfg(feature = "mirror")]
         Command::Backfill {
             from_sqlite,

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 
+use docvec_engine::ModelStatus;
 use docvec_engine::{
     CheckReport, EndpointRow, Engine, ExportReport, FactRow, FileOutcome, IngestReport, LogRow,
     SearchHit, SourceView, Span, Stats, TableRow, TagCount,
@@ -440,6 +441,21 @@ pub fn print_facts(rows: &[FactRow]) {
             r.document_path,
             at.join(", ")
         );
+    }
+}
+
+pub fn print_model_status(m: &ModelStatus) {
+    println!("model: {} ({}-d) on {}", m.id, m.dimension, m.device);
+    if let Some(r) = &m.runtime {
+        println!(
+            "  ONNX Runtime {} ({}), providers: {}",
+            r.onnxruntime_version,
+            r.library.display(),
+            r.execution_providers.join(", ")
+        );
+    }
+    if let Some(e) = &m.error {
+        println!("  CANNOT LOAD: {e}");
     }
 }
 

@@ -64,6 +64,8 @@ fn main() {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(1024)
         },
+        batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
+        gpu: Default::default(),
     })
     .unwrap_or_else(|e| panic!("cannot load the model: {e}"));
 

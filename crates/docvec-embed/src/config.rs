@@ -80,4 +80,42 @@ pub struct EmbedderConfig {
     pub intra_threads: usize,
     /// Tokens (sequence length x batch rows) per inference call; batches are cut to stay under it.
     pub batch_tokens: usize,
+    /// Rows per inference call at most, whatever `batch_tokens` allows: bounds one call's memory, and
+    /// is the largest batch a TensorRT engine is built for.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: usize,
+    /// Which GPU, and TensorRT's caches and precision; unused on the CPU.
+    #[serde(default)]
+    pub gpu: GpuOptions,
+}
+
+/// Rows per inference call unless configured: measured on CPU, larger batches gained nothing there.
+pub const DEFAULT_BATCH_ROWS: usize = 256;
+
+fn default_batch_rows() -> usize {
+    DEFAULT_BATCH_ROWS
+}
+
+/// The settings of the CUDA and TensorRT execution providers (`providers.rs` maps them to ONNX
+/// Runtime's options).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GpuOptions {
+    /// CUDA's ordinal of the GPU to run on, for CUDA and TensorRT alike.
+    pub device_id: u32,
+    /// Where TensorRT keeps its built engines and its timing cache between starts. `None` builds the
+    /// engine anew at every start (minutes on a Jetson).
+    pub tensorrt_cache: Option<PathBuf>,
+    /// Let TensorRT pick fp16 kernels (LayerNorm stays fp32, for accuracy).
+    pub tensorrt_fp16: bool,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            device_id: 0,
+            tensorrt_cache: None,
+            tensorrt_fp16: true,
+        }
+    }
 }

@@ -69,6 +69,13 @@ impl Embedder for LazyEmbedder {
         self.get().map(|_| ())
     }
 
+    fn runtime(&self) -> Option<crate::RuntimeInfo> {
+        match self.loaded.get() {
+            Some(Ok(e)) => e.runtime(),
+            _ => None,
+        }
+    }
+
     fn token_counts(&self) -> crate::TokenCounts {
         match self.loaded.get() {
             Some(Ok(e)) => e.token_counts(),

@@ -13,13 +13,16 @@ mod config;
 mod hash;
 mod lazy;
 mod onnx;
+mod providers;
 mod runtime;
 mod tally;
 
-pub use config::{Device, EmbedderConfig, Pooling};
+pub use config::{DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling};
 pub use hash::HashEmbedder;
 pub use lazy::LazyEmbedder;
 pub use onnx::OnnxEmbedder;
+pub use providers::{ShapeProfile, cuda_options, provider_names, tensorrt_options};
+pub use runtime::RuntimeInfo;
 
 use docvec_types::TokenCounter;
 
@@ -51,6 +54,11 @@ pub trait Embedder: TokenCounter {
     /// that was never loaded).
     fn token_counts(&self) -> TokenCounts {
         TokenCounts::default()
+    }
+    /// What runs the model (ONNX Runtime's version and execution providers), once it is loaded; `None`
+    /// for an implementation without ONNX Runtime or a lazy one not loaded yet.
+    fn runtime(&self) -> Option<RuntimeInfo> {
+        None
     }
 }
 

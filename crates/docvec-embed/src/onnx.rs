@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use ort::ep;
+use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
@@ -11,11 +11,9 @@ use tokenizers::{Tokenizer, TruncationParams};
 use docvec_types::TokenCounter;
 
 use crate::config::{Device, EmbedderConfig, Pooling};
+use crate::runtime::RuntimeInfo;
 use crate::tally::Tally;
-use crate::{EmbedError, Embedder, TokenCounts, batching, normalize, runtime};
-
-/// Rows per inference call, whatever the token budget allows: bounds the memory of one call.
-const MAX_BATCH_ROWS: usize = 256;
+use crate::{EmbedError, Embedder, TokenCounts, batching, normalize, providers, runtime};
 
 pub struct OnnxEmbedder {
     config: EmbedderConfig,
@@ -27,6 +25,7 @@ pub struct OnnxEmbedder {
     session: Mutex<Session>,
     input_names: Vec<String>,
     tally: Tally,
+    runtime: RuntimeInfo,
 }
 
 impl OnnxEmbedder {
@@ -75,14 +74,13 @@ impl OnnxEmbedder {
             .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?
             .with_inter_threads(1)
             .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?;
-        let providers = match config.device {
-            Device::Cpu => vec![],
-            Device::Cuda => vec![ep::CUDA::default().build().error_on_failure()],
-            Device::Tensorrt => vec![
-                ep::TensorRT::default().build().error_on_failure(),
-                ep::CUDA::default().build().error_on_failure(),
-            ],
+        let inputs = match config.device {
+            // TensorRT's shape profiles must name every input the model has, before the session exists.
+            Device::Tensorrt => model_inputs(env, &config)?,
+            _ => Vec::new(),
         };
+        let config = prepare_tensorrt_cache(config);
+        let providers = providers::dispatch(&config, &inputs);
         if !providers.is_empty() {
             builder = builder.with_execution_providers(providers).map_err(|e| {
                 EmbedError::Setup(format!(
@@ -114,8 +112,20 @@ impl OnnxEmbedder {
                 )));
             }
         }
+        let runtime = RuntimeInfo {
+            onnxruntime_version: runtime::version(&config.ort_library)?,
+            library: config.ort_library.clone(),
+            device: config.device,
+            device_id: (config.device != Device::Cpu).then_some(config.gpu.device_id),
+            execution_providers: providers::provider_names(config.device)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            available_providers: runtime::available_providers(),
+        };
         let embedder = Self {
             config,
+            runtime,
             encoder,
             counter,
             session: Mutex::new(session),
@@ -216,6 +226,71 @@ impl OnnxEmbedder {
     }
 }
 
+/// The model's input names, read by a session without providers or optimisation (TensorRT's options
+/// need them before its own session is built).
+fn model_inputs(env: &Environment, config: &EmbedderConfig) -> Result<Vec<String>, EmbedError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        EmbedError::Setup(format!(
+            "cannot load the ONNX model {}: {e}",
+            config.model_path.display()
+        ))
+    };
+    let session = Session::builder(env)
+        .map_err(|e| fail(&e))?
+        .with_optimization_level(GraphOptimizationLevel::Disable)
+        .map_err(|e| fail(&e))?
+        .commit_from_file(&config.model_path)
+        .map_err(|e| fail(&e))?;
+    Ok(session
+        .inputs()
+        .iter()
+        .map(|i| i.name().to_string())
+        .collect())
+}
+
+/// Make TensorRT's cache folder, and say when this start builds the engine (minutes on a Jetson). A
+/// folder that cannot be made (read-only media) leaves the cache off, with a warning: the engine is
+/// then built at every start, but the model still runs.
+fn prepare_tensorrt_cache(mut config: EmbedderConfig) -> EmbedderConfig {
+    if config.device != Device::Tensorrt {
+        return config;
+    }
+    if let Some(dir) = &config.gpu.tensorrt_cache
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        tracing::warn!(
+            "cannot create the TensorRT cache folder {}: {e}; the engine is built at every start",
+            dir.display()
+        );
+        config.gpu.tensorrt_cache = None;
+    }
+    let cached = config
+        .gpu
+        .tensorrt_cache
+        .as_deref()
+        .is_some_and(|dir| providers::engine_cached(dir, &providers::engine_prefix(&config)));
+    if !cached {
+        let profile = providers::ShapeProfile::for_batches(&config);
+        tracing::warn!(
+            "TensorRT is building its engine for {} ({}, batches up to {}x{} tokens); this takes \
+             minutes on a Jetson{}",
+            config.model_id,
+            if config.gpu.tensorrt_fp16 {
+                "fp16"
+            } else {
+                "fp32"
+            },
+            profile.max[0],
+            profile.max[1],
+            match &config.gpu.tensorrt_cache {
+                Some(dir) => format!(" and is cached in {} for later starts", dir.display()),
+                None => String::new(),
+            }
+        );
+    }
+    config
+}
+
 impl TokenCounter for OnnxEmbedder {
     fn count_tokens(&self, text: &str) -> usize {
         self.counter
@@ -242,6 +317,10 @@ impl Embedder for OnnxEmbedder {
         self.tally.counts()
     }
 
+    fn runtime(&self) -> Option<RuntimeInfo> {
+        Some(self.runtime.clone())
+    }
+
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -257,7 +336,7 @@ impl Embedder for OnnxEmbedder {
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
         let lengths: Vec<usize> = order.iter().map(|&i| encodings[i].len()).collect();
         let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        for range in batching::plan(&lengths, self.config.batch_tokens, MAX_BATCH_ROWS) {
+        for range in batching::plan(&lengths, self.config.batch_tokens, self.config.batch_rows) {
             let batch: Vec<&[u32]> = order[range.clone()]
                 .iter()
                 .map(|&i| encodings[i].get_ids())

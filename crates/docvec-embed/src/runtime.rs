@@ -1,12 +1,12 @@
 //! The process-wide ONNX Runtime environment. `ort` with `load-dynamic` binds to one shared library per
 //! process, so it is loaded once and every session is built from the same environment.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::environment::Environment;
 
-use crate::EmbedError;
+use crate::{Device, EmbedError, providers};
 
 static ENVIRONMENT: OnceLock<Result<(Environment, std::path::PathBuf), String>> = OnceLock::new();
 
@@ -37,4 +37,62 @@ pub(crate) fn environment(library: &Path) -> Result<&'static Environment, EmbedE
         ))),
         Err(e) => Err(EmbedError::Setup(e.clone())),
     }
+}
+
+/// What runs a loaded model: the ONNX Runtime library and the execution providers its session holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RuntimeInfo {
+    /// ONNX Runtime's own version string ("1.31.1").
+    pub onnxruntime_version: String,
+    pub library: PathBuf,
+    pub device: Device,
+    /// The GPU's ordinal, for CUDA and TensorRT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<u32>,
+    /// The providers registered in the session, in ONNX Runtime's order of preference; the CPU
+    /// provider, last, takes the nodes the others do not. A provider that cannot be registered fails
+    /// the load, so these are the ones that run.
+    pub execution_providers: Vec<String>,
+    /// Of the providers docvec knows (CPU, CUDA, TensorRT), those this library was built with.
+    pub available_providers: Vec<String>,
+}
+
+/// The version string of the loaded ONNX Runtime library, from its `OrtGetApiBase`.
+pub(crate) fn version(library: &Path) -> Result<String, EmbedError> {
+    let fail = |e: &dyn std::fmt::Display| {
+        EmbedError::Setup(format!(
+            "cannot read the version of {}: {e}",
+            library.display()
+        ))
+    };
+    // SAFETY: the library is already loaded by `environment` (dlopen only counts a reference), and
+    // `OrtGetApiBase` takes no arguments and returns a pointer to a static table whose
+    // `GetVersionString` returns a static NUL-terminated string.
+    unsafe {
+        let lib = libloading::Library::new(library).map_err(|e| fail(&e))?;
+        let base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+            lib.get(b"OrtGetApiBase").map_err(|e| fail(&e))?;
+        let base = base();
+        if base.is_null() {
+            return Err(fail(&"OrtGetApiBase returned nothing"));
+        }
+        let version = ((*base).GetVersionString)();
+        Ok(std::ffi::CStr::from_ptr(version)
+            .to_string_lossy()
+            .into_owned())
+    }
+}
+
+/// The providers of [`providers::provider_names`]'s set this library was built with.
+pub(crate) fn available_providers() -> Vec<String> {
+    use ort::ep::ExecutionProvider;
+    [
+        (providers::CPU, ort::ep::CPU::is_available()),
+        (providers::CUDA, ort::ep::CUDA::is_available()),
+        (providers::TENSORRT, ort::ep::TensorRT::is_available()),
+    ]
+    .into_iter()
+    .filter(|(_, available)| matches!(available, Ok(true)))
+    .map(|(name, _)| name.to_string())
+    .collect()
 }

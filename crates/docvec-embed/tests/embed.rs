@@ -21,6 +21,8 @@ fn config(model_file: &str, device: Device) -> EmbedderConfig {
         device,
         intra_threads: 2,
         batch_tokens: 4096,
+        batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
+        gpu: Default::default(),
     }
 }
 
@@ -156,6 +158,58 @@ fn an_unavailable_gpu_provider_is_a_plain_error() {
 }
 
 #[test]
+fn an_unavailable_tensorrt_provider_is_a_plain_error() {
+    if std::env::var_os("DOCVEC_TEST_GPU").is_some() {
+        return;
+    }
+    let cache = std::env::temp_dir().join(format!("docvec-trt-cache-{}", std::process::id()));
+    let mut cfg = config("model.onnx", Device::Tensorrt);
+    cfg.gpu.tensorrt_cache = Some(cache.join("nested"));
+    let msg = OnnxEmbedder::load(cfg)
+        .err()
+        .expect("no TensorRT here")
+        .to_string();
+    assert!(
+        msg.contains("tensorrt execution provider could not be registered")
+            && msg.contains("CUDA/cuDNN/TensorRT"),
+        "{msg}"
+    );
+    assert!(
+        cache.join("nested").is_dir(),
+        "the engine cache folder is made first"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
+}
+
+#[test]
+fn the_runtime_reports_the_library_version_and_the_providers_in_use() {
+    let info = embedder()
+        .runtime()
+        .expect("a loaded ONNX model reports its runtime");
+    // The setup script installs libonnxruntime.so -> libonnxruntime.so.VERSION.
+    let file = std::fs::canonicalize(&info.library).unwrap();
+    let suffix = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(
+        suffix,
+        format!("libonnxruntime.so.{}", info.onnxruntime_version),
+        "{info:?}"
+    );
+    assert_eq!(info.device, Device::Cpu);
+    assert_eq!(info.device_id, None);
+    assert_eq!(info.execution_providers, ["CPUExecutionProvider"]);
+    assert!(
+        info.available_providers
+            .iter()
+            .any(|p| p == "CPUExecutionProvider")
+            && !info
+                .available_providers
+                .iter()
+                .any(|p| p == "CUDAExecutionProvider"),
+        "the CPU wheel's library: {info:?}"
+    );
+}
+
+#[test]
 fn missing_model_files_are_named() {
     let mut cfg = config("model.onnx", Device::Cpu);
     cfg.model_path = docvec_testkit::models_dir().join("nope.onnx");
@@ -188,6 +242,12 @@ fn gpu_vectors_match_the_reference() {
         cfg.ort_library = lib.into();
     }
     let gpu = OnnxEmbedder::load(cfg).unwrap();
+    let info = gpu.runtime().unwrap();
+    assert_eq!(
+        info.execution_providers.last().unwrap(),
+        "CPUExecutionProvider"
+    );
+    assert!(info.execution_providers.len() >= 2, "{info:?}");
     for r in references() {
         let v = gpu.embed(&[r.text.as_str()]).unwrap();
         assert!(cosine(&r.vector, &v[0]) >= 0.999, "{:?}", r.text);

@@ -14,6 +14,7 @@ const LOCK: &str = "LOCK";
 const UPLOADS: &str = "uploads";
 const STAGING: &str = ".staging";
 const SNAPSHOTS: &str = "snapshots";
+const TENSORRT_CACHE: &str = "tensorrt-cache";
 
 /// Where each part of a data directory lives:
 ///
@@ -24,6 +25,8 @@ const SNAPSHOTS: &str = "snapshots";
 /// - `LOCK`: held by the one process that writes;
 /// - `uploads/`: files sent to the server, received into `uploads/.staging/` first;
 /// - `snapshots/`: bundles the server writes;
+/// - `tensorrt-cache/`: TensorRT's engines and timing cache, with `device = "tensorrt"` only (not part
+///   of a bundle: an engine belongs to one GPU and one TensorRT version);
 /// - `BUNDLE.json`: in a bundle only, its manifest.
 ///
 /// A bundle is an ordinary data directory with the same layout.
@@ -87,6 +90,11 @@ impl DataDir {
         self.root.join(SNAPSHOTS)
     }
 
+    /// `tensorrt-cache/`: TensorRT's built engines and timing cache (`[model] tensorrt_cache` moves it).
+    pub fn tensorrt_cache(&self) -> PathBuf {
+        self.root.join(TENSORRT_CACHE)
+    }
+
     /// `BUNDLE.json`: a bundle's manifest.
     pub fn bundle_manifest(&self) -> PathBuf {
         self.root.join(BUNDLE_MANIFEST)
@@ -111,6 +119,7 @@ mod tests {
             (d.uploads(), "/data/uploads"),
             (d.staging(), "/data/uploads/.staging"),
             (d.snapshots(), "/data/snapshots"),
+            (d.tensorrt_cache(), "/data/tensorrt-cache"),
             (d.bundle_manifest(), "/data/BUNDLE.json"),
         ];
         for (path, expected) in parts {

@@ -12,6 +12,7 @@ mod discover;
 mod error;
 mod ingest;
 mod mirror;
+mod model_status;
 mod model_switch;
 mod rebuild;
 mod search;
@@ -32,7 +33,7 @@ pub use check::{CheckReport, IndexCheck};
 pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use discover::SIDECAR_SUFFIX;
-pub use docvec_embed::{EmbedError, Embedder, HashEmbedder, TokenCounts};
+pub use docvec_embed::{EmbedError, Embedder, HashEmbedder, RuntimeInfo, TokenCounts};
 pub use docvec_fulltext::TextIndexError;
 pub use docvec_index::IndexError;
 pub use docvec_store::{
@@ -54,6 +55,7 @@ pub use mirror::{
     BackfillEvent, BackfillOptions, BackfillReport, MirrorStatus, ParityReport, TableCount,
 };
 pub use mirror::{DrainReport, MirrorConfig, StorageMode};
+pub use model_status::ModelStatus;
 pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 pub use search::{
     DEFAULT_K, DEFAULT_QUERY_CACHE_SIZE, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K,

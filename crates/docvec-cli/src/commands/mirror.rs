@@ -1,4 +1,5 @@
-//! The Supabase mirror's commands: `migrate`, `sync`, `status`, `backfill` and `parity`.
+//! The Supabase mirror's commands: `migrate`, `sync`, `backfill` and `parity` (`status` is
+//! `status.rs`: it also reports the model).
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -36,17 +37,6 @@ pub(crate) async fn sync(config: Config, json: bool) -> anyhow::Result<ExitCode>
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// `docvec status`: storage mode, a probe of Postgres, the outbox backlog.
-pub(crate) async fn status(config: Config, json: bool) -> anyhow::Result<ExitCode> {
-    let probe = std::time::Duration::from_secs(5);
-    let status = with_engine(config, Access::ReadOnly, async |e| {
-        Ok(e.mirror_status(probe).await?)
-    })
-    .await?;
-    emit(json, &status, output::print_status)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `docvec backfill`: every document of a local store to Postgres, with a progress bar.

@@ -9,6 +9,7 @@ pub(crate) mod read;
 pub(crate) mod search;
 #[cfg(feature = "server")]
 pub(crate) mod serve;
+pub(crate) mod status;
 
 use docvec_engine::{Access, Config, Engine, EngineError};
 

@@ -222,6 +222,31 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
         let (a, b) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
         assert!((a - b).abs() < 1e-4, "scores {a} and {b}");
     }
+    // `docvec status` names the runtime that really ran, and a GPU this machine lacks plainly.
+    let status = docvec_command(&data, &["status", "--json"])
+        .env("DOCVEC_ORT_LIBRARY", &v120)
+        .output()
+        .unwrap();
+    assert_success(&status);
+    let model = &json(&status)["model"];
+    assert_eq!(model["runtime"]["onnxruntime_version"], "1.20.1", "{model}");
+    assert_eq!(
+        model["runtime"]["execution_providers"],
+        serde_json::json!(["CPUExecutionProvider"])
+    );
+    let status = docvec_command(&data, &["status", "--json"])
+        .env("DOCVEC_DEVICE", "cuda")
+        .output()
+        .unwrap();
+    assert_success(&status);
+    let model = &json(&status)["model"];
+    assert_eq!(model["device"], "cuda");
+    assert!(model["runtime"].is_null(), "{model}");
+    let error = model["error"].as_str().unwrap();
+    assert!(
+        error.contains("cuda execution provider could not be registered"),
+        "{error}"
+    );
     let refused = with(&v119);
     assert_eq!(refused.status.code(), Some(1));
     let err = String::from_utf8_lossy(&refused.stderr);

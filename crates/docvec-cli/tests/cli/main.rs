@@ -1043,6 +1043,12 @@ fn mirror_commands_against_a_real_postgres() {
     assert_eq!(status["remote"]["reachable"], true);
     assert_eq!(status["remote"]["schema_version"], 6);
     assert!(!status["url"].as_str().unwrap().is_empty());
+    // The model is loaded for the status, so the providers shown are those that run.
+    assert_eq!(
+        status["model"]["runtime"]["execution_providers"],
+        serde_json::json!(["CPUExecutionProvider"])
+    );
+    assert_eq!(status["model"]["device"], "cpu");
     // A remote that differs is reported and fails the command.
     assert!(
         with_db(&["delete", "samples/sourdough-bread.txt"])

@@ -147,6 +147,9 @@ impl Config {
                 }
                 m.id.get_or_insert_with(|| name.clone());
                 m.ort_library = m.ort_library.or_else(|| cfg.model.ort_library.clone());
+                m.tensorrt_cache = m
+                    .tensorrt_cache
+                    .or_else(|| cfg.model.tensorrt_cache.clone());
                 m.models_dir = m.models_dir.or_else(|| cfg.model.models_dir.clone());
                 cfg.models.insert(name, m);
             }
@@ -214,6 +217,21 @@ impl Config {
         }
         if let Some(v) = get("DOCVEC_DEVICE") {
             m.device = parse("DOCVEC_DEVICE", v)?;
+        }
+        if let Some(v) = get("DOCVEC_DEVICE_ID") {
+            m.device_id = parse("DOCVEC_DEVICE_ID", v)?;
+        }
+        if let Some(v) = get("DOCVEC_TENSORRT_CACHE") {
+            m.tensorrt_cache = Some(v.into());
+        }
+        if let Some(v) = get("DOCVEC_TENSORRT_FP16") {
+            m.tensorrt_fp16 = parse("DOCVEC_TENSORRT_FP16", v)?;
+        }
+        if let Some(v) = get("DOCVEC_BATCH_TOKENS") {
+            m.batch_tokens = parse("DOCVEC_BATCH_TOKENS", v)?;
+        }
+        if let Some(v) = get("DOCVEC_BATCH_ROWS") {
+            m.batch_rows = parse("DOCVEC_BATCH_ROWS", v)?;
         }
         if let Some(v) = get("DOCVEC_EMBED_THREADS") {
             m.threads = parse("DOCVEC_EMBED_THREADS", v)?;
@@ -374,5 +392,50 @@ mod tests {
         std::fs::write(&file, "[models.default]\npath = \"/m/a.onnx\"\n").unwrap();
         let err = Config::load(Some(&file), None).unwrap_err().to_string();
         assert!(err.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn gpu_settings_come_from_the_file_then_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/dv\"\n[model]\ndevice = \"tensorrt\"\nmodels_dir = \"/m\"\n\
+             batch_rows = 512\nbatch_tokens = 131072\ndevice_id = 1\n\
+             [models.bge]\npath = \"/m/bge.onnx\"\n",
+        )
+        .unwrap();
+        let mut cfg = Config::load(Some(&file), None).unwrap();
+        let e = cfg.embedder_config().unwrap();
+        assert_eq!((e.batch_rows, e.batch_tokens), (512, 131072));
+        assert_eq!(e.gpu.device_id, 1);
+        assert!(e.gpu.tensorrt_fp16, "fp16 is TensorRT's default");
+        assert_eq!(
+            e.gpu.tensorrt_cache.as_deref(),
+            Some(Path::new("/srv/dv/tensorrt-cache")),
+            "in the data directory unless configured"
+        );
+        // An alternate model inherits the device and batch shape.
+        let bge = cfg.named_embedder_config("bge").unwrap();
+        assert_eq!((bge.gpu.device_id, bge.batch_rows), (1, 512));
+        cfg.apply_env(|k| match k {
+            "DOCVEC_DEVICE_ID" => Some("2".into()),
+            "DOCVEC_TENSORRT_CACHE" => Some("/var/cache/trt".into()),
+            "DOCVEC_TENSORRT_FP16" => Some("false".into()),
+            "DOCVEC_BATCH_ROWS" => Some("64".into()),
+            _ => None,
+        })
+        .unwrap();
+        let e = cfg.embedder_config().unwrap();
+        assert_eq!((e.gpu.device_id, e.batch_rows), (2, 64));
+        assert!(!e.gpu.tensorrt_fp16);
+        assert_eq!(
+            e.gpu.tensorrt_cache.as_deref(),
+            Some(Path::new("/var/cache/trt"))
+        );
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_DEVICE_ID").then(|| "-1".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOCVEC_DEVICE_ID=-1"), "{err}");
     }
 }

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use docvec_embed::{Device, EmbedderConfig, Pooling};
+use docvec_embed::{Device, EmbedderConfig, GpuOptions, Pooling};
 
 use super::{Config, ModelConfig};
-use crate::EngineError;
+use crate::{DataDir, EngineError};
 
 impl Config {
     /// Resolve the `[model]` settings into files on disk.
@@ -100,6 +100,16 @@ impl Config {
             device: m.device,
             intra_threads: threads,
             batch_tokens: m.batch_tokens,
+            batch_rows: m.batch_rows,
+            gpu: GpuOptions {
+                device_id: m.device_id,
+                tensorrt_cache: Some(
+                    m.tensorrt_cache
+                        .clone()
+                        .unwrap_or_else(|| DataDir::new(&self.data_dir).tensorrt_cache()),
+                ),
+                tensorrt_fp16: m.tensorrt_fp16,
+            },
         })
     }
 }
@@ -117,6 +127,9 @@ pub(super) struct ModelDefaults {
     device: Device,
     threads: usize,
     batch_tokens: usize,
+    batch_rows: usize,
+    device_id: u32,
+    tensorrt_fp16: bool,
 }
 
 impl From<&ModelConfig> for ModelDefaults {
@@ -129,6 +142,9 @@ impl From<&ModelConfig> for ModelDefaults {
             device: m.device,
             threads: m.threads,
             batch_tokens: m.batch_tokens,
+            batch_rows: m.batch_rows,
+            device_id: m.device_id,
+            tensorrt_fp16: m.tensorrt_fp16,
         }
     }
 }

@@ -26,6 +26,15 @@ pub struct ModelConfig {
     /// Tokens per inference call. On CPU, 512-2048 runs fastest and keeps memory low (the gnuplot manual,
     /// 1210 chunks on 2 cores: 27.6 s and 441 MB RSS at 1024 against 33.4 s and 1.5 GB at 8192).
     pub batch_tokens: usize,
+    /// Rows per inference call at most. Raise it with `batch_tokens` on a GPU (e.g. 512 rows and
+    /// 131072 tokens); it is also the largest batch a TensorRT engine is built for.
+    pub batch_rows: usize,
+    /// The GPU to run on (CUDA's device ordinal), for `cuda` and `tensorrt`.
+    pub device_id: u32,
+    /// Where TensorRT keeps its engines and timing cache between starts [default: DATA_DIR/tensorrt-cache].
+    pub tensorrt_cache: Option<PathBuf>,
+    /// TensorRT may use fp16 kernels (LayerNorm stays fp32).
+    pub tensorrt_fp16: bool,
     /// Directory holding `all-MiniLM-L6-v2/` and `onnxruntime/`; found automatically when unset.
     pub models_dir: Option<PathBuf>,
 }
@@ -44,6 +53,10 @@ impl Default for ModelConfig {
             device: Device::Cpu,
             threads: 0,
             batch_tokens: 1024,
+            batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
+            device_id: 0,
+            tensorrt_cache: None,
+            tensorrt_fp16: true,
             models_dir: None,
         }
     }

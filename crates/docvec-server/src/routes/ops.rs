@@ -72,6 +72,8 @@ pub(crate) async fn config(
     let stats = engine.stats().await?;
     let mirror = engine.mirror_status(probe_timeout(&state)).await?;
     let cfg = engine.config();
+    // Never loads the model here: a request is not the place to spend seconds (or a TensorRT build).
+    let model = engine.model_status(false).await;
     let srv = state.config();
     let mut warnings = mirror.warnings.clone();
     if !state.keys_required() {
@@ -88,9 +90,12 @@ pub(crate) async fn config(
         // `docvec serve --read-only`: routes that change data answer 403 `read_only`.
         "read_only": state.read_only(),
         "model": {
-            "id": engine.model_id(),
-            "dimension": engine.dimension(),
-            "device": format!("{:?}", cfg.model.device).to_lowercase(),
+            "id": model.id,
+            "dimension": model.dimension,
+            "device": model.device,
+            // ONNX Runtime's version and the execution providers the session holds (null until
+            // the model is loaded: `docvec serve` loads it before it answers).
+            "runtime": model.runtime,
             // What `POST /search/rebuild {"model": NAME}` can switch to.
             "configured": std::iter::once(docvec_engine::DEFAULT_MODEL).chain(cfg.models.keys().map(String::as_str)).collect::<Vec<_>>(),
         },

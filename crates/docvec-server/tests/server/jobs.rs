@@ -38,6 +38,18 @@ async fn a_rebuild_switching_models_swaps_in_while_a_client_keeps_searching() {
     let cfg: Value = s.get_json("/config", None).await;
     assert_eq!(cfg["model"]["id"], "all-MiniLM-L6-v2");
     assert_eq!(cfg["model"]["configured"], json!(["default", "int8"]));
+    // What runs the model: the ONNX Runtime the server loaded, with only the CPU provider here.
+    let runtime = &cfg["model"]["runtime"];
+    assert_eq!(
+        runtime["execution_providers"],
+        json!(["CPUExecutionProvider"])
+    );
+    assert!(
+        runtime["onnxruntime_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("1.")),
+        "{runtime}"
+    );
     let resp = s
         .post("/search/rebuild", None)
         .json(&json!({"model": "nope"}))
