@@ -3,8 +3,10 @@
 quantizer (int8 weights per output channel, uint8 activations quantized per batch at run time, so the
 MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product instructions on ARM).
 
-  python3 tools/quantize_model.py [SRC] [DEST]
+  python3 tools/quantize_model.py [--keep-qkv] [SRC] [DEST]
       default: models/all-MiniLM-L6-v2/model.onnx -> models/all-MiniLM-L6-v2/model-qint8.onnx
+      --keep-qkv: every weight MatMul but the attention's query, key and value projections (kept fp32,
+      with the attention's own products), -> model-int8-qkv32.onnx; see BENCHMARKS.md (issue 21)
 
 then use it as the model, or as a second model to switch to (docvec.toml):
 
@@ -33,9 +35,36 @@ def log(msg: str) -> None:
     print(f"[quantize_model] {msg}", flush=True)
 
 
+def fp32_nodes(src: Path) -> list[str]:
+    """The MatMuls --keep-qkv leaves in fp32: the three weight MatMuls of each layer that read the same
+    hidden state (query, key, value), and every MatMul of two activations (attention's products)."""
+    import onnx
+
+    graph = onnx.load(str(src), load_external_data=False).graph
+    weights = {t.name for t in graph.initializer}
+    by_input: dict[str, list[str]] = {}
+    keep = []
+    for node in graph.node:
+        if node.op_type != "MatMul":
+            continue
+        weight = [i for i in node.input if i in weights]
+        if not weight:
+            keep.append(node.name)
+            continue
+        activation = next(i for i in node.input if i not in weights)
+        by_input.setdefault(activation, []).append(node.name)
+    qkv = [n for names in by_input.values() if len(names) == 3 for n in names]
+    if not qkv:
+        raise SystemExit(f"{src}: no query/key/value projections found (three MatMuls of one input)")
+    return keep + qkv
+
+
 def main() -> int:
-    src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
-    dest = Path(sys.argv[2]) if len(sys.argv) > 2 else src.with_name("model-qint8.onnx")
+    args = [a for a in sys.argv[1:] if a != "--keep-qkv"]
+    keep_qkv = len(args) != len(sys.argv) - 1
+    src = Path(args[0]) if args else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
+    default_name = "model-int8-qkv32.onnx" if keep_qkv else "model-qint8.onnx"
+    dest = Path(args[1]) if len(args) > 1 else src.with_name(default_name)
     if not src.exists():
         log(f"ERROR: {src} not found (run `python3 tools/setup_models.py` first)")
         return 1
@@ -48,7 +77,9 @@ def main() -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     part = dest.with_name(dest.name + ".part")
-    quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8)
+    exclude = fp32_nodes(src) if keep_qkv else []
+    quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8,
+                     nodes_to_exclude=exclude)
     with part.open("rb+") as f:
         os.fsync(f.fileno())
     part.replace(dest)
