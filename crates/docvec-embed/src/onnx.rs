@@ -83,15 +83,18 @@ impl OnnxEmbedder {
         let providers = providers::dispatch(&config, &inputs);
         if !providers.is_empty() {
             builder = builder.with_execution_providers(providers).map_err(|e| {
+                let e = e.to_string();
                 EmbedError::Setup(format!(
-                    "the {} execution provider could not be registered: {e}. It needs the GPU build of ONNX \
+                    "the {} execution provider could not be registered: {}. It needs the GPU build of ONNX \
                      Runtime (the `onnxruntime-gpu` wheel's libonnxruntime.so, set as DOCVEC_ORT_LIBRARY) with \
                      its CUDA/cuDNN{} libraries on the library path; use device = \"cpu\" otherwise",
                     config.device,
+                    e.trim_end_matches('.'),
                     if config.device == Device::Tensorrt { "/TensorRT" } else { "" }
                 ))
             })?;
         }
+        announce_tensorrt_build(&config);
         let session = builder.commit_from_file(&config.model_path).map_err(|e| {
             setup(
                 &format!("cannot load the ONNX model {}", config.model_path.display()),
@@ -248,9 +251,8 @@ fn model_inputs(env: &Environment, config: &EmbedderConfig) -> Result<Vec<String
         .collect())
 }
 
-/// Make TensorRT's cache folder, and say when this start builds the engine (minutes on a Jetson). A
-/// folder that cannot be made (read-only media) leaves the cache off, with a warning: the engine is
-/// then built at every start, but the model still runs.
+/// Make TensorRT's cache folder. A folder that cannot be made (read-only media) leaves the cache off,
+/// with a warning: the engine is then built at every start, but the model still runs.
 fn prepare_tensorrt_cache(mut config: EmbedderConfig) -> EmbedderConfig {
     if config.device != Device::Tensorrt {
         return config;
@@ -264,31 +266,36 @@ fn prepare_tensorrt_cache(mut config: EmbedderConfig) -> EmbedderConfig {
         );
         config.gpu.tensorrt_cache = None;
     }
-    let cached = config
-        .gpu
-        .tensorrt_cache
-        .as_deref()
-        .is_some_and(|dir| providers::engine_cached(dir, &providers::engine_prefix(&config)));
-    if !cached {
-        let profile = providers::ShapeProfile::for_batches(&config);
-        tracing::warn!(
-            "TensorRT is building its engine for {} ({}, batches up to {}x{} tokens); this takes \
-             minutes on a Jetson{}",
-            config.model_id,
-            if config.gpu.tensorrt_fp16 {
-                "fp16"
-            } else {
-                "fp32"
-            },
-            profile.max[0],
-            profile.max[1],
-            match &config.gpu.tensorrt_cache {
-                Some(dir) => format!(" and is cached in {} for later starts", dir.display()),
-                None => String::new(),
-            }
-        );
-    }
     config
+}
+
+/// Say so when this start builds TensorRT's engine (minutes on a Jetson): called once the provider
+/// is registered, just before the session is created, which is when TensorRT builds.
+fn announce_tensorrt_build(config: &EmbedderConfig) {
+    if config.device != Device::Tensorrt {
+        return;
+    }
+    let cache = config.gpu.tensorrt_cache.as_deref();
+    if cache.is_some_and(|dir| providers::engine_cached(dir, &providers::engine_prefix(config))) {
+        return;
+    }
+    let profile = providers::ShapeProfile::for_batches(config);
+    tracing::warn!(
+        "TensorRT is building its engine for {} ({}, batches up to {}x{} tokens); this takes \
+         minutes on a Jetson{}",
+        config.model_id,
+        if config.gpu.tensorrt_fp16 {
+            "fp16"
+        } else {
+            "fp32"
+        },
+        profile.max[0],
+        profile.max[1],
+        match cache {
+            Some(dir) => format!(" and is cached in {} for later starts", dir.display()),
+            None => String::new(),
+        }
+    );
 }
 
 impl TokenCounter for OnnxEmbedder {
