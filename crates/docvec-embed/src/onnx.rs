@@ -65,7 +65,8 @@ impl OnnxEmbedder {
             }))
             .map_err(|e| setup("cannot configure tokenizer truncation", &e))?;
 
-        let env = runtime::environment(&config.ort_library)?;
+        let loaded = runtime::environment(&config.ort_library)?;
+        let env = &loaded.env;
         let mut builder = Session::builder(env)
             .map_err(|e| setup("cannot create an ONNX Runtime session", &e))?
             .with_optimization_level(GraphOptimizationLevel::All)
@@ -116,7 +117,7 @@ impl OnnxEmbedder {
             }
         }
         let runtime = RuntimeInfo {
-            onnxruntime_version: runtime::version(&config.ort_library)?,
+            onnxruntime_version: loaded.version.clone(),
             library: config.ort_library.clone(),
             device: config.device,
             device_id: (config.device != Device::Cpu).then_some(config.gpu.device_id),
@@ -124,7 +125,7 @@ impl OnnxEmbedder {
                 .into_iter()
                 .map(String::from)
                 .collect(),
-            available_providers: runtime::available_providers(),
+            available_providers: loaded.available.clone(),
         };
         let embedder = Self {
             config,

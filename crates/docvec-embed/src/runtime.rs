@@ -8,9 +8,19 @@ use ort::environment::Environment;
 
 use crate::{Device, EmbedError, providers};
 
-static ENVIRONMENT: OnceLock<Result<(Environment, std::path::PathBuf), String>> = OnceLock::new();
+/// The loaded library: its environment, and what every session built from it reports.
+pub(crate) struct Loaded {
+    pub env: Environment,
+    pub library: PathBuf,
+    /// ONNX Runtime's own version string, read once at load.
+    pub version: String,
+    /// [`available_providers`], asked once at load.
+    pub available: Vec<String>,
+}
 
-pub(crate) fn environment(library: &Path) -> Result<&'static Environment, EmbedError> {
+static ENVIRONMENT: OnceLock<Result<Loaded, String>> = OnceLock::new();
+
+pub(crate) fn environment(library: &Path) -> Result<&'static Loaded, EmbedError> {
     let entry = ENVIRONMENT.get_or_init(|| {
         if !library.exists() {
             return Err(format!(
@@ -26,13 +36,18 @@ pub(crate) fn environment(library: &Path) -> Result<&'static Environment, EmbedE
             .with_name("docvec")
             .build()
             .map_err(|e| format!("cannot start ONNX Runtime from {}: {e}", library.display()))?;
-        Ok((env, library.to_path_buf()))
+        Ok(Loaded {
+            env,
+            library: library.to_path_buf(),
+            version: version(library)?,
+            available: available_providers(),
+        })
     });
     match entry {
-        Ok((env, loaded)) if loaded == library => Ok(env),
-        Ok((_, loaded)) => Err(EmbedError::Setup(format!(
+        Ok(loaded) if loaded.library == library => Ok(loaded),
+        Ok(loaded) => Err(EmbedError::Setup(format!(
             "ONNX Runtime is already loaded from {} in this process; cannot also load {}",
-            loaded.display(),
+            loaded.library.display(),
             library.display()
         ))),
         Err(e) => Err(EmbedError::Setup(e.clone())),
@@ -58,12 +73,9 @@ pub struct RuntimeInfo {
 }
 
 /// The version string of the loaded ONNX Runtime library, from its `OrtGetApiBase`.
-pub(crate) fn version(library: &Path) -> Result<String, EmbedError> {
+fn version(library: &Path) -> Result<String, String> {
     let fail = |e: &dyn std::fmt::Display| {
-        EmbedError::Setup(format!(
-            "cannot read the version of {}: {e}",
-            library.display()
-        ))
+        format!("cannot read the version of {}: {e}", library.display())
     };
     // SAFETY: the library is already loaded by `environment` (dlopen only counts a reference), and
     // `OrtGetApiBase` takes no arguments and returns a pointer to a static table whose
@@ -84,7 +96,7 @@ pub(crate) fn version(library: &Path) -> Result<String, EmbedError> {
 }
 
 /// The providers of [`providers::provider_names`]'s set this library was built with.
-pub(crate) fn available_providers() -> Vec<String> {
+fn available_providers() -> Vec<String> {
     use ort::ep::ExecutionProvider;
     [
         (providers::CPU, ort::ep::CPU::is_available()),
