@@ -60,7 +60,7 @@ pub use rebuild::{RebuildEvent, RebuildOptions, RebuildReport};
 pub use search::{
     DEFAULT_K, DEFAULT_QUERY_CACHE_SIZE, DEFAULT_SNIPPET_CHARS, Fusion, HybridOptions, MAX_K,
     QueryBatchStats, QueryCacheStats, QueryVector, SearchMode, SearchRequest, SearchResponse,
-    SearchResults, cap_per_document, fuse,
+    SearchResults, VectorBatchResults, cap_per_document, fuse,
 };
 pub use source::{DEFAULT_SOURCE_CONTEXT, MAX_SOURCE_CONTEXT, ShownChunk, SourceView};
 

@@ -4,6 +4,7 @@
 //! mode and storage mode (`routing`), answered by the vector index (`vector`), BM25 (`keyword`) or
 //! both fused (`fusion`), then capped per document and given snippets (`results`).
 
+mod batch;
 mod fusion;
 mod keyword;
 mod query_batch;
@@ -21,6 +22,7 @@ use docvec_types::SearchHit;
 
 use crate::{Engine, EngineError, SearchConfig};
 
+pub use batch::VectorBatchResults;
 pub use fusion::{Fusion, HybridOptions, fuse};
 pub use query_batch::QueryBatchStats;
 pub(crate) use query_batch::{BatchOptions, QueryBatcher};
