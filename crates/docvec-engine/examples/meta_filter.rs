@@ -6,6 +6,10 @@
 //! returns fewer than k hits or a hit outside its filter.
 //!
 //!     cargo run --release -p docvec-engine --example meta_filter -- [N] [QUERIES]
+//!
+//! `-- --seed DIR MODEL_ID [N]` only writes the N chunks into the data directory DIR's store, under
+//! MODEL_ID, for another program to open (benches/python.sh opens it from Python with the real model,
+//! whose id it names, and the index is built from the store at that open).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -114,6 +118,14 @@ fn summary(mut ms: Vec<f64>) -> (f64, f64) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, dir, model, rest @ ..] = args.as_slice()
+        && flag == "--seed"
+    {
+        let n: usize = rest.first().map_or(Ok(100_000), |s| s.parse())?;
+        std::fs::create_dir_all(dir)?;
+        seed(Path::new(dir), n, model).await?;
+        return Ok(());
+    }
     let n: usize = args.get(1).map_or(Ok(100_000), |s| s.parse())?;
     let queries: usize = args.get(2).map_or(Ok(300), |s| s.parse())?;
     let dir = tempfile::tempdir()?;

@@ -402,6 +402,15 @@ impl VectorIndex {
             .collect()
     }
 
+    /// The live vectors (unit length, f32) with their ids, in no particular order: for exporting the
+    /// index to another library.
+    pub fn vectors(&self) -> impl Iterator<Item = (i64, &[f32])> + '_ {
+        self.graph
+            .points()
+            .filter(|(id, _)| !self.deleted.contains(&(*id as usize)))
+            .map(|(id, v)| (id as i64, v))
+    }
+
     /// Ids of the live vectors, in no particular order.
     pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
         self.ids

@@ -2,7 +2,7 @@
 //! engine's errors as Python exceptions.
 
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyFileNotFoundError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
@@ -165,6 +165,22 @@ pub(crate) fn padded_arrays<'py>(
         }
     }
     Ok((scores.into_pyarray(py), ids.into_pyarray(py)))
+}
+
+/// `(ids, vectors)`: int64 (n,) and float32 (n x dimension).
+pub(crate) type IdsAndVectors<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<f32>>);
+
+pub(crate) fn ids_and_vectors(
+    py: Python<'_>,
+    ids: Vec<i64>,
+    flat: Vec<f32>,
+    dim: usize,
+) -> PyResult<IdsAndVectors<'_>> {
+    let n = ids.len();
+    let vectors = Array2::from_shape_vec((n, dim), flat)
+        .map_err(|e| DocvecError::new_err(e.to_string()))?
+        .into_pyarray(py);
+    Ok((ids.into_pyarray(py), vectors))
 }
 
 /// Vectors as one rows x dim float32 array.

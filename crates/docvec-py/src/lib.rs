@@ -218,6 +218,14 @@ impl Database {
         convert::matrix(py, rows, dim)
     }
 
+    /// Every vector of the local index and its chunk id: `(ids, vectors)`, int64 (n,) and float32
+    /// (n x dimension), ids ascending. To build another library's index over the same vectors.
+    fn vectors<'py>(&self, py: Python<'py>) -> PyResult<convert::IdsAndVectors<'py>> {
+        let dim = self.engine()?.dimension();
+        let (ids, flat) = self.run(py, |e| async move { e.vectors().await })?;
+        convert::ids_and_vectors(py, ids, flat, dim)
+    }
+
     #[getter]
     fn dimension(&self) -> PyResult<usize> {
         Ok(self.engine()?.dimension())

@@ -151,6 +151,18 @@ def test_search_vectors_is_the_batch_of_single_searches(db):
     assert [c["chunk_id"] for c in chunks] == list(ids[0])
 
 
+def test_vectors_export_the_index(db):
+    ids, vectors = db.vectors()
+    assert ids.dtype == np.int64 and vectors.dtype == np.float32
+    assert vectors.shape == (len(db), db.dimension) and len(ids) == len(db)
+    assert (np.diff(ids) > 0).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    # Searching with a stored vector finds its own chunk first, with cosine 1.
+    row = len(ids) // 2
+    scores, found = db.search_vectors(vectors[row], k=1)
+    assert found[0, 0] == ids[row] and abs(scores[0, 0] - 1.0) < 1e-4
+
+
 def test_search_vectors_pads_when_a_filter_leaves_fewer_than_k(db):
     xq = db.embed(["a pdf"])
     scores, ids = db.search_vectors(xq, k=1000, filters={"format": ["pdf"]})

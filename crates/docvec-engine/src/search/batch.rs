@@ -56,6 +56,23 @@ impl Engine {
         self.hits(ids.iter().map(|&id| (id, 0.0)).collect()).await
     }
 
+    /// Every vector of the local index with its chunk id (ids ascending; the vectors row-major, the
+    /// index's dimension each): to build another library's index over the same vectors, or to check
+    /// one. Catches up with the store first.
+    pub async fn vectors(&self) -> Result<(Vec<i64>, Vec<f32>), EngineError> {
+        self.catch_up_if_idle().await?;
+        let idx = self.index.clone();
+        blocking(move || {
+            let index = idx.read().map_err(poisoned)?;
+            let mut rows: Vec<(i64, &[f32])> = index.vectors().collect();
+            rows.sort_unstable_by_key(|(id, _)| *id);
+            let ids = rows.iter().map(|(id, _)| *id).collect();
+            let flat = rows.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+            Ok((ids, flat))
+        })
+        .await
+    }
+
     /// The model's vectors for `texts`, in order (unit length when the model normalises), embedded
     /// in token-budgeted batches off the runtime: for callers that search with their own vectors.
     pub async fn embed_texts(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EngineError> {

@@ -84,6 +84,11 @@ class Database:
         ids are left out)."""
         return self._db.chunks([int(i) for i in np.asarray(ids).ravel()])
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every vector of the local index: `(ids, vectors)`, int64 chunk ids (ascending) and an
+        n x dimension float32 matrix, e.g. to build a FAISS index over the same vectors."""
+        return self._db.vectors()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """The model's vectors for `texts`: n x dimension float32."""
         if isinstance(texts, str):

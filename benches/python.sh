@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The Python package's batch search (issue 22): docvec's `search_vectors` against faiss's Python call
+# on the same vectors, in one run. N chunks of seeded random 384-d unit vectors are written into a
+# data directory's store (the meta_filter example's seeding) under the default model's id; a
+# read-write open from Python builds and saves the HNSW index from the store; then
+# benches/python/batch_search.py exports the vectors, builds faiss over them and times both.
+#   bash benches/python.sh [N] [QUERIES]     (default 100000 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-100000}
+queries=${2:-1000}
+wheel=$(bash tools/python.sh wheel)
+py=target/python-venv/bin/python
+"$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+"$py" -c "import faiss" 2>/dev/null || "$py" -m pip install -q --disable-pip-version-check faiss-cpu==1.15.1
+cargo build --release --quiet -p docvec-engine --example meta_filter
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+target/release/examples/meta_filter --seed "$dir/data" all-MiniLM-L6-v2 "$n"
+"$py" -c "import docvec, sys; db = docvec.open(sys.argv[1]); print(f'{len(db)} vectors indexed', file=sys.stderr); db.close()" "$dir/data"
+"$py" benches/python/batch_search.py "$dir/data" "$queries"
