@@ -1076,14 +1076,32 @@ const HYBRID_NDCG10_FLOORS: [(&str, f64); 3] = [
     ("cisi", 0.4436),
 ];
 
+/// CI checks the two smaller sets (about 2,900 documents); Vaswani's 11,429 documents take about eight
+/// minutes to embed on CI's two cores, so its floor is checked on demand (below) and by the benches.
 #[test]
-fn eval_scores_hybrid_search_on_the_development_sets() {
-    let Some(corpus) = docvec_testkit::corpus(&["ir/vaswani_npl", "ir/cranfield", "ir/cisi"])
-    else {
+fn eval_scores_hybrid_search_on_cranfield_and_cisi() {
+    assert_hybrid_floors(&["cranfield", "cisi"]);
+}
+
+/// `cargo test --release -p docvec-cli --test cli -- --ignored eval_scores` (about 8 minutes).
+#[test]
+#[ignore = "embeds Vaswani's 11,429 documents (about 8 minutes on 2 cores); run with --ignored"]
+fn eval_scores_hybrid_search_on_vaswani() {
+    assert_hybrid_floors(&["vaswani_npl"]);
+}
+
+/// Each named set's hybrid nDCG@10 at or above its floor in `HYBRID_NDCG10_FLOORS`.
+fn assert_hybrid_floors(sets: &[&str]) {
+    let dirs: Vec<String> = sets.iter().map(|s| format!("ir/{s}")).collect();
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    let Some(corpus) = docvec_testkit::corpus(&dirs) else {
         return;
     };
     let mut fell = Vec::new();
-    for (name, floor) in HYBRID_NDCG10_FLOORS {
+    for (name, floor) in HYBRID_NDCG10_FLOORS
+        .into_iter()
+        .filter(|(n, _)| sets.contains(n))
+    {
         let c = corpus.join("ir").join(name);
         // Vaswani comes in TREC's layout, the others in BEIR's.
         let (docs, queries, qrels, judged) = match name {
