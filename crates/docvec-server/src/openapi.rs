@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{data, documents, jobs, ops, search, source};
+use crate::routes::{data, documents, jobs, ops, search, source, ui};
 
 struct Security;
 
@@ -46,6 +46,31 @@ impl Modify for FormatNames {
     }
 }
 
+/// The search page's files (`routes/ui.rs`), listed from the same table that routes them, so each
+/// one is in the document and the security test's role table must say who may fetch it.
+struct Page;
+
+impl Modify for Page {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+        use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+        for asset in ui::ASSETS {
+            let ok = ResponseBuilder::new()
+                .description(asset.summary)
+                .content(asset.content_type, ContentBuilder::new().build())
+                .build();
+            let op = OperationBuilder::new()
+                .tag("page")
+                .summary(Some(asset.summary))
+                .response("200", ok)
+                .build();
+            api.paths
+                .paths
+                .insert(asset.path.to_string(), PathItem::new(HttpMethod::Get, op));
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "docvec", description = "Document ingestion and vector search"),
@@ -57,7 +82,7 @@ impl Modify for FormatNames {
         jobs::rebuild, jobs::snapshot, jobs::list, jobs::get_one, jobs::events, jobs::cancel,
         ops::healthz, ops::readyz, ops::config, ops::metrics, ops::create, ops::list_keys, ops::revoke,
     ),
-    modifiers(&Security, &FormatNames),
+    modifiers(&Security, &FormatNames, &Page),
     tags(
         (name = "search", description = "Semantic search"),
         (name = "documents", description = "Uploads and stored documents"),
@@ -65,6 +90,7 @@ impl Modify for FormatNames {
         (name = "jobs", description = "Background jobs: ingests and rebuilds"),
         (name = "operations", description = "Health, readiness, configuration, metrics"),
         (name = "keys", description = "API keys (admin)"),
+        (name = "page", description = "The search page for browsers (no key: it holds no data)"),
     )
 )]
 struct ApiDoc;

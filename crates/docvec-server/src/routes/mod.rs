@@ -6,6 +6,7 @@ pub(crate) mod jobs;
 pub(crate) mod ops;
 pub(crate) mod search;
 pub(crate) mod source;
+pub(crate) mod ui;
 
 use std::time::Duration;
 
@@ -137,6 +138,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/openapi.json", get(openapi))
+        // The search page: public, as the probes are (it holds no data; its API calls are checked).
+        .merge(ui::routes())
         .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
         .layer(DefaultBodyLimit::max(srv.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), crate::metrics::track))

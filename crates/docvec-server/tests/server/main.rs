@@ -5,6 +5,7 @@ mod auth;
 mod jobs;
 mod limits;
 mod metrics;
+mod page;
 mod readonly;
 mod remote;
 mod security;

@@ -15,6 +15,10 @@ fn required_role(method: &str, path: &str) -> Option<Option<Role>> {
     use Role::{Admin, Read, Write};
     Some(match (method, path) {
         ("get", "/healthz") | ("get", "/readyz") => None,
+        // The search page's files: no data in them, and the page's own API calls carry the key.
+        ("get", "/") | ("get", "/ui/style.css" | "/ui/icon.svg") => None,
+        ("get", "/ui/app.js" | "/ui/api.js" | "/ui/search.js") => None,
+        ("get", "/ui/library.js" | "/ui/status.js") => None,
         ("get" | "post", "/search") | ("post", "/search/batch") => Some(Read),
         ("post", "/search/rebuild" | "/snapshots") => Some(Admin),
         ("get", "/documents" | "/documents/{id}" | "/documents/{id}/source") => Some(Read),
