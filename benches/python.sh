@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The Python package's batch search (issue 22): docvec's `search_vectors` against faiss's Python call
-# on the same vectors, in one run. N chunks of seeded random 384-d unit vectors are written into a
-# data directory's store (the meta_filter example's seeding) under the default model's id; a
-# read-write open from Python builds and saves the HNSW index from the store; then
+# on the same vectors, in one run. N clustered 384-d unit vectors (benches/ann/make_clustered.py: the
+# shape of all-MiniLM-L6-v2 text embeddings, 1,000 centres plus noise; 500 queries drawn alike) are
+# written into a data directory's store (the meta_filter example's seeding) under the default model's
+# id; a read-write open from Python builds and saves the HNSW index from the store; then
 # benches/python/batch_search.py exports the vectors, builds faiss over them and times both.
-#   bash benches/python.sh [N] [QUERIES]     (default 100000 1000)
+#   bash benches/python.sh [N]     (default 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
-queries=${2:-1000}
 wheel=$(bash tools/python.sh wheel)
 py=target/python-venv/bin/python
 "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
@@ -16,6 +16,7 @@ py=target/python-venv/bin/python
 cargo build --release --quiet -p docvec-engine --example meta_filter
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-target/release/examples/meta_filter --seed "$dir/data" all-MiniLM-L6-v2 "$n"
+"$py" benches/ann/make_clustered.py "$dir/vectors" "$n" >/dev/null
+target/release/examples/meta_filter --seed "$dir/data" all-MiniLM-L6-v2 "$dir/vectors/base.fvecs"
 "$py" -c "import docvec, sys; db = docvec.open(sys.argv[1]); print(f'{len(db)} vectors indexed', file=sys.stderr); db.close()" "$dir/data"
-"$py" benches/python/batch_search.py "$dir/data" "$queries"
+"$py" benches/python/batch_search.py "$dir/data" "$dir/vectors/query.fvecs"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: model set-up, formatting, lints, every test against a real
 # PostgreSQL with pgvector (started here, stopped on exit even when tests fail), the durability tests
-# against the release binary, the Python package's wheel and its pytest suite, the aarch64 build and
-# its tests under qemu (tools/cross.sh; installs Debian's cross toolchain as root), and a build of the
-# fuzz targets.
+# against the release binary, the search page in headless Chromium, the Python package's wheel and
+# its pytest suite, the aarch64 build and its tests under qemu (tools/cross.sh; installs Debian's
+# cross toolchain as root), and a build of the fuzz targets.
 #   bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,9 @@ durability=(crash:: damaged:: disk_full read_only:: upgrade::)
 cargo test --locked -p docvec-cli -- "${durability[@]/#/--skip=}"
 cargo build --release --locked -p docvec-cli
 DOCVEC_TEST_BIN=$PWD/target/release/docvec cargo test --locked -p docvec-cli --test cli -- "${durability[@]}"
+
+# The search page at / in a real headless Chromium (Debian's package, installed as root when absent).
+DOCVEC_TEST_BIN=$PWD/target/release/docvec bash tools/browser_test.sh
 
 # The Python package: its wheel (maturin, release), installed in a venv, its pytest suite on the real
 # model and corpus (CI=true: a missing corpus fails).

@@ -1,7 +1,8 @@
 """Batch vector search from Python: docvec's `search_vectors` against faiss on the same vectors.
 
 Opens a docvec data directory, exports its vectors (`db.vectors()`), builds faiss indexes over exactly
-those vectors, and searches the same seeded random unit queries in one batch call each:
+those vectors, and searches the same queries (an fvecs file's, else seeded random unit vectors) in one
+batch call each:
   - docvec `search_vectors(Q, k)`: its HNSW graph (m 16, ef_construction 200, the int8 walk with an
     exact f32 re-rank), the queries spread over rayon's threads with the GIL released;
   - faiss `IndexHNSWFlat` (M 16, efConstruction 200, inner product) `search(Q, k)`, OpenMP threads;
@@ -9,7 +10,7 @@ those vectors, and searches the same seeded random unit queries in one batch cal
 Each timed call is repeated and the best kept (noise only slows a run down). Prints one JSON line per
 engine and setting.
 
-    python benches/python/batch_search.py DATA_DIR [QUERIES] [K]
+    python benches/python/batch_search.py DATA_DIR [QUERIES | QUERY.fvecs] [K]
 """
 
 import json
@@ -38,7 +39,7 @@ def recall(found, truth, k):
 
 def main():
     data = sys.argv[1]
-    nq = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    given = sys.argv[2] if len(sys.argv) > 2 else "1000"
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     rng = np.random.default_rng(7)
     threads = os.cpu_count()
@@ -50,8 +51,13 @@ def main():
         with docvec.open(data, read_only=True) as db:
             ids, xb = db.vectors()
             if ef == 64:
-                q = rng.standard_normal((nq, xb.shape[1])).astype(np.float32)
-                q /= np.linalg.norm(q, axis=1, keepdims=True)
+                if given.endswith(".fvecs"):
+                    raw = np.fromfile(given, dtype=np.int32)
+                    q = raw.reshape(-1, raw[0] + 1)[:, 1:].copy().view(np.float32)
+                else:
+                    q = rng.standard_normal((int(given), xb.shape[1])).astype(np.float32)
+                    q /= np.linalg.norm(q, axis=1, keepdims=True)
+                nq = len(q)
                 flat = faiss.IndexFlatIP(xb.shape[1])
                 flat.add(xb)
                 t_flat, (_, gt_rows) = best_of(lambda: flat.search(q, k))

@@ -7,7 +7,7 @@
 //!
 //!     cargo run --release -p docvec-engine --example meta_filter -- [N] [QUERIES]
 //!
-//! `-- --seed DIR MODEL_ID [N]` only writes the N chunks into the data directory DIR's store, under
+//! `-- --seed DIR MODEL_ID [N | FILE.fvecs]` only writes the N chunks (or the file's vectors) into the data directory DIR's store, under
 //! MODEL_ID, for another program to open (benches/python.sh opens it from Python with the real model,
 //! whose id it names, and the index is built from the store at that open).
 
@@ -45,15 +45,43 @@ impl Rng {
     }
 }
 
+/// The vectors of an `.fvecs` file (each row: its dimension as i32, then that many f32).
+fn read_fvecs(path: &Path) -> Result<Vec<Vec<f32>>, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(path)?;
+    let row = 4 * (DIM + 1);
+    if bytes.len() % row != 0 || bytes.get(..4) != Some(&(DIM as i32).to_le_bytes()[..]) {
+        return Err(format!("{}: not {DIM}-d fvecs", path.display()).into());
+    }
+    Ok(bytes
+        .chunks(row)
+        .map(|r| {
+            r[4..]
+                .chunks(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        })
+        .collect())
+}
+
 async fn seed(data: &Path, n: usize, model: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let vectors = (0..n).map(|_| rng.unit_vector()).collect();
+    seed_vectors(data, vectors, model).await
+}
+
+async fn seed_vectors(
+    data: &Path,
+    all: Vec<Vec<f32>>,
+    model: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let n = all.len();
     let store = Store::open(&data.join("docvec.db")).await?;
     store.set_meta("model_id", model).await?;
     store.set_meta("dimension", &DIM.to_string()).await?;
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let empty = serde_json::Map::new();
     for d in 0..n.div_ceil(PER_DOC) {
         let (start, end) = (d * PER_DOC, ((d + 1) * PER_DOC).min(n));
-        let vectors: Vec<Vec<f32>> = (start..end).map(|_| rng.unit_vector()).collect();
+        let vectors = &all[start..end];
         let keys: Vec<String> = (start..end).map(|i| format!("chunk-{i}")).collect();
         let texts: Vec<String> = (start..end).map(|i| format!("chunk {i}")).collect();
         let id = format!("doc{d:05}");
@@ -121,9 +149,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let [_, flag, dir, model, rest @ ..] = args.as_slice()
         && flag == "--seed"
     {
-        let n: usize = rest.first().map_or(Ok(100_000), |s| s.parse())?;
         std::fs::create_dir_all(dir)?;
-        seed(Path::new(dir), n, model).await?;
+        match rest.first() {
+            Some(f) if f.ends_with(".fvecs") => {
+                seed_vectors(Path::new(dir), read_fvecs(Path::new(f))?, model).await?
+            }
+            n => seed(Path::new(dir), n.map_or(Ok(100_000), |s| s.parse())?, model).await?,
+        }
         return Ok(());
     }
     let n: usize = args.get(1).map_or(Ok(100_000), |s| s.parse())?;

@@ -6,7 +6,9 @@ CI (CI=true) it fails, as docvec-testkit's rule says for the Rust tests.
 
 import os
 import shutil
+import subprocess
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,17 @@ FORMAT = CORPUS / "docs/mdbook-guide/format"
 PDF = CORPUS / "pdf/pdfjs-tracemonkey.pdf"
 LOG = CORPUS / "logs/Linux/Linux_2k.log"
 CSV = CORPUS / "tables/datasets-sp500-constituents.csv"
+
+
+def _require(what, found):
+    """Skip loudly outside CI when a prerequisite is absent; fail under CI (CI=true)."""
+    if found:
+        return
+    msg = f"docvec Python tests need {what}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(msg)
+    print(f"\nSKIPPING: {msg}")
+    pytest.skip(msg)
 
 
 def _require_corpus():
@@ -232,3 +245,31 @@ def test_bad_arguments_are_value_errors(db, tmp_path):
         with pytest.raises(ValueError, match="nested"):
             other.ingest([PDF], meta={"nested": {"no": 1}})
         assert other.documents() == []
+
+
+def test_metadata_reaches_the_postgres_mirror_and_filters_there(tmp_path, monkeypatch):
+    """Supabase mode: the documents and their metadata go to Postgres (pgvector), and a search with a
+    metadata filter is answered there."""
+    _require_corpus()
+    server = os.environ.get("DOCVEC_TEST_DATABASE_URL")
+    psql = REPO / "tools/.cache/pg/pgserver/pginstall/bin/psql"
+    _require("Postgres (DOCVEC_TEST_DATABASE_URL, from `bash tools/pg.sh start`)",
+             server and psql.exists())
+    name = f"docvec_py_{uuid.uuid4().hex[:12]}"
+    subprocess.run([psql, server, "-qc", f"CREATE DATABASE {name}"], check=True)
+    url = server.rsplit("/", 1)[0] + "/" + name
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DOCVEC_STORAGE_MODE", "supabase")
+    with docvec.open(tmp_path / "remote") as db:
+        guide = db.ingest([GUIDE], meta={"year": 2019})
+        fmt = db.ingest([FORMAT], meta={"year": 2024, "team": "core"})
+        assert guide["failed"] == fmt["failed"] == 0
+        hits = db.search("configuring the book", k=10, mode="vector",
+                         filters={"meta": {"year": {"gte": 2020}}})
+        assert len(hits) == 10 and {h["meta"]["year"] for h in hits} == {2024}
+        assert db.search("configuring the book", k=5, mode="vector",
+                         filters={"meta": {"team": "nobody"}}) == []
+    rows = subprocess.run(
+        [psql, url, "-tAc", "SELECT meta->>'year', count(*) FROM docvec.documents GROUP BY 1 ORDER BY 1"],
+        check=True, capture_output=True, text=True).stdout.split()
+    assert rows == [f"2019|{guide['added']}", f"2024|{fmt['added']}"], rows
