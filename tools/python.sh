@@ -31,6 +31,8 @@ build_wheel() {
 case "${1:-test}" in
 wheel) build_wheel ;;
 test)
+    # The tests embed with the real model (fetched once, sha256-checked; quick when present).
+    python3 tools/setup_models.py >&2
     wheel=$(build_wheel)
     "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
     # From the repository root, so the engine finds models/ as the `docvec` command does; the

@@ -42,7 +42,7 @@ def main():
     given = sys.argv[2] if len(sys.argv) > 2 else "1000"
     k = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     rng = np.random.default_rng(7)
-    threads = os.cpu_count()
+    threads = int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0)))
     faiss.omp_set_num_threads(threads)
 
     results = []

@@ -77,6 +77,15 @@ impl Filters {
     }
 }
 
+/// A Python `UserWarning` carrying the engine's `warning`.
+pub(crate) fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
+    let message = std::ffi::CString::new(message.replace('\0', " "))
+        .map_err(|e| DocvecError::new_err(e.to_string()))?;
+    let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+    // Level 2: the warning points at the caller of `docvec.Database.search`, not at the wrapper.
+    PyErr::warn(py, category.as_any(), &message, 2)
+}
+
 /// An ingest's `meta` dict as the document metadata the engine stores (and checks).
 pub(crate) fn metadata(obj: Option<Bound<'_, PyDict>>) -> PyResult<Metadata> {
     match obj {

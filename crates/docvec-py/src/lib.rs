@@ -153,6 +153,12 @@ impl Database {
         request.snippet_chars = snippet_chars;
         request.max_per_document = max_per_document;
         let response = self.run(py, |e| async move { e.search(&request).await })?;
+        // A degraded answer (Postgres failed and the local index answered, or hybrid ran as vector
+        // where no full-text index is kept) is still an answer: a warning says so, as the HTTP API's
+        // `warning` field does.
+        if let Some(w) = &response.warning {
+            convert::warn(py, w)?;
+        }
         hits_to_py(py, &response.hits)
     }
 
@@ -168,16 +174,16 @@ impl Database {
         k: usize,
         filters: Option<Bound<'py, PyAny>>,
     ) -> PyResult<convert::ScoresAndIds<'py>> {
-        let rows = queries.shape()[0];
+        let (rows, dim) = (queries.shape()[0], queries.shape()[1]);
+        // Row-major whatever the array's memory order (a Fortran-ordered slice would be columns).
         let flat: Vec<f32> = match queries.as_slice() {
-            Ok(s) => s.to_vec(),
-            Err(_) => queries.as_array().iter().copied().collect(),
+            Ok(s) if queries.is_c_contiguous() => s.to_vec(),
+            _ => queries.as_array().iter().copied().collect(),
         };
         let filter = Filters::from_py(filters)?.into_chunk_filter()?;
-        let found = self.run(
-            py,
-            |e| async move { e.search_vectors(flat, k, &filter).await },
-        )?;
+        let found = self.run(py, |e| async move {
+            e.search_vectors(flat, (rows, dim), k, &filter).await
+        })?;
         convert::padded_arrays(py, rows, k, &found)
     }
 
@@ -242,8 +248,10 @@ impl Database {
     }
 
     /// Vectors in the local index.
-    fn __len__(&self) -> PyResult<usize> {
-        Ok(self.engine()?.index_len())
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        // The index's read lock waits while an ingest writes; other Python threads run meanwhile.
+        let engine = self.engine()?;
+        Ok(py.detach(|| engine.index_len()))
     }
 
     /// Save and release the data directory (its lock too). Later calls raise; closing twice is fine.

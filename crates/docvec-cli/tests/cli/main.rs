@@ -1092,6 +1092,12 @@ fn eval_scores_hybrid_search_on_vaswani() {
 
 /// Each named set's hybrid nDCG@10 at or above its floor in `HYBRID_NDCG10_FLOORS`.
 fn assert_hybrid_floors(sets: &[&str]) {
+    for set in sets {
+        assert!(
+            HYBRID_NDCG10_FLOORS.iter().any(|(n, _)| n == set),
+            "no floor for {set}"
+        );
+    }
     let dirs: Vec<String> = sets.iter().map(|s| format!("ir/{s}")).collect();
     let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
     let Some(corpus) = docvec_testkit::corpus(&dirs) else {

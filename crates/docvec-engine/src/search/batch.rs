@@ -11,21 +11,32 @@ use docvec_types::SearchHit;
 use crate::sync::{blocking, poisoned};
 use crate::{Engine, EngineError};
 
+/// Chunk ids per store read in [`Engine::chunks`]: well under SQLite's 32,766 bound parameters.
+const CHUNKS_PER_READ: usize = 10_000;
+
 /// The `k` best (chunk id, cosine similarity) pairs of each query, best first; fewer than `k` when
 /// fewer chunks match.
 pub type VectorBatchResults = Vec<Vec<(i64, f32)>>;
 
 impl Engine {
-    /// Search the local vector index for each row of `queries` (row-major, `rows` x the index's
-    /// dimension): every row is checked as [`SearchRequest::vector`](crate::SearchRequest) is and
-    /// scaled to unit length. Catches up with the store first, as a search does.
+    /// Search the local vector index for each row of `queries` (row-major, `rows` x `dim`, and `dim`
+    /// must be the index's dimension): every row is checked as
+    /// [`SearchRequest::vector`](crate::SearchRequest) is and scaled to unit length; the filter is
+    /// checked as a search's is. Catches up with the store first, as a search does. No rows, no
+    /// results.
     pub async fn search_vectors(
         &self,
         queries: Vec<f32>,
+        (rows, dim): (usize, usize),
         k: usize,
         filter: &ChunkFilter,
     ) -> Result<VectorBatchResults, EngineError> {
         super::check_k(k)?;
+        crate::check_time_bounds(filter.since.as_deref(), filter.until.as_deref())?;
+        self.check_shape(queries.len(), rows, dim)?;
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
         if self.storage_mode() == crate::StorageMode::Supabase {
             return Err(EngineError::InvalidRequest(
                 "a batch of vectors is searched in the local index, which `supabase` mode reads \
@@ -51,9 +62,35 @@ impl Engine {
     }
 
     /// The stored chunks behind `ids` (as hits with score 0), in the order given; ids that name no
-    /// chunk are left out.
+    /// chunk are left out. Read in slices, so a whole batch's ids stay under SQLite's bound on a
+    /// statement's parameters.
     pub async fn chunks(&self, ids: &[i64]) -> Result<Vec<SearchHit>, EngineError> {
-        self.hits(ids.iter().map(|&id| (id, 0.0)).collect()).await
+        let mut out = Vec::with_capacity(ids.len());
+        for slice in ids.chunks(CHUNKS_PER_READ) {
+            out.extend(
+                self.hits(slice.iter().map(|&id| (id, 0.0)).collect())
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// `rows` x `dim` numbers, `dim` the index's dimension.
+    fn check_shape(&self, len: usize, rows: usize, dim: usize) -> Result<(), EngineError> {
+        let index_dim = self.dimension();
+        if dim != index_dim {
+            return Err(EngineError::InvalidRequest(format!(
+                "the query vectors have {dim} dimensions, but this index holds {index_dim}-dimensional \
+                 vectors (model `{}`)",
+                self.model_id()
+            )));
+        }
+        if rows.checked_mul(dim) != Some(len) {
+            return Err(EngineError::InvalidRequest(format!(
+                "{len} numbers are not {rows} rows of {dim}"
+            )));
+        }
+        Ok(())
     }
 
     /// Every vector of the local index with its chunk id (ids ascending; the vectors row-major, the
@@ -88,17 +125,10 @@ impl Engine {
         .await
     }
 
-    /// `flat` cut into rows of the index's dimension, each checked and scaled to unit length.
+    /// `flat` cut into rows of the index's dimension (its shape checked), each checked and scaled to
+    /// unit length.
     fn unit_rows(&self, flat: Vec<f32>) -> Result<Vec<Vec<f32>>, EngineError> {
         let dim = self.dimension();
-        if flat.is_empty() || !flat.len().is_multiple_of(dim) {
-            return Err(EngineError::InvalidRequest(format!(
-                "the query vectors hold {} numbers, which is not a whole number of rows of this \
-                 index's {dim} dimensions (model `{}`)",
-                flat.len(),
-                self.model_id()
-            )));
-        }
         flat.chunks(dim)
             .enumerate()
             .map(|(i, row)| {
