@@ -123,6 +123,40 @@ test("searches as you type, in every mode, filtered by format and tag, and opens
   await page.waitForSelector("#source-dialog:not([open])", { state: "attached" });
   assert.doesNotMatch(page.url(), /#chunk/);
 
+  // A span opened while an earlier one is still on its way: the earlier request is aborted, so
+  // its late answer can never replace the later one's. The earlier answer is held back here.
+  const ids = await page.$$eval("#results .hit", (lis) => lis.map((li) => li.dataset.chunkId));
+  assert.ok(ids.length >= 2, JSON.stringify(ids));
+  const [slow, fast] = ids;
+  const slowPath = `/chunks/${slow}/source`;
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  const isSlow = (url) => url.pathname === slowPath;
+  await page.route(isSlow, async (route) => {
+    await held;
+    await route.continue().catch(() => {}); // the page may have given up on it
+  });
+  let settle;
+  const slowEnded = new Promise((resolve) => { settle = resolve; });
+  const onFailed = (req) => isSlow(new URL(req.url())) && settle("aborted");
+  const onFinished = (req) => isSlow(new URL(req.url())) && settle("answered");
+  page.on("requestfailed", onFailed);
+  page.on("requestfinished", onFinished);
+  await page.evaluate((id) => { location.hash = `#chunk/${id}`; }, slow);
+  await page.waitForSelector('#source-dialog[open][data-state="loading"]');
+  await page.evaluate((id) => { location.hash = `#chunk/${id}`; }, fast);
+  await page.waitForSelector('#source-dialog[open][data-state="done"]');
+  const shown = await page.textContent("#source-dialog");
+  release();
+  assert.equal(await slowEnded, "aborted", "the earlier source request was left running");
+  assert.equal(await page.textContent("#source-dialog"), shown);
+  assert.match(page.url(), new RegExp(`#chunk/${fast}$`));
+  page.off("requestfailed", onFailed);
+  page.off("requestfinished", onFinished);
+  await page.unroute(isSlow);
+  await page.click("#source-dialog [data-close]");
+  await page.waitForSelector("#source-dialog:not([open])", { state: "attached" });
+
   assert.deepEqual(problems, []);
   await close();
 });
@@ -230,9 +264,20 @@ test("a read-only server serves the page and searches, and shows why changes are
   assert.match(await page.textContent("#docs-error"), /read-only/);
   assert.ok(await row.isVisible(), "the document stays listed");
 
-  await page.setInputFiles("#file-input", env.DOCVEC_SAMPLE_FILE);
+  // An empty, untyped entry (a dropped folder, an empty file) is not sent, and the page says so.
+  const empty = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([], "empty-notes"));
+    return dt;
+  });
+  await page.dispatchEvent("#dropzone", "drop", { dataTransfer: empty });
   await page.waitForSelector("#upload-error:not([hidden])");
-  assert.match(await page.textContent("#upload-error"), /read-only/);
+  assert.match(await page.textContent("#upload-error"), /Skipped empty-notes: 0 bytes/);
+  assert.equal(await page.locator("#jobs .job").count(), 0);
+
+  await page.setInputFiles("#file-input", env.DOCVEC_SAMPLE_FILE);
+  await page.waitForFunction(() => /read-only/.test(document.getElementById("upload-error").textContent));
+  assert.doesNotMatch(await page.textContent("#upload-error"), /Skipped/, "a new upload clears the note");
   assert.equal(await page.locator("#jobs .job").count(), 0);
 
   assert.deepEqual(problems, []);

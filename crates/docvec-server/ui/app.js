@@ -8,6 +8,9 @@ import { loadStatus } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const NOT_READY_RETRY_MS = 2000;
+// The one pending not_ready retry: refreshAll runs from several places (load, key change, uploads,
+// deletes), and a timer per failure would stack retry loops that never merge.
+let retryTimer = 0;
 
 // The key prompt: a modal form; resolves to the key typed, or null when dismissed.
 function askForKey(reason) {
@@ -61,13 +64,16 @@ function showMode(config) {
 
 // Everything that shows stored data, read again; each part reports its own failure in place.
 async function refreshAll() {
+  // This refresh does what a pending retry would have done.
+  clearTimeout(retryTimer);
+  retryTimer = 0;
   const status = loadStatus().then(showMode, (err) => {
     $("status").replaceChildren(Object.assign(document.createElement("dd"), {
       className: "error",
       textContent: err.message,
     }));
     // Still loading the model and index: try again shortly, then fill the rest of the page too.
-    if (err.code === "not_ready") setTimeout(refreshAll, NOT_READY_RETRY_MS);
+    if (err.code === "not_ready" && !retryTimer) retryTimer = setTimeout(refreshAll, NOT_READY_RETRY_MS);
   });
   await Promise.allSettled([status, loadDocuments(), loadFilters(), runSearch()]);
 }

@@ -32,8 +32,17 @@ function showError(id, message) {
 // ---- uploads -------------------------------------------------------------------------------
 
 async function upload(files) {
-  showError("upload-error", "");
-  files = [...files].filter((f) => f.size > 0 || f.type); // a dropped folder arrives as an empty entry
+  // A dropped folder arrives as an empty, untyped entry, as does an empty file of an unknown type;
+  // neither is sent, and the note names them so nothing goes missing without a word.
+  const sendable = (f) => f.size > 0 || f.type;
+  const skipped = [...files].filter((f) => !sendable(f)).map((f) => f.name);
+  files = [...files].filter(sendable);
+  const note = skipped.length
+    ? `Skipped ${skipped.join(", ")}: 0 bytes (an empty file or a folder), nothing to upload.`
+    : "";
+  // Kept in front of any later error, which would otherwise replace it.
+  const fail = (message) => showError("upload-error", [note, message].filter(Boolean).join(" "));
+  fail("");
   if (!files.length) return;
   const form = new FormData();
   for (const file of files) form.append("file", file, file.name);
@@ -47,11 +56,11 @@ async function upload(files) {
     try {
       parsed = JSON.parse(meta);
     } catch (err) {
-      showError("upload-error", `Metadata is not JSON: ${err.message}`);
+      fail(`Metadata is not JSON: ${err.message}`);
       return;
     }
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-      showError("upload-error", "Metadata must be a JSON object, like {\"team\": \"docs\"}");
+      fail("Metadata must be a JSON object, like {\"team\": \"docs\"}");
       return;
     }
     form.append("metadata", meta);
@@ -60,7 +69,7 @@ async function upload(files) {
     const accepted = await getJson("/documents", { method: "POST", body: form });
     followJob(accepted);
   } catch (err) {
-    showError("upload-error", err.message);
+    fail(err.message);
   }
 }
 

@@ -14,6 +14,9 @@ const decoder = new TextDecoder();
 const selectedFormats = new Set();
 let inFlight = null;
 let timer = 0;
+// The source view being fetched: opening another (or closing the dialog) aborts it, so a slow
+// earlier answer can never replace the one asked for last.
+let sourceInFlight = null;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -171,8 +174,14 @@ export function showTags(items) {
   $("tag-options").replaceChildren(...items.map(({ name }) => Object.assign(el("option"), { value: name })));
 }
 
+function abortSource() {
+  if (sourceInFlight) sourceInFlight.abort();
+  sourceInFlight = null;
+}
+
 // The source viewer: #chunk/ID opens a hit's span, #document/ID a document's beginning.
 async function openSource() {
+  abortSource();
   const dialog = $("source-dialog");
   const m = /^#(chunk|document)\/(.+)$/.exec(location.hash);
   if (!m) {
@@ -188,8 +197,11 @@ async function openSource() {
   $("source-text").replaceChildren();
   dialog.dataset.state = "loading";
   if (!dialog.open) dialog.showModal();
+  const controller = new AbortController();
+  sourceInFlight = controller;
   try {
-    const view = await getJson(path);
+    const view = await getJson(path, { signal: controller.signal });
+    if (sourceInFlight !== controller) return;
     $("source-title").textContent = fileName(view.path);
     const parts = [view.path, `${view.format}`];
     if (view.line_start) parts.push(`lines ${view.line_start}–${view.line_end}`);
@@ -210,13 +222,18 @@ async function openSource() {
     dialog.dataset.state = "done";
     mark.scrollIntoView({ block: "center" });
   } catch (err) {
+    if (err.name === "AbortError" || sourceInFlight !== controller) return;
     $("source-title").textContent = "Cannot open the source";
     $("source-where").textContent = err.message;
     dialog.dataset.state = "error";
+  } finally {
+    if (sourceInFlight === controller) sourceInFlight = null;
   }
 }
 
 function closeSource() {
+  // replaceState fires no hashchange, so the fetch of a view no longer wanted is stopped here.
+  abortSource();
   // Drop the #chunk/ID from the address without a new history entry.
   history.replaceState(null, "", location.pathname + location.search);
   $("source-dialog").close();

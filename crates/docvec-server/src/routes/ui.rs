@@ -118,8 +118,24 @@ mod tests {
                 || ASSETS.iter().any(|a| a.body.contains(&format!("./{name}")));
             assert!(named, "{} is served but nothing loads it", asset.path);
         }
-        // No inline script and no script from elsewhere: the policy would block them.
-        assert!(!html.contains("<script>"), "inline script in index.html");
+        // No inline script and no script from elsewhere: the policy would block them. Every
+        // `<script` tag, whatever its attributes (`<script type="module">` is inline too) or case,
+        // must load a file by `src=`.
+        let lower = html.to_ascii_lowercase();
+        let scripts: Vec<&str> = lower
+            .match_indices("<script")
+            .map(|(at, _)| {
+                let tag = &lower[at..];
+                &tag[..tag.find('>').map_or(tag.len(), |end| end + 1)]
+            })
+            .collect();
+        assert!(!scripts.is_empty(), "index.html loads no script");
+        for tag in scripts {
+            let loads_file = tag
+                .split_ascii_whitespace()
+                .any(|attr| attr.starts_with("src="));
+            assert!(loads_file, "inline script in index.html: {tag}");
+        }
         assert!(!html.contains("http://") && !html.contains("https://"));
     }
 }
