@@ -9,13 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # A one-off build gains nothing from incremental state, which would double the target dir's size.
 export CARGO_INCREMENTAL=0
+# Where CI's time goes: each stage's start, in seconds since this script began.
+stage() { echo "== tools/test.sh: $1 (at ${SECONDS}s)" >&2; }
 
+stage "models"
 python3 tools/setup_models.py
 # The oldest ONNX Runtime docvec supports and one too old, for the CLI tests of both.
 python3 tools/setup_models.py --ort 1.20.1 >/dev/null
 python3 tools/setup_models.py --ort 1.19.2 >/dev/null
 # pdftotext, the reference the PDF tests score docvec's text against (Debian's poppler-utils; as root).
 command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+stage "fmt and clippy"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The slim edge build (no server, no Postgres client) must keep building cleanly too.
@@ -27,24 +31,32 @@ eval "$(bash tools/pg.sh start)"
 # The tests read their own variable, so a DATABASE_URL of the user's is never touched.
 export DOCVEC_TEST_DATABASE_URL=$DATABASE_URL
 unset DATABASE_URL
-cargo test --workspace --locked --exclude docvec-cli
-# The CLI's tests on the test build, but issue 24's durability cases (a killed process, damaged files, a
-# full disk, read-only media, upgrades) on the release binary users install.
+# Every crate's tests on the test build, the CLI's too but for issue 24's durability cases (a killed
+# process, damaged files, a full disk, read-only media, upgrades): those run below on the release
+# binary users install. One build for all (a separate `-p docvec-cli` build unifies features
+# differently and recompiled a dozen crates); no other crate has a test under those names.
 durability=(crash:: damaged:: disk_full read_only:: upgrade::)
-cargo test --locked -p docvec-cli -- "${durability[@]/#/--skip=}"
+stage "workspace tests"
+cargo test --workspace --locked -- "${durability[@]/#/--skip=}"
+stage "release build and durability tests"
 cargo build --release --locked -p docvec-cli
 DOCVEC_TEST_BIN=$PWD/target/release/docvec cargo test --locked -p docvec-cli --test cli -- "${durability[@]}"
 
 # The search page at / in a real headless Chromium (Debian's package, installed as root when absent).
+stage "browser test"
 DOCVEC_TEST_BIN=$PWD/target/release/docvec bash tools/browser_test.sh
 
 # The Python package: its wheel (maturin, release), installed in a venv, its pytest suite on the real
 # model and corpus (CI=true: a missing corpus fails).
+stage "python package"
 bash tools/python.sh test
 
 # aarch64: Debian's cross toolchain, the tests of five crates and an end-to-end check under qemu.
+stage "aarch64"
 bash tools/cross.sh
 
 # Fuzz targets must keep building (cargo-fuzz on the stable toolchain via RUSTC_BOOTSTRAP). A debug
 # build without sanitizers checks that in a fraction of the time of an ASan build.
+stage "fuzz build"
 bash tools/fuzz.sh build-check
+stage "done"
