@@ -151,8 +151,9 @@ fn a_server_on_a_full_disk_fails_uploads_cleanly_keeps_serving_and_completes_onc
 
         // Fuller still: an upload bigger than the room left cannot be saved, and says so.
         disk.fill_leaving("filler2", 256);
-        // On a client of its own: the server answers before reading the whole body and then closes
-        // the connection, which a shared pool might hand to the next request half-closed.
+        // On a client of its own, so a refused upload's connection is never reused. The server reads
+        // the refused body to its end before answering: answering mid-body and closing left this
+        // client with a broken pipe instead of the answer (seen once in CI).
         let once = reqwest::Client::new();
         let (status, refused) = upload(&once, &url, std::slice::from_ref(&big)).await;
         let message = refused["error"]["message"].as_str().unwrap_or_default();

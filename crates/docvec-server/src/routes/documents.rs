@@ -92,6 +92,7 @@ pub(crate) async fn upload(
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&staging).await;
+            drain(&mut multipart).await;
             return Err(e);
         }
     };
@@ -168,6 +169,15 @@ struct Upload {
     tags: Vec<String>,
     meta: docvec_engine::Metadata,
     force: bool,
+}
+
+/// Read and discard what is left of a refused upload's body (bounded by the upload size limit and
+/// timeout), so the client, still sending, reads the answer: a server that answers mid-body and
+/// closes the connection leaves most clients with a broken pipe instead of the reason.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
 }
 
 /// Stream the parts to `staging`, never holding a whole file in memory.
