@@ -69,6 +69,10 @@ async function errorFrom(res) {
 // fetch() with the key; on 401 asks for a key and tries again with it. Answers the Response (ok).
 export async function request(path, { method = "GET", json, body, signal, headers } = {}) {
   for (;;) {
+    // The key this try sends: a 401 for a key that has changed since (one typed while this request
+    // was out) says nothing about the new key, so it is retried with that key instead of prompting,
+    // and the prompt's reason is always about the key the user last typed.
+    const sent = currentKey();
     const init = { method, signal, headers: withKey(headers) };
     if (json !== undefined) {
       init.body = JSON.stringify(json);
@@ -80,6 +84,7 @@ export async function request(path, { method = "GET", json, body, signal, header
     if (res.ok) return res;
     const err = await errorFrom(res);
     if (res.status !== 401) throw err;
+    if (currentKey() !== sent) continue;
     // A FormData body can be sent again as it is; a stream could not, and none is used here.
     const key = await obtainKey(err.message);
     if (!key) throw err;
