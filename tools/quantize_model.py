@@ -3,10 +3,15 @@
 quantizer (int8 weights per output channel, uint8 activations quantized per batch at run time, so the
 MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product instructions on ARM).
 
-  python3 tools/quantize_model.py [--keep-qkv] [SRC] [DEST]
+  python3 tools/quantize_model.py [--keep-qkv | --blockwise] [SRC] [DEST]
       default: models/all-MiniLM-L6-v2/model.onnx -> models/all-MiniLM-L6-v2/model-qint8.onnx
       --keep-qkv: every weight MatMul but the attention's query, key and value projections (kept fp32,
       with the attention's own products), -> model-int8-qkv32.onnx; see BENCHMARKS.md (issue 21)
+      --blockwise: int8 weights in blocks of 128 along the input dimension (MatMulNBits, 8 bits,
+      symmetric) and activations quantized per row and block at run time (accuracy level 4), so a
+      text's vector does not depend on the texts batched beside it, as it does with the dynamic
+      model's per-batch activation scale; -> model-int8-block.onnx. ONNX Runtime 1.31.1 runs it;
+      1.20.1 refuses it (its MatMulNBits takes only 4 bits); releases between are untested.
 
 then use it as the model, or as a second model to switch to (docvec.toml):
 
@@ -28,7 +33,8 @@ from setup_models import SUMS, sha256  # noqa: E402  (the pinned sums, read once
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPS = ROOT / "tools" / ".cache" / "pydeps-quant"
-PINS = ["onnxruntime==1.31.1", "onnx==1.23.2", "numpy==2.4.6"]
+# onnx-ir: the MatMulNBits quantizer (--blockwise) builds its graph with it.
+PINS = ["onnxruntime==1.31.1", "onnx==1.23.2", "numpy==2.4.6", "onnx-ir==1.1.0"]
 
 
 def log(msg: str) -> None:
@@ -59,17 +65,55 @@ def fp32_nodes(src: Path) -> list[str]:
     return keep + qkv
 
 
+def drop_nan_guards(model) -> int:
+    """Remove the exporter's `Where(IsNaN(softmax), 0, softmax)` after each attention softmax. It
+    guards rows whose keys are all masked, which cannot occur here (every text keeps its first
+    token), and costs 10-15% of a CPU run on the score tensor; the result is the same graph output."""
+    graph = model.graph
+    producer = {out: node for node in graph.node for out in node.output}
+    dropped, rename = [], {}
+    for node in graph.node:
+        isnan = producer.get(node.input[0]) if node.op_type == "Where" else None
+        if isnan is not None and isnan.op_type == "IsNaN" and node.input[2] == isnan.input[0]:
+            dropped += [isnan, node]
+            rename[node.output[0]] = isnan.input[0]
+    for node in dropped:
+        graph.node.remove(node)
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            node.input[i] = rename.get(name, name)
+    return len(rename)
+
+
+def blockwise(src: Path, dest: Path) -> None:
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    model = onnx.load(str(src))
+    log(f"removed {drop_nan_guards(model)} softmax NaN guards")
+    quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=128, is_symmetric=True, accuracy_level=4)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
+
+
+MODES = {"--keep-qkv": "model-int8-qkv32.onnx", "--blockwise": "model-int8-block.onnx"}
+
+
 def main() -> int:
-    args = [a for a in sys.argv[1:] if a != "--keep-qkv"]
-    keep_qkv = len(args) != len(sys.argv) - 1
+    modes = [a for a in sys.argv[1:] if a in MODES]
+    args = [a for a in sys.argv[1:] if a not in MODES]
+    if len(modes) > 1:
+        log("ERROR: --keep-qkv and --blockwise are two different models; choose one")
+        return 2
+    mode = modes[0] if modes else None
     src = Path(args[0]) if args else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
-    default_name = "model-int8-qkv32.onnx" if keep_qkv else "model-qint8.onnx"
+    default_name = MODES.get(mode, "model-qint8.onnx")
     dest = Path(args[1]) if len(args) > 1 else src.with_name(default_name)
     if not src.exists():
         log(f"ERROR: {src} not found (run `python3 tools/setup_models.py` first)")
         return 1
-    if not (DEPS / "onnxruntime").exists():
-        log("installing the quantizer (onnxruntime, onnx) into tools/.cache/pydeps-quant")
+    if not (DEPS / "onnxruntime").exists() or not (DEPS / "onnx_ir").exists():
+        log("installing the quantizer (onnxruntime, onnx, onnx-ir) into tools/.cache/pydeps-quant")
         subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "install", "-q",
                         "--target", str(DEPS), *PINS], check=True,
                        env=dict(os.environ, PIP_ROOT_USER_ACTION="ignore"))
@@ -77,9 +121,12 @@ def main() -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     part = dest.with_name(dest.name + ".part")
-    exclude = fp32_nodes(src) if keep_qkv else []
-    quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8,
-                     nodes_to_exclude=exclude)
+    if mode == "--blockwise":
+        blockwise(src, part)
+    else:
+        exclude = fp32_nodes(src) if mode == "--keep-qkv" else []
+        quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8,
+                         nodes_to_exclude=exclude)
     with part.open("rb+") as f:
         os.fsync(f.fileno())
     part.replace(dest)
