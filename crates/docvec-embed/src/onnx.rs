@@ -97,10 +97,16 @@ impl OnnxEmbedder {
         }
         announce_tensorrt_build(&config);
         let session = builder.commit_from_file(&config.model_path).map_err(|e| {
-            setup(
-                &format!("cannot load the ONNX model {}", config.model_path.display()),
-                &e,
-            )
+            let mut what = format!("cannot load the ONNX model {}", config.model_path.display());
+            // The int8 default's 8-bit MatMulNBits on a runtime that takes 4 bits only (1.20).
+            if e.to_string().contains("MatMulNBits") {
+                what += &format!(
+                    " (an int8 model that ONNX Runtime {} cannot run: use the runtime tools/setup_models.py \
+                     fetches, or the fp32 model, [model] id = \"all-MiniLM-L6-v2\", for a new data directory)",
+                    loaded.version
+                );
+            }
+            setup(&what, &e)
         })?;
         let input_names: Vec<String> = session
             .inputs()

@@ -142,6 +142,35 @@ fn the_int8_weight_fallback_stays_close_to_fp32() {
     }
 }
 
+/// The default model (`tools/quantize_model.py --blockwise`): close to fp32, and each text's vector
+/// its own whatever is batched beside it. The dynamic int8 model scales activations over the whole
+/// batch (cosine down to 0.983 between a query alone and batched, BENCHMARKS.md); this one scales
+/// each row apart.
+#[test]
+fn the_int8_default_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
+    let cfg = config("model-int8-block.onnx", Device::Cpu);
+    if !cfg.model_path.exists() {
+        panic!(
+            "{} missing: run `python3 tools/setup_models.py`",
+            cfg.model_path.display()
+        );
+    }
+    let q = OnnxEmbedder::load(cfg).unwrap();
+    let refs = references();
+    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
+    let batched = q.embed(&texts).unwrap();
+    for (r, together) in refs.iter().zip(&batched) {
+        let alone = &q.embed(&[r.text.as_str()]).unwrap()[0];
+        let (to_fp32, to_batch) = (cosine(&r.vector, alone), cosine(alone, together));
+        assert!(to_fp32 >= 0.997, "{:?}: cosine {to_fp32} to fp32", r.text);
+        assert!(
+            to_batch >= 0.9995,
+            "{:?}: cosine {to_batch} alone vs batched",
+            r.text
+        );
+    }
+}
+
 #[test]
 fn an_unavailable_gpu_provider_is_a_plain_error() {
     if std::env::var_os("DOCVEC_TEST_GPU").is_some() {

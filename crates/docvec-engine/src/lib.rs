@@ -30,7 +30,7 @@ use docvec_index::VectorIndex;
 
 pub use bundle::{BundleManifest, ExportReport, read_manifest};
 pub use check::{CheckReport, IndexCheck};
-pub use config::{Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
+pub use config::{Builtin, Config, DEFAULT_MODEL, IngestConfig, ModelConfig, SearchConfig};
 pub use data_dir::{BUNDLE_MANIFEST, DataDir};
 pub use discover::SIDECAR_SUFFIX;
 pub use docvec_embed::{EmbedError, Embedder, HashEmbedder, RuntimeInfo, TokenCounts};
@@ -414,7 +414,15 @@ async fn choose_model(
     let Some(stored) = store.get_meta(META_MODEL).await? else {
         return Ok(default);
     };
-    if stored == default.model_id || config.models.is_empty() {
+    if stored == default.model_id {
+        return Ok(default);
+    }
+    // A directory made with another build of the default model (fp32 from before int8 became the
+    // default, say) keeps being searched and filled with that build.
+    if let Some(builtin) = config.builtin_embedder_config(&stored) {
+        return builtin;
+    }
+    if config.models.is_empty() {
         return Ok(default);
     }
     match config.named_embedder_config(&stored) {

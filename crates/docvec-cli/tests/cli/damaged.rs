@@ -293,18 +293,22 @@ fn a_write_ahead_log_that_would_lose_commits_is_refused_and_a_torn_tail_is_not()
 #[test]
 fn a_damaged_model_file_is_found_by_check() {
     let (_keep, data) = samples_dir();
-    let models = docvec_testkit::models_dir().join("all-MiniLM-L6-v2");
+    // A copy of the model the directory was made with (the default), its neighbours (tokenizer,
+    // config) beside it.
+    let default = docvec_engine::Builtin::Int8Block;
+    let models = docvec_testkit::models_dir();
     let copy_dir = tempfile::tempdir().unwrap();
-    // The model's neighbours (tokenizer, config) are found beside it.
-    for f in ["model.onnx", "tokenizer.json", "config.json"] {
-        std::fs::copy(models.join(f), copy_dir.path().join(f)).unwrap();
-    }
     let model = copy_dir.path().join("model.onnx");
+    std::fs::copy(models.join(default.file()), &model).unwrap();
+    for f in ["tokenizer.json", "config.json"] {
+        let from = models.join("all-MiniLM-L6-v2").join(f);
+        std::fs::copy(from, copy_dir.path().join(f)).unwrap();
+    }
     // Weights overwritten far into the file: it still loads and embeds, into other vectors.
     let len = std::fs::metadata(&model).unwrap().len() as i64;
     overwrite(&model, len / 2, 64, 0x3f);
     let out = super::docvec_command(&data, &["check", "--json"])
-        .env("DOCVEC_MODEL_ID", "all-MiniLM-L6-v2")
+        .env("DOCVEC_MODEL_ID", default.id())
         .env("DOCVEC_MODEL_PATH", &model)
         .output()
         .unwrap();

@@ -192,7 +192,15 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
     let (Some(v120), Some(v119)) = (ort_library("1.20.1"), ort_library("1.19.2")) else {
         return;
     };
-    let (_keep, data) = samples_dir();
+    // The int8 default's 8-bit MatMulNBits needs a newer runtime than 1.20 (4 bits only there), so
+    // the directory 1.20 searches is one of the fp32 build, as a JetPack user makes with its runtime.
+    let keep = tempfile::tempdir().unwrap();
+    let data = keep.path().to_path_buf();
+    let made = docvec_command(&data, &["ingest", "samples"])
+        .env("DOCVEC_MODEL_ID", docvec_engine::Builtin::Fp32.id())
+        .output()
+        .unwrap();
+    assert_success(&made);
     let query = [
         "search",
         "how do I bake bread",
@@ -251,6 +259,19 @@ fn onnx_runtime_1_20_gives_the_same_hits_and_1_19_is_refused() {
     assert_eq!(refused.status.code(), Some(1));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("1.19.2") && err.contains("1.20"), "{err}");
+    // A directory of the int8 default keeps its model on 1.20, which cannot run it: a plain error
+    // naming the runtime and the way out, not a wrong answer from another model.
+    let (_keep_int8, int8_data) = samples_dir();
+    let out = docvec_command(&int8_data, &query)
+        .env("DOCVEC_ORT_LIBRARY", &v120)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("int8 model that ONNX Runtime 1.20.1 cannot run") && err.contains("fp32"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -286,7 +307,7 @@ fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("BUNDLE.json")).unwrap()).unwrap();
     assert_eq!(manifest, report["manifest"]);
-    assert_eq!(manifest["model_id"], "all-MiniLM-L6-v2");
+    assert_eq!(manifest["model_id"], docvec_engine::Builtin::Int8Block.id());
     assert_eq!(manifest["model_sha256"].as_str().unwrap().len(), 64);
     let check = json(&docvec(&bundle, &["check", "--json"]));
     assert_eq!(check["consistent"], true, "{check}");

@@ -17,8 +17,8 @@ use crate::EngineError;
 mod models;
 mod sections;
 
-pub use models::DEFAULT_MODEL;
 use models::ModelDefaults;
+pub use models::{Builtin, DEFAULT_MODEL};
 pub use sections::{IngestConfig, ModelConfig, SearchConfig};
 
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].

