@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end ingest (issue 7): the whole corpus into a fresh data dir with the release build, the
-# default embedded set-up (local SQLite + local indexes, all-MiniLM-L6-v2 fp32), twice in one run:
+# default embedded set-up (local SQLite + local indexes, all-MiniLM-L6-v2's int8 build), twice in one run:
 # first without the pipeline (`[ingest] pipeline = false`: one file read, parsed, chunked, embedded and
 # stored before the next is read), then with it (the default: files parsed on every core while earlier
 # ones are embedded). Prints wall time, documents/s, chunks/s, peak RSS and where the time went, stage
 # by stage (the ingest report's `stages`: reading stages summed over the parser threads, writing stages
 # as wall time), and the pipelined run's speed-up.
-#   bash benches/ingest.sh [CORPUS] [MODEL.onnx]   (default ../shared/corpus, the fp32 model)
+#   bash benches/ingest.sh [CORPUS] [MODEL.onnx]   (default ../shared/corpus, the default model;
+#                                                   models/all-MiniLM-L6-v2/model.onnx for fp32)
 #   MODES=pipelined bash benches/ingest.sh         (one mode only)
 # Leaves the pipelined data dir in target/bench-ingest/data (benches/embed.sh takes its chunks from there).
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 docvec end to end under qemu, beside the x86_64 one (run by `tools/cross.sh e2e`):
 #  1. both ingest the same corpus files (the aarch64 one with the aarch64 ONNX Runtime 1.31.1 library)
-#     and must answer three queries with the same chunks, scores within 0.002;
+#     and must answer three queries with the same chunks, scores close (int8; see same_hits);
 #  2. the x86_64 docvec exports a bundle while it ingests the corpus docs and two logs; the aarch64 docvec,
 #     searching that bundle, must give the x86_64 docvec's hits on it; `docvec check` passes there.
 #   bash tools/cross_e2e.sh target/cross/aarch64-unknown-linux-gnu/release/docvec
@@ -34,9 +34,11 @@ cpuinfo=$work/cpuinfo
 for i in 0 1; do
     printf 'processor\t: %s\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n' "$i"
 done >"$cpuinfo"
+# A runtime named by DOCVEC_ORT_LIBRARY is the user's own, for which docvec's default model is fp32;
+# this one is the same release as the bundled x86_64 one, so both run the int8 default.
 arm() {
     # shellcheck disable=SC2086 # QEMU is a command line
-    DOCVEC_ORT_LIBRARY=$ARM_ORT unshare --mount --propagation private \
+    DOCVEC_MODEL_ID=${DOCVEC_MODEL_ID:-all-MiniLM-L6-v2-int8} DOCVEC_ORT_LIBRARY=$ARM_ORT unshare --mount --propagation private \
         sh -c 'mount --bind "$0" /proc/cpuinfo && exec "$@"' "$cpuinfo" $QEMU "$ARM_BIN" "$@"
 }
 x86() { "$X86_BIN" "$@"; }
@@ -45,18 +47,23 @@ guide=$CORPUS/docs/mdbook-guide
 files=("$guide/guide/installation.md" "$guide/guide/creating.md" "$guide/format/markdown.md" samples)
 queries=("how do I install mdbook" "sourdough starter feeding" "how are code blocks highlighted")
 
-# Same hits: chunk keys (content hashes, the same on both machines) in order, scores within 0.002.
+# Same hits: chunk keys (content hashes, the same on both machines) in order, scores within $4.
+# The int8 default's integer kernels differ between AVX-512 VNNI and NEON: cosines moved by up to
+# 0.0024 (2026-12-02; with the fp32 model they agreed within 1e-6), the hits in the same order. A
+# hybrid score is a z-score fusion, each list's scores divided by their spread over the candidates,
+# which magnifies the same difference (0.008 on one query): hence 0.005 for vector, 0.02 for hybrid.
 same_hits() {
-    python3 - "$1" "$2" "$3" <<'EOF'
+    python3 - "$1" "$2" "$3" "$4" <<'EOF'
 import json, sys
-a, b, what = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+a, b, what, tolerance = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], float(sys.argv[4])
 ka, kb = [h["chunk_key"] for h in a], [h["chunk_key"] for h in b]
 assert a and ka == kb, f"{what}: aarch64 {ka} != x86_64 {kb}"
 worst = max(abs(x["score"] - y["score"]) for x, y in zip(a, b))
-assert worst < 2e-3, f"{what}: scores differ by {worst}"
+assert worst < tolerance, f"{what}: scores differ by {worst} (tolerance {tolerance})"
 print(f"  {what}: {len(a)} hits agree (scores within {worst:.1e})")
 EOF
 }
+tolerance() { if [ "$1" = hybrid ]; then echo 0.02; else echo 0.005; fi; }
 
 log "ingest ${#files[@]} inputs on aarch64 (qemu) and on x86_64"
 started=$(date +%s)
@@ -76,7 +83,7 @@ EOF
 for q in "${queries[@]}"; do
     arm --data-dir "$work/arm" search "$q" -k 5 --mode vector --json >"$work/a.json"
     x86 --data-dir "$work/x86" search "$q" -k 5 --mode vector --json >"$work/b.json"
-    same_hits "$work/a.json" "$work/b.json" "vector '$q'"
+    same_hits "$work/a.json" "$work/b.json" "vector '$q'" "$(tolerance vector)"
 done
 
 log "export a bundle on x86_64 while it ingests the docs and two logs (1,276 chunks, several commits)"
@@ -94,7 +101,7 @@ for q in "${queries[@]}"; do
     for mode in vector hybrid; do
         arm --data-dir "$work/bundle" search "$q" -k 5 --mode $mode --json >"$work/a.json"
         x86 --data-dir "$work/bundle" search "$q" -k 5 --mode $mode --json >"$work/b.json"
-        same_hits "$work/a.json" "$work/b.json" "bundle, $mode '$q'"
+        same_hits "$work/a.json" "$work/b.json" "bundle, $mode '$q'" "$(tolerance $mode)"
     done
 done
 arm --data-dir "$work/bundle" check >"$work/check.txt" || { cat "$work/check.txt"; exit 1; }

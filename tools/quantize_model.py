@@ -86,9 +86,13 @@ def drop_nan_guards(model) -> int:
 
 
 def blockwise(src: Path, dest: Path) -> None:
+    import logging
+
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
+    # The quantizer logs a line for every node it leaves alone.
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
     model = onnx.load(str(src))
     log(f"removed {drop_nan_guards(model)} softmax NaN guards")
     quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=128, is_symmetric=True, accuracy_level=4)

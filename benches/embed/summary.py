@@ -35,7 +35,8 @@ print("| pipeline | passages/s | vs Python | padded / real tokens | GFLOP/s (use
 print("|---|---:|---:|---:|---:|---:|---:|")
 ref = best.get("docvec") or best.get("plain")
 for mode, label in [("python", "Python onnxruntime, batches of 32"), ("plain", "docvec embedder, batches of 32"),
-                    ("docvec", "docvec (sorted, token budget)"), ("int8", "docvec, int8 model")]:
+                    ("docvec", "docvec (sorted, token budget)"), ("int8", "docvec, int8 default (blockwise)"),
+                    ("dynamic", "docvec, dynamic int8")]:
     if mode not in best:
         continue
     r = best[mode]
