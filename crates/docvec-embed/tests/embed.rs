@@ -34,6 +34,19 @@ fn embedder() -> &'static OnnxEmbedder {
     })
 }
 
+/// One of the files tools/setup_models.py puts in models/all-MiniLM-L6-v2/, on the CPU; a missing one
+/// fails naming the command that makes it.
+fn load_on_cpu(model_file: &str) -> OnnxEmbedder {
+    let cfg = config(model_file, Device::Cpu);
+    if !cfg.model_path.exists() {
+        panic!(
+            "{} missing: run `python3 tools/setup_models.py`",
+            cfg.model_path.display()
+        );
+    }
+    OnnxEmbedder::load(cfg).unwrap()
+}
+
 struct Reference {
     text: String,
     tokens: usize,
@@ -123,14 +136,7 @@ fn a_paraphrase_ranks_above_unrelated_text() {
 
 #[test]
 fn the_int8_weight_fallback_stays_close_to_fp32() {
-    let cfg = config("model-int8w.onnx", Device::Cpu);
-    if !cfg.model_path.exists() {
-        panic!(
-            "{} missing: run `python3 tools/setup_models.py`",
-            cfg.model_path.display()
-        );
-    }
-    let q = OnnxEmbedder::load(cfg).unwrap();
+    let q = load_on_cpu("model-int8w.onnx");
     for r in references() {
         let v = q.embed(&[r.text.as_str()]).unwrap();
         assert!(
@@ -148,14 +154,7 @@ fn the_int8_weight_fallback_stays_close_to_fp32() {
 /// each row apart.
 #[test]
 fn the_int8_default_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
-    let cfg = config("model-int8-block.onnx", Device::Cpu);
-    if !cfg.model_path.exists() {
-        panic!(
-            "{} missing: run `python3 tools/setup_models.py`",
-            cfg.model_path.display()
-        );
-    }
-    let q = OnnxEmbedder::load(cfg).unwrap();
+    let q = load_on_cpu("model-int8-block.onnx");
     let refs = references();
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
     let batched = q.embed(&texts).unwrap();
