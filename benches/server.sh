@@ -3,9 +3,9 @@
 # while an ingest runs, docvec serve against a FastAPI + FAISS service of the PMOVES-DoX shape (exact
 # inner-product index, the same model through Python onnxruntime, the same thread count), in one run.
 #   bash benches/server.sh [N] [C] [S]      (default 100000 32 30)
-# docvec runs twice, from copies of one seeded data directory: with its defaults (concurrent queries
-# embedded in micro-batches) and with DOCVEC_QUERY_BATCH_SIZE=1 (each query embedded alone, as before
-# issue 21). The query cache is off in both (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with
+# docvec runs three times, from copies of seeded data directories: with its defaults (the int8 model,
+# concurrent queries embedded in micro-batches), with DOCVEC_QUERY_BATCH_SIZE=1 (the int8 model, each
+# query embedded alone), and as before issue 21 (the fp32 model, each query embedded alone). The query cache is off in both (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with
 # it on the bench measures the cache). Then, with RATES="r1 r2 ...", an open-loop client offers each
 # rate for S seconds to the batched docvec (no ingest), for latency against offered load.
 # The N chunks carry seeded random unit vectors (both services serve the same ones; embedding 100k
@@ -42,6 +42,9 @@ cargo build --release --quiet -p docvec-server --example load
 # queries; MODEL_ID=all-MiniLM-L6-v2 measures the fp32 build.
 target/release/examples/seed_bench "$work/dv" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" \
     "${MODEL_ID:-all-MiniLM-L6-v2-int8}" >/dev/null
+# docvec as it was before issue 21: the fp32 build, each query embedded alone.
+target/release/examples/seed_bench "$work/dv-fp32" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" \
+    all-MiniLM-L6-v2 >/dev/null
 python3 - "$corpus/ir/vaswani_npl/query-text.trec" "$work/queries.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -67,12 +70,12 @@ wait_for() {
     echo "timed out: $1" >&2; return 1
 }
 
-# docvec, once per configuration (NAME BATCH_SIZE), each on a fresh copy of the seeded data directory:
+# docvec, once per configuration (NAME BATCH_SIZE SEEDED), each on a fresh copy of a seeded data directory:
 # opening it builds the HNSW index over the N stored vectors. Writes $work/NAME.{json,job,ready}.
 files=(); while IFS= read -r f; do files+=(-F "file=@$f"); done <"$work/ingest-files.txt"
 run_docvec() {
-    local name=$1 batch=$2 url=http://127.0.0.1:7781
-    rm -rf "$work/dv-run" && cp -r "$work/dv" "$work/dv-run"
+    local name=$1 batch=$2 seeded=$3 url=http://127.0.0.1:7781
+    rm -rf "$work/dv-run" && cp -r "$work/$seeded" "$work/dv-run"
     local t0; t0=$(date +%s.%N)
     DOCVEC_QUERY_CACHE_SIZE=0 DOCVEC_QUERY_BATCH_SIZE=$batch target/release/docvec --data-dir "$work/dv-run" \
         --config /dev/null serve --bind 127.0.0.1:7781 2>"$work/docvec-$name.log" &
@@ -97,10 +100,12 @@ run_docvec() {
     done
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
-run_docvec batched 32
-run_docvec alone 1
+run_docvec batched 32 dv
+run_docvec alone 1 dv
+run_docvec before 1 dv-fp32
 ours=$(cat "$work/batched.json")
 alone=$(cat "$work/alone.json")
+before=$(cat "$work/before.json")
 
 "$venv/bin/python" benches/server/peer.py models/all-MiniLM-L6-v2 "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" 7782 "$threads" &
 pids+=($!)
@@ -111,17 +116,18 @@ ingest_pid=$!
 peer=$(target/release/examples/load http://127.0.0.1:7782 "$work/queries.txt" "$conc" "$secs")
 wait "$ingest_pid" || true
 
-for name in batched alone; do
+for name in batched alone before; do
     echo "docvec $name: ready in $(cat "$work/$name.ready")s (HNSW over $n vectors); upload job during the load: $(cat "$work/$name.job"); $(tr '\n' ' ' <"$work/$name.batches")"
 done
 echo "peer ingest: $(cat "$work/peer-ingest.json")"
 echo "docvec batched: $ours"
 echo "docvec alone:   $alone"
+echo "docvec before:  $before"
 echo "peer:           $peer"
-python3 - "$ours" "$alone" "$peer" <<'PY'
+python3 - "$ours" "$alone" "$before" "$peer" <<'PY'
 import json, sys
-d, a, p = (json.loads(x) for x in sys.argv[1:4])
-for name, o in (("peer", p), ("docvec alone", a)):
+d, a, b, p = (json.loads(x) for x in sys.argv[1:5])
+for name, o in (("peer", p), ("docvec alone", a), ("docvec before issue 21 (fp32, alone)", b)):
     print(f"batched vs {name}: QPS {d['qps']:.0f} vs {o['qps']:.0f} = {d['qps'] / o['qps']:.2f}x; "
           f"p50 {d['p50_ms']:.1f} vs {o['p50_ms']:.1f} ms = {o['p50_ms'] / d['p50_ms']:.2f}x lower; "
           f"p99 {d['p99_ms']:.1f} vs {o['p99_ms']:.1f} ms = {o['p99_ms'] / d['p99_ms']:.2f}x lower; "
