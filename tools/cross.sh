@@ -10,9 +10,10 @@
 #   bash tools/cross.sh e2e        # ingest + search of corpus files and a bundle, run under qemu
 #
 # What runs under qemu: every unit and integration test of the five crates (doc tests need a rustdoc
-# for the target, which Debian's toolchain does not put first on PATH), built in release mode (the same
-# dependency builds as the binary; under emulation optimised code runs the whole index suite in
-# seconds); the index kernels and walks once more on a CPU without the dot-product extension. The
+# for the target, which Debian's toolchain does not put first on PATH), built in release mode (under
+# emulation optimised code runs the whole index suite in seconds; with docvec-testkit unifying the
+# features, the tests reuse the binary's dependency builds); the index kernels and walks once more on
+# a CPU without the dot-product extension. The
 # end-to-end check (tools/cross_e2e.sh) ingests a few corpus files with the aarch64 ONNX Runtime library
 # (onnxruntime 1.31.1, manylinux_2_28_aarch64 wheel), searches them, and searches a bundle exported by
 # the x86_64 build during an ingest, expecting the x86_64 build's hits.
@@ -41,9 +42,17 @@ install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null
 }
 
+# DOCVEC_CROSS_QUICK=1 (what tools/test.sh sets) builds at opt-level 1 without line tables: CI's
+# aarch64 builds take some 5 minutes less, and the emulated tests and end-to-end check still run in
+# seconds. Left unset, the binary is the release build a device gets.
+quick=()
+if [ "${DOCVEC_CROSS_QUICK:-0}" = 1 ]; then
+    quick=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false)
+fi
+
 # Debian's cargo would call rustup's rustc (first on PATH), which has no aarch64 standard library.
 cross_cargo() {
-    env RUSTC=/usr/bin/rustc \
+    env "${quick[@]}" RUSTC=/usr/bin/rustc \
         CARGO_TARGET_DIR="$CROSS_TARGET_DIR" \
         CARGO_INCREMENTAL=0 \
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
@@ -59,13 +68,16 @@ build() {
     file "$BIN" 2>/dev/null || true
 }
 
+# The same packages in every test run: another set resolves features differently and rebuilds.
+TESTED=(-p docvec-index -p docvec-parse -p docvec-chunk -p docvec-store -p docvec-fulltext)
+
 run_tests() {
     log "index, parse, chunk, store and fulltext tests under qemu"
-    cross_cargo test --release --locked --target "$TARGET" --tests \
-        -p docvec-index -p docvec-parse -p docvec-chunk -p docvec-store -p docvec-fulltext
+    cross_cargo test --release --locked --target "$TARGET" --tests "${TESTED[@]}"
     # qemu's default CPU has the dot-product extension (the sdot walk); a Cortex-A53 has not (smlal).
+    # The names are the index's kernel and walk tests; the other crates have none by them.
     log "index kernels and walks on a CPU without dotprod (QEMU_CPU=cortex-a53)"
-    QEMU_CPU=cortex-a53 cross_cargo test --release --locked --target "$TARGET" -p docvec-index --lib \
+    QEMU_CPU=cortex-a53 cross_cargo test --release --locked --target "$TARGET" --tests "${TESTED[@]}" \
         -- kernel quant:: the_byte_code_walk
 }
 
