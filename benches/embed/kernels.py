@@ -1,0 +1,132 @@
+"""Where an int8 embedding's time goes, and what else was tried for issue 21's 2x ingest target.
+
+    python3 benches/embed/kernels.py [ROUNDS]
+
+Runs ONNX Runtime 1.31.1 (the runtime docvec bundles, from tools/.cache/pydeps-quant, which
+`python3 tools/quantize_model.py --blockwise` installs) on the CPU with 2 intra-op threads, on
+random wordpieces of chunk length (200, what the ingest's chunks average) and query length (16):
+
+1. tokens/s of the fp32 model, the int8 default and a 4-bit build of the same quantizer (MatMulNBits,
+   4 bits, blocks of 32, accuracy level 4; made here into a temp dir), at several rows per call;
+2. one session with 2 threads against two sessions with 1 thread each, run side by side;
+3. ONNX Runtime's profiler: each operator's share of the int8 default's run at chunk length.
+
+Best of ROUNDS (default 3) each; this VM's speed wanders from run to run, so compare within a run.
+"""
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "tools" / ".cache" / "pydeps-quant"), str(ROOT / "tools")]
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+
+MODELS = ROOT / "models" / "all-MiniLM-L6-v2"
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+
+
+def session(path: Path, threads: int = 2, profile: bool = False) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.enable_profiling = profile
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def feed(rows: int, cols: int, seed: int = 0) -> dict[str, np.ndarray]:
+    ids = np.random.default_rng(seed).integers(1000, 20000, (rows, cols)).astype(np.int64)
+    ids[:, 0] = 101
+    return {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+
+
+def best_seconds(run) -> float:
+    run()
+    best = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def tokens_per_second(sess: ort.InferenceSession, rows: int, cols: int) -> float:
+    f = feed(rows, cols)
+    calls = max(2, 4096 // (rows * cols))
+    return calls * rows * cols / best_seconds(lambda: [sess.run(None, f) for _ in range(calls)])
+
+
+def four_bit(dest: Path) -> Path:
+    import logging
+
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    from quantize_model import drop_nan_guards
+
+    # The quantizer logs a line for every node it leaves alone.
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
+    model = onnx.load(str(MODELS / "model.onnx"))
+    drop_nan_guards(model)
+    q = MatMulNBitsQuantizer(model, bits=4, block_size=32, is_symmetric=True, accuracy_level=4)
+    q.process()
+    q.model.save_model_to_file(str(dest), use_external_data_format=False)
+    return dest
+
+
+def side_by_side(path: Path, calls: list[dict[str, np.ndarray]]) -> float:
+    sessions = [session(path, threads=1), session(path, threads=1)]
+
+    def run() -> None:
+        workers = [threading.Thread(target=lambda s=s, part=calls[i::2]: [s.run(None, c) for c in part])
+                   for i, s in enumerate(sessions)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    return best_seconds(run)
+
+
+def operator_shares(path: Path) -> list[tuple[str, float]]:
+    sess = session(path, profile=True)
+    f = feed(8, 200)
+    for _ in range(ROUNDS + 1):
+        sess.run(None, f)
+    trace = Path(sess.end_profiling())
+    events = json.loads(trace.read_text())
+    trace.unlink()
+    times = Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            times[e["args"]["op_name"]] += e["dur"]
+    total = sum(times.values())
+    return [(op, t / total) for op, t in times.most_common(8)]
+
+
+def main() -> None:
+    print(f"onnxruntime {ort.__version__}, 2 threads, best of {ROUNDS}")
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {"fp32": MODELS / "model.onnx", "int8 default": MODELS / "model-int8-block.onnx",
+                  "4-bit, blocks of 32": four_bit(Path(tmp) / "model-4bit.onnx")}
+        print("tokens/s            " + "".join(f"{s:>14}" for s in ("16x32", "200x1", "200x4", "200x16")))
+        for name, path in models.items():
+            sess = session(path)
+            rates = [tokens_per_second(sess, r, c) for c, r in ((16, 32), (200, 1), (200, 4), (200, 16))]
+            print(f"{name:20s}" + "".join(f"{x:14.0f}" for x in rates))
+    calls = [feed(4, 200, seed=i) for i in range(8)]
+    int8 = MODELS / "model-int8-block.onnx"
+    one = session(int8)
+    alone = best_seconds(lambda: [one.run(None, c) for c in calls])
+    pair = side_by_side(int8, calls)
+    print(f"int8, 8 calls of 4x200: one session of 2 threads {alone:.2f} s, two of 1 thread {pair:.2f} s")
+    print("int8 default, 8 chunks of 200 wordpieces per call, share of operator time:")
+    for op, share in operator_shares(int8):
+        print(f"  {op:24s} {100 * share:5.1f}%")
+
+
+if __name__ == "__main__":
+    main()
