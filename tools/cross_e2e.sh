@@ -18,10 +18,10 @@ log() { echo "cross_e2e.sh: $*" >&2; }
 python3 tools/setup_models.py >/dev/null
 python3 tools/setup_models.py --ort 1.31.1 --arch aarch64 >/dev/null
 ARM_ORT=$PWD/models/onnxruntime-1.31.1-aarch64/libonnxruntime.so
-# The x86_64 docvec of the test build (tools/test.sh has built it already; dependencies are optimised).
+# The x86_64 release docvec (tools/test.sh has built it already, with this same command).
 log "building the x86_64 docvec for the comparison"
-cargo build --locked -q -p docvec-cli
-X86_BIN=target/debug/docvec
+cargo build --release --locked -q -p docvec-cli
+X86_BIN=target/release/docvec
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
