@@ -85,7 +85,8 @@ def drop_nan_guards(model) -> int:
     return len(rename)
 
 
-def blockwise(src: Path, dest: Path) -> None:
+def blockwise(src: Path, dest: Path, bits: int = 8, block_size: int = 128) -> None:
+    """The default's build (8 bits, blocks of 128); benches/embed/kernels.py also makes a 4-bit one."""
     import logging
 
     import onnx
@@ -95,7 +96,8 @@ def blockwise(src: Path, dest: Path) -> None:
     logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
     model = onnx.load(str(src))
     log(f"removed {drop_nan_guards(model)} softmax NaN guards")
-    quantizer = MatMulNBitsQuantizer(model, bits=8, block_size=128, is_symmetric=True, accuracy_level=4)
+    quantizer = MatMulNBitsQuantizer(model, bits=bits, block_size=block_size, is_symmetric=True,
+                                     accuracy_level=4)
     quantizer.process()
     quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
 

@@ -17,8 +17,6 @@ Best of ROUNDS (default 3) each; this VM's speed wanders from run to run, so com
 import json
 import sys
 import tempfile
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tools" / ".cache" / "pydeps-quant"), str(ROOT / "tools")]
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
+from ortbench import best_seconds, side_by_side  # noqa: E402
 
 MODELS = ROOT / "models" / "all-MiniLM-L6-v2"
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -44,51 +43,17 @@ def feed(rows: int, cols: int, seed: int = 0) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
 
 
-def best_seconds(run) -> float:
-    run()
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def tokens_per_second(sess: ort.InferenceSession, rows: int, cols: int) -> float:
     f = feed(rows, cols)
     calls = max(2, 4096 // (rows * cols))
-    return calls * rows * cols / best_seconds(lambda: [sess.run(None, f) for _ in range(calls)])
+    return calls * rows * cols / best_seconds(lambda: [sess.run(None, f) for _ in range(calls)], ROUNDS)
 
 
 def four_bit(dest: Path) -> Path:
-    import logging
+    from quantize_model import blockwise
 
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-    from quantize_model import drop_nan_guards
-
-    # The quantizer logs a line for every node it leaves alone.
-    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
-    model = onnx.load(str(MODELS / "model.onnx"))
-    drop_nan_guards(model)
-    q = MatMulNBitsQuantizer(model, bits=4, block_size=32, is_symmetric=True, accuracy_level=4)
-    q.process()
-    q.model.save_model_to_file(str(dest), use_external_data_format=False)
+    blockwise(MODELS / "model.onnx", dest, bits=4, block_size=32)
     return dest
-
-
-def side_by_side(path: Path, calls: list[dict[str, np.ndarray]]) -> float:
-    sessions = [session(path, threads=1), session(path, threads=1)]
-
-    def run() -> None:
-        workers = [threading.Thread(target=lambda s=s, part=calls[i::2]: [s.run(None, c) for c in part])
-                   for i, s in enumerate(sessions)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-
-    return best_seconds(run)
 
 
 def operator_shares(path: Path) -> list[tuple[str, float]]:
@@ -120,8 +85,8 @@ def main() -> None:
     calls = [feed(4, 200, seed=i) for i in range(8)]
     int8 = MODELS / "model-int8-block.onnx"
     one = session(int8)
-    alone = best_seconds(lambda: [one.run(None, c) for c in calls])
-    pair = side_by_side(int8, calls)
+    alone = best_seconds(lambda: [one.run(None, c) for c in calls], ROUNDS)
+    pair = best_seconds(side_by_side([session(int8, threads=1) for _ in range(2)], calls), ROUNDS)
     print(f"int8, 8 calls of 4x200: one session of 2 threads {alone:.2f} s, two of 1 thread {pair:.2f} s")
     print("int8 default, 8 chunks of 200 wordpieces per call, share of operator time:")
     for op, share in operator_shares(int8):

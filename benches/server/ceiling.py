@@ -14,8 +14,6 @@ what any server around this model can gain on this CPU.
 
 import re
 import sys
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,9 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benches" / "embed"))
+from ortbench import best_seconds, side_by_side  # noqa: E402
+
 MODELS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models" / "all-MiniLM-L6-v2"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 6
 TOPICS = ROOT.parent / "shared" / "corpus" / "ir" / "vaswani_npl" / "query-text.trec"
@@ -54,36 +55,13 @@ def feed(group: list[list[int]]) -> dict[str, np.ndarray]:
 
 
 def rate(sess: ort.InferenceSession, calls: list[dict[str, np.ndarray]], queries: int) -> float:
-    sess.run(None, calls[0])
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for c in calls:
-            sess.run(None, c)
-        best = min(best, time.perf_counter() - start)
-    return queries / best
+    return queries / best_seconds(lambda: [sess.run(None, c) for c in calls], ROUNDS)
 
 
 def pair_rate(calls: list[dict[str, np.ndarray]], queries: int) -> float:
     """The calls shared between two single-thread sessions running side by side."""
     pair = [session("model-int8-block.onnx", threads=1) for _ in range(2)]
-    for s in pair:
-        s.run(None, calls[0])
-
-    def run_all() -> None:
-        workers = [threading.Thread(target=lambda s=s, part=calls[i::2]: [s.run(None, c) for c in part])
-                   for i, s in enumerate(pair)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        run_all()
-        best = min(best, time.perf_counter() - start)
-    return queries / best
+    return queries / best_seconds(side_by_side(pair, calls), ROUNDS)
 
 
 def main() -> None:
