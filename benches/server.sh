@@ -5,8 +5,9 @@
 #   bash benches/server.sh [N] [C] [S]      (default 100000 32 30)
 # docvec runs three times, from copies of seeded data directories: with its defaults (the int8 model,
 # concurrent queries embedded in micro-batches), with DOCVEC_QUERY_BATCH_SIZE=1 (the int8 model, each
-# query embedded alone), and as before issue 21 (the fp32 model, each query embedded alone). The query cache is off in both (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with
-# it on the bench measures the cache). Then, with RATES="r1 r2 ...", an open-loop client offers each
+# query embedded alone), and as before issue 21 (the fp32 model, each query embedded alone). The query
+# cache is off in all three (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with it on the bench
+# measures the cache). Then, with RATES="r1 r2 ...", an open-loop client offers each
 # rate for S seconds to the batched docvec (no ingest), for latency against offered load.
 # The N chunks carry seeded random unit vectors (both services serve the same ones; embedding 100k
 # chunks first would take the bench longer than the load); queries are the 93 Vaswani topics, embedded

@@ -13,10 +13,10 @@
 # for the target, which Debian's toolchain does not put first on PATH), built in release mode (under
 # emulation optimised code runs the whole index suite in seconds; with docvec-testkit unifying the
 # features, the tests reuse the binary's dependency builds); the index kernels and walks once more on
-# a CPU without the dot-product extension. The
-# end-to-end check (tools/cross_e2e.sh) ingests a few corpus files with the aarch64 ONNX Runtime library
-# (onnxruntime 1.31.1, manylinux_2_28_aarch64 wheel), searches them, and searches a bundle exported by
-# the x86_64 build during an ingest, expecting the x86_64 build's hits.
+# a CPU without the dot-product extension. The end-to-end check (tools/cross_e2e.sh) ingests a few
+# corpus files with the aarch64 ONNX Runtime library (onnxruntime 1.31.1, manylinux_2_28_aarch64
+# wheel), searches them, and searches a bundle exported by the x86_64 build during an ingest,
+# expecting the x86_64 build's hits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
