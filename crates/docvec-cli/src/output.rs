@@ -448,10 +448,17 @@ pub fn print_model_status(m: &ModelStatus) {
     println!("model: {} ({}-d) on {}", m.id, m.dimension, m.device);
     if let Some(r) = &m.runtime {
         println!(
-            "  ONNX Runtime {} ({}), providers: {}",
+            "  ONNX Runtime {} ({}), providers: {}; {} session{} of {}",
             r.onnxruntime_version,
             r.library.display(),
-            r.execution_providers.join(", ")
+            r.execution_providers.join(", "),
+            r.sessions,
+            if r.sessions == 1 { "" } else { "s" },
+            match r.threads_per_session {
+                0 => "a thread per core".to_string(),
+                1 => "1 thread".to_string(),
+                n => format!("{n} threads"),
+            }
         );
     }
     if let Some(e) = &m.error {

@@ -9,6 +9,9 @@
 //! budget. MODE `peak` measures this CPU's fp32 FMA peak on THREADS threads (register-resident AVX-512
 //! or AVX2 FMAs), the yardstick for the GFLOP/s the model achieves.
 //!
+//! `SESSIONS=N` runs a call's batches on a pool of N sessions (`[model] sessions`; 0, the default here,
+//! runs them on one session).
+//!
 //! Prints one JSON object: passages/s of the best round, real and padded tokens, and the GFLOP/s of
 //! the useful work (BERT encoder FLOPs on the real tokens, from the model's config.json).
 use std::io::Write;
@@ -57,6 +60,11 @@ fn main() {
         normalize: true,
         device: Default::default(),
         intra_threads: threads,
+        // A pool of sessions for calls of several batches ([model] sessions); SESSIONS tries others.
+        sessions: std::env::var("SESSIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
         // Plain batching: one call per 32 texts, never cut by a budget.
         batch_tokens: if plain {
             usize::MAX / 2

@@ -121,6 +121,7 @@ fn load(models: &Path, library: &Path, device: Device, rows: usize) -> OnnxEmbed
         normalize: true,
         device,
         intra_threads: threads,
+        sessions: 0,
         // On a GPU a call's rows are the batch size; the budget never cuts a batch short.
         batch_tokens: if device == Device::Cpu {
             1024

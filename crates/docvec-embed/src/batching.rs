@@ -47,6 +47,29 @@ pub(crate) fn plan(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<Ran
     cuts
 }
 
+/// `cuts` with its batches of most rows halved until there are `sessions` batches or none has two rows
+/// left: a call of one batch (a burst of queries) then keeps every session busy, not one. A halved
+/// batch's second half pads only to its own longest input (the inputs are sorted longest first).
+pub(crate) fn spread(mut cuts: Vec<Range<usize>>, sessions: usize) -> Vec<Range<usize>> {
+    while cuts.len() < sessions {
+        let Some((k, widest)) = cuts
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, r)| r.len())
+            .map(|(k, r)| (k, r.clone()))
+        else {
+            break;
+        };
+        if widest.len() < 2 {
+            break;
+        }
+        let mid = widest.start + widest.len() / 2;
+        cuts[k] = widest.start..mid;
+        cuts.insert(k + 1, mid..widest.end);
+    }
+    cuts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +119,16 @@ mod tests {
         assert_eq!(plan(&[16; 100], 1024, 256), [0..64, 64..100]);
         assert_eq!(plan(&[300, 300, 10], 256, 256), [0..1, 1..2, 2..3]);
         assert!(plan(&[], 1024, 256).is_empty());
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a plan of one batch is meant
+    fn one_batch_is_halved_for_idle_sessions_and_single_rows_stay_whole() {
+        assert_eq!(spread(vec![0..32], 2), [0..16, 16..32]);
+        assert_eq!(spread(vec![0..3], 4), [0..1, 1..2, 2..3]);
+        assert_eq!(spread(vec![0..10, 10..12], 3), [0..5, 5..10, 10..12]);
+        assert_eq!(spread(vec![0..1], 2), [0..1]);
+        assert_eq!(spread(vec![0..4, 4..8], 2), [0..4, 4..8]);
+        assert!(spread(Vec::new(), 2).is_empty());
     }
 }

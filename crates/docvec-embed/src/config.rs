@@ -78,6 +78,11 @@ pub struct EmbedderConfig {
     pub device: Device,
     /// ONNX Runtime intra-op threads; 0 lets ONNX Runtime decide (one per core).
     pub intra_threads: usize,
+    /// Sessions that run the batches of one call side by side on the CPU, each with `intra_threads /
+    /// sessions` threads (at least one); a call of a single batch runs on one session of all
+    /// `intra_threads`. 0 or 1: every batch runs on that one session. Unused on a GPU.
+    #[serde(default)]
+    pub sessions: usize,
     /// Tokens (sequence length x batch rows) per inference call; batches are cut to stay under it.
     pub batch_tokens: usize,
     /// Rows per inference call at most, whatever `batch_tokens` allows: bounds one call's memory, and

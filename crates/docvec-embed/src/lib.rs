@@ -4,8 +4,10 @@
 //! [`Embedder`] is the plug-in point (the engine holds an `Arc<dyn Embedder>`); [`OnnxEmbedder`] is the
 //! implementation for ONNX sentence-transformer models such as the default all-MiniLM-L6-v2. It sorts
 //! inputs by length and cuts them into batches within a token budget where padding would cost more
-//! than another model call (`batching.rs`), pools and normalises as the model's sentence-transformers config prescribes, and runs
-//! on the caller's thread: callers put it on rayon or `spawn_blocking`, never on the async runtime.
+//! than another model call (`batching.rs`), pools and normalises as the model's sentence-transformers
+//! config prescribes, and blocks the caller's thread while it runs (a call of several batches shares
+//! them with a pool of sessions on threads of its own, `sessions.rs`): callers put it on rayon or
+//! `spawn_blocking`, never on the async runtime.
 //! [`HashEmbedder`] is a deterministic stand-in without a model, for tests and examples.
 
 mod batching;
@@ -15,6 +17,7 @@ mod lazy;
 mod onnx;
 mod providers;
 mod runtime;
+mod sessions;
 mod tally;
 
 pub use config::{DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling};

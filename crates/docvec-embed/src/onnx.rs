@@ -1,7 +1,5 @@
 //! [`OnnxEmbedder`]: a sentence-transformer ONNX model run by ONNX Runtime.
 
-use std::sync::Mutex;
-
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -12,6 +10,7 @@ use docvec_types::TokenCounter;
 
 use crate::config::{Device, EmbedderConfig, Pooling};
 use crate::runtime::RuntimeInfo;
+use crate::sessions::Sessions;
 use crate::tally::Tally;
 use crate::{EmbedError, Embedder, TokenCounts, batching, normalize, providers, runtime};
 
@@ -21,8 +20,8 @@ pub struct OnnxEmbedder {
     encoder: Tokenizer,
     /// Never truncates: what the chunker counts with.
     counter: Tokenizer,
-    /// `Session::run` needs `&mut`; one session per embedder, callers batch to keep it busy.
-    session: Mutex<Session>,
+    /// The sessions that share the threads and run a call's batches side by side (`sessions.rs`).
+    sessions: Sessions,
     input_names: Vec<String>,
     tally: Tally,
     runtime: RuntimeInfo,
@@ -67,52 +66,22 @@ impl OnnxEmbedder {
 
         let loaded = runtime::environment(&config.ort_library)?;
         let env = &loaded.env;
-        let mut builder = Session::builder(env)
-            .map_err(|e| setup("cannot create an ONNX Runtime session", &e))?
-            .with_optimization_level(GraphOptimizationLevel::All)
-            .map_err(|e| setup("cannot set the graph optimisation level", &e))?
-            .with_intra_threads(config.intra_threads)
-            .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?
-            .with_inter_threads(1)
-            .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?;
         let inputs = match config.device {
             // TensorRT's shape profiles must name every input the model has, before the session exists.
             Device::Tensorrt => model_inputs(env, &config)?,
             _ => Vec::new(),
         };
         let config = prepare_tensorrt_cache(config);
-        let providers = providers::dispatch(&config, &inputs);
-        if !providers.is_empty() {
-            builder = builder.with_execution_providers(providers).map_err(|e| {
-                let e = e.to_string();
-                EmbedError::Setup(format!(
-                    "the {} execution provider could not be registered: {}. It needs the GPU build of ONNX \
-                     Runtime (the `onnxruntime-gpu` wheel's libonnxruntime.so, set as DOCVEC_ORT_LIBRARY) with \
-                     its CUDA/cuDNN{} libraries on the library path; use device = \"cpu\" otherwise",
-                    config.device,
-                    e.trim_end_matches('.'),
-                    if config.device == Device::Tensorrt { "/TensorRT" } else { "" }
-                ))
-            })?;
-        }
-        announce_tensorrt_build(&config);
-        let session = builder.commit_from_file(&config.model_path).map_err(|e| {
-            let mut what = format!("cannot load the ONNX model {}", config.model_path.display());
-            // The int8 default's 8-bit MatMulNBits on a runtime that takes 4 bits only (1.20).
-            if e.to_string().contains("MatMulNBits") {
-                what += &format!(
-                    " (an int8 model that ONNX Runtime {} cannot run: use the runtime tools/setup_models.py \
-                     fetches, or the fp32 model, [model] id = \"all-MiniLM-L6-v2\", for a new data directory)",
-                    loaded.version
-                );
-            }
-            setup(&what, &e)
+        // Sessions side by side are for the CPU: a GPU runs a call's batches one after another.
+        let pool = if config.device == Device::Cpu {
+            config.sessions
+        } else {
+            1
+        };
+        let sessions = Sessions::build(config.intra_threads, pool, |threads| {
+            session(env, &config, &inputs, threads, &loaded.version)
         })?;
-        let input_names: Vec<String> = session
-            .inputs()
-            .iter()
-            .map(|i| i.name().to_string())
-            .collect();
+        let input_names = sessions.input_names()?;
         for required in ["input_ids", "attention_mask"] {
             if !input_names.iter().any(|n| n == required) {
                 return Err(EmbedError::Setup(format!(
@@ -132,13 +101,15 @@ impl OnnxEmbedder {
                 .map(String::from)
                 .collect(),
             available_providers: loaded.available.clone(),
+            sessions: sessions.len(),
+            threads_per_session: sessions.threads(),
         };
         let embedder = Self {
             config,
             runtime,
             encoder,
             counter,
-            session: Mutex::new(session),
+            sessions,
             input_names,
             tally: Tally::default(),
         };
@@ -159,7 +130,11 @@ impl OnnxEmbedder {
         &self.config
     }
 
-    fn run_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn run_batch(
+        &self,
+        session: &mut Session,
+        ids: &[&[u32]],
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let infer = |e: &dyn std::fmt::Display| EmbedError::Inference(e.to_string());
         let rows = ids.len();
         let cols = ids.iter().map(|x| x.len()).max().unwrap_or(0).max(1);
@@ -188,10 +163,6 @@ impl OnnxEmbedder {
                 Tensor::from_array((shape, vec![0i64; rows * cols])).map_err(|e| infer(&e))?,
             ));
         }
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| EmbedError::Inference("session lock poisoned".into()))?;
         let outputs = session.run(inputs).map_err(|e| infer(&e))?;
         let (out_shape, data) = outputs[0]
             .try_extract_tensor::<f32>()
@@ -234,6 +205,60 @@ impl OnnxEmbedder {
         }
         Ok(vectors)
     }
+}
+
+/// One session of `threads` intra-op threads with the configured execution provider. A provider the
+/// installed ONNX Runtime cannot register is an error, never a silent fall-back to the CPU.
+fn session(
+    env: &Environment,
+    config: &EmbedderConfig,
+    inputs: &[String],
+    threads: usize,
+    version: &str,
+) -> Result<Session, EmbedError> {
+    let setup = |what: &str, e: &dyn std::fmt::Display| EmbedError::Setup(format!("{what}: {e}"));
+    let mut builder = Session::builder(env)
+        .map_err(|e| setup("cannot create an ONNX Runtime session", &e))?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| setup("cannot set the graph optimisation level", &e))?
+        .with_intra_threads(threads)
+        .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?
+        .with_inter_threads(1)
+        .map_err(|e| setup("cannot set ONNX Runtime threads", &e))?;
+    if config.device == Device::Cpu {
+        // Texts vary in length, so every batch has a new shape and the memory pattern ONNX Runtime
+        // plans per shape is rarely reused, yet each plan holds its own arena: off, a session's peak
+        // RSS drops by 20-110 MB (more with a pool of sessions) at the same speed (BENCHMARKS.md).
+        builder = builder
+            .with_memory_pattern(false)
+            .map_err(|e| setup("cannot turn off ONNX Runtime's memory pattern", &e))?;
+    }
+    let providers = providers::dispatch(config, inputs);
+    if !providers.is_empty() {
+        builder = builder.with_execution_providers(providers).map_err(|e| {
+            let e = e.to_string();
+            EmbedError::Setup(format!(
+                "the {} execution provider could not be registered: {}. It needs the GPU build of ONNX \
+                 Runtime (the `onnxruntime-gpu` wheel's libonnxruntime.so, set as DOCVEC_ORT_LIBRARY) with \
+                 its CUDA/cuDNN{} libraries on the library path; use device = \"cpu\" otherwise",
+                config.device,
+                e.trim_end_matches('.'),
+                if config.device == Device::Tensorrt { "/TensorRT" } else { "" }
+            ))
+        })?;
+    }
+    announce_tensorrt_build(config);
+    builder.commit_from_file(&config.model_path).map_err(|e| {
+        let mut what = format!("cannot load the ONNX model {}", config.model_path.display());
+        // The int8 default's 8-bit MatMulNBits on a runtime that takes 4 bits only (1.20).
+        if e.to_string().contains("MatMulNBits") {
+            what += &format!(
+                " (an int8 model that ONNX Runtime {version} cannot run: use the runtime tools/setup_models.py \
+                 fetches, or the fp32 model, [model] id = \"all-MiniLM-L6-v2\", for a new data directory)"
+            );
+        }
+        setup(&what, &e)
+    })
 }
 
 /// The model's input names, read by a session without providers or optimisation (TensorRT's options
@@ -350,13 +375,23 @@ impl Embedder for OnnxEmbedder {
         order.sort_by_key(|&i| std::cmp::Reverse(encodings[i].len()));
         let lengths: Vec<usize> = order.iter().map(|&i| encodings[i].len()).collect();
         let mut out: Vec<Option<Vec<f32>>> = vec![None; texts.len()];
-        for range in batching::plan(&lengths, self.config.batch_tokens, self.config.batch_rows) {
-            let batch: Vec<&[u32]> = order[range.clone()]
+        let plan = batching::spread(
+            batching::plan(&lengths, self.config.batch_tokens, self.config.batch_rows),
+            self.sessions.len(),
+        );
+        let ids = |k: usize| -> Vec<&[u32]> {
+            order[plan[k].clone()]
                 .iter()
                 .map(|&i| encodings[i].get_ids())
-                .collect();
-            let vectors = self.run_batch(&batch)?;
+                .collect()
+        };
+        let results = self.sessions.for_each_batch(plan.len(), |session, k| {
+            let batch = ids(k);
+            let vectors = self.run_batch(session, &batch)?;
             self.tally.add_call(batch.iter().map(|ids| ids.len()));
+            Ok(vectors)
+        })?;
+        for (range, vectors) in plan.into_iter().zip(results) {
             for (&i, v) in order[range].iter().zip(vectors) {
                 out[i] = Some(v);
             }

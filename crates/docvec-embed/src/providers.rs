@@ -179,6 +179,7 @@ mod tests {
             normalize: true,
             device,
             intra_threads: 0,
+            sessions: 0,
             batch_tokens: 1024,
             batch_rows: 256,
             gpu: GpuOptions::default(),

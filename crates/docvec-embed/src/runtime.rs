@@ -70,6 +70,12 @@ pub struct RuntimeInfo {
     pub execution_providers: Vec<String>,
     /// Of the providers docvec knows (CPU, CUDA, TensorRT), those this library was built with.
     pub available_providers: Vec<String>,
+    /// Sessions that run a call's batches side by side (`[model] sessions`; one on a GPU).
+    #[serde(default)]
+    pub sessions: usize,
+    /// Intra-op threads of each session (0: ONNX Runtime's choice, one per core).
+    #[serde(default)]
+    pub threads_per_session: usize,
 }
 
 /// The version string of the loaded ONNX Runtime library, from its `OrtGetApiBase`.

@@ -20,6 +20,7 @@ fn config(model_file: &str, device: Device) -> EmbedderConfig {
         normalize: true,
         device,
         intra_threads: 2,
+        sessions: 0,
         batch_tokens: 4096,
         batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
         gpu: Default::default(),
@@ -168,6 +169,50 @@ fn the_int8_default_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
             r.text
         );
     }
+}
+
+/// Sessions side by side (`sessions = 2`, batches cut small so a call has many): each text gets the
+/// vector one session gives it, in input order, and calls made at once from several threads each get
+/// their own texts' vectors.
+#[test]
+fn sessions_side_by_side_give_each_text_its_own_vector() {
+    let mut cfg = config("model-int8-block.onnx", Device::Cpu);
+    cfg.batch_tokens = 256;
+    let one = OnnxEmbedder::load(cfg.clone()).unwrap();
+    cfg.sessions = 2;
+    let pool = OnnxEmbedder::load(cfg).unwrap();
+    let refs = references();
+    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
+    let expected = one.embed(&texts).unwrap();
+    let calls_before = pool.token_counts().calls;
+    let got = pool.embed(&texts).unwrap();
+    assert!(
+        pool.token_counts().calls - calls_before >= 4,
+        "the call should be cut into several batches"
+    );
+    for ((r, a), b) in refs.iter().zip(&expected).zip(&got) {
+        assert!(cosine(a, b) >= 0.9999, "{:?}: {}", r.text, cosine(a, b));
+    }
+    // A call of one batch of several texts is halved over the two sessions, and still in order. Its
+    // batches differ from the reference call's, so the int8 model's batch tolerance applies.
+    let pair = pool.embed(&texts[..2]).unwrap();
+    for (i, v) in pair.iter().enumerate() {
+        assert!(cosine(v, &expected[i]) >= 0.9995, "text {i}");
+    }
+    std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..3)
+            .map(|t| {
+                let (pool, texts) = (&pool, &texts);
+                scope.spawn(move || pool.embed(&texts[t * 5..t * 5 + 8]).unwrap())
+            })
+            .collect();
+        for (t, call) in calls.into_iter().enumerate() {
+            for (i, v) in call.join().unwrap().iter().enumerate() {
+                let c = cosine(v, &expected[t * 5 + i]);
+                assert!(c >= 0.9995, "call {t}, text {i}: {c}");
+            }
+        }
+    });
 }
 
 #[test]

@@ -19,7 +19,7 @@ mod sections;
 
 use models::ModelDefaults;
 pub use models::{Builtin, DEFAULT_MODEL};
-pub use sections::{IngestConfig, ModelConfig, SearchConfig};
+pub use sections::{AUTO_SESSIONS_MAX, IngestConfig, ModelConfig, SearchConfig};
 
 /// Everything an [`Engine`](crate::Engine) needs. Build it with [`Config::load`].
 #[derive(Debug, Clone)]
@@ -236,6 +236,9 @@ impl Config {
         if let Some(v) = get("DOCVEC_EMBED_THREADS") {
             m.threads = parse("DOCVEC_EMBED_THREADS", v)?;
         }
+        if let Some(v) = get("DOCVEC_EMBED_SESSIONS") {
+            m.sessions = parse("DOCVEC_EMBED_SESSIONS", v)?;
+        }
         if let Some(v) = get("DOCVEC_HNSW_EF_SEARCH") {
             self.hnsw.ef_search = parse("DOCVEC_HNSW_EF_SEARCH", v)?;
         }
@@ -392,6 +395,34 @@ mod tests {
         std::fs::write(&file, "[models.default]\npath = \"/m/a.onnx\"\n").unwrap();
         let err = Config::load(Some(&file), None).unwrap_err().to_string();
         assert!(err.contains("reserved"), "{err}");
+    }
+
+    #[test]
+    fn sessions_share_the_threads_unless_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        std::fs::write(&file, "[model]\nmodels_dir = \"/m\"\nthreads = 8\n").unwrap();
+        let e = Config::load(Some(&file), None)
+            .unwrap()
+            .embedder_config()
+            .unwrap();
+        assert_eq!((e.intra_threads, e.sessions), (8, AUTO_SESSIONS_MAX));
+        std::fs::write(&file, "[model]\nmodels_dir = \"/m\"\nthreads = 2\n").unwrap();
+        let mut cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.embedder_config().unwrap().sessions, 2, "one per thread");
+        std::fs::write(&file, "[model]\nmodels_dir = \"/m\"\nsessions = 1\n").unwrap();
+        cfg = Config::load(Some(&file), None).unwrap();
+        assert_eq!(cfg.embedder_config().unwrap().sessions, 1);
+        cfg.apply_env(|k| (k == "DOCVEC_EMBED_SESSIONS").then(|| "3".into()))
+            .unwrap();
+        assert_eq!(cfg.embedder_config().unwrap().sessions, 3);
+        let err = cfg
+            .apply_env(|k| (k == "DOCVEC_EMBED_SESSIONS").then(|| "two".into()))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("DOCVEC_EMBED_SESSIONS=two"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use docvec_embed::{Device, EmbedderConfig, GpuOptions, Pooling};
 
-use super::{Config, ModelConfig};
+use super::{AUTO_SESSIONS_MAX, Config, ModelConfig};
 use crate::{DataDir, EngineError};
 
 impl Config {
@@ -106,6 +106,10 @@ impl Config {
             normalize: m.normalize,
             device: m.device,
             intra_threads: threads,
+            sessions: match m.sessions {
+                0 => threads.min(AUTO_SESSIONS_MAX),
+                n => n,
+            },
             batch_tokens: m.batch_tokens,
             batch_rows: m.batch_rows,
             gpu: GpuOptions {
@@ -204,6 +208,7 @@ pub(super) struct ModelDefaults {
     normalize: bool,
     device: Device,
     threads: usize,
+    sessions: usize,
     batch_tokens: usize,
     batch_rows: usize,
     device_id: u32,
@@ -219,6 +224,7 @@ impl From<&ModelConfig> for ModelDefaults {
             normalize: m.normalize,
             device: m.device,
             threads: m.threads,
+            sessions: m.sessions,
             batch_tokens: m.batch_tokens,
             batch_rows: m.batch_rows,
             device_id: m.device_id,

@@ -23,6 +23,10 @@ pub struct ModelConfig {
     pub device: Device,
     /// ONNX Runtime intra-op threads; 0 = one per core.
     pub threads: usize,
+    /// ONNX Runtime sessions that share the threads and run a call's batches side by side on the CPU
+    /// (an ingest, a burst of queries); a lone query still runs on one session of all the threads.
+    /// 0 = one per thread, up to [`AUTO_SESSIONS_MAX`]; 1 = one session for everything.
+    pub sessions: usize,
     /// Tokens per inference call. On CPU, 512-2048 runs fastest and keeps memory low (the gnuplot manual,
     /// 1210 chunks on 2 cores: 27.6 s and 441 MB RSS at 1024 against 33.4 s and 1.5 GB at 8192).
     pub batch_tokens: usize,
@@ -39,6 +43,11 @@ pub struct ModelConfig {
     pub models_dir: Option<PathBuf>,
 }
 
+/// The most sessions `sessions = 0` makes: one per thread measured fastest on 2 cores
+/// (BENCHMARKS.md); on a larger CPU, sessions of several threads each keep the pool's memory
+/// (each session's buffers) bounded.
+pub const AUTO_SESSIONS_MAX: usize = 4;
+
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
@@ -52,6 +61,7 @@ impl Default for ModelConfig {
             normalize: true,
             device: Device::Cpu,
             threads: 0,
+            sessions: 0,
             batch_tokens: 1024,
             batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
             device_id: 0,
