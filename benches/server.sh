@@ -3,12 +3,14 @@
 # while an ingest runs, docvec serve against a FastAPI + FAISS service of the PMOVES-DoX shape (exact
 # inner-product index, the same model through Python onnxruntime, the same thread count), in one run.
 #   bash benches/server.sh [N] [C] [S]      (default 100000 32 30)
-# docvec runs three times, from copies of seeded data directories: with its defaults (the int8 model,
-# concurrent queries embedded in micro-batches), with DOCVEC_QUERY_BATCH_SIZE=1 (the int8 model, each
-# query embedded alone), and as before issue 21 (the fp32 model, each query embedded alone). The query
-# cache is off in all three (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with it on the bench
-# measures the cache). Then, with RATES="r1 r2 ...", an open-loop client offers each
-# rate for S seconds to the batched docvec (no ingest), for latency against offered load.
+# docvec runs four times, from copies of seeded data directories: with its defaults (the int8 model,
+# concurrent queries embedded in micro-batches, the batches side by side on one single-thread session
+# per core), the same on one session of all the threads (DOCVEC_EMBED_SESSIONS=1), with
+# DOCVEC_QUERY_BATCH_SIZE=1 (the int8 model, each query embedded alone), and as before issue 21 (the
+# fp32 model, each query embedded alone on one session). The query cache is off in all four
+# (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with it on the bench measures the cache).
+# Then, with RATES="r1 r2 ...", an open-loop client offers each rate for S seconds to the batched
+# docvec (no ingest), for latency against offered load.
 # The N chunks carry seeded random unit vectors (both services serve the same ones; embedding 100k
 # chunks first would take the bench longer than the load); queries are the 93 Vaswani topics, embedded
 # by each service per request. The ingest is the 35 files of the mdbook guide (docvec: one upload job;
@@ -71,14 +73,15 @@ wait_for() {
     echo "timed out: $1" >&2; return 1
 }
 
-# docvec, once per configuration (NAME BATCH_SIZE SEEDED), each on a fresh copy of a seeded data directory:
-# opening it builds the HNSW index over the N stored vectors. Writes $work/NAME.{json,job,ready}.
+# docvec, once per configuration (NAME BATCH_SIZE SEEDED SESSIONS, 0 = the default), each on a fresh
+# copy of a seeded data directory: opening it builds the HNSW index over the N stored vectors. Writes $work/NAME.{json,job,ready}.
 files=(); while IFS= read -r f; do files+=(-F "file=@$f"); done <"$work/ingest-files.txt"
 run_docvec() {
-    local name=$1 batch=$2 seeded=$3 url=http://127.0.0.1:7781
+    local name=$1 batch=$2 seeded=$3 sessions=$4 url=http://127.0.0.1:7781
     rm -rf "$work/dv-run" && cp -r "$work/$seeded" "$work/dv-run"
     local t0; t0=$(date +%s.%N)
-    DOCVEC_QUERY_CACHE_SIZE=0 DOCVEC_QUERY_BATCH_SIZE=$batch target/release/docvec --data-dir "$work/dv-run" \
+    DOCVEC_QUERY_CACHE_SIZE=0 DOCVEC_QUERY_BATCH_SIZE=$batch DOCVEC_EMBED_SESSIONS=$sessions \
+        target/release/docvec --data-dir "$work/dv-run" \
         --config /dev/null serve --bind 127.0.0.1:7781 2>"$work/docvec-$name.log" &
     pids+=($!)
     wait_for $url/readyz
@@ -101,10 +104,12 @@ run_docvec() {
     done
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 }
-run_docvec batched 32 dv
-run_docvec alone 1 dv
-run_docvec before 1 dv-fp32
+run_docvec batched 32 dv 0
+run_docvec one-session 32 dv 1
+run_docvec alone 1 dv 0
+run_docvec before 1 dv-fp32 1
 ours=$(cat "$work/batched.json")
+one=$(cat "$work/one-session.json")
 alone=$(cat "$work/alone.json")
 before=$(cat "$work/before.json")
 
@@ -117,18 +122,20 @@ ingest_pid=$!
 peer=$(target/release/examples/load http://127.0.0.1:7782 "$work/queries.txt" "$conc" "$secs")
 wait "$ingest_pid" || true
 
-for name in batched alone before; do
+for name in batched one-session alone before; do
     echo "docvec $name: ready in $(cat "$work/$name.ready")s (HNSW over $n vectors); upload job during the load: $(cat "$work/$name.job"); $(tr '\n' ' ' <"$work/$name.batches")"
 done
 echo "peer ingest: $(cat "$work/peer-ingest.json")"
 echo "docvec batched: $ours"
+echo "docvec batched, one session: $one"
 echo "docvec alone:   $alone"
 echo "docvec before:  $before"
 echo "peer:           $peer"
-python3 - "$ours" "$alone" "$before" "$peer" <<'PY'
+python3 - "$ours" "$one" "$alone" "$before" "$peer" <<'PY'
 import json, sys
-d, a, b, p = (json.loads(x) for x in sys.argv[1:5])
-for name, o in (("peer", p), ("docvec alone", a), ("docvec before issue 21 (fp32, alone)", b)):
+d, s, a, b, p = (json.loads(x) for x in sys.argv[1:6])
+for name, o in (("peer", p), ("docvec batched on one session", s), ("docvec alone", a),
+                ("docvec before issue 21 (fp32, alone)", b)):
     print(f"batched vs {name}: QPS {d['qps']:.0f} vs {o['qps']:.0f} = {d['qps'] / o['qps']:.2f}x; "
           f"p50 {d['p50_ms']:.1f} vs {o['p50_ms']:.1f} ms = {o['p50_ms'] / d['p50_ms']:.2f}x lower; "
           f"p99 {d['p99_ms']:.1f} vs {o['p99_ms']:.1f} ms = {o['p99_ms'] / d['p99_ms']:.2f}x lower; "
