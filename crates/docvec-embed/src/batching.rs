@@ -52,20 +52,16 @@ pub(crate) fn plan(lengths: &[usize], budget: usize, max_rows: usize) -> Vec<Ran
 /// batch's second half pads only to its own longest input (the inputs are sorted longest first).
 pub(crate) fn spread(mut cuts: Vec<Range<usize>>, sessions: usize) -> Vec<Range<usize>> {
     while cuts.len() < sessions {
-        let Some((k, widest)) = cuts
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, r)| r.len())
-            .map(|(k, r)| (k, r.clone()))
-        else {
+        let Some(k) = (0..cuts.len()).max_by_key(|&k| cuts[k].len()) else {
             break;
         };
-        if widest.len() < 2 {
+        let Range { start, end } = cuts[k];
+        if end - start < 2 {
             break;
         }
-        let mid = widest.start + widest.len() / 2;
-        cuts[k] = widest.start..mid;
-        cuts.insert(k + 1, mid..widest.end);
+        let mid = start + (end - start) / 2;
+        cuts[k] = start..mid;
+        cuts.insert(k + 1, mid..end);
     }
     cuts
 }

@@ -272,6 +272,12 @@ impl Config {
     }
 }
 
+/// An environment of one variable, for `Config::apply_env` in tests.
+#[cfg(test)]
+pub(crate) fn one_var(key: &'static str, value: &'static str) -> impl Fn(&str) -> Option<String> {
+    move |k| (k == key).then(|| value.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,16 +296,14 @@ mod tests {
         assert_eq!(cfg.model.device, Device::Cuda);
         assert_eq!(cfg.model.threads, 3);
         assert_eq!(cfg.data_dir, PathBuf::from("/tmp/x"));
-        let err = cfg
-            .apply_env(|k| (k == "DOCVEC_DEVICE").then(|| "tpu".into()))
-            .unwrap_err();
+        let err = cfg.apply_env(one_var("DOCVEC_DEVICE", "tpu")).unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE=tpu"), "{err}");
         assert_eq!(cfg.hnsw.quantization, Quantization::Int8, "the default");
-        cfg.apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "none".into()))
+        cfg.apply_env(one_var("DOCVEC_HNSW_QUANTIZATION", "none"))
             .unwrap();
         assert_eq!(cfg.hnsw.quantization, Quantization::None);
         let err = cfg
-            .apply_env(|k| (k == "DOCVEC_HNSW_QUANTIZATION").then(|| "pq".into()))
+            .apply_env(one_var("DOCVEC_HNSW_QUANTIZATION", "pq"))
             .unwrap_err();
         assert!(
             err.to_string().contains("unknown quantization `pq`"),
@@ -413,11 +417,11 @@ mod tests {
         std::fs::write(&file, "[model]\nmodels_dir = \"/m\"\nsessions = 1\n").unwrap();
         cfg = Config::load(Some(&file), None).unwrap();
         assert_eq!(cfg.embedder_config().unwrap().sessions, 1);
-        cfg.apply_env(|k| (k == "DOCVEC_EMBED_SESSIONS").then(|| "3".into()))
+        cfg.apply_env(one_var("DOCVEC_EMBED_SESSIONS", "3"))
             .unwrap();
         assert_eq!(cfg.embedder_config().unwrap().sessions, 3);
         let err = cfg
-            .apply_env(|k| (k == "DOCVEC_EMBED_SESSIONS").then(|| "two".into()))
+            .apply_env(one_var("DOCVEC_EMBED_SESSIONS", "two"))
             .unwrap_err();
         assert!(
             err.to_string().contains("DOCVEC_EMBED_SESSIONS=two"),
@@ -465,7 +469,7 @@ mod tests {
             Some(Path::new("/var/cache/trt"))
         );
         let err = cfg
-            .apply_env(|k| (k == "DOCVEC_DEVICE_ID").then(|| "-1".into()))
+            .apply_env(one_var("DOCVEC_DEVICE_ID", "-1"))
             .unwrap_err();
         assert!(err.to_string().contains("DOCVEC_DEVICE_ID=-1"), "{err}");
     }

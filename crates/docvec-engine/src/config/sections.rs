@@ -272,6 +272,7 @@ mod tests {
 
     use super::*;
     use crate::Config;
+    use crate::config::one_var;
 
     #[test]
     fn search_limits_come_from_the_file_then_the_environment() {
@@ -285,14 +286,14 @@ mod tests {
             (cfg.search.max_query_bytes, cfg.search.max_query_terms),
             (100, 256)
         );
-        cfg.apply_env(|k| (k == "DOCVEC_MAX_QUERY_TERMS").then(|| "8".into()))
+        cfg.apply_env(one_var("DOCVEC_MAX_QUERY_TERMS", "8"))
             .unwrap();
         assert_eq!(
             (cfg.search.max_query_bytes, cfg.search.max_query_terms),
             (100, 8)
         );
         let err = cfg
-            .apply_env(|k| (k == "DOCVEC_MAX_QUERY_BYTES").then(|| "4k".into()))
+            .apply_env(one_var("DOCVEC_MAX_QUERY_BYTES", "4k"))
             .unwrap_err();
         assert!(
             err.to_string().contains("DOCVEC_MAX_QUERY_BYTES=4k"),
@@ -317,11 +318,11 @@ mod tests {
         std::fs::write(&file, "[search]\nquery_cache_size = 0\n").unwrap();
         let mut cfg = Config::load(Some(&file), None).unwrap();
         assert_eq!(cfg.search.query_cache_size, 0);
-        cfg.apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "64".into()))
+        cfg.apply_env(one_var("DOCVEC_QUERY_CACHE_SIZE", "64"))
             .unwrap();
         assert_eq!(cfg.search.query_cache_size, 64);
         let err = cfg
-            .apply_env(|k| (k == "DOCVEC_QUERY_CACHE_SIZE").then(|| "-1".into()))
+            .apply_env(one_var("DOCVEC_QUERY_CACHE_SIZE", "-1"))
             .unwrap_err();
         assert!(
             err.to_string().contains("DOCVEC_QUERY_CACHE_SIZE=-1"),
