@@ -460,6 +460,12 @@ pub fn print_model_status(m: &ModelStatus) {
                 n => format!("{n} threads"),
             }
         );
+        println!(
+            "  CPU int8 dot products: {}",
+            r.cpu_int8_dot_product
+                .as_deref()
+                .unwrap_or("none (the fp32 build is the default here)")
+        );
     }
     if let Some(e) = &m.error {
         println!("  CANNOT LOAD: {e}");

@@ -12,6 +12,7 @@
 
 mod batching;
 mod config;
+mod cpu;
 mod hash;
 mod lazy;
 mod onnx;
@@ -21,6 +22,7 @@ mod sessions;
 mod tally;
 
 pub use config::{DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling};
+pub use cpu::int8_dot_product;
 pub use hash::HashEmbedder;
 pub use lazy::LazyEmbedder;
 pub use onnx::OnnxEmbedder;

@@ -103,6 +103,7 @@ impl OnnxEmbedder {
             available_providers: loaded.available.clone(),
             sessions: sessions.len(),
             threads_per_session: sessions.threads(),
+            cpu_int8_dot_product: crate::int8_dot_product().map(String::from),
         };
         let embedder = Self {
             config,

@@ -76,6 +76,10 @@ pub struct RuntimeInfo {
     /// Intra-op threads of each session (0: ONNX Runtime's choice, one per core).
     #[serde(default)]
     pub threads_per_session: usize,
+    /// The CPU's int8 dot-product instructions ([`crate::int8_dot_product`]), which decide whether
+    /// the default model's int8 build is the default here.
+    #[serde(default)]
+    pub cpu_int8_dot_product: Option<String>,
 }
 
 /// The version string of the loaded ONNX Runtime library, from its `OrtGetApiBase`.

@@ -295,7 +295,7 @@ fn a_damaged_model_file_is_found_by_check() {
     let (_keep, data) = samples_dir();
     // A copy of the model the directory was made with (the default), its neighbours (tokenizer,
     // config) beside it.
-    let default = docvec_engine::Builtin::Int8Block;
+    let default = docvec_engine::Builtin::default_on_this_cpu();
     let models = docvec_testkit::models_dir();
     let copy_dir = tempfile::tempdir().unwrap();
     let model = copy_dir.path().join("model.onnx");

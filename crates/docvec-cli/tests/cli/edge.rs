@@ -307,7 +307,10 @@ fn a_bundle_exported_during_an_ingest_is_whole_and_answers_as_the_source() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("BUNDLE.json")).unwrap()).unwrap();
     assert_eq!(manifest, report["manifest"]);
-    assert_eq!(manifest["model_id"], docvec_engine::Builtin::Int8Block.id());
+    assert_eq!(
+        manifest["model_id"],
+        docvec_engine::Builtin::default_on_this_cpu().id()
+    );
     assert_eq!(manifest["model_sha256"].as_str().unwrap().len(), 64);
     let check = json(&docvec(&bundle, &["check", "--json"]));
     assert_eq!(check["consistent"], true, "{check}");

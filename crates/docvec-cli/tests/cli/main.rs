@@ -489,7 +489,10 @@ fn samples_ingest_search_stats_and_delete() {
     let stats = json(&docvec(data.path(), &["stats", "--json"]));
     assert_eq!(stats["documents"], 4);
     assert_eq!(stats["index_vectors"], stats["chunks"]);
-    assert_eq!(stats["model_id"], docvec_engine::Builtin::Int8Block.id());
+    assert_eq!(
+        stats["model_id"],
+        docvec_engine::Builtin::default_on_this_cpu().id()
+    );
 
     let docs = json(&docvec(data.path(), &["documents", "--json"]));
     let bread = docs

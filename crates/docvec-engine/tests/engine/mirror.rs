@@ -481,7 +481,7 @@ async fn a_model_switch_reaches_the_mirror_even_when_postgres_is_down_during_it(
                 .unwrap();
         model
     };
-    assert_eq!(remote_model(url.clone()).await, super::models::DEFAULT_ID);
+    assert_eq!(remote_model(url.clone()).await, super::models::default_id());
 
     // Postgres is down for the whole switch: the local switch completes, the re-sync waits.
     server.kill();

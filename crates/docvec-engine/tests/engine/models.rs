@@ -11,8 +11,11 @@ use docvec_testkit::samples_dir;
 
 use super::{ingest, top_path};
 
-/// The id of the model a fresh data directory gets: the int8 build on this CPU with the bundled runtime.
-pub(crate) const DEFAULT_ID: &str = docvec_engine::Builtin::Int8Block.id();
+/// The id of the model a fresh data directory gets on this CPU with the bundled runtime: the int8
+/// build where the CPU has int8 dot products, else fp32.
+pub(crate) fn default_id() -> &'static str {
+    Builtin::default_on_this_cpu().id()
+}
 
 /// A docvec.toml naming the int8-weight model as `[models.int8]`.
 pub(crate) fn two_model_file(dir: &Path) -> PathBuf {
@@ -57,7 +60,7 @@ async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
     let engine = Arc::new(Engine::open(cfg.clone(), Access::ReadWrite).await.unwrap());
     ingest(&engine, &[samples_dir()]).await;
     let chunks = engine.stats().await.unwrap().chunks;
-    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert_eq!(engine.model_id(), default_id());
 
     // A client searches nonstop while every chunk is embedded again and the model is switched.
     let stop = Arc::new(AtomicBool::new(false));
@@ -138,8 +141,8 @@ async fn a_rebuild_switches_to_another_configured_model_while_searches_go_on() {
         .rebuild_index(&switch_to("default"), &|_| {}, &AtomicBool::new(false))
         .await
         .unwrap();
-    assert_eq!(report.model, DEFAULT_ID);
-    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert_eq!(report.model, default_id());
+    assert_eq!(engine.model_id(), default_id());
     assert!(
         top_path(&engine, "baking a loaf with wild yeast")
             .await
@@ -186,7 +189,7 @@ async fn an_unknown_or_cancelled_switch_changes_nothing() {
         .unwrap_err();
     assert!(matches!(err, EngineError::Cancelled), "{err}");
     assert!(staged.load(Ordering::Relaxed) > 0);
-    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert_eq!(engine.model_id(), default_id());
     assert_eq!(engine.stats().await.unwrap().models, stats.models);
     assert!(
         top_path(&engine, "baking a loaf with wild yeast")
@@ -237,7 +240,7 @@ async fn a_model_switch_never_serves_a_cached_vector_of_the_old_model() {
         .unwrap();
     assert_eq!(engine.query_cache_stats().entries, 0, "cleared by the swap");
     let again = engine.embed_query(query).await.unwrap();
-    assert_eq!(again.model_id, DEFAULT_ID);
+    assert_eq!(again.model_id, default_id());
     assert_eq!(engine.query_cache_stats().misses, 2);
 
     // Another model: its own vector, never the cached one.
@@ -258,16 +261,21 @@ async fn a_model_switch_never_serves_a_cached_vector_of_the_old_model() {
     engine.close().await.unwrap();
 }
 
-/// A data directory made with the fp32 build, the default before int8, keeps being searched and
-/// filled with fp32 under today's defaults (no model mismatch, no mixed vectors), while a fresh
-/// directory gets the int8 default.
+/// A data directory made with another build than this CPU's default (fp32 from before int8 became
+/// the default, or int8 from a CPU with int8 dot products) keeps being searched and filled with its
+/// own build under today's defaults (no model mismatch, no mixed vectors), while a fresh directory
+/// gets the default.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_directory_of_the_fp32_build_keeps_it_under_the_int8_default() {
+async fn a_directory_of_another_build_keeps_it_under_the_default() {
+    let other = match Builtin::default_on_this_cpu() {
+        Builtin::Fp32 => Builtin::Int8Block,
+        _ => Builtin::Fp32,
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut fp32 = super::config(&data);
-    fp32.model.id = Some(Builtin::Fp32.id().into());
-    let engine = Engine::open(fp32, Access::ReadWrite).await.unwrap();
+    let mut built = super::config(&data);
+    built.model.id = Some(other.id().into());
+    let engine = Engine::open(built, Access::ReadWrite).await.unwrap();
     ingest(&engine, &[samples_dir()]).await;
     let before = super::nearest(&engine, "baking a loaf with wild yeast", 3).await;
     engine.close().await.unwrap();
@@ -275,7 +283,7 @@ async fn a_directory_of_the_fp32_build_keeps_it_under_the_int8_default() {
     let engine = Engine::open(super::config(&data), Access::ReadWrite)
         .await
         .unwrap();
-    assert_eq!(engine.model_id(), Builtin::Fp32.id());
+    assert_eq!(engine.model_id(), other.id());
     let after = super::nearest(&engine, "baking a loaf with wild yeast", 3).await;
     let scores = |hits: &[docvec_engine::SearchHit]| -> Vec<(i64, f32)> {
         hits.iter().map(|h| (h.chunk_id, h.score)).collect()
@@ -283,17 +291,17 @@ async fn a_directory_of_the_fp32_build_keeps_it_under_the_int8_default() {
     assert_eq!(scores(&after), scores(&before));
     ingest_tides(&engine, dir.path()).await;
     assert_eq!(engine.check().await.unwrap().model, None);
-    // `docvec rebuild --model all-MiniLM-L6-v2-int8` moves it to the default build, no table needed.
+    // `docvec rebuild --model <the default's id>` moves it to the default build, no table needed.
     let report = engine
-        .rebuild_index(&switch_to(DEFAULT_ID), &|_| {}, &AtomicBool::new(false))
+        .rebuild_index(&switch_to(default_id()), &|_| {}, &AtomicBool::new(false))
         .await
         .unwrap();
-    assert_eq!(report.model, DEFAULT_ID);
+    assert_eq!(report.model, default_id());
     engine.close().await.unwrap();
     let engine = Engine::open(super::config(&data), Access::ReadWrite)
         .await
         .unwrap();
-    assert_eq!(engine.model_id(), DEFAULT_ID);
+    assert_eq!(engine.model_id(), default_id());
     assert!(
         top_path(&engine, "what raises the sea twice daily")
             .await
@@ -304,7 +312,7 @@ async fn a_directory_of_the_fp32_build_keeps_it_under_the_int8_default() {
     let fresh = Engine::open(super::config(&dir.path().join("fresh")), Access::ReadWrite)
         .await
         .unwrap();
-    assert_eq!(fresh.model_id(), DEFAULT_ID);
-    assert_ne!(DEFAULT_ID, Builtin::Fp32.id());
+    assert_eq!(fresh.model_id(), default_id());
+    assert_ne!(default_id(), other.id());
     fresh.close().await.unwrap();
 }

@@ -36,7 +36,10 @@ async fn a_rebuild_switching_models_swaps_in_while_a_client_keeps_searching() {
     let data = tempfile::tempdir().unwrap();
     let s = TestServer::start(two_model_config(data.path())).await;
     let cfg: Value = s.get_json("/config", None).await;
-    assert_eq!(cfg["model"]["id"], docvec_engine::Builtin::Int8Block.id());
+    assert_eq!(
+        cfg["model"]["id"],
+        docvec_engine::Builtin::default_on_this_cpu().id()
+    );
     assert_eq!(cfg["model"]["configured"], json!(["default", "int8"]));
     // What runs the model: the ONNX Runtime the server loaded, with only the CPU provider here.
     let runtime = &cfg["model"]["runtime"];
