@@ -3,11 +3,11 @@
 # while an ingest runs, docvec serve against a FastAPI + FAISS service of the PMOVES-DoX shape (exact
 # inner-product index, the same model through Python onnxruntime, the same thread count), in one run.
 #   bash benches/server.sh [N] [C] [S]      (default 100000 32 30)
-# docvec runs four times, from copies of seeded data directories: with its defaults (the int8 model,
-# concurrent queries embedded in micro-batches, the batches side by side on one single-thread session
-# per core), the same on one session of all the threads (DOCVEC_EMBED_SESSIONS=1), with
-# DOCVEC_QUERY_BATCH_SIZE=1 (the int8 model, each query embedded alone), and as before issue 21 (the
-# fp32 model, each query embedded alone on one session). The query cache is off in all four
+# docvec runs four times, from copies of seeded data directories: with its defaults (the model's build
+# for this CPU, concurrent queries embedded in micro-batches, the batches side by side on one
+# single-thread session per core), the same on one session of all the threads
+# (DOCVEC_EMBED_SESSIONS=1), with DOCVEC_QUERY_BATCH_SIZE=1 (the same build, each query embedded
+# alone), and as before issue 21 (the fp32 model, each query embedded alone on one session). The query cache is off in all four
 # (DOCVEC_QUERY_CACHE_SIZE=0; the 93 topics repeat, and with it on the bench measures the cache).
 # Then, with RATES="r1 r2 ...", an open-loop client offers each rate for S seconds to the batched
 # docvec (no ingest), for latency against offered load.
@@ -41,10 +41,15 @@ cargo build --release --quiet -p docvec-cli
 cargo build --release --quiet -p docvec-store --example seed_bench
 cargo build --release --quiet -p docvec-server --example load
 "$venv/bin/python" benches/mirror/gen_data.py "$n" "$dim" "$work/data"
-# The seeded directory is recorded as made by the default model (its int8 build), which then embeds the
-# queries; MODEL_ID=all-MiniLM-L6-v2 measures the fp32 build.
+# The seeded directory is recorded as made by the default model's build for this CPU (int8 where it has
+# int8 dot products, as docvec_embed::int8_dot_product decides; fp32 elsewhere), which then embeds the
+# queries; MODEL_ID=all-MiniLM-L6-v2 or MODEL_ID=all-MiniLM-L6-v2-int8 measures one build.
+default_id=all-MiniLM-L6-v2
+grep -qwE 'avx512_vnni|avx_vnni|asimddp' /proc/cpuinfo && default_id=all-MiniLM-L6-v2-int8
+model_id=${MODEL_ID:-$default_id}
+echo "docvec's default runs embed with $model_id" >&2
 target/release/examples/seed_bench "$work/dv" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" \
-    "${MODEL_ID:-all-MiniLM-L6-v2-int8}" >/dev/null
+    "$model_id" >/dev/null
 # docvec as it was before issue 21: the fp32 build, each query embedded alone.
 target/release/examples/seed_bench "$work/dv-fp32" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" \
     all-MiniLM-L6-v2 >/dev/null
