@@ -34,21 +34,24 @@ cpuinfo=$work/cpuinfo
 for i in 0 1; do
     printf 'processor\t: %s\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n\n' "$i"
 done >"$cpuinfo"
-# A runtime named by DOCVEC_ORT_LIBRARY is the user's own, for which docvec's default model is fp32;
-# this one is the same release as the bundled x86_64 one, so both run the int8 default.
+# Both sides embed with the same build, named: docvec's default build depends on the CPU (int8 only
+# with int8 dot products, so fp32 on an AVX2-only x86_64), and a runtime named by DOCVEC_ORT_LIBRARY
+# is the user's own, for which the default is fp32. This one is the same release as the bundled
+# x86_64 one, so both run int8.
+model=${DOCVEC_MODEL_ID:-all-MiniLM-L6-v2-int8}
 arm() {
     # shellcheck disable=SC2086 # QEMU is a command line
-    DOCVEC_MODEL_ID=${DOCVEC_MODEL_ID:-all-MiniLM-L6-v2-int8} DOCVEC_ORT_LIBRARY=$ARM_ORT unshare --mount --propagation private \
+    DOCVEC_MODEL_ID=$model DOCVEC_ORT_LIBRARY=$ARM_ORT unshare --mount --propagation private \
         sh -c 'mount --bind "$0" /proc/cpuinfo && exec "$@"' "$cpuinfo" $QEMU "$ARM_BIN" "$@"
 }
-x86() { "$X86_BIN" "$@"; }
+x86() { DOCVEC_MODEL_ID=$model "$X86_BIN" "$@"; }
 
 guide=$CORPUS/docs/mdbook-guide
 files=("$guide/guide/installation.md" "$guide/guide/creating.md" "$guide/format/markdown.md" samples)
 queries=("how do I install mdbook" "sourdough starter feeding" "how are code blocks highlighted")
 
 # Same hits: chunk keys (content hashes, the same on both machines) in order, scores within $4.
-# The int8 default's integer kernels differ between AVX-512 VNNI and NEON: cosines moved by up to
+# The int8 build's integer kernels differ between AVX-512 VNNI and NEON: cosines moved by up to
 # 0.0024 (2026-12-02; with the fp32 model they agreed within 1e-6), the hits in the same order. A
 # hybrid score is a z-score fusion, each list's scores divided by their spread over the candidates,
 # which magnifies the same difference (0.008 on one query): hence 0.005 for vector, 0.02 for hybrid.
