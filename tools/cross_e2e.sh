@@ -56,9 +56,9 @@ queries=("how do I install mdbook" "sourdough starter feeding" "how are code blo
 # AVX2, NEON): cosines moved by up to 0.0024 (2026-12-02; with the fp32 model they agreed within
 # 1e-6). So two hits whose scores lie within the tolerance may swap places, and the last place may
 # go to another chunk that ties with it (on an AVX2-only x86_64 the fifth hit of one bundle query
-# did). A hybrid score is a z-score fusion, each list's scores divided by their spread over the
-# candidates, which magnifies the same difference (0.008 on one query): hence 0.005 for vector, 0.02
-# for hybrid.
+# did; vector scores there differed by up to 0.0046). A hybrid score is a z-score fusion, each list's
+# scores divided by their spread over the candidates, which magnifies the same difference (0.008 on
+# one query): hence 0.01 for vector, 0.03 for hybrid, still far under what another model gives.
 same_hits() {
     python3 - "$1" "$2" "$3" "$4" <<'EOF'
 import json, sys
@@ -81,7 +81,7 @@ swapped = "" if ka == kb else f", near-ties reordered: {sum(k not in sb for k in
 print(f"  {what}: {len(a)} hits agree (scores within {worst:.1e}{swapped})")
 EOF
 }
-tolerance() { if [ "$1" = hybrid ]; then echo 0.02; else echo 0.005; fi; }
+tolerance() { if [ "$1" = hybrid ]; then echo 0.03; else echo 0.01; fi; }
 
 log "ingest ${#files[@]} inputs on aarch64 (qemu) and on x86_64"
 started=$(date +%s)
