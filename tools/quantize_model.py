@@ -3,7 +3,7 @@
 quantizer (int8 weights per output channel, uint8 activations quantized per batch at run time, so the
 MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product instructions on ARM).
 
-  python3 tools/quantize_model.py [--keep-qkv | --blockwise] [SRC] [DEST]
+  python3 tools/quantize_model.py [--keep-qkv | --blockwise | --rows] [SRC] [DEST]
       default: models/all-MiniLM-L6-v2/model.onnx -> models/all-MiniLM-L6-v2/model-qint8.onnx
       --keep-qkv: every weight MatMul but the attention's query, key and value projections (kept fp32,
       with the attention's own products), -> model-int8-qkv32.onnx; see BENCHMARKS.md (issue 21)
@@ -12,6 +12,11 @@ MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product ins
       text's vector does not depend on the texts batched beside it, as it does with the dynamic
       model's per-batch activation scale; -> model-int8-block.onnx. ONNX Runtime 1.31.1 runs it;
       1.20.1 refuses it (its MatMulNBits takes only 4 bits); releases between are untested.
+      --rows: int8 weights per output channel and activations quantized per token row at run time
+      (opset 21 QuantizeLinear, one block per row) into MatMulInteger, with SmoothQuant scales that
+      move the hidden states' outlier channels into the weights; batch-independent like --blockwise,
+      but on ONNX Runtime's integer GEMM (AMX on Intel Xeon 4th gen and later); -> model-int8-rows.onnx.
+      See quantize_rows.py.
 
 then use it as the model, or as a second model to switch to (docvec.toml):
 
@@ -102,14 +107,15 @@ def blockwise(src: Path, dest: Path, bits: int = 8, block_size: int = 128) -> No
     quantizer.model.save_model_to_file(str(dest), use_external_data_format=False)
 
 
-MODES = {"--keep-qkv": "model-int8-qkv32.onnx", "--blockwise": "model-int8-block.onnx"}
+MODES = {"--keep-qkv": "model-int8-qkv32.onnx", "--blockwise": "model-int8-block.onnx",
+         "--rows": "model-int8-rows.onnx"}
 
 
 def main() -> int:
     modes = [a for a in sys.argv[1:] if a in MODES]
     args = [a for a in sys.argv[1:] if a not in MODES]
     if len(modes) > 1:
-        log("ERROR: --keep-qkv and --blockwise are two different models; choose one")
+        log("ERROR: --keep-qkv, --blockwise and --rows are different models; choose one")
         return 2
     mode = modes[0] if modes else None
     src = Path(args[0]) if args else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
@@ -129,6 +135,10 @@ def main() -> int:
     part = dest.with_name(dest.name + ".part")
     if mode == "--blockwise":
         blockwise(src, part)
+    elif mode == "--rows":
+        from quantize_rows import per_row
+
+        per_row(src, part, drop_nan_guards, log)
     else:
         exclude = fp32_nodes(src) if mode == "--keep-qkv" else []
         quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8,

@@ -6,8 +6,10 @@ Runs ONNX Runtime 1.31.1 (the runtime docvec bundles, from tools/.cache/pydeps-q
 `python3 tools/quantize_model.py --blockwise` installs) on the CPU with 2 intra-op threads, on
 random wordpieces of chunk length (200, what the ingest's chunks average) and query length (16):
 
-1. tokens/s of the fp32 model, the int8 default and a 4-bit build of the same quantizer (MatMulNBits,
-   4 bits, blocks of 32, accuracy level 4; made here into a temp dir), at several rows per call;
+1. tokens/s of the fp32 model, the int8 default, a 4-bit build of the same quantizer (MatMulNBits,
+   4 bits, blocks of 32, accuracy level 4), onnxruntime's dynamic int8 (per-batch activation scales)
+   and the per-row int8 build (`tools/quantize_model.py --rows`), the last three made here into a temp
+   dir, at several rows per call;
 2. one session with 2 threads against two sessions with 1 thread each, run side by side;
 3. ONNX Runtime's profiler: each operator's share of the int8 default's run at chunk length.
 
@@ -56,6 +58,21 @@ def four_bit(dest: Path) -> Path:
     return dest
 
 
+def dynamic_int8(dest: Path) -> Path:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(MODELS / "model.onnx"), str(dest), per_channel=True, weight_type=QuantType.QInt8)
+    return dest
+
+
+def per_row_int8(dest: Path) -> Path:
+    from quantize_model import drop_nan_guards
+    from quantize_rows import per_row
+
+    per_row(MODELS / "model.onnx", dest, drop_nan_guards, lambda _msg: None)
+    return dest
+
+
 def operator_shares(path: Path) -> list[tuple[str, float]]:
     sess = session(path, profile=True)
     f = feed(8, 200)
@@ -76,7 +93,9 @@ def main() -> None:
     print(f"onnxruntime {ort.__version__}, 2 threads, best of {ROUNDS}")
     with tempfile.TemporaryDirectory() as tmp:
         models = {"fp32": MODELS / "model.onnx", "int8 default": MODELS / "model-int8-block.onnx",
-                  "4-bit, blocks of 32": four_bit(Path(tmp) / "model-4bit.onnx")}
+                  "4-bit, blocks of 32": four_bit(Path(tmp) / "model-4bit.onnx"),
+                  "dynamic int8": dynamic_int8(Path(tmp) / "model-qint8.onnx"),
+                  "int8 per row": per_row_int8(Path(tmp) / "model-int8-rows.onnx")}
         print("tokens/s            " + "".join(f"{s:>14}" for s in ("16x32", "200x1", "200x4", "200x16")))
         for name, path in models.items():
             sess = session(path)

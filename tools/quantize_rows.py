@@ -1,0 +1,144 @@
+"""The per-row int8 build (`python3 tools/quantize_model.py --rows`): every weight MatMul of the
+encoder becomes an integer GEMM whose activations are quantized per token row at run time.
+
+Why a third int8 build (BENCHMARKS.md, issue 21, "Per-row int8 on ONNX Runtime's integer GEMM"):
+- The default int8 build's MatMulNBits quantizes activations per row and block, so a text's vector does
+  not depend on its batch, but on a CPU with AMX its kernel is no faster than fp32 on short queries.
+- onnxruntime's dynamic build (DynamicQuantizeMatMul) runs on the integer GEMM (AMX, VNNI) at twice
+  fp32's speed, but scales activations per call, so a vector depends on the texts batched beside it.
+- Here each token row gets its own scale (QuantizeLinear, opset 21, one block per row): as
+  batch-independent as MatMulNBits, on the integer GEMM (MatMulInteger, uint8 x int8).
+
+Per-row scales alone cost fidelity (cosine to fp32 down to 0.9957 on CISI texts): a few hidden-state
+channels run 10-20x the median, and a row's one scale must cover them. SmoothQuant (Xiao et al., 2023)
+moves that range into the weights: X W = (X / d)(d W), d_k = sqrt(max|X_k| / max|W_k|), with max|X_k|
+from calibration. Calibration runs the fp32 graph on seeded random wordpieces, not on any text: the
+outlier channels are the model's own (real text and random wordpieces gave the same fidelity), and
+nothing is fitted to a development set. d is rounded to a quarter of an octave, so the build does not
+hinge on the last bits of the calibration's sums (which differ between CPUs' fp32 kernels).
+"""
+
+from pathlib import Path
+
+CALIBRATION_ROWS = 48
+CALIBRATION_TOKENS = 128
+ALPHA = 0.5  # SmoothQuant's migration strength: half of the activations' range moves to the weights
+QMAX_WEIGHT = 127.0
+STEPS = 4  # d is rounded to a quarter of an octave
+ACTIVATION_ZERO_POINT = 128  # symmetric int8 activations carried as uint8 (MatMulInteger's fast type)
+
+
+def weight_matmuls(graph) -> list:
+    weights = {t.name for t in graph.initializer}
+    return [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in weights]
+
+
+def calibrate(model, activations: list[str]) -> dict:
+    """The largest magnitude of each channel of each activation over the calibration rows."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    probe = type(model)()
+    probe.CopyFrom(model)
+    for name in activations:
+        probe.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    peak: dict = {}
+    for seed in range(CALIBRATION_ROWS):
+        ids = np.random.default_rng(seed).integers(1000, 29000, (1, CALIBRATION_TOKENS)).astype(np.int64)
+        ids[0, 0], ids[0, -1] = 101, 102  # [CLS] ... [SEP], as every real input
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        for name, out in zip(names, session.run(None, feed)):
+            if name in activations:
+                m = np.abs(out).reshape(-1, out.shape[-1]).max(axis=0)
+                peak[name] = np.maximum(peak.get(name, m), m)
+    return peak
+
+
+def smoothing(graph, peak: dict) -> dict:
+    """d per activation (see the module's doc), from its peaks and every weight that reads it."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in graph.initializer}
+    wmax: dict = {}
+    for node in weight_matmuls(graph):
+        w = np.abs(numpy_helper.to_array(inits[node.input[1]])).max(axis=1)
+        wmax[node.input[0]] = np.maximum(wmax.get(node.input[0], w), w)
+    d = {}
+    for x, wm in wmax.items():
+        raw = np.maximum(peak[x], 1e-5) ** ALPHA / np.maximum(wm, 1e-5) ** (1 - ALPHA)
+        d[x] = np.exp2(np.round(np.log2(raw) * STEPS) / STEPS).astype(np.float32)
+    return d
+
+
+def per_row(src: Path, dest: Path, drop_nan_guards, log) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    log(f"removed {drop_nan_guards(model)} softmax NaN guards")
+    graph = model.graph
+    matmuls = weight_matmuls(graph)
+    peak = calibrate(model, sorted({n.input[0] for n in matmuls}))
+    d = smoothing(graph, peak)
+    for op in model.opset_import:
+        if op.domain in ("", "ai.onnx"):
+            op.version = 21  # QuantizeLinear's block_size; none of the graph's other ops changed since 17
+    inits = {t.name: t for t in graph.initializer}
+    consts = {
+        "rows_eps": np.array(1e-8, np.float32),
+        "rows_inv_qmax": np.array(1 / 127.0, np.float32),
+        "rows_zero": np.array(0.0, np.float32),
+        "rows_zp_f": np.array(float(ACTIVATION_ZERO_POINT), np.float32),
+        "rows_zp": np.array(ACTIVATION_ZERO_POINT, np.uint8),
+        "rows_last_axis": np.array([-1], np.int64),
+    }
+    new_inits = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    quantized: dict = {}  # activation -> (its uint8 rows, their scales), shared by Q, K and V
+    nodes = []
+    targets = {id(n) for n in matmuls}
+    for node in graph.node:
+        if id(node) not in targets:
+            nodes.append(node)
+            continue
+        x = node.input[0]
+        w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32) * d[x][:, None]
+        ws = np.maximum(np.abs(w).max(axis=0), 1e-12) / QMAX_WEIGHT
+        wq = np.clip(np.round(w / ws), -QMAX_WEIGHT, QMAX_WEIGHT).astype(np.int8)
+        if x not in quantized:
+            p = f"rows_a{len(quantized)}_"
+            new_inits.append(numpy_helper.from_array((1.0 / d[x]).astype(np.float32), p + "inv_d"))
+            nodes += [
+                helper.make_node("Mul", [x, p + "inv_d"], [p + "x"]),
+                helper.make_node("Abs", [p + "x"], [p + "abs"]),
+                helper.make_node("ReduceMax", [p + "abs", "rows_last_axis"], [p + "peak"], keepdims=1),
+                helper.make_node("Max", [p + "peak", "rows_eps"], [p + "peak1"]),
+                helper.make_node("Mul", [p + "peak1", "rows_inv_qmax"], [p + "scale"]),
+                # a zero point of 128 per row, shaped like the scales as blocked QuantizeLinear asks
+                helper.make_node("Mul", [p + "scale", "rows_zero"], [p + "z0"]),
+                helper.make_node("Add", [p + "z0", "rows_zp_f"], [p + "z1"]),
+                helper.make_node("Cast", [p + "z1"], [p + "zp"], to=TensorProto.UINT8),
+                helper.make_node("QuantizeLinear", [p + "x", p + "scale", p + "zp"], [p + "q"],
+                                 axis=-1, block_size=w.shape[0]),
+            ]
+            quantized[x] = (p + "q", p + "scale")
+        q, scale = quantized[x]
+        p = f"rows_m{len(new_inits)}_"
+        new_inits += [numpy_helper.from_array(wq, p + "wq"), numpy_helper.from_array(ws.astype(np.float32), p + "ws")]
+        nodes += [
+            helper.make_node("MatMulInteger", [q, p + "wq", "rows_zp"], [p + "acc"]),
+            helper.make_node("Cast", [p + "acc"], [p + "accf"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", [p + "accf", scale], [p + "y"]),
+            helper.make_node("Mul", [p + "y", p + "ws"], [node.output[0]]),
+        ]
+        graph.initializer.remove(inits.pop(node.input[1]))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(new_inits)
+    onnx.checker.check_model(model)
+    log(f"{len(matmuls)} weight MatMuls on int8 rows, {len(quantized)} activations quantized")
+    onnx.save(model, str(dest))
