@@ -16,7 +16,7 @@ MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product ins
       (opset 21 QuantizeLinear, one block per row) into MatMulInteger, with SmoothQuant scales that
       move the hidden states' outlier channels into the weights; batch-independent like --blockwise,
       but on ONNX Runtime's integer GEMM (AMX on Intel Xeon 4th gen and later); -> model-int8-rows.onnx.
-      See quantize_rows.py.
+      See quantize_rows.py; `--rows --calibrate` remakes its committed smoothing scales.
 
 then use it as the model, or as a second model to switch to (docvec.toml):
 
@@ -112,8 +112,9 @@ MODES = {"--keep-qkv": "model-int8-qkv32.onnx", "--blockwise": "model-int8-block
 
 
 def main() -> int:
+    calibrate = "--calibrate" in sys.argv[1:]
     modes = [a for a in sys.argv[1:] if a in MODES]
-    args = [a for a in sys.argv[1:] if a not in MODES]
+    args = [a for a in sys.argv[1:] if a not in MODES and a != "--calibrate"]
     if len(modes) > 1:
         log("ERROR: --keep-qkv, --blockwise and --rows are different models; choose one")
         return 2
@@ -136,8 +137,10 @@ def main() -> int:
     if mode == "--blockwise":
         blockwise(src, part)
     elif mode == "--rows":
-        from quantize_rows import per_row
+        from quantize_rows import calibrate_table, per_row
 
+        if calibrate:
+            calibrate_table(src, drop_nan_guards, log)
         per_row(src, part, drop_nan_guards, log)
     else:
         exclude = fp32_nodes(src) if mode == "--keep-qkv" else []

@@ -14,11 +14,21 @@ channels run 10-20x the median, and a row's one scale must cover them. SmoothQua
 moves that range into the weights: X W = (X / d)(d W), d_k = sqrt(max|X_k| / max|W_k|), with max|X_k|
 from calibration. Calibration runs the fp32 graph on seeded random wordpieces, not on any text: the
 outlier channels are the model's own (real text and random wordpieces gave the same fidelity), and
-nothing is fitted to a development set. d is rounded to a quarter of an octave, so the build does not
-hinge on the last bits of the calibration's sums (which differ between CPUs' fp32 kernels).
+nothing is fitted to a development set.
+
+The build is pinned by sha256 like a download, so it must come out byte for byte the same on every
+machine, but the calibration's fp32 sums differ in their last bits between CPUs' kernels. So d is
+rounded to a quarter of an octave and the exponents are committed (quantize_rows_smoothing.json,
+remade by `python3 tools/quantize_model.py --rows --calibrate`); the build itself uses only exact
+arithmetic on them.
 """
 
+import json
 from pathlib import Path
+
+SMOOTHING = Path(__file__).resolve().with_name("quantize_rows_smoothing.json")
+# 2^(i/4) for i = 0..3, written out so no libm's pow decides a last bit
+QUARTER_OCTAVES = (1.0, 1.189207115002721, 1.4142135623730951, 1.681792830507429)
 
 CALIBRATION_ROWS = 48
 CALIBRATION_TOKENS = 128
@@ -57,8 +67,9 @@ def calibrate(model, activations: list[str]) -> dict:
     return peak
 
 
-def smoothing(graph, peak: dict) -> dict:
-    """d per activation (see the module's doc), from its peaks and every weight that reads it."""
+def exponents(graph, peak: dict) -> dict:
+    """log2(d) in quarter octaves per activation (see the module's doc), from its peaks and every
+    weight that reads it."""
     import numpy as np
     from onnx import numpy_helper
 
@@ -67,11 +78,46 @@ def smoothing(graph, peak: dict) -> dict:
     for node in weight_matmuls(graph):
         w = np.abs(numpy_helper.to_array(inits[node.input[1]])).max(axis=1)
         wmax[node.input[0]] = np.maximum(wmax.get(node.input[0], w), w)
-    d = {}
+    out = {}
     for x, wm in wmax.items():
         raw = np.maximum(peak[x], 1e-5) ** ALPHA / np.maximum(wm, 1e-5) ** (1 - ALPHA)
-        d[x] = np.exp2(np.round(np.log2(raw) * STEPS) / STEPS).astype(np.float32)
-    return d
+        out[x] = [int(k) for k in np.round(np.log2(raw) * STEPS)]
+    return out
+
+
+def calibrate_table(src: Path, drop_nan_guards, log) -> None:
+    """Remake the committed smoothing exponents from the fp32 model (`--rows --calibrate`)."""
+    import onnx
+
+    model = onnx.load(str(src))
+    drop_nan_guards(model)
+    peak = calibrate(model, sorted({n.input[0] for n in weight_matmuls(model.graph)}))
+    table = {"alpha": ALPHA, "steps_per_octave": STEPS, "calibration": f"{CALIBRATION_ROWS} rows of "
+             f"{CALIBRATION_TOKENS} seeded random wordpieces", "exponents": exponents(model.graph, peak)}
+    part = SMOOTHING.with_name(SMOOTHING.name + ".part")
+    # one line per activation, so a remade table diffs by activation
+    rows = [f"  {json.dumps(x)}: {json.dumps(ks, separators=(',', ':'))}" for x, ks in sorted(table.pop("exponents").items())]
+    head = json.dumps(table, sort_keys=True)[:-1]
+    part.write_text(head + ', "exponents": {\n' + ",\n".join(rows) + "\n}}\n")
+    part.replace(SMOOTHING)
+    log(f"wrote {SMOOTHING} ({len(rows)} activations)")
+
+
+def smoothing(graph) -> dict:
+    """d per activation, from the committed exponents, exactly: a power of two times a quarter octave."""
+    import math
+
+    import numpy as np
+
+    if not SMOOTHING.exists():
+        raise SystemExit(f"{SMOOTHING} is missing: run `python3 tools/quantize_model.py --rows --calibrate`")
+    table = json.loads(SMOOTHING.read_text())["exponents"]
+    wanted = {n.input[0] for n in weight_matmuls(graph)}
+    if set(table) != wanted:
+        raise SystemExit(f"{SMOOTHING} is for another graph (its activations differ from this model's); "
+                         "run `python3 tools/quantize_model.py --rows --calibrate`")
+    return {x: np.array([math.ldexp(QUARTER_OCTAVES[k % STEPS], k // STEPS) for k in ks], np.float32)
+            for x, ks in table.items()}
 
 
 def per_row(src: Path, dest: Path, drop_nan_guards, log) -> None:
@@ -83,8 +129,7 @@ def per_row(src: Path, dest: Path, drop_nan_guards, log) -> None:
     log(f"removed {drop_nan_guards(model)} softmax NaN guards")
     graph = model.graph
     matmuls = weight_matmuls(graph)
-    peak = calibrate(model, sorted({n.input[0] for n in matmuls}))
-    d = smoothing(graph, peak)
+    d = smoothing(graph)
     for op in model.opset_import:
         if op.domain in ("", "ai.onnx"):
             op.version = 21  # QuantizeLinear's block_size; none of the graph's other ops changed since 17

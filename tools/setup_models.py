@@ -12,8 +12,10 @@ too), so a cross-built docvec or an older-runtime test can load them beside the 
 
   models/onnxruntime/libonnxruntime.so.1.31.1   from the `onnxruntime` wheel (ort load-dynamic)
   models/all-MiniLM-L6-v2/model.onnx             exact fp32 graph, rebuilt (see rebuild_fp32_onnx.py)
-  models/all-MiniLM-L6-v2/model-int8-block.onnx  the default: int8 in blocks, made from model.onnx by
-                                                 tools/quantize_model.py --blockwise (onnxruntime's quantizer)
+  models/all-MiniLM-L6-v2/model-int8-block.onnx  the default with int8 dot products: int8 in blocks, made from
+                                                 model.onnx by tools/quantize_model.py --blockwise
+  models/all-MiniLM-L6-v2/model-int8-rows.onnx   the default with AMX: int8 per token row, made from model.onnx
+                                                 by tools/quantize_model.py --rows
   models/all-MiniLM-L6-v2/model-int8w.onnx       int8-weight graph, the fallback when the rebuild can't run
   models/all-MiniLM-L6-v2/tokenizer.json         WordPiece tokenizer of the model
 
@@ -191,23 +193,24 @@ def fetch_model() -> None:
     else:
         rebuild_fp32(gt, int8_rel, fp32_rel)
     if (MODELS / fp32_rel).exists():
-        make_int8_block()
+        make_int8("all-MiniLM-L6-v2/model-int8-block.onnx", "--blockwise")
+        make_int8("all-MiniLM-L6-v2/model-int8-rows.onnx", "--rows")
 
 
-def make_int8_block() -> None:
-    """The default model: int8 in blocks, made from the fp32 graph by onnxruntime's own quantizer
-    (tools/quantize_model.py --blockwise; deterministic, so its output is pinned like a download)."""
-    rel = "all-MiniLM-L6-v2/model-int8-block.onnx"
+def make_int8(rel: str, mode: str) -> None:
+    """An int8 build, made from the fp32 graph by tools/quantize_model.py (deterministic, so its output
+    is pinned like a download): --blockwise, the default on a CPU with int8 dot products, and --rows,
+    the default on one with AMX."""
     if verified(rel):
         log(f"{rel}: present and verified")
         return
     try:
-        subprocess.run([sys.executable, str(ROOT / "tools" / "quantize_model.py"), "--blockwise"], check=True)
+        subprocess.run([sys.executable, str(ROOT / "tools" / "quantize_model.py"), mode], check=True)
         if not verified(rel):
             raise RuntimeError(f"{rel} fails its sha256 check after quantizing")
         log(f"made {rel}")
-    except Exception as err:  # fp32 still gives a working engine, at fp32's speed
-        log(f"WARNING: making the int8 model failed ({err}); docvec will use the fp32 model")
+    except Exception as err:  # another build still gives a working engine
+        log(f"WARNING: making {rel} failed ({err}); docvec will use the next build for this CPU")
 
 
 def rebuild_fp32(gt, int8_rel: str, fp32_rel: str) -> None:
