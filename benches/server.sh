@@ -42,10 +42,12 @@ cargo build --release --quiet -p docvec-store --example seed_bench
 cargo build --release --quiet -p docvec-server --example load
 "$venv/bin/python" benches/mirror/gen_data.py "$n" "$dim" "$work/data"
 # The seeded directory is recorded as made by the default model's build for this CPU (int8 where it has
-# int8 dot products, as docvec_embed::int8_dot_product decides; fp32 elsewhere), which then embeds the
-# queries; MODEL_ID=all-MiniLM-L6-v2 or MODEL_ID=all-MiniLM-L6-v2-int8 measures one build.
+# int8 dot products, per-row int8 where it has AMX, as docvec_embed::int8_support decides; fp32
+# elsewhere), which then embeds the queries; MODEL_ID=all-MiniLM-L6-v2, all-MiniLM-L6-v2-int8 or
+# all-MiniLM-L6-v2-int8-rows measures one build.
 default_id=all-MiniLM-L6-v2
 grep -qwE 'avx512_vnni|avx_vnni|asimddp' /proc/cpuinfo && default_id=all-MiniLM-L6-v2-int8
+grep -qw 'amx_int8' /proc/cpuinfo && default_id=all-MiniLM-L6-v2-int8-rows
 model_id=${MODEL_ID:-$default_id}
 echo "docvec's default runs embed with $model_id" >&2
 target/release/examples/seed_bench "$work/dv" "$work/data/vectors.f32" "$work/data/texts.txt" "$dim" \

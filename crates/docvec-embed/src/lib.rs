@@ -22,7 +22,7 @@ mod sessions;
 mod tally;
 
 pub use config::{DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling};
-pub use cpu::int8_dot_product;
+pub use cpu::{Int8Support, int8_dot_product, int8_support};
 pub use hash::HashEmbedder;
 pub use lazy::LazyEmbedder;
 pub use onnx::OnnxEmbedder;

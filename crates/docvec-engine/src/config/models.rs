@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use docvec_embed::{Device, EmbedderConfig, GpuOptions, Pooling};
+use docvec_embed::{Device, EmbedderConfig, GpuOptions, Int8Support, Pooling};
 
 use super::{AUTO_SESSIONS_MAX, Config, ModelConfig};
 use crate::{DataDir, EngineError};
@@ -129,6 +129,10 @@ impl Config {
 /// model id: vectors of one build are never mixed with another's in a data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
+    /// int8 weights per channel, activations quantized per token row into ONNX Runtime's integer
+    /// GEMM (`tools/quantize_model.py --rows`): the default on a CPU with AMX and the bundled ONNX
+    /// Runtime, 1.5-1.6x fp32's speed there at its nDCG@10.
+    Int8Rows,
     /// int8 weights in blocks, activations quantized per row (`tools/quantize_model.py --blockwise`):
     /// the default on a CPU with int8 dot products and the bundled ONNX Runtime, 1.4-1.5x fp32's
     /// speed there at its nDCG@10.
@@ -140,10 +144,16 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    const ALL: [Builtin; 3] = [Builtin::Int8Block, Builtin::Fp32, Builtin::Int8Weights];
+    const ALL: [Builtin; 4] = [
+        Builtin::Int8Rows,
+        Builtin::Int8Block,
+        Builtin::Fp32,
+        Builtin::Int8Weights,
+    ];
 
     pub const fn id(self) -> &'static str {
         match self {
+            Builtin::Int8Rows => "all-MiniLM-L6-v2-int8-rows",
             Builtin::Int8Block => "all-MiniLM-L6-v2-int8",
             Builtin::Fp32 => "all-MiniLM-L6-v2",
             Builtin::Int8Weights => "all-MiniLM-L6-v2-int8w",
@@ -153,6 +163,7 @@ impl Builtin {
     /// The file under `models/`.
     pub const fn file(self) -> &'static str {
         match self {
+            Builtin::Int8Rows => "all-MiniLM-L6-v2/model-int8-rows.onnx",
             Builtin::Int8Block => "all-MiniLM-L6-v2/model-int8-block.onnx",
             Builtin::Fp32 => "all-MiniLM-L6-v2/model.onnx",
             Builtin::Int8Weights => "all-MiniLM-L6-v2/model-int8w.onnx",
@@ -165,25 +176,34 @@ impl Builtin {
 
     /// The build a `[model]` table without a `path` stands for on this CPU: see [`Builtin::choose`].
     fn for_config(m: &ModelConfig, models_dir: &Path) -> Builtin {
-        Builtin::choose(m, models_dir, docvec_embed::int8_dot_product().is_some())
+        Builtin::choose(m, models_dir, docvec_embed::int8_support())
     }
 
     /// The build a fresh data directory gets on this CPU with every build in `models/`, the bundled
-    /// ONNX Runtime and no `[model]` settings: int8 where the CPU has int8 dot products, else fp32.
+    /// ONNX Runtime and no `[model]` settings.
     pub fn default_on_this_cpu() -> Builtin {
-        if docvec_embed::int8_dot_product().is_some() {
-            Builtin::Int8Block
-        } else {
-            Builtin::Fp32
+        Builtin::preference(docvec_embed::int8_support())[0]
+    }
+
+    /// The builds worth running on a CPU, fastest first, each measured at fp32's nDCG@10 (BENCHMARKS.md,
+    /// issue 21): per-row int8 on AMX, where ONNX Runtime's integer GEMM runs on the tiles; int8 in
+    /// blocks where the CPU has int8 dot products (MatMulNBits); fp32 elsewhere, where int8 is no faster
+    /// (0.99x on AVX2 alone). The per-row build is not offered without AMX: on AVX2 alone ONNX Runtime's
+    /// uint8 x int8 kernel sums pairs of products in 16 bits, which its activations can overflow, and
+    /// on AVX-512 VNNI alone it is not measured yet.
+    fn preference(cpu: Int8Support) -> &'static [Builtin] {
+        match cpu {
+            Int8Support::MatrixTiles => &Builtin::ALL,
+            Int8Support::DotProduct => &Builtin::ALL[1..],
+            Int8Support::None => &Builtin::ALL[2..],
         }
     }
 
-    /// The one its `id` names, else the first present of int8, fp32, int8-weight. int8 only on the
-    /// CPU with the ONNX Runtime in `models/` (1.31.1), and only where the CPU has int8 dot-product
-    /// instructions (`int8_dot`): without them int8 is no faster than fp32 (0.99x on AVX2 alone).
-    /// Its 8-bit MatMulNBits needs a recent runtime (1.20 takes 4 bits only), and a runtime of the
-    /// user's own (JetPack's, a GPU build) gets fp32 unless asked.
-    fn choose(m: &ModelConfig, models_dir: &Path, int8_dot: bool) -> Builtin {
+    /// The one its `id` names, else the first present of [`Builtin::preference`]'s builds. int8 only on
+    /// the CPU with the ONNX Runtime in `models/` (1.31.1): the int8 builds need a recent runtime (1.20
+    /// takes 4-bit MatMulNBits only), and a runtime of the user's own (JetPack's, a GPU build) gets fp32
+    /// unless asked.
+    fn choose(m: &ModelConfig, models_dir: &Path, cpu: Int8Support) -> Builtin {
         if let Some(b) = m.id.as_deref().and_then(Builtin::from_id) {
             return b;
         }
@@ -192,12 +212,8 @@ impl Builtin {
             .ort_library
             .as_ref()
             .is_some_and(|p| std::fs::canonicalize(p).ok() != std::fs::canonicalize(&bundled).ok());
-        let int8 = m.device == Device::Cpu && !own_runtime && int8_dot;
-        let order: &[Builtin] = if int8 {
-            &Builtin::ALL
-        } else {
-            &Builtin::ALL[1..]
-        };
+        let int8 = m.device == Device::Cpu && !own_runtime;
+        let order = Builtin::preference(if int8 { cpu } else { Int8Support::None });
         let present = order
             .iter()
             .copied()
@@ -271,6 +287,7 @@ fn find_models_dir() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Int8Support as Cpu;
 
     /// A `models/` holding the given built-in files and the bundled runtime.
     fn models_with(files: &[Builtin]) -> tempfile::TempDir {
@@ -289,50 +306,78 @@ mod tests {
         let all = models_with(&Builtin::ALL);
         let dir = all.path();
         let m = ModelConfig::default();
-        assert_eq!(Builtin::choose(&m, dir, true), Builtin::Int8Block);
+        assert_eq!(
+            Builtin::choose(&m, dir, Cpu::MatrixTiles),
+            Builtin::Int8Rows
+        );
+        assert_eq!(
+            Builtin::choose(&m, dir, Cpu::DotProduct),
+            Builtin::Int8Block
+        );
         // A CPU without int8 dot products runs int8 no faster than fp32: it gets fp32.
-        assert_eq!(Builtin::choose(&m, dir, false), Builtin::Fp32);
+        assert_eq!(Builtin::choose(&m, dir, Cpu::None), Builtin::Fp32);
         assert_eq!(Builtin::for_config(&m, dir), Builtin::default_on_this_cpu());
         // The bundled runtime named explicitly is still the bundled runtime.
         let bundled = ModelConfig {
             ort_library: Some(dir.join("onnxruntime/libonnxruntime.so")),
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::choose(&bundled, dir, true), Builtin::Int8Block);
+        assert_eq!(
+            Builtin::choose(&bundled, dir, Cpu::DotProduct),
+            Builtin::Int8Block
+        );
         let own = tempfile::NamedTempFile::new().unwrap();
         let own_runtime = ModelConfig {
             ort_library: Some(own.path().to_path_buf()),
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::choose(&own_runtime, dir, true), Builtin::Fp32);
+        for cpu in [Cpu::MatrixTiles, Cpu::DotProduct] {
+            assert_eq!(Builtin::choose(&own_runtime, dir, cpu), Builtin::Fp32);
+        }
         let gpu = ModelConfig {
             device: Device::Cuda,
             ..ModelConfig::default()
         };
-        assert_eq!(Builtin::choose(&gpu, dir, true), Builtin::Fp32);
+        assert_eq!(Builtin::choose(&gpu, dir, Cpu::MatrixTiles), Builtin::Fp32);
         // An id picks its build whatever the runtime, device or CPU.
         let asked = ModelConfig {
             id: Some("all-MiniLM-L6-v2-int8".into()),
             ..gpu
         };
-        assert_eq!(Builtin::choose(&asked, dir, false), Builtin::Int8Block);
+        assert_eq!(Builtin::choose(&asked, dir, Cpu::None), Builtin::Int8Block);
+        let rows = ModelConfig {
+            id: Some("all-MiniLM-L6-v2-int8-rows".into()),
+            ..ModelConfig::default()
+        };
+        assert_eq!(Builtin::choose(&rows, dir, Cpu::None), Builtin::Int8Rows);
     }
 
     #[test]
     fn a_missing_build_falls_back_to_the_next() {
         let m = ModelConfig::default();
+        // setup_models.py could not make the per-row build: AMX gets the next, int8 in blocks.
+        let no_rows = models_with(&Builtin::ALL[1..]);
+        assert_eq!(
+            Builtin::choose(&m, no_rows.path(), Cpu::MatrixTiles),
+            Builtin::Int8Block
+        );
         let no_int8 = models_with(&[Builtin::Fp32, Builtin::Int8Weights]);
-        assert_eq!(Builtin::choose(&m, no_int8.path(), true), Builtin::Fp32);
+        for cpu in [Cpu::MatrixTiles, Cpu::DotProduct] {
+            assert_eq!(Builtin::choose(&m, no_int8.path(), cpu), Builtin::Fp32);
+        }
         let only_int8w = models_with(&[Builtin::Int8Weights]);
-        for int8_dot in [true, false] {
+        for cpu in [Cpu::MatrixTiles, Cpu::DotProduct, Cpu::None] {
             assert_eq!(
-                Builtin::choose(&m, only_int8w.path(), int8_dot),
+                Builtin::choose(&m, only_int8w.path(), cpu),
                 Builtin::Int8Weights
             );
         }
         // Nothing there: the fp32 path, which the load then names as missing.
         let none = models_with(&[]);
-        assert_eq!(Builtin::choose(&m, none.path(), true), Builtin::Fp32);
+        assert_eq!(
+            Builtin::choose(&m, none.path(), Cpu::MatrixTiles),
+            Builtin::Fp32
+        );
     }
 
     #[test]
