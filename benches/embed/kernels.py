@@ -59,7 +59,11 @@ def four_bit(dest: Path) -> Path:
 
 
 def dynamic_int8(dest: Path) -> Path:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.WARNING)  # the quantizer logs a line per tensor it skips
 
     quantize_dynamic(str(MODELS / "model.onnx"), str(dest), per_channel=True, weight_type=QuantType.QInt8)
     return dest
