@@ -155,17 +155,27 @@ fn the_int8_weight_fallback_stays_close_to_fp32() {
 /// each row apart.
 #[test]
 fn the_int8_default_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
-    let q = load_on_cpu("model-int8-block.onnx");
+    assert_close_to_fp32_alone_and_batched("model-int8-block.onnx", 0.997, 0.9995);
+}
+
+/// Every reference sentence embedded alone by the build in `model_file` is within cosine `to_fp32` of
+/// its fp32 reference vector and within `to_batch` of its own vector from one call of all of them.
+fn assert_close_to_fp32_alone_and_batched(model_file: &str, to_fp32: f32, to_batch: f32) {
+    let q = load_on_cpu(model_file);
     let refs = references();
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
     let batched = q.embed(&texts).unwrap();
     for (r, together) in refs.iter().zip(&batched) {
         let alone = &q.embed(&[r.text.as_str()]).unwrap()[0];
-        let (to_fp32, to_batch) = (cosine(&r.vector, alone), cosine(alone, together));
-        assert!(to_fp32 >= 0.997, "{:?}: cosine {to_fp32} to fp32", r.text);
+        let (c_fp32, c_batch) = (cosine(&r.vector, alone), cosine(alone, together));
         assert!(
-            to_batch >= 0.9995,
-            "{:?}: cosine {to_batch} alone vs batched",
+            c_fp32 >= to_fp32,
+            "{model_file}, {:?}: cosine {c_fp32} to fp32",
+            r.text
+        );
+        assert!(
+            c_batch >= to_batch,
+            "{model_file}, {:?}: cosine {c_batch} alone vs batched",
             r.text
         );
     }
@@ -189,20 +199,7 @@ fn the_per_row_int8_build_stays_close_to_fp32_and_does_not_depend_on_its_batch()
         );
         return;
     }
-    let q = load_on_cpu("model-int8-rows.onnx");
-    let refs = references();
-    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
-    let batched = q.embed(&texts).unwrap();
-    for (r, together) in refs.iter().zip(&batched) {
-        let alone = &q.embed(&[r.text.as_str()]).unwrap()[0];
-        let (to_fp32, to_batch) = (cosine(&r.vector, alone), cosine(alone, together));
-        assert!(to_fp32 >= 0.995, "{:?}: cosine {to_fp32} to fp32", r.text);
-        assert!(
-            to_batch >= 0.99999,
-            "{:?}: cosine {to_batch} alone vs batched",
-            r.text
-        );
-    }
+    assert_close_to_fp32_alone_and_batched("model-int8-rows.onnx", 0.995, 0.99999);
 }
 
 /// Sessions side by side (`sessions = 2`, batches cut small so a call has many): each text gets the
