@@ -3,7 +3,7 @@
 quantizer (int8 weights per output channel, uint8 activations quantized per batch at run time, so the
 MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product instructions on ARM).
 
-  python3 tools/quantize_model.py [--keep-qkv | --blockwise | --rows] [SRC] [DEST]
+  python3 tools/quantize_model.py [--keep-qkv | --blockwise | --rows | --rows-unsigned] [SRC] [DEST]
       default: models/all-MiniLM-L6-v2/model.onnx -> models/all-MiniLM-L6-v2/model-qint8.onnx
       --keep-qkv: every weight MatMul but the attention's query, key and value projections (kept fp32,
       with the attention's own products), -> model-int8-qkv32.onnx; see BENCHMARKS.md (issue 21)
@@ -17,6 +17,9 @@ MatMuls run as integer dot products: AVX-512 VNNI / AVX2 on x86, dot-product ins
       move the hidden states' outlier channels into the weights; batch-independent like --blockwise,
       but on ONNX Runtime's integer GEMM (AMX on Intel Xeon 4th gen and later); -> model-int8-rows.onnx.
       See quantize_rows.py; `--rows --calibrate` remakes its committed smoothing scales.
+      --rows-unsigned: the per-row build with its weights stored as uint8 around 128, the same integers
+      on a kernel that cannot saturate, for x86-64 CPUs without int8 dot products; SRC defaults to
+      model-int8-rows.onnx; -> model-int8-rows-u8.onnx. See quantize_rows.unsigned_twin.
 
 then use it as the model, or as a second model to switch to (docvec.toml):
 
@@ -108,7 +111,10 @@ def blockwise(src: Path, dest: Path, bits: int = 8, block_size: int = 128) -> No
 
 
 MODES = {"--keep-qkv": "model-int8-qkv32.onnx", "--blockwise": "model-int8-block.onnx",
-         "--rows": "model-int8-rows.onnx"}
+         "--rows": "model-int8-rows.onnx", "--rows-unsigned": "model-int8-rows-u8.onnx"}
+FP32 = ROOT / "models/all-MiniLM-L6-v2/model.onnx"
+# what each pinned build is made from; any other source makes an unpinned file
+PINNED_FROM = {"--rows-unsigned": FP32.with_name("model-int8-rows.onnx")}
 
 
 def main() -> int:
@@ -116,10 +122,11 @@ def main() -> int:
     modes = [a for a in sys.argv[1:] if a in MODES]
     args = [a for a in sys.argv[1:] if a not in MODES and a != "--calibrate"]
     if len(modes) > 1:
-        log("ERROR: --keep-qkv, --blockwise and --rows are different models; choose one")
+        log("ERROR: --keep-qkv, --blockwise, --rows and --rows-unsigned are different models; choose one")
         return 2
     mode = modes[0] if modes else None
-    src = Path(args[0]) if args else ROOT / "models/all-MiniLM-L6-v2/model.onnx"
+    pinned_src = PINNED_FROM.get(mode, FP32)
+    src = Path(args[0]) if args else pinned_src
     default_name = MODES.get(mode, "model-qint8.onnx")
     dest = Path(args[1]) if len(args) > 1 else src.with_name(default_name)
     if not src.exists():
@@ -142,6 +149,10 @@ def main() -> int:
         if calibrate:
             calibrate_table(src, drop_nan_guards, log)
         per_row(src, part, drop_nan_guards, log)
+    elif mode == "--rows-unsigned":
+        from quantize_rows import unsigned_twin
+
+        unsigned_twin(src, part, log)
     else:
         exclude = fp32_nodes(src) if mode == "--keep-qkv" else []
         quantize_dynamic(str(src), str(part), per_channel=True, weight_type=QuantType.QInt8,
@@ -151,7 +162,7 @@ def main() -> int:
     part.replace(dest)
     log(f"wrote {dest} ({dest.stat().st_size / 1e6:.1f} MB)")
     rel = dest.resolve().relative_to(ROOT / "models") if dest.resolve().is_relative_to(ROOT / "models") else None
-    if rel is not None and str(rel) in SUMS and src.resolve() == (ROOT / "models/all-MiniLM-L6-v2/model.onnx"):
+    if rel is not None and str(rel) in SUMS and src.resolve() == pinned_src.resolve():
         got = sha256(dest)
         if got != SUMS[str(rel)]:
             log(f"ERROR: {rel} has sha256 {got}, not the pinned {SUMS[str(rel)]}")

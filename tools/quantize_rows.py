@@ -187,3 +187,43 @@ def per_row(src: Path, dest: Path, drop_nan_guards, log) -> None:
     onnx.checker.check_model(model)
     log(f"{len(matmuls)} weight MatMuls on int8 rows, {len(quantized)} activations quantized")
     onnx.save(model, str(dest))
+
+
+WEIGHT_ZERO_POINT = 128  # the unsigned twin's int8 weights, carried as uint8 around 128
+
+
+def unsigned_twin(src: Path, dest: Path, log) -> None:
+    """The per-row build with its int8 weights carried as uint8 around 128 (`--rows-unsigned`), for
+    x86-64 CPUs without int8 dot products (AVX2, AVX-512 without VNNI). There ONNX Runtime's uint8 x
+    int8 kernel multiplies with VPMADDUBSW, which adds each pair of products in 16 bits and saturates:
+    run on AVX2 (qemu -cpu Haswell; benches/avx2.sh) the per-row build's vectors fell to cosine 0.9923
+    of fp32 (median 0.9958, against 0.9979 / 0.9989 on this build's own kernels) and search scores
+    moved by 0.02. Its uint8 x uint8 kernel widens to 16 bits first and sums pairs in 32 (VPMADDWD),
+    so it is exact; (a - 128)(w + 128 - 128) is the same integer as (a - 128) w, so the twin gives the
+    same vectors as the per-row build wherever neither saturates (bit for bit on the same CPU), and a
+    data directory made on a CPU with AMX searches the same on one without. Made from the per-row
+    file, not from fp32, so it can only differ in how it stores w."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    graph.initializer.append(numpy_helper.from_array(np.array(WEIGHT_ZERO_POINT, np.uint8), "rows_wzp"))
+    twins = 0
+    for node in graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        if len(node.input) != 3 or inits[node.input[1]].data_type != onnx.TensorProto.INT8:
+            raise ValueError(f"{src}: {node.name or node.output[0]} is not a per-row MatMulInteger")
+        w = numpy_helper.to_array(inits[node.input[1]])
+        shifted = (w.astype(np.int16) + WEIGHT_ZERO_POINT).astype(np.uint8)
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array(shifted, node.input[1]))
+        node.input.append("rows_wzp")
+        twins += 1
+    if twins == 0:
+        raise ValueError(f"{src} has no MatMulInteger: not the per-row build")
+    onnx.checker.check_model(model)
+    log(f"{twins} MatMulInteger weights carried as uint8 around {WEIGHT_ZERO_POINT}")
+    onnx.save(model, str(dest))

@@ -16,6 +16,8 @@ too), so a cross-built docvec or an older-runtime test can load them beside the 
                                                  model.onnx by tools/quantize_model.py --blockwise
   models/all-MiniLM-L6-v2/model-int8-rows.onnx   the default with AMX: int8 per token row, made from model.onnx
                                                  by tools/quantize_model.py --rows
+  models/all-MiniLM-L6-v2/model-int8-rows-u8.onnx  the same build with uint8 weights, which docvec loads for it
+                                                 on x86-64 without int8 dot products (--rows-unsigned)
   models/all-MiniLM-L6-v2/model-int8w.onnx       int8-weight graph, the fallback when the rebuild can't run
   models/all-MiniLM-L6-v2/tokenizer.json         WordPiece tokenizer of the model
 
@@ -195,6 +197,8 @@ def fetch_model() -> None:
     if (MODELS / fp32_rel).exists():
         make_int8("all-MiniLM-L6-v2/model-int8-block.onnx", "--blockwise")
         make_int8("all-MiniLM-L6-v2/model-int8-rows.onnx", "--rows")
+    if verified("all-MiniLM-L6-v2/model-int8-rows.onnx"):
+        make_int8("all-MiniLM-L6-v2/model-int8-rows-u8.onnx", "--rows-unsigned")
 
 
 def make_int8(rel: str, mode: str) -> None:
