@@ -181,25 +181,54 @@ fn assert_close_to_fp32_alone_and_batched(model_file: &str, to_fp32: f32, to_bat
     }
 }
 
-/// The per-row int8 build (`tools/quantize_model.py --rows`, the default with AMX): close to fp32,
-/// and each token row quantized with its own scale, so a text's vector is the same alone or batched
-/// beside longer texts (their padding included). Checked on every CPU with int8 dot products, not
-/// only AMX ones: a data directory keeps its build wherever it is opened. On x86-64 without them
-/// ONNX Runtime's uint8 x int8 kernel (vpmaddubsw) sums pairs of products in 16 bits, which this
-/// build's activations can overflow; docvec never picks the build there, and whether a directory
-/// moved there still embeds well is not measured yet (BENCHMARKS.md), so the check is skipped, loudly.
-#[test]
-fn the_per_row_int8_build_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
+/// The per-row int8 build's file on this CPU, as docvec's engine picks it (`Builtin::file_on`): its
+/// unsigned twin on x86-64 without int8 dot products, where ONNX Runtime's uint8 x int8 kernel
+/// (VPMADDUBSW) adds pairs of products in 16 bits and saturates on this build's activations.
+fn per_row_file_on_this_cpu() -> &'static str {
     if cfg!(target_arch = "x86_64")
         && docvec_embed::int8_support() == docvec_embed::Int8Support::None
     {
+        "model-int8-rows-u8.onnx"
+    } else {
+        "model-int8-rows.onnx"
+    }
+}
+
+/// The per-row int8 build (`tools/quantize_model.py --rows`, the default with AMX): close to fp32,
+/// and each token row quantized with its own scale, so a text's vector is the same alone or batched
+/// beside longer texts (their padding included). Checked on every CPU, not only AMX ones: a data
+/// directory keeps its build wherever it is opened.
+#[test]
+fn the_per_row_int8_build_stays_close_to_fp32_and_does_not_depend_on_its_batch() {
+    assert_close_to_fp32_alone_and_batched(per_row_file_on_this_cpu(), 0.995, 0.99999);
+}
+
+/// The unsigned twin (`--rows-unsigned`) stores the per-row build's int8 weights as uint8 around 128:
+/// the same integer products on a kernel that widens before it adds, so the same vectors, bit for
+/// bit, wherever the per-row build's own kernel is exact too (int8 dot products, AMX, Arm).
+#[test]
+fn the_unsigned_twin_embeds_exactly_as_the_per_row_build() {
+    if per_row_file_on_this_cpu() != "model-int8-rows.onnx" {
         eprintln!(
-            "SKIPPED: this x86-64 CPU has no int8 dot products (AVX2 alone), where the per-row int8 build's \
-             16-bit pair sums are not exact"
+            "SKIPPED: on this x86-64 CPU without int8 dot products the per-row file's own kernel saturates, so \
+             the two differ; the twin is checked against fp32 instead"
         );
         return;
     }
-    assert_close_to_fp32_alone_and_batched("model-int8-rows.onnx", 0.995, 0.99999);
+    let (rows, twin) = (
+        load_on_cpu("model-int8-rows.onnx"),
+        load_on_cpu("model-int8-rows-u8.onnx"),
+    );
+    let refs = references();
+    let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(rows.embed(&texts).unwrap(), twin.embed(&texts).unwrap());
+    for t in &texts {
+        assert_eq!(
+            rows.embed(&[t]).unwrap(),
+            twin.embed(&[t]).unwrap(),
+            "{t:?}"
+        );
+    }
 }
 
 /// Sessions side by side (`sessions = 2`, batches cut small so a call has many): each text gets the

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 
 use docvec_fulltext::TextIndex;
 use docvec_store::Store;
 
+use crate::model_sha::vectors_sha256;
 use crate::sync::{blocking, poisoned};
 use crate::{DataDir, Engine, EngineError};
 
@@ -34,7 +34,8 @@ pub struct BundleManifest {
     /// Milliseconds since the Unix epoch.
     pub created_at_ms: u64,
     /// The model the vectors come from, and the sha256 of its ONNX file on the exporting machine (a
-    /// device must embed queries with the same file; `None` when it could not be read there).
+    /// device must embed queries with the same file, or the per-row build's twin, which stands for it:
+    /// `model_sha::vectors_sha256`; `None` when it could not be read there).
     pub model_id: String,
     pub dimension: usize,
     pub model_file: String,
@@ -115,7 +116,7 @@ impl Engine {
         filled?;
         let counts = counts?;
         let model_path = self.model_path();
-        let model_sha256 = blocking(move || Ok(sha256_file(&model_path))).await?;
+        let model_sha256 = blocking(move || Ok(vectors_sha256(&model_path))).await?;
         let manifest = BundleManifest {
             format: BUNDLE_FORMAT,
             docvec_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -196,7 +197,7 @@ impl Engine {
             ));
         }
         let model_path = self.model_path();
-        let local = blocking(move || Ok(sha256_file(&model_path))).await?;
+        let local = blocking(move || Ok(vectors_sha256(&model_path))).await?;
         let model_verified = match (&manifest.model_sha256, local) {
             (Some(want), Some(got)) if *want == got => Some(true),
             (Some(want), Some(got)) => {
@@ -227,26 +228,6 @@ pub fn read_manifest(data_dir: &Path) -> Result<Option<BundleManifest>, EngineEr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(EngineError::io(&path, e)),
     }
-}
-
-pub(crate) fn sha256_file(path: &Path) -> Option<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf).ok()? {
-            0 => break,
-            n => hasher.update(&buf[..n]),
-        }
-    }
-    Some(
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
 }
 
 fn refuse_existing(out: &Path) -> Result<(), EngineError> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use docvec_store::StoreCheck;
 
-use crate::bundle::sha256_file;
+use crate::model_sha::vectors_sha256;
 use crate::sync::{blocking, net_effect, poisoned, unless_disk_full};
 use crate::{Engine, EngineError};
 
@@ -155,7 +155,7 @@ impl Engine {
         };
         let path = self.model_path();
         let p = path.clone();
-        let got = blocking(move || Ok(sha256_file(&p))).await?;
+        let got = blocking(move || Ok(vectors_sha256(&p))).await?;
         Ok(match got {
             Some(got) if got == want => None,
             Some(got) => Some(format!(
@@ -177,7 +177,7 @@ impl Engine {
             return Ok(());
         }
         let path = self.model_path();
-        if let Some(sha) = blocking(move || Ok(sha256_file(&path))).await? {
+        if let Some(sha) = blocking(move || Ok(vectors_sha256(&path))).await? {
             self.store.set_meta(&key, &sha).await?;
         }
         Ok(())

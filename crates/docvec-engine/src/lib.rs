@@ -12,6 +12,7 @@ mod discover;
 mod error;
 mod ingest;
 mod mirror;
+mod model_sha;
 mod model_status;
 mod model_switch;
 mod rebuild;

@@ -76,7 +76,8 @@ impl Config {
             None => {
                 let dir = models_dir.as_deref().ok_or_else(missing)?;
                 let builtin = Builtin::for_config(m, dir);
-                (dir.join(builtin.file()), builtin.id().to_string())
+                let file = builtin.file_on(docvec_embed::int8_support());
+                (dir.join(file), builtin.id().to_string())
             }
         };
         let tokenizer_path = match &m.tokenizer {
@@ -170,6 +171,21 @@ impl Builtin {
         }
     }
 
+    /// The file under `models/` that runs this build on a CPU: the per-row build's unsigned twin on
+    /// x86-64 without int8 dot products. There ONNX Runtime's uint8 x int8 kernel (VPMADDUBSW) adds
+    /// pairs of products in 16 bits and saturates; the twin holds the same integers as uint8 around
+    /// 128, on the uint8 x uint8 kernel that cannot, so a data directory made with the per-row build on
+    /// a CPU with AMX searches alike on one with AVX2 alone (`tools/quantize_rows.py`, unsigned_twin).
+    /// Arm's kernels widen before they add, and so does every x86-64 kernel with VNNI or AMX.
+    pub fn file_on(self, cpu: Int8Support) -> &'static str {
+        match self {
+            Builtin::Int8Rows if cfg!(target_arch = "x86_64") && cpu == Int8Support::None => {
+                "all-MiniLM-L6-v2/model-int8-rows-u8.onnx"
+            }
+            b => b.file(),
+        }
+    }
+
     pub fn from_id(id: &str) -> Option<Builtin> {
         Builtin::ALL.into_iter().find(|b| b.id() == id)
     }
@@ -188,9 +204,10 @@ impl Builtin {
     /// The builds worth running on a CPU, fastest first, each measured at fp32's nDCG@10 (BENCHMARKS.md,
     /// issue 21): per-row int8 on AMX, where ONNX Runtime's integer GEMM runs on the tiles; int8 in
     /// blocks where the CPU has int8 dot products (MatMulNBits); fp32 elsewhere, where int8 is no faster
-    /// (0.99x on AVX2 alone). The per-row build is not offered without AMX: on AVX2 alone ONNX Runtime's
-    /// uint8 x int8 kernel sums pairs of products in 16 bits, which its activations can overflow, and
-    /// on AVX-512 VNNI alone it is not measured yet.
+    /// (0.99x on AVX2 alone). The per-row build is not offered without AMX: on AVX2 alone it runs
+    /// exactly only as its unsigned twin ([`Builtin::file_on`]), whose kernel multiplies in 16 bits
+    /// (its speed there is not measured), and on AVX-512 VNNI alone its speed is not measured yet.
+    /// A data directory that names it gets it on any CPU.
     fn preference(cpu: Int8Support) -> &'static [Builtin] {
         match cpu {
             Int8Support::MatrixTiles => &Builtin::ALL,
@@ -353,6 +370,26 @@ mod tests {
     }
 
     #[test]
+    fn the_per_row_build_runs_its_unsigned_twin_on_x86_64_without_int8_dot_products() {
+        let rows = Builtin::Int8Rows;
+        for cpu in [Cpu::MatrixTiles, Cpu::DotProduct] {
+            assert_eq!(rows.file_on(cpu), rows.file());
+        }
+        let twin = "all-MiniLM-L6-v2/model-int8-rows-u8.onnx";
+        let expected = if cfg!(target_arch = "x86_64") {
+            twin
+        } else {
+            rows.file()
+        };
+        assert_eq!(rows.file_on(Cpu::None), expected);
+        for b in &Builtin::ALL[1..] {
+            for cpu in [Cpu::MatrixTiles, Cpu::DotProduct, Cpu::None] {
+                assert_eq!(b.file_on(cpu), b.file());
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_build_falls_back_to_the_next() {
         let m = ModelConfig::default();
         // setup_models.py could not make the per-row build: AMX gets the next, int8 in blocks.
@@ -394,6 +431,12 @@ mod tests {
         assert_eq!(fp32.model_path, all.path().join(Builtin::Fp32.file()));
         assert_eq!(fp32.model_id, "all-MiniLM-L6-v2");
         assert!(config.builtin_embedder_config("bge-small").is_none());
+        let rows = config
+            .builtin_embedder_config("all-MiniLM-L6-v2-int8-rows")
+            .unwrap()
+            .unwrap();
+        let rows_file = Builtin::Int8Rows.file_on(docvec_embed::int8_support());
+        assert_eq!(rows.model_path, all.path().join(rows_file));
         assert_eq!(
             config.embedder_config().unwrap().model_id,
             Builtin::default_on_this_cpu().id()
