@@ -51,36 +51,15 @@ guide=$CORPUS/docs/mdbook-guide
 files=("$guide/guide/installation.md" "$guide/guide/creating.md" "$guide/format/markdown.md" samples)
 queries=("how do I install mdbook" "sourdough starter feeding" "how are code blocks highlighted")
 
-# Same hits: chunk keys (content hashes, the same on both machines) with scores within $4, in the
-# same order but for near-ties. The int8 build's integer kernels differ between CPUs (AVX-512 VNNI,
+# Same hits (tools/same_hits.py): chunk keys with scores within $4, in the same order but for
+# near-ties. The int8 build's integer kernels differ between CPUs (AVX-512 VNNI,
 # AVX2, NEON): cosines moved by up to 0.0024 (2026-12-02; with the fp32 model they agreed within
 # 1e-6). So two hits whose scores lie within the tolerance may swap places, and the last place may
 # go to another chunk that ties with it (on an AVX2-only x86_64 the fifth hit of one bundle query
 # did; vector scores there differed by up to 0.0046). A hybrid score is a z-score fusion, each list's
 # scores divided by their spread over the candidates, which magnifies the same difference (0.008 on
 # one query): hence 0.01 for vector, 0.03 for hybrid, still far under what another model gives.
-same_hits() {
-    python3 - "$1" "$2" "$3" "$4" <<'EOF'
-import json, sys
-a, b, what, tolerance = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], float(sys.argv[4])
-ka, kb = [h["chunk_key"] for h in a], [h["chunk_key"] for h in b]
-assert a and len(a) == len(b), f"{what}: aarch64 {ka} != x86_64 {kb}"
-sa, sb = {h["chunk_key"]: h["score"] for h in a}, {h["chunk_key"]: h["score"] for h in b}
-floor = min(a[-1]["score"], b[-1]["score"])
-for key, score in [(k, sa[k]) for k in ka if k not in sb] + [(k, sb[k]) for k in kb if k not in sa]:
-    assert score - floor < tolerance, f"{what}: {key} ({score}) in one list only, above the cut-off: aarch64 {ka}, x86_64 {kb}"
-common = [k for k in ka if k in sb]
-worst = max(abs(sa[k] - sb[k]) for k in common)
-assert worst < tolerance, f"{what}: scores differ by {worst} (tolerance {tolerance})"
-order_b = [k for k in kb if k in sa]
-for i, x in enumerate(common):
-    for y in common[i + 1:]:
-        if order_b.index(x) > order_b.index(y):
-            assert sa[x] - sa[y] < tolerance, f"{what}: {x} and {y} swapped, scores {sa[x]} and {sa[y]}: aarch64 {ka}, x86_64 {kb}"
-swapped = "" if ka == kb else f", near-ties reordered: {sum(k not in sb for k in ka)} at the cut-off"
-print(f"  {what}: {len(a)} hits agree (scores within {worst:.1e}{swapped})")
-EOF
-}
+same_hits() { python3 tools/same_hits.py "$@" aarch64 x86_64; }
 tolerance() { if [ "$1" = hybrid ]; then echo 0.03; else echo 0.01; fi; }
 
 log "ingest ${#files[@]} inputs on aarch64 (qemu) and on x86_64"

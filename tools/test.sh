@@ -3,7 +3,8 @@
 # PostgreSQL with pgvector (started here, stopped on exit even when tests fail), the durability tests
 # against the release binary, the search page in headless Chromium, the Python package's wheel and
 # its pytest suite, the aarch64 build and its tests under qemu (tools/cross.sh; installs Debian's
-# cross toolchain as root), and a build of the fuzz targets.
+# cross toolchain as root), the per-row int8 build on an emulated AVX2-only CPU (tools/avx2_check.sh),
+# and a build of the fuzz targets.
 #   bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,11 @@ bash tools/python.sh test
 # aarch64: Debian's cross toolchain, the tests of five crates and an end-to-end check under qemu.
 stage "aarch64"
 DOCVEC_CROSS_QUICK=1 bash tools/cross.sh
+
+# x86-64 without int8 dot products (AVX2 alone), whatever CPU CI has: the per-row int8 build's embed
+# tests under qemu-x86_64 -cpu Haswell, where docvec must load its exact unsigned twin.
+stage "x86-64 AVX2 alone under qemu"
+bash tools/avx2_check.sh
 
 # Fuzz targets must keep building (cargo-fuzz on the stable toolchain via RUSTC_BOOTSTRAP). A debug
 # build without sanitizers checks that in a fraction of the time of an ASan build.
