@@ -20,7 +20,8 @@ bin=$(cargo test --workspace --locked --no-run --message-format=json 2>/dev/null
     | python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "embed" and m.get("executable"):
+    t = m.get("target", {})
+    if m.get("reason") == "compiler-artifact" and t.get("name") == "embed" and t.get("kind") == ["test"] and m.get("executable"):
         print(m["executable"])')
 [ -x "$bin" ] || { log "no embed test binary found"; exit 1; }
 work=$(mktemp -d)
