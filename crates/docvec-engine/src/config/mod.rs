@@ -90,6 +90,16 @@ impl Config {
     /// Defaults, then `file` (or `./docvec.toml` when it exists), then the environment. `data_dir`, when
     /// given (the `--data-dir` flag), wins over all of them.
     pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<Self, EngineError> {
+        Config::load_with_env(file, data_dir, |k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with the environment read through `get`, so a test sees only the variables it
+    /// names, not those of the shell that runs it (`ORT_DYLIB_PATH`, `DOCVEC_MODEL_ID`).
+    pub(crate) fn load_with_env(
+        file: Option<&Path>,
+        data_dir: Option<&Path>,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, EngineError> {
         let bad = |msg: String| EngineError::Config(msg);
         let mut cfg = Config {
             data_dir: PathBuf::from("docvec-data"),
@@ -176,7 +186,7 @@ impl Config {
             }
             cfg.file = Some(path);
         }
-        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.apply_env(get)?;
         cfg.search.check()?;
         if let Some(d) = data_dir {
             cfg.data_dir = d.to_path_buf();

@@ -423,7 +423,7 @@ mod tests {
         let file = all.path().join("docvec.toml");
         let toml = format!("[model]\nmodels_dir = {:?}\n", all.path());
         std::fs::write(&file, toml).unwrap();
-        let mut config = Config::load(Some(&file), None).unwrap();
+        let mut config = Config::load_with_env(Some(&file), None, |_| None).unwrap();
         let fp32 = config
             .builtin_embedder_config("all-MiniLM-L6-v2")
             .unwrap()
