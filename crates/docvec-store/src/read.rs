@@ -1,6 +1,7 @@
 //! Reads: documents, the index log, vectors for the index, and the rows behind search hits.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -225,27 +226,34 @@ impl Store {
             .await?)
     }
 
-    /// Vectors of a document's current chunks by embedding-input hash, so a changed file re-embeds only
-    /// the chunks whose text changed.
-    pub async fn reusable_vectors(
+    /// Stored vectors of `model_id` for those of `hashes` (embedding-input hashes) that any chunk in
+    /// the store already has, by hash: an input embedded once, in whichever document, is not embedded
+    /// again (a changed file's unchanged chunks, table rows and boilerplate repeated across files).
+    /// Looked up through the `search_chunks_input_hash` index, a few hundred hashes per query.
+    pub async fn vectors_by_input(
         &self,
-        document_id: &str,
+        hashes: &[&str],
         model_id: &str,
     ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.input_hash, e.vector FROM search_chunks c JOIN chunk_embeddings e ON e.chunk_id = c.id
-             WHERE c.document_id = ? AND e.model_id = ?",
-        )
-        .bind(document_id)
-        .bind(model_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            out.insert(
-                row.try_get("input_hash")?,
-                blob_to_vector(row.try_get::<&[u8], _>("vector")?)?,
+        const PER_QUERY: usize = 500;
+        let mut out = HashMap::new();
+        for part in hashes.chunks(PER_QUERY) {
+            let marks = vec!["?"; part.len()].join(",");
+            let sql = format!(
+                "SELECT c.input_hash, e.vector FROM search_chunks c
+                 JOIN chunk_embeddings e ON e.chunk_id = c.id
+                 WHERE e.model_id = ? AND c.input_hash IN ({marks})"
             );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(model_id);
+            for h in part {
+                query = query.bind(*h);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let hash: String = row.try_get("input_hash")?;
+                if let Entry::Vacant(slot) = out.entry(hash) {
+                    slot.insert(blob_to_vector(row.try_get::<&[u8], _>("vector")?)?);
+                }
+            }
         }
         Ok(out)
     }

@@ -69,6 +69,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "document metadata",
         include_str!("../../../migrations/sqlite/0010_document_meta.sql"),
     ),
+    (
+        11,
+        "chunk input hash index",
+        include_str!("../../../migrations/sqlite/0011_chunk_input_hash.sql"),
+    ),
 ];
 
 /// The data directory format this docvec writes and reads up to: its last migration's number.

@@ -33,9 +33,9 @@ async fn a_store_of_an_older_format_is_migrated_in_place_and_keeps_its_rows() {
     store.close().await;
     assert_eq!(recorded(&path).await, FORMAT_VERSION);
 
-    // As the docvec before the last migration left it: without that migration's table or its row.
+    // As the docvec before the last migration left it: without that migration's index or its row.
     let pool = raw(&path).await;
-    sqlx::query("ALTER TABLE documents DROP COLUMN meta")
+    sqlx::query("DROP INDEX search_chunks_input_hash")
         .execute(&pool)
         .await
         .unwrap();
@@ -52,11 +52,13 @@ async fn a_store_of_an_older_format_is_migrated_in_place_and_keeps_its_rows() {
         store.get_meta("model_id").await.unwrap().as_deref(),
         Some("m")
     );
-    let metas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents WHERE meta = '{}'")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(metas, 0, "the migrated column is there");
+    let indexes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'search_chunks_input_hash'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(indexes, 1, "the migrated index is there");
     store.close().await;
     assert_eq!(recorded(&path).await, FORMAT_VERSION);
     // Read-only, it is now this docvec's format.

@@ -150,8 +150,44 @@ async fn replacing_a_document_removes_every_old_row_and_logs_the_deletes() {
         ]
     );
     assert_eq!(ops[4], (LogOp::Add, second.chunk_ids[0]));
-    let reuse = store.reusable_vectors("/a.md", "m").await.unwrap();
+    // Only the current version's inputs are there to reuse.
+    let reuse = store
+        .vectors_by_input(&["h-old one", "h-new"], "m")
+        .await
+        .unwrap();
     assert_eq!(reuse.keys().collect::<Vec<_>>(), ["h-new"]);
+}
+
+#[tokio::test]
+async fn an_input_embedded_in_any_document_is_found_by_its_hash_for_its_model_only() {
+    let (_dir, store) = open().await;
+    put(
+        &store,
+        "/a.md",
+        "h1",
+        &["shared row", "only in a"],
+        &[1.0, 0.0],
+    )
+    .await;
+    put(&store, "/b.md", "h2", &["shared row"], &[1.0, 0.0]).await;
+    // More hashes than one query takes, the known ones last.
+    let mut hashes: Vec<String> = (0..1200).map(|i| format!("h-missing {i}")).collect();
+    hashes.push("h-shared row".into());
+    hashes.push("h-only in a".into());
+    let refs: Vec<&str> = hashes.iter().map(String::as_str).collect();
+    let found = store.vectors_by_input(&refs, "m").await.unwrap();
+    let mut keys: Vec<&String> = found.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["h-only in a", "h-shared row"]);
+    assert_eq!(found["h-shared row"], vec![1.0, 0.0]);
+    assert!(
+        store
+            .vectors_by_input(&refs, "other-model")
+            .await
+            .unwrap()
+            .is_empty(),
+        "another model's vectors are not this one's"
+    );
 }
 
 #[tokio::test]

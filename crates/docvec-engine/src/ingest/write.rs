@@ -2,7 +2,7 @@
 //! (the embed stage), one store transaction per document (the store stage), then the indexes brought up
 //! to the store (the index stage), with an index save now and then.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use docvec_store::{NewChunk, NewDocument, NewSection};
@@ -13,10 +13,14 @@ use super::{FileOutcome, IngestEvent, IngestReport, Prepared, Step};
 use crate::sync::{blocking, unless_disk_full};
 use crate::{Engine, EngineError};
 
-/// One document's embedding inputs (content hash, text) and the stored vectors it can reuse, by hash.
-struct DocInputs {
-    inputs: Vec<(String, String)>,
-    reuse: HashMap<String, Vec<f32>>,
+/// One document's embedding inputs: (content hash, text) per chunk.
+type DocInputs = Vec<(String, String)>;
+
+/// A batch's vectors by input hash: those the store already held, then those just embedded.
+struct BatchVectors {
+    by_hash: HashMap<String, Vec<f32>>,
+    /// Hashes embedded by this batch and not yet claimed by a document, so each counts once.
+    fresh: HashSet<String>,
 }
 
 /// Chunks gathered before one embedding call.
@@ -88,8 +92,8 @@ impl Engine {
         Ok(embedded)
     }
 
-    /// Embed the chunks of a batch of documents (reusing stored vectors of unchanged chunks), then store
-    /// each document in its own transaction. Returns the number of chunks embedded.
+    /// Embed the chunks of a batch of documents (each input once, none the store already holds a vector
+    /// for), then store each document in its own transaction. Returns the number of inputs embedded.
     async fn embed_and_store(
         &self,
         batch: Vec<Prepared>,
@@ -97,16 +101,9 @@ impl Engine {
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
         report: &mut IngestReport,
     ) -> Result<usize, EngineError> {
-        let inputs = self.embedding_inputs(&batch).await?;
-        let to_embed: Vec<String> = inputs
-            .iter()
-            .flat_map(|doc| {
-                doc.inputs
-                    .iter()
-                    .filter(|(h, _)| !doc.reuse.contains_key(h))
-                    .map(|(_, text)| text.clone())
-            })
-            .collect();
+        let inputs = embedding_inputs(&batch);
+        let stored = self.stored_vectors(&inputs).await?;
+        let (hashes, to_embed) = missing_inputs(&inputs, &stored);
         let count = to_embed.len();
         let vectors = timed(&mut report.stages.embed_s, self.embed(to_embed)).await?;
         let started = Instant::now();
@@ -121,34 +118,36 @@ impl Engine {
                 return Ok(0);
             }
         };
+        if vectors.len() != hashes.len() {
+            return Err(EngineError::Internal(format!(
+                "the embedder returned {} vectors for {} inputs",
+                vectors.len(),
+                hashes.len()
+            )));
+        }
+        let fresh: HashSet<String> = hashes.iter().cloned().collect();
+        let mut by_hash = stored;
+        by_hash.extend(hashes.into_iter().zip(vectors));
+        let vectors = BatchVectors { by_hash, fresh };
         self.store_batch(batch, inputs, vectors, tags, progress, report)
             .await?;
         report.stages.store_s += started.elapsed().as_secs_f64();
         Ok(count)
     }
 
-    /// What each document of `batch` embeds: its chunks' inputs, and for a document that replaces an
-    /// earlier version, the stored vectors of the inputs it already had.
-    async fn embedding_inputs(&self, batch: &[Prepared]) -> Result<Vec<DocInputs>, EngineError> {
+    /// The vectors the store already holds for the batch's inputs, from whichever document: a
+    /// replaced file's unchanged chunks, and rows or boilerplate that other files share. For the
+    /// model that embeds (per-row builds embed an input the same in any batch, so a reused vector is
+    /// the one the model would give).
+    async fn stored_vectors(
+        &self,
+        inputs: &[DocInputs],
+    ) -> Result<HashMap<String, Vec<f32>>, EngineError> {
         let model = self.embedder().model_id().to_string();
-        let mut docs = Vec::with_capacity(batch.len());
-        for p in batch {
-            let inputs = p
-                .chunks
-                .iter()
-                .map(|c| {
-                    let input = c.embedding_input();
-                    (content_hash(input.as_bytes()), input)
-                })
-                .collect();
-            let reuse = if p.replaces {
-                self.store.reusable_vectors(&p.document_id, &model).await?
-            } else {
-                HashMap::new()
-            };
-            docs.push(DocInputs { inputs, reuse });
-        }
-        Ok(docs)
+        let mut hashes: Vec<&str> = inputs.iter().flatten().map(|(h, _)| h.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        Ok(self.store.vectors_by_input(&hashes, &model).await?)
     }
 
     /// The embed stage, off the async runtime. The outer error is the runtime's, the inner the model's.
@@ -164,36 +163,29 @@ impl Engine {
         .await
     }
 
-    /// The store stage: each document of `batch` with its vectors (reused, or the next of `vectors`)
-    /// in its own transaction, its outcome reported.
+    /// The store stage: each document of `batch` with its vectors (by input hash) in its own
+    /// transaction, its outcome reported.
     async fn store_batch(
         &self,
         batch: Vec<Prepared>,
         inputs: Vec<DocInputs>,
-        vectors: Vec<Vec<f32>>,
+        mut vectors: BatchVectors,
         tags: &[String],
         progress: &(dyn Fn(IngestEvent<'_>) + Sync),
         report: &mut IngestReport,
     ) -> Result<(), EngineError> {
-        let mut vectors = vectors.into_iter();
         for (p, doc) in batch.into_iter().zip(inputs) {
             let mut doc_vectors = Vec::with_capacity(p.chunks.len());
             let mut embedded = 0;
-            for (hash, _) in &doc.inputs {
-                match doc.reuse.get(hash) {
-                    Some(v) => doc_vectors.push(v.clone()),
-                    None => {
-                        embedded += 1;
-                        doc_vectors.push(vectors.next().ok_or_else(|| {
-                            EngineError::Internal("embedder returned too few vectors".into())
-                        })?);
-                    }
-                }
+            for (hash, _) in &doc {
+                let v = vectors
+                    .by_hash
+                    .get(hash)
+                    .ok_or_else(|| EngineError::Internal(format!("no vector for input {hash}")))?;
+                doc_vectors.push(v.clone());
+                embedded += usize::from(vectors.fresh.remove(hash));
             }
-            let outcome = match self
-                .store_document(&p, &doc.inputs, &doc_vectors, tags)
-                .await
-            {
+            let outcome = match self.store_document(&p, &doc, &doc_vectors, tags).await {
                 Ok(()) if p.replaces => FileOutcome::Updated {
                     document_id: p.document_id.clone(),
                     chunks: p.chunks.len(),
@@ -296,4 +288,34 @@ pub(super) async fn timed<T>(seconds: &mut f64, work: impl std::future::Future<O
     let out = work.await;
     *seconds += t.elapsed().as_secs_f64();
     out
+}
+
+/// What each document of `batch` embeds: its chunks' inputs with their hashes.
+fn embedding_inputs(batch: &[Prepared]) -> Vec<DocInputs> {
+    batch
+        .iter()
+        .map(|p| {
+            p.chunks
+                .iter()
+                .map(|c| {
+                    let input = c.embedding_input();
+                    (content_hash(input.as_bytes()), input)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The (hash, text) of each input that `stored` lacks, once however many chunks of the batch share it.
+fn missing_inputs(
+    inputs: &[DocInputs],
+    stored: &HashMap<String, Vec<f32>>,
+) -> (Vec<String>, Vec<String>) {
+    let mut seen = HashSet::new();
+    inputs
+        .iter()
+        .flatten()
+        .filter(|(h, _)| !stored.contains_key(h) && seen.insert(h.as_str()))
+        .cloned()
+        .unzip()
 }

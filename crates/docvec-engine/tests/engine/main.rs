@@ -462,5 +462,6 @@ mod meta;
 mod mirror;
 pub(crate) mod models;
 mod query_cache;
+mod reuse;
 mod spans;
 mod text;

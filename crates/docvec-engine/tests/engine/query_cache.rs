@@ -14,20 +14,20 @@ use docvec_testkit::samples_dir;
 use super::{DIM, ingest, nearest};
 
 /// The stand-in model, counting the texts it is asked to embed.
-struct Counting {
+pub(crate) struct Counting {
     inner: HashEmbedder,
     texts: AtomicUsize,
 }
 
 impl Counting {
-    fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             inner: HashEmbedder::new(DIM),
             texts: AtomicUsize::new(0),
         })
     }
 
-    fn texts(&self) -> usize {
+    pub(crate) fn texts(&self) -> usize {
         self.texts.load(Ordering::SeqCst)
     }
 }
