@@ -9,13 +9,17 @@
 #   bash benches/ingest.sh [CORPUS] [MODEL.onnx]   (default ../shared/corpus, the default model;
 #                                                   models/all-MiniLM-L6-v2/model.onnx for fp32)
 #   MODES=pipelined bash benches/ingest.sh         (one mode only)
+#   DOCVEC_BIN=/path/to/docvec bash benches/ingest.sh  (another build, e.g. an older commit's, as a peer)
+# chunks/s counts the chunks stored (every chunk of every ingested file), not only those the model
+# embedded: an input some stored chunk already has takes its vector without a model call.
 # Leaves the pipelined data dir in target/bench-ingest/data (benches/embed.sh takes its chunks from there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/corpus}
 [ -d "$corpus" ] || { echo "no corpus at $corpus" >&2; exit 1; }
 python3 tools/setup_models.py >/dev/null
-cargo build --release --quiet -p docvec-cli
+bin=${DOCVEC_BIN:-target/release/docvec}
+[ -n "${DOCVEC_BIN:-}" ] || cargo build --release --quiet -p docvec-cli
 work=target/bench-ingest
 rm -rf "$work" && mkdir -p "$work"
 [ -n "${2:-}" ] && export DOCVEC_MODEL_PATH=$2
@@ -28,7 +32,7 @@ for mode in $modes; do
     esac
     # Exit status 2 means some files were unreadable (the corpus has such files on purpose).
     status=0
-    /usr/bin/time -v -o "$work/time-$mode.txt" target/release/docvec ingest "$corpus" --json \
+    /usr/bin/time -v -o "$work/time-$mode.txt" "$bin" ingest "$corpus" --json \
         > "$work/report-$mode.json" 2> "$work/stderr-$mode.txt" || status=$?
     [ "$status" -eq 0 ] || [ "$status" -eq 2 ] || { cat "$work/stderr-$mode.txt" >&2; exit "$status"; }
 done
@@ -44,8 +48,10 @@ for mode in modes:
     ok = [f for f in r["files"] if f[1]["status"] in ("added", "updated")]
     failed = [f for f in r["files"] if f[1]["status"] == "failed"]
     s = r["stages"]
-    print(f"## {mode}: {len(ok)} documents ({len(failed)} failed), {r['chunks_embedded']} chunks in "
-          f"{wall:.1f} s: {len(ok) / wall:.2f} documents/s, {r['chunks_embedded'] / wall:.1f} chunks/s, "
+    chunks = sum(f[1]["chunks"] for f in ok)
+    print(f"## {mode}: {len(ok)} documents ({len(failed)} failed), {chunks} chunks "
+          f"({r['chunks_embedded']} embedded, {r['tokens']['real'] if 'tokens' in r else '?'} tokens) in "
+          f"{wall:.1f} s: {len(ok) / wall:.2f} documents/s, {chunks / wall:.1f} chunks/s, "
           f"peak RSS {rss:.0f} MiB")
     print("| stage | seconds | share of wall |")
     print("|---|---:|---:|")
