@@ -1,7 +1,6 @@
 //! Reads: documents, the index log, vectors for the index, and the rows behind search hits.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -229,30 +228,31 @@ impl Store {
     /// Stored vectors of `model_id` for those of `hashes` (embedding-input hashes) that any chunk in
     /// the store already has, by hash: an input embedded once, in whichever document, is not embedded
     /// again (a changed file's unchanged chunks, table rows and boilerplate repeated across files).
-    /// Looked up through the `search_chunks_input_hash` index, a few hundred hashes per query.
+    /// Looked up through the `search_chunks_input_hash` index, 500 hashes per query.
     pub async fn vectors_by_input(
         &self,
         hashes: &[&str],
         model_id: &str,
     ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
-        const PER_QUERY: usize = 500;
         let mut out = HashMap::new();
-        for part in hashes.chunks(PER_QUERY) {
-            let marks = vec!["?"; part.len()].join(",");
-            let sql = format!(
+        for part in hashes.chunks(500) {
+            // One row per hash, however many chunks share the input: a repeated row's vector is read
+            // once, not once per copy.
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT c.input_hash, e.vector FROM search_chunks c
-                 JOIN chunk_embeddings e ON e.chunk_id = c.id
-                 WHERE e.model_id = ? AND c.input_hash IN ({marks})"
+                 JOIN chunk_embeddings e ON e.chunk_id = c.id WHERE e.model_id = ",
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(model_id);
+            q.push_bind(model_id).push(" AND c.input_hash IN (");
+            let mut sep = q.separated(", ");
             for h in part {
-                query = query.bind(*h);
+                sep.push_bind(*h);
             }
-            for row in query.fetch_all(&self.pool).await? {
-                let hash: String = row.try_get("input_hash")?;
-                if let Entry::Vacant(slot) = out.entry(hash) {
-                    slot.insert(blob_to_vector(row.try_get::<&[u8], _>("vector")?)?);
-                }
+            q.push(") GROUP BY c.input_hash");
+            for row in q.build().fetch_all(&self.pool).await? {
+                out.insert(
+                    row.try_get(0)?,
+                    blob_to_vector(row.try_get::<&[u8], _>(1)?)?,
+                );
             }
         }
         Ok(out)
