@@ -9,6 +9,9 @@
 //! budget. MODE `peak` measures this CPU's fp32 FMA peak on THREADS threads (register-resident AVX-512
 //! or AVX2 FMAs), the yardstick for the GFLOP/s the model achieves.
 //!
+//! `BATCH_TOKENS=N` cuts batches at N tokens instead of the CPU default; `GROUP=N` hands the embedder N
+//! texts per call instead of 256 (32: a burst of search queries).
+//!
 //! `SESSIONS=N` runs a call's batches on a pool of N sessions (`[model] sessions`; 0, the default here,
 //! runs them on one session).
 //!
@@ -49,6 +52,18 @@ fn main() {
     let models = PathBuf::from(&args[2]);
     let model_dir = models.join("all-MiniLM-L6-v2");
     let plain = mode == "plain";
+    // Plain batching: one call per 32 texts, never cut by a budget. Otherwise the engine's default
+    // on the CPU ([model] batch_tokens); BATCH_TOKENS tries others.
+    let budget = if plain {
+        usize::MAX / 2
+    } else {
+        std::env::var("BATCH_TOKENS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(docvec_embed::default_batch_tokens(
+                docvec_embed::Device::Cpu,
+            ))
+    };
     let embedder = OnnxEmbedder::load(EmbedderConfig {
         model_id: "bench".into(),
         model_path: PathBuf::from(&args[1]),
@@ -65,16 +80,7 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
-        // Plain batching: one call per 32 texts, never cut by a budget.
-        batch_tokens: if plain {
-            usize::MAX / 2
-        } else {
-            // The engine's default ([model] batch_tokens); BATCH_TOKENS tries others.
-            std::env::var("BATCH_TOKENS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1024)
-        },
+        batch_tokens: budget,
         batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
         gpu: Default::default(),
     })
@@ -90,10 +96,13 @@ fn main() {
         .iter()
         .map(|&l| encoder_flops(l as f64, hidden, layers, ffn))
         .sum();
-    let padded_tokens = padded(&lengths, if plain { PLAIN_BATCH } else { 0 });
+    let padded_tokens = padded(&lengths, if plain { PLAIN_BATCH } else { 0 }, budget);
 
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let group = if plain { PLAIN_BATCH } else { ENGINE_BATCH };
+    let group = std::env::var("GROUP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if plain { PLAIN_BATCH } else { ENGINE_BATCH });
     let mut best = f64::INFINITY;
     let mut vectors = Vec::new();
     for _ in 0..rounds {
@@ -122,7 +131,7 @@ fn main() {
 
 /// Tokens the model actually runs on: every text padded to the longest of its batch. `batch` 0 means
 /// docvec's batching (sorted by length within each engine batch, cut at the token budget).
-fn padded(lengths: &[usize], batch: usize) -> usize {
+fn padded(lengths: &[usize], batch: usize, budget: usize) -> usize {
     if batch > 0 {
         return lengths
             .chunks(batch)
@@ -135,7 +144,7 @@ fn padded(lengths: &[usize], batch: usize) -> usize {
         sorted.sort_unstable_by(|a, b| b.cmp(a));
         let mut start = 0;
         while start < sorted.len() {
-            let rows = (1024 / sorted[start].max(1)).clamp(1, 256);
+            let rows = (budget / sorted[start].max(1)).clamp(1, 256);
             let end = (start + rows).min(sorted.len());
             total += (end - start) * sorted[start];
             start = end;

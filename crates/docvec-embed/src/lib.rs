@@ -21,7 +21,9 @@ mod runtime;
 mod sessions;
 mod tally;
 
-pub use config::{DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling};
+pub use config::{
+    DEFAULT_BATCH_ROWS, Device, EmbedderConfig, GpuOptions, Pooling, default_batch_tokens,
+};
 pub use cpu::{Int8Support, int8_dot_product, int8_support};
 pub use hash::HashEmbedder;
 pub use lazy::LazyEmbedder;

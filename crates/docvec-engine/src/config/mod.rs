@@ -440,6 +440,28 @@ mod tests {
     }
 
     #[test]
+    fn tokens_per_call_default_by_device_unless_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docvec.toml");
+        let with = |model: &str| {
+            std::fs::write(&file, format!("[model]\nmodels_dir = \"/m\"\n{model}")).unwrap();
+            Config::load_with_env(Some(&file), None, |_| None)
+                .unwrap()
+                .embedder_config()
+                .unwrap()
+                .batch_tokens
+        };
+        assert_eq!(with(""), 256, "one full-length chunk per call on the CPU");
+        assert_eq!(with("device = \"cuda\"\n"), 1024, "larger batches on a GPU");
+        assert_eq!(with("device = \"tensorrt\"\n"), 1024);
+        assert_eq!(
+            with("batch_tokens = 2048\n"),
+            2048,
+            "a configured budget stands"
+        );
+    }
+
+    #[test]
     fn gpu_settings_come_from_the_file_then_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("docvec.toml");

@@ -111,7 +111,10 @@ impl Config {
                 0 => threads.min(AUTO_SESSIONS_MAX),
                 n => n,
             },
-            batch_tokens: m.batch_tokens,
+            batch_tokens: match m.batch_tokens {
+                0 => docvec_embed::default_batch_tokens(m.device),
+                n => n,
+            },
             batch_rows: m.batch_rows,
             gpu: GpuOptions {
                 device_id: m.device_id,

@@ -27,8 +27,8 @@ pub struct ModelConfig {
     /// (an ingest, a burst of queries); a lone query still runs on one session of all the threads.
     /// 0 = one per thread, up to [`AUTO_SESSIONS_MAX`]; 1 = one session for everything.
     pub sessions: usize,
-    /// Tokens per inference call. On CPU, 512-2048 runs fastest and keeps memory low (the gnuplot manual,
-    /// 1210 chunks on 2 cores: 27.6 s and 441 MB RSS at 1024 against 33.4 s and 1.5 GB at 8192).
+    /// Tokens per inference call; 0 = by device ([`docvec_embed::default_batch_tokens`]: 256 on the
+    /// CPU, where a call's activations then stay in cache, 1024 on a GPU).
     pub batch_tokens: usize,
     /// Rows per inference call at most. Raise it with `batch_tokens` on a GPU (e.g. 512 rows and
     /// 131072 tokens); it is also the largest batch a TensorRT engine is built for.
@@ -62,7 +62,7 @@ impl Default for ModelConfig {
             device: Device::Cpu,
             threads: 0,
             sessions: 0,
-            batch_tokens: 1024,
+            batch_tokens: 0,
             batch_rows: docvec_embed::DEFAULT_BATCH_ROWS,
             device_id: 0,
             tensorrt_cache: None,
