@@ -99,6 +99,10 @@ impl From<(i64, String, String)> for TextInput {
 pub(crate) const EMBEDDING_INPUT: &str =
     "CASE WHEN context = '' THEN text ELSE context || char(10) || char(10) || text END";
 
+/// Keys per `IN (...)` list: well inside SQLite's limit on bound parameters (32,766 since 3.32,
+/// 999 before), and large enough that a batch of a few thousand keys takes a handful of queries.
+const IN_LIST: usize = 500;
+
 const DOCUMENT_COLUMNS: &str = "id, path, content_hash, format, title, size_bytes, chunk_count, model_id, tags, updated_at, meta";
 
 fn document_row(row: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, sqlx::Error> {
@@ -173,7 +177,7 @@ impl Store {
     /// (heading context, then text); chunks deleted since are absent.
     pub async fn text_inputs(&self, ids: &[i64]) -> Result<Vec<TextInput>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
-        for part in ids.chunks(500) {
+        for part in ids.chunks(IN_LIST) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
                 "SELECT id, context, {EMBEDDING_INPUT} FROM search_chunks WHERE id IN ("
             ));
@@ -228,14 +232,14 @@ impl Store {
     /// Stored vectors of `model_id` for those of `hashes` (embedding-input hashes) that any chunk in
     /// the store already has, by hash: an input embedded once, in whichever document, is not embedded
     /// again (a changed file's unchanged chunks, table rows and boilerplate repeated across files).
-    /// Looked up through the `search_chunks_input_hash` index, 500 hashes per query.
+    /// Looked up through the `search_chunks_input_hash` index, [`IN_LIST`] hashes per query.
     pub async fn vectors_by_input(
         &self,
         hashes: &[&str],
         model_id: &str,
     ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
         let mut out = HashMap::new();
-        for part in hashes.chunks(500) {
+        for part in hashes.chunks(IN_LIST) {
             // One row per hash, however many chunks share the input: a repeated row's vector is read
             // once, not once per copy.
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -304,7 +308,7 @@ impl Store {
         model_id: &str,
     ) -> Result<Vec<(i64, Vec<f32>)>, StoreError> {
         let mut out = Vec::with_capacity(chunk_ids.len());
-        for ids in chunk_ids.chunks(500) {
+        for ids in chunk_ids.chunks(IN_LIST) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT chunk_id, vector FROM chunk_embeddings WHERE model_id = ",
             );
